@@ -1,0 +1,1 @@
+//! HTTP/1.1: the upgrade handshake (nom, streaming) and the accept key.

@@ -1,0 +1,1 @@
+//! Sinks: text timeline, JSON Lines, hexdump/raw/pcap export, the conns table.
