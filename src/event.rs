@@ -370,7 +370,7 @@ pub struct DiagnosticEvent {
 }
 
 /// Per-direction counters of one connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirStats {
     /// Packets sent in this direction.
     pub packets: u64,
