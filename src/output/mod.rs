@@ -1,1 +1,2 @@
 //! Sinks: text timeline, JSON Lines, hexdump/raw/pcap export, the conns table.
+pub mod conns;

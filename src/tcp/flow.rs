@@ -1,1 +1,528 @@
-//! flow
+//! The connection table: which segments belong to which connection, who is
+//! the client, when a connection begins and ends.
+//!
+//! A connection is what Wireshark calls a TCP stream: a 4-tuple, split again
+//! when a new SYN reuses it. Connections are numbered in order of first
+//! appearance. Roles come from the SYN (or SYN+ACK); for connections picked
+//! up mid-stream, the first payload is shown to an injected
+//! [`RoleClassifier`], and only then is the connection announced — so every
+//! event of a connection carries its final roles.
+//!
+//! Memory is bounded: out-of-order bytes per connection and in total (a cap
+//! turns the first hole into a gap), and the number of connections (the
+//! least recently active are evicted, reported as such).
+
+use super::reassembly::{HalfEvent, HalfStream};
+use super::{Role, RoleClassifier, StreamConsumer, StreamEvent, TcpSummary};
+use crate::decode::Segment;
+use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, RoleBasis, TcpEnd, Timestamp};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Limits and knobs of the TCP layer.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpConfig {
+    /// Out-of-order bytes held per connection before the first hole is skipped.
+    pub max_conn_buffer: usize,
+    /// Out-of-order bytes held across all connections.
+    pub max_total_buffer: usize,
+    /// Connections tracked at once; beyond, the least recently active are evicted.
+    pub max_conns: usize,
+    /// Recently delivered bytes remembered per direction, to detect
+    /// retransmissions whose bytes differ from the first copy.
+    pub history: usize,
+    /// Seconds (capture time) a closed connection is kept to absorb stray
+    /// retransmissions and ACKs before its summary is emitted.
+    pub linger_secs: i64,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            max_conn_buffer: 16 << 20,
+            max_total_buffer: 512 << 20,
+            max_conns: 1_000_000,
+            history: 16 << 10,
+            linger_secs: 120,
+        }
+    }
+}
+
+/// Normalised 4-tuple: the smaller endpoint first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn of(a: SocketAddr, b: SocketAddr) -> Self {
+        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+    }
+}
+
+#[derive(Debug)]
+struct Conn {
+    id: ConnId,
+    client: SocketAddr,
+    server: SocketAddr,
+    syn_seen: bool,
+    role_basis: RoleBasis,
+    /// `Open` has been emitted (roles final).
+    announced: bool,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    half: [HalfStream; 2],
+    stats: [DirStats; 2],
+    /// Initial sequence numbers seen in SYNs, for reuse detection.
+    isn: [Option<u32>; 2],
+    rst: bool,
+    /// Closed (FIN both ways or RST): lingering until its summary goes out.
+    closed: bool,
+    /// Told the user about a buffer cap already.
+    cap_reported: bool,
+}
+
+impl Conn {
+    fn pending(&self) -> usize {
+        self.half[0]
+            .pending_bytes()
+            .saturating_add(self.half[1].pending_bytes())
+    }
+
+    fn dir_of(&self, src: SocketAddr) -> Dir {
+        if src == self.client { Dir::C2S } else { Dir::S2C }
+    }
+
+    fn swap_roles(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        self.half.swap(0, 1);
+        self.stats.swap(0, 1);
+        self.isn.swap(0, 1);
+    }
+
+    fn end(&self) -> TcpEnd {
+        if self.rst {
+            TcpEnd::Rst
+        } else {
+            match (self.stats[0].fin, self.stats[1].fin) {
+                (true, true) => TcpEnd::Fin,
+                (true, false) | (false, true) => TcpEnd::HalfFin,
+                _ => TcpEnd::Open,
+            }
+        }
+    }
+}
+
+/// Tracks every TCP connection of a capture and reassembles both directions.
+pub struct FlowTable {
+    cfg: TcpConfig,
+    classifier: Box<dyn RoleClassifier + Send>,
+    conns: FxHashMap<FlowKey, Conn>,
+    next_id: ConnId,
+    /// Out-of-order bytes held across all connections.
+    total_pending: usize,
+    /// Closed connections waiting out their linger time: (deadline, key, id).
+    closing: VecDeque<(Timestamp, FlowKey, ConnId)>,
+    last_ts: Timestamp,
+    evicted: u64,
+}
+
+impl FlowTable {
+    pub fn new(cfg: TcpConfig, classifier: Box<dyn RoleClassifier + Send>) -> Self {
+        FlowTable {
+            cfg,
+            classifier,
+            conns: FxHashMap::default(),
+            next_id: 0,
+            total_pending: 0,
+            closing: VecDeque::new(),
+            last_ts: Timestamp::default(),
+            evicted: 0,
+        }
+    }
+
+    /// Connections currently tracked.
+    pub fn live_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Connections numbered so far.
+    pub fn connections_seen(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Feeds one segment; `orig_len` is its packet's length on the wire.
+    pub fn segment(
+        &mut self,
+        seg: &Segment<'_>,
+        ts: Timestamp,
+        orig_len: u32,
+        packet: u64,
+        out: &mut dyn StreamConsumer,
+    ) {
+        self.last_ts = self.last_ts.max(ts);
+        self.expire(ts, out);
+        let key = FlowKey::of(seg.src, seg.dst);
+        let syn_only = seg.flags.syn() && !seg.flags.ack();
+
+        // A new SYN on a tuple whose connection is over (or is a different
+        // incarnation) starts a new connection, as in Wireshark.
+        if syn_only && let Some(old) = self.conns.get(&key) {
+            let dir = old.dir_of(seg.src);
+            let same_syn = old.isn[dir.index()] == Some(seg.seq);
+            let reused = !same_syn
+                && (old.closed
+                    || old.isn[dir.index()].is_some()
+                    || old.stats.iter().any(|s| s.packets > 0 && !old.syn_seen));
+            if reused && let Some(old) = self.conns.remove(&key) {
+                self.finalize(old, ts, out);
+            }
+        }
+
+        if !self.conns.contains_key(&key) {
+            if self.conns.len() >= self.cfg.max_conns {
+                self.evict(ts, out);
+            }
+            let conn = self.new_conn(seg, ts);
+            self.conns.insert(key, conn);
+        }
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return;
+        };
+        conn.last_ts = ts;
+
+        // Roles of a mid-stream connection: decided by its first payload.
+        let known_roles = matches!(conn.role_basis, RoleBasis::Syn | RoleBasis::SynAck);
+        if !conn.announced && known_roles {
+            announce(conn, out);
+        } else if !conn.announced && !seg.payload.is_empty() {
+            let claimed = self
+                .classifier
+                .classify(seg.payload, seg.src.port(), seg.dst.port());
+            let sender_is_client = seg.src == conn.client;
+            match claimed {
+                Some(Role::Client) if !sender_is_client => conn.swap_roles(),
+                Some(Role::Server) if sender_is_client => conn.swap_roles(),
+                _ => {}
+            }
+            if claimed.is_some() {
+                conn.role_basis = RoleBasis::Payload;
+            }
+            announce(conn, out);
+        }
+
+        let dir = conn.dir_of(seg.src);
+        let d = dir.index();
+        if let Some(s) = conn.stats.get_mut(d) {
+            s.packets = s.packets.saturating_add(1);
+            s.bytes = s.bytes.saturating_add(u64::from(orig_len));
+        }
+        if seg.flags.syn() {
+            if !conn.syn_seen && syn_only {
+                conn.syn_seen = true;
+            }
+            if let Some(h) = conn.half.get_mut(d) {
+                h.syn(seg.seq);
+            }
+            if let Some(isn) = conn.isn.get_mut(d) {
+                isn.get_or_insert(seg.seq);
+            }
+        }
+
+        let id = conn.id;
+        let pending_before = conn.pending();
+        if seg.flags.rst() {
+            announce(conn, out);
+            if let Some(s) = conn.stats.get_mut(d) {
+                s.rst = true;
+            }
+            conn.rst = true;
+            out.stream_event(StreamEvent::Rst { conn: id, dir, ts });
+            if !conn.closed {
+                conn.closed = true;
+                flush_halves(conn, ts, out);
+                self.closing
+                    .push_back((linger_deadline(ts, self.cfg.linger_secs), key, id));
+            }
+        } else {
+            let (stats, half) = (&mut conn.stats, &mut conn.half);
+            let seq = if seg.flags.syn() {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
+            if !seg.payload.is_empty() || seg.missing > 0 || seg.flags.fin() {
+                if seg.flags.fin()
+                    && let Some(s) = stats.get_mut(d)
+                {
+                    s.fin = true;
+                }
+                if let (Some(h), Some(s)) = (half.get_mut(d), stats.get_mut(d)) {
+                    let mut sink = |e: HalfEvent<'_>| emit(id, dir, ts, packet, s, e, out);
+                    h.segment(seq, seg.payload, seg.missing, seg.flags.fin(), &mut sink);
+                }
+            } else if let Some(h) = half.get_mut(d) {
+                // A bare ACK still anchors a mid-stream direction.
+                if !h.started() {
+                    h.segment(seq, &[], 0, false, &mut |_| {});
+                }
+            }
+            if seg.flags.ack() {
+                let o = dir.reverse();
+                if let (Some(h), Some(s)) = (half.get_mut(o.index()), stats.get_mut(o.index())) {
+                    let mut sink = |e: HalfEvent<'_>| emit(id, o, ts, packet, s, e, out);
+                    h.ack(seg.ack, &mut sink);
+                }
+            }
+            if !conn.closed && conn.half.iter().all(|h| h.fin_delivered()) {
+                announce(conn, out);
+                conn.closed = true;
+                self.closing
+                    .push_back((linger_deadline(ts, self.cfg.linger_secs), key, id));
+            }
+        }
+
+        // Buffer accounting and caps.
+        let pending_after = conn.pending();
+        self.total_pending = self
+            .total_pending
+            .saturating_sub(pending_before)
+            .saturating_add(pending_after);
+        if pending_after > self.cfg.max_conn_buffer || self.total_pending > self.cfg.max_total_buffer {
+            let before = conn.pending();
+            if !conn.cap_reported {
+                conn.cap_reported = true;
+                out.stream_event(StreamEvent::Diagnostic(DiagnosticEvent {
+                    ts,
+                    conn: Some(id),
+                    dir: None,
+                    code: "tcp-buffer-cap",
+                    detail: format!(
+                        "{} out-of-order bytes held (caps: {} per connection, {} in total); skipping holes as gaps",
+                        pending_after, self.cfg.max_conn_buffer, self.cfg.max_total_buffer
+                    ),
+                    packet: Some(packet),
+                }));
+            }
+            while conn.pending() > self.cfg.max_conn_buffer / 2 {
+                let big = if conn.half[0].pending_bytes() >= conn.half[1].pending_bytes() {
+                    Dir::C2S
+                } else {
+                    Dir::S2C
+                };
+                let (stats, half) = (&mut conn.stats, &mut conn.half);
+                if let (Some(h), Some(s)) = (half.get_mut(big.index()), stats.get_mut(big.index())) {
+                    let mut sink = |e: HalfEvent<'_>| emit(id, big, ts, packet, s, e, out);
+                    h.skip_hole(&mut sink);
+                }
+                if conn.pending() == before {
+                    break;
+                }
+            }
+            self.total_pending = self
+                .total_pending
+                .saturating_sub(before.saturating_sub(conn.pending()));
+        }
+    }
+
+    /// End of input: every connection still tracked is flushed and summarised,
+    /// in connection order.
+    pub fn finish(&mut self, out: &mut dyn StreamConsumer) {
+        let mut all: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        all.sort_unstable_by_key(|c| c.id);
+        let ts = self.last_ts;
+        for c in all {
+            self.finalize(c, ts, out);
+        }
+        self.closing.clear();
+        self.total_pending = 0;
+    }
+
+    fn new_conn(&mut self, seg: &Segment<'_>, ts: Timestamp) -> Conn {
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        let (client, server, basis) = if seg.flags.syn() && !seg.flags.ack() {
+            (seg.src, seg.dst, RoleBasis::Syn)
+        } else if seg.flags.syn() {
+            (seg.dst, seg.src, RoleBasis::SynAck)
+        } else if seg.src.port() > seg.dst.port() {
+            // Nothing to go on: the lower (likely well-known) port serves.
+            (seg.src, seg.dst, RoleBasis::PortGuess)
+        } else if seg.src.port() < seg.dst.port() {
+            (seg.dst, seg.src, RoleBasis::PortGuess)
+        } else {
+            (seg.src, seg.dst, RoleBasis::PortGuess)
+        };
+        Conn {
+            id,
+            client,
+            server,
+            syn_seen: false,
+            role_basis: basis,
+            // Announced by the caller once the table holds it (see `segment`).
+            announced: false,
+            first_ts: ts,
+            last_ts: ts,
+            half: [
+                HalfStream::new(self.cfg.history),
+                HalfStream::new(self.cfg.history),
+            ],
+            stats: Default::default(),
+            isn: [None, None],
+            rst: false,
+            closed: false,
+            cap_reported: false,
+        }
+    }
+
+    /// Emits `Closed` for connections whose linger time is over.
+    fn expire(&mut self, now: Timestamp, out: &mut dyn StreamConsumer) {
+        while let Some(&(deadline, key, id)) = self.closing.front() {
+            if deadline > now {
+                break;
+            }
+            self.closing.pop_front();
+            if self.conns.get(&key).is_some_and(|c| c.id == id)
+                && let Some(c) = self.conns.remove(&key)
+            {
+                self.finalize(c, now, out);
+            }
+        }
+    }
+
+    /// Frees room by finalising the least recently active tenth of the table,
+    /// those without payload first (a SYN flood costs nothing to forget).
+    fn evict(&mut self, ts: Timestamp, out: &mut dyn StreamConsumer) {
+        let mut order: Vec<(bool, Timestamp, FlowKey)> = self
+            .conns
+            .iter()
+            .map(|(k, c)| (c.stats.iter().any(|s| s.stream_bytes > 0), c.last_ts, *k))
+            .collect();
+        order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let n = (self.cfg.max_conns / 10).max(1);
+        let mut victims: Vec<Conn> = order
+            .iter()
+            .take(n)
+            .filter_map(|(_, _, k)| self.conns.remove(k))
+            .collect();
+        victims.sort_unstable_by_key(|c| c.id);
+        self.evicted = self.evicted.saturating_add(victims.len() as u64);
+        out.stream_event(StreamEvent::Diagnostic(DiagnosticEvent {
+            ts,
+            conn: None,
+            dir: None,
+            code: "tcp-conn-evicted",
+            detail: format!(
+                "more than {} connections tracked at once; {} least recently active were summarised early (raise --max-conns to keep them)",
+                self.cfg.max_conns,
+                victims.len()
+            ),
+            packet: None,
+        }));
+        for mut c in victims {
+            c.closed = true;
+            let pend = c.pending();
+            self.total_pending = self.total_pending.saturating_sub(pend);
+            self.finalize_as(c, ts, Some(TcpEnd::Evicted), out);
+        }
+    }
+
+    fn finalize(&mut self, c: Conn, ts: Timestamp, out: &mut dyn StreamConsumer) {
+        self.finalize_as(c, ts, None, out);
+    }
+
+    fn finalize_as(&mut self, mut c: Conn, ts: Timestamp, end: Option<TcpEnd>, out: &mut dyn StreamConsumer) {
+        self.total_pending = self.total_pending.saturating_sub(c.pending());
+        announce(&mut c, out);
+        flush_halves(&mut c, ts, out);
+        out.stream_event(StreamEvent::Closed(TcpSummary {
+            conn: c.id,
+            ts: ts.max(c.last_ts),
+            client: c.client,
+            server: c.server,
+            first_ts: c.first_ts,
+            last_ts: c.last_ts,
+            end: end.unwrap_or_else(|| c.end()),
+            syn_seen: c.syn_seen,
+            stats: c.stats.clone(),
+        }));
+    }
+}
+
+fn linger_deadline(ts: Timestamp, secs: i64) -> Timestamp {
+    Timestamp::new(ts.secs.saturating_add(secs), ts.nanos)
+}
+
+fn announce(conn: &mut Conn, out: &mut dyn StreamConsumer) {
+    if conn.announced {
+        return;
+    }
+    conn.announced = true;
+    out.stream_event(StreamEvent::Open(ConnectionEvent {
+        conn: conn.id,
+        ts: conn.first_ts,
+        client: conn.client,
+        server: conn.server,
+        syn_seen: conn.syn_seen,
+        role_basis: conn.role_basis,
+    }));
+}
+
+fn flush_halves(conn: &mut Conn, ts: Timestamp, out: &mut dyn StreamConsumer) {
+    let id = conn.id;
+    for dir in Dir::BOTH {
+        let (stats, half) = (&mut conn.stats, &mut conn.half);
+        if let (Some(h), Some(s)) = (half.get_mut(dir.index()), stats.get_mut(dir.index())) {
+            let mut sink = |e: HalfEvent<'_>| emit(id, dir, ts, 0, s, e, out);
+            h.flush(&mut sink);
+        }
+    }
+}
+
+/// Turns a half-stream event into a stream event, counting as it goes.
+fn emit(
+    conn: ConnId,
+    dir: Dir,
+    ts: Timestamp,
+    packet: u64,
+    stats: &mut DirStats,
+    e: HalfEvent<'_>,
+    out: &mut dyn StreamConsumer,
+) {
+    match e {
+        HalfEvent::Data { offset, bytes } => {
+            stats.stream_bytes = stats.stream_bytes.saturating_add(bytes.len() as u64);
+            out.stream_event(StreamEvent::Data {
+                conn,
+                dir,
+                ts,
+                offset,
+                bytes,
+            });
+        }
+        HalfEvent::Gap { offset, len, reason } => {
+            stats.gaps = stats.gaps.saturating_add(1);
+            stats.gap_bytes = stats.gap_bytes.saturating_add(len);
+            out.stream_event(StreamEvent::Gap {
+                conn,
+                dir,
+                ts,
+                offset,
+                len,
+                reason,
+            });
+        }
+        HalfEvent::Conflict { offset, len } => {
+            out.stream_event(StreamEvent::Diagnostic(DiagnosticEvent {
+                ts,
+                conn: Some(conn),
+                dir: Some(dir),
+                code: "tcp-overlap-conflict",
+                detail: format!(
+                    "{len} bytes at stream offset {offset} were sent again with different content; kept the first copy"
+                ),
+                packet: (packet > 0).then_some(packet),
+            }));
+        }
+        HalfEvent::Fin => out.stream_event(StreamEvent::Fin { conn, dir, ts }),
+    }
+}

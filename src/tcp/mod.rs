@@ -18,7 +18,7 @@ pub mod seq;
 use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, GapReason, TcpEnd, Timestamp};
 use std::net::SocketAddr;
 
-// pub use flow::{FlowTable, TcpConfig};
+pub use flow::{FlowTable, TcpConfig};
 
 /// What the reassembler hands to the layer above, for one connection.
 #[derive(Debug)]

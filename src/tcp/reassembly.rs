@@ -1,1 +1,649 @@
-//! reassembly
+//! One direction of a TCP connection → an ordered byte stream.
+//!
+//! Segments are placed on a 64-bit offset line (see [`super::seq`]). The
+//! in-order case with nothing buffered is delivered straight from the packet
+//! (zero-copy); anything else is copied into `pending`, a map of disjoint
+//! chunks beyond `next`, and released in order.
+//!
+//! Rules, each chosen to match what the receiving host saw:
+//! - **Overlaps keep the first copy** (what a receiver that already ACKed the
+//!   bytes uses); differing bytes in a later copy are reported as a conflict,
+//!   checked against a small history of recently delivered bytes.
+//! - **A hole becomes a gap** only when it cannot be filled any more: the peer
+//!   has acknowledged past it while later data is waiting, a buffering cap
+//!   was hit, or the connection ended. Bytes cut by the snapshot length are
+//!   gaps at once. Every offset is delivered exactly once as data or gap.
+
+use super::seq;
+use crate::event::GapReason;
+use std::collections::BTreeMap;
+
+/// What one direction produces, in stream order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HalfEvent<'a> {
+    Data {
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Gap {
+        offset: u64,
+        len: u64,
+        reason: GapReason,
+    },
+    /// A later copy of `len` bytes at `offset` differed from the first copy.
+    Conflict {
+        offset: u64,
+        len: u64,
+    },
+    /// The FIN was reached in order.
+    Fin,
+}
+
+#[derive(Debug)]
+enum Chunk {
+    Data(Vec<u8>),
+    /// Bytes promised by the IP length but cut by the snapshot length.
+    Missing(u64),
+}
+
+impl Chunk {
+    fn len(&self) -> u64 {
+        match self {
+            Chunk::Data(d) => d.len() as u64,
+            Chunk::Missing(n) => *n,
+        }
+    }
+}
+
+/// Recently delivered bytes, to compare retransmissions against.
+#[derive(Debug, Default)]
+struct History {
+    ring: Vec<u8>,
+    cap: usize,
+    /// Stream offset one past the last byte recorded.
+    end: u64,
+}
+
+impl History {
+    fn record(&mut self, offset: u64, bytes: &[u8]) {
+        if self.cap == 0 {
+            return;
+        }
+        if offset != self.end {
+            // A gap intervened: older bytes are no longer contiguous with new ones.
+            self.ring.clear();
+        }
+        self.end = offset.saturating_add(bytes.len() as u64);
+        let keep = bytes.len().min(self.cap);
+        let tail = bytes.get(bytes.len().saturating_sub(keep)..).unwrap_or_default();
+        let overflow = (self.ring.len() + tail.len()).saturating_sub(self.cap);
+        if overflow > 0 {
+            self.ring.drain(..overflow.min(self.ring.len()));
+        }
+        self.ring.extend_from_slice(tail);
+    }
+
+    /// Compares `bytes` claimed at `offset` with what was delivered there.
+    /// Returns the number of differing bytes among those still remembered.
+    fn differs(&self, offset: u64, bytes: &[u8]) -> u64 {
+        let start = self.end.saturating_sub(self.ring.len() as u64);
+        let mut diff = 0u64;
+        for (i, b) in bytes.iter().enumerate() {
+            let at = offset.saturating_add(i as u64);
+            if at < start || at >= self.end {
+                continue;
+            }
+            let idx = (at - start) as usize;
+            if self.ring.get(idx) != Some(b) {
+                diff = diff.saturating_add(1);
+            }
+        }
+        diff
+    }
+}
+
+/// Reassembly state of one direction.
+#[derive(Debug, Default)]
+pub struct HalfStream {
+    started: bool,
+    /// Sequence number of the byte at offset `next`.
+    next_seq: u32,
+    /// Offset of the next byte to deliver.
+    next: u64,
+    pending: BTreeMap<u64, Chunk>,
+    pending_bytes: usize,
+    fin_at: Option<u64>,
+    fin_delivered: bool,
+    /// Highest offset the peer acknowledged (bytes below it were received).
+    acked: u64,
+    history: History,
+}
+
+impl HalfStream {
+    pub fn new(history: usize) -> Self {
+        HalfStream {
+            history: History {
+                cap: history,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Anchors the stream at a SYN: the first data byte has sequence `isn + 1`.
+    pub fn syn(&mut self, isn: u32) {
+        if !self.started {
+            self.started = true;
+            self.next_seq = isn.wrapping_add(1);
+        }
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Bytes held out of order.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Offset of the next byte to deliver (= bytes accounted so far).
+    pub fn next_offset(&self) -> u64 {
+        self.next
+    }
+
+    pub fn fin_delivered(&self) -> bool {
+        self.fin_delivered
+    }
+
+    /// Anchors a stream picked up mid-way at the first segment seen.
+    fn anchor(&mut self, seq: u32) {
+        if !self.started {
+            self.started = true;
+            self.next_seq = seq;
+        }
+    }
+
+    /// A segment of this direction: `payload` captured, then `missing` bytes
+    /// cut by the snapshot length; `fin` if the FIN flag was set.
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        out: &mut dyn FnMut(HalfEvent<'_>),
+    ) {
+        self.anchor(seq);
+        let Some(start) = seq::offset_of(seq, self.next_seq, self.next) else {
+            // Before the first byte we anchored on (data from before the
+            // capture started): nothing to deliver.
+            return;
+        };
+        let total = (payload.len() as u64).saturating_add(u64::from(missing));
+        let end = start.saturating_add(total);
+        if fin && self.fin_at.is_none() {
+            self.fin_at = Some(end);
+        }
+        if total > 0 {
+            if start == self.next && self.pending.is_empty() {
+                // Fast path: in order, nothing buffered — straight from the packet.
+                self.deliver(payload, out);
+                if missing > 0 {
+                    self.gap(u64::from(missing), GapReason::Snaplen, out);
+                }
+            } else {
+                self.insert(start, payload, missing, out);
+            }
+            self.drain(out);
+            self.release_acked(out);
+        }
+        self.check_fin(out);
+    }
+
+    /// The peer acknowledged up to `ack` (this direction's sequence space).
+    pub fn ack(&mut self, ack: u32, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        if !self.started {
+            return;
+        }
+        if let Some(off) = seq::offset_of(ack, self.next_seq, self.next)
+            && off > self.acked
+        {
+            self.acked = off;
+            self.release_acked(out);
+        }
+    }
+
+    /// Forces progress when a buffering cap is hit: skips the first hole.
+    pub fn skip_hole(&mut self, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        if let Some((&first, _)) = self.pending.first_key_value()
+            && first > self.next
+        {
+            self.gap(first - self.next, GapReason::BufferCap, out);
+        }
+        self.drain(out);
+        self.check_fin(out);
+    }
+
+    /// End of the connection or input: everything held is released with the
+    /// holes between as gaps; acknowledged-but-unseen tail bytes too.
+    pub fn flush(&mut self, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        while let Some((&first, _)) = self.pending.first_key_value() {
+            if first > self.next {
+                self.gap(first - self.next, GapReason::Unfilled, out);
+            }
+            self.drain(out);
+        }
+        let tail_end = match self.fin_at {
+            Some(fin) => fin,
+            // The peer acknowledged bytes we never saw. One extra acked
+            // sequence number is a FIN we did not capture, not data.
+            None if self.acked > self.next.saturating_add(1) => self.acked - 1,
+            None => self.next,
+        };
+        if tail_end > self.next {
+            self.gap(tail_end - self.next, GapReason::Lost, out);
+        }
+        self.check_fin(out);
+    }
+
+    fn deliver(&mut self, bytes: &[u8], out: &mut dyn FnMut(HalfEvent<'_>)) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.history.record(self.next, bytes);
+        out(HalfEvent::Data {
+            offset: self.next,
+            bytes,
+        });
+        self.advance(bytes.len() as u64);
+    }
+
+    fn gap(&mut self, len: u64, reason: GapReason, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        if len == 0 {
+            return;
+        }
+        out(HalfEvent::Gap {
+            offset: self.next,
+            len,
+            reason,
+        });
+        self.advance(len);
+    }
+
+    fn advance(&mut self, len: u64) {
+        self.next = self.next.saturating_add(len);
+        // Sequence numbers are modulo 2^32: truncation is the point.
+        self.next_seq = self.next_seq.wrapping_add(len as u32);
+    }
+
+    /// Places `[start, start + payload + missing)` into `pending`, keeping
+    /// whatever arrived first on every overlap.
+    fn insert(&mut self, start: u64, payload: &[u8], missing: u32, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        let data_end = start.saturating_add(payload.len() as u64);
+        let end = data_end.saturating_add(u64::from(missing));
+        // Part already delivered: compare with history (keep-alive probes —
+        // one byte just below `next` — are garbage by design: skip those).
+        if start < self.next {
+            let upto = data_end.min(self.next);
+            let old = payload
+                .get(..(upto.saturating_sub(start)) as usize)
+                .unwrap_or_default();
+            let keepalive = payload.len() <= 1 && start.saturating_add(1) == self.next;
+            if !keepalive && !old.is_empty() {
+                let d = self.history.differs(start, old);
+                if d > 0 {
+                    out(HalfEvent::Conflict {
+                        offset: start,
+                        len: old.len() as u64,
+                    });
+                }
+            }
+        }
+        if end <= self.next {
+            return;
+        }
+        // Walk the new range, skipping parts covered by pending chunks.
+        let mut at = start.max(self.next);
+        let mut new_chunks: Vec<(u64, Chunk)> = Vec::new();
+        let mut conflicts: Vec<(u64, u64)> = Vec::new();
+        // Chunks that start before `at` may still cover it.
+        let lookback = self
+            .pending
+            .range(..at)
+            .next_back()
+            .map(|(&k, c)| (k, k.saturating_add(c.len())));
+        if let Some((_, cend)) = lookback
+            && cend > at
+        {
+            self.compare_with(at, cend.min(end), start, payload, &mut conflicts);
+            at = cend.min(end).max(at);
+        }
+        let overlapping: Vec<(u64, u64)> = self
+            .pending
+            .range(at..end)
+            .map(|(&k, c)| (k, k.saturating_add(c.len())))
+            .collect();
+        for (cstart, cend) in overlapping {
+            if cstart > at {
+                new_chunks.extend(Self::piece(at, cstart, start, payload, data_end));
+            }
+            let ov_end = cend.min(end);
+            self.compare_with(cstart.max(at), ov_end, start, payload, &mut conflicts);
+            at = at.max(ov_end);
+        }
+        if at < end {
+            new_chunks.extend(Self::piece(at, end, start, payload, data_end));
+        }
+        for (off, len) in conflicts {
+            out(HalfEvent::Conflict { offset: off, len });
+        }
+        for (off, chunk) in new_chunks {
+            if let Chunk::Data(d) = &chunk {
+                self.pending_bytes = self.pending_bytes.saturating_add(d.len());
+            }
+            self.pending.insert(off, chunk);
+        }
+    }
+
+    /// Chunks for `[from, to)` of a segment whose data spans `[start, data_end)`
+    /// and whose remainder (up to the segment end) is missing.
+    fn piece(from: u64, to: u64, start: u64, payload: &[u8], data_end: u64) -> Vec<(u64, Chunk)> {
+        let mut v = Vec::with_capacity(2);
+        if from < data_end.min(to) {
+            let a = (from - start) as usize;
+            let b = (data_end.min(to) - start) as usize;
+            v.push((from, Chunk::Data(payload.get(a..b).unwrap_or_default().to_vec())));
+        }
+        let miss_from = from.max(data_end);
+        if miss_from < to {
+            v.push((miss_from, Chunk::Missing(to - miss_from)));
+        }
+        v
+    }
+
+    /// Records a conflict if the new bytes over `[from, to)` differ from the
+    /// pending chunk data there.
+    fn compare_with(&self, from: u64, to: u64, start: u64, payload: &[u8], conflicts: &mut Vec<(u64, u64)>) {
+        if from >= to {
+            return;
+        }
+        let mut differs = false;
+        for (&k, chunk) in self.pending.range(..to).rev() {
+            let cend = k.saturating_add(chunk.len());
+            if cend <= from {
+                break;
+            }
+            let Chunk::Data(d) = chunk else { continue };
+            let lo = from.max(k);
+            let hi = to.min(cend);
+            for off in lo..hi {
+                let new = payload.get((off - start) as usize);
+                let old = d.get((off - k) as usize);
+                if let (Some(n), Some(o)) = (new, old)
+                    && n != o
+                {
+                    differs = true;
+                    break;
+                }
+            }
+        }
+        if differs {
+            conflicts.push((from, to - from));
+        }
+    }
+
+    /// Releases pending chunks that start at or before `next`.
+    fn drain(&mut self, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        while let Some(entry) = self.pending.first_entry() {
+            let k = *entry.key();
+            if k > self.next {
+                break;
+            }
+            let chunk = entry.remove();
+            if let Chunk::Data(d) = &chunk {
+                self.pending_bytes = self.pending_bytes.saturating_sub(d.len());
+            }
+            let cend = k.saturating_add(chunk.len());
+            if cend <= self.next {
+                continue;
+            }
+            let skip = (self.next - k) as usize;
+            match chunk {
+                Chunk::Data(d) => {
+                    let rest = d.get(skip..).unwrap_or_default();
+                    self.deliver(rest, out);
+                }
+                Chunk::Missing(n) => self.gap(n - skip as u64, GapReason::Snaplen, out),
+            }
+        }
+    }
+
+    /// Holes below the peer's acknowledgement can never be filled: the
+    /// receiver had those bytes, so nobody will retransmit them.
+    fn release_acked(&mut self, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        while let Some((&first, _)) = self.pending.first_key_value() {
+            if first <= self.next || self.acked <= self.next {
+                break;
+            }
+            let hole_end = first.min(self.acked);
+            self.gap(hole_end - self.next, GapReason::Lost, out);
+            self.drain(out);
+        }
+        self.check_fin(out);
+    }
+
+    fn check_fin(&mut self, out: &mut dyn FnMut(HalfEvent<'_>)) {
+        if !self.fin_delivered && self.fin_at.is_some_and(|f| f <= self.next) {
+            self.fin_delivered = true;
+            out(HalfEvent::Fin);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs segments through a half stream and returns the reconstructed
+    /// stream (gaps as `None` bytes), the number of conflicts and FIN.
+    fn run(
+        isn: u32,
+        segs: &[(u32, Vec<u8>, u32, bool)],
+        acks: &[(usize, u32)],
+    ) -> (Vec<Option<u8>>, usize, bool) {
+        let mut h = HalfStream::new(64 << 10);
+        h.syn(isn);
+        let mut stream: Vec<Option<u8>> = Vec::new();
+        let mut conflicts = 0;
+        let mut fin = false;
+        let mut sink = |e: HalfEvent<'_>| match e {
+            HalfEvent::Data { offset, bytes } => {
+                assert_eq!(offset, stream.len() as u64, "data out of order");
+                stream.extend(bytes.iter().map(|b| Some(*b)));
+            }
+            HalfEvent::Gap { offset, len, .. } => {
+                assert_eq!(offset, stream.len() as u64, "gap out of order");
+                stream.extend(std::iter::repeat_n(None, len as usize));
+            }
+            HalfEvent::Conflict { .. } => conflicts += 1,
+            HalfEvent::Fin => fin = true,
+        };
+        for (i, (seq, data, missing, f)) in segs.iter().enumerate() {
+            h.segment(*seq, data, *missing, *f, &mut sink);
+            for (at, ack) in acks {
+                if *at == i {
+                    h.ack(*ack, &mut sink);
+                }
+            }
+        }
+        h.flush(&mut sink);
+        (stream, conflicts, fin)
+    }
+
+    #[test]
+    fn in_order_out_of_order_and_duplicates() {
+        let isn = 1000;
+        let s = |off: u32, d: &[u8]| (isn + 1 + off, d.to_vec(), 0, false);
+        let (st, c, _) = run(
+            isn,
+            &[
+                s(0, b"abc"),
+                s(6, b"ghi"),
+                s(3, b"def"),
+                s(3, b"def"),
+                s(1, b"bc"),
+            ],
+            &[],
+        );
+        assert_eq!(st, b"abcdefghi".iter().map(|b| Some(*b)).collect::<Vec<_>>());
+        assert_eq!(c, 0);
+    }
+
+    #[test]
+    fn conflicting_overlap_keeps_first_and_reports() {
+        let isn = 7;
+        let s = |off: u32, d: &[u8]| (isn + 1 + off, d.to_vec(), 0, false);
+        // Delivered, then retransmitted with different bytes.
+        let (st, c, _) = run(isn, &[s(0, b"hello"), s(0, b"HELLO")], &[]);
+        assert_eq!(st.iter().map(|b| b.unwrap()).collect::<Vec<_>>(), b"hello");
+        assert_eq!(c, 1);
+        // Pending (out of order), then overlapped with different bytes.
+        let (st, c, _) = run(isn, &[s(4, b"wxyz"), s(2, b"CDWXy"), s(0, b"ab")], &[]);
+        assert_eq!(st.iter().map(|b| b.unwrap()).collect::<Vec<_>>(), b"abCDwxyz");
+        assert_eq!(c, 1);
+    }
+
+    #[test]
+    fn sequence_wraparound() {
+        let isn = u32::MAX - 2;
+        let segs = [
+            (isn.wrapping_add(1), b"ab".to_vec(), 0, false),
+            (isn.wrapping_add(5), b"ef".to_vec(), 0, false),
+            (isn.wrapping_add(3), b"cd".to_vec(), 0, true),
+        ];
+        let (st, _, _) = run(isn, &segs, &[]);
+        assert_eq!(st.iter().map(|b| b.unwrap()).collect::<Vec<_>>(), b"abcdef");
+    }
+
+    #[test]
+    fn snaplen_missing_is_a_gap_and_fin_after_it() {
+        let isn = 0;
+        let (st, _, fin) = run(
+            isn,
+            &[(1, b"ab".to_vec(), 3, false), (6, b"z".to_vec(), 0, true)],
+            &[],
+        );
+        assert_eq!(st, vec![Some(b'a'), Some(b'b'), None, None, None, Some(b'z')]);
+        assert!(fin);
+    }
+
+    #[test]
+    fn acked_hole_becomes_gap_immediately() {
+        let mut h = HalfStream::new(0);
+        h.syn(0);
+        let mut ev = Vec::new();
+        h.segment(1, b"ab", 0, false, &mut |e| ev.push(format!("{e:?}")));
+        h.segment(6, b"fg", 0, false, &mut |e| ev.push(format!("{e:?}")));
+        assert_eq!(ev.len(), 1, "hole not yet confirmed: {ev:?}");
+        h.ack(8, &mut |e| ev.push(format!("{e:?}")));
+        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert!(
+            ev[1].contains("Gap { offset: 2, len: 3, reason: Lost }"),
+            "{ev:?}"
+        );
+    }
+
+    /// Segments of a stream, for the property tests.
+    fn cut(data: &[u8], cuts: &[usize]) -> Vec<(usize, usize)> {
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+        points.push(0);
+        points.push(data.len());
+        points.sort_unstable();
+        points.dedup();
+        points.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Random stream, random segmentation, shuffled, duplicated and
+        /// overlapped (same bytes): reassembles to exactly the original.
+        #[test]
+        fn reorder_duplicate_overlap_is_exact(
+            data in proptest::collection::vec(any::<u8>(), 1..3000),
+            cuts in proptest::collection::vec(any::<usize>(), 0..40),
+            isn in any::<u32>(),
+            shuffle in proptest::collection::vec(any::<u32>(), 0..80),
+            overlaps in proptest::collection::vec((any::<usize>(), 1usize..200), 0..10),
+        ) {
+            let mut segs: Vec<(u32, Vec<u8>, u32, bool)> = cut(&data, &cuts)
+                .into_iter()
+                .map(|(a, b)| (isn.wrapping_add(1).wrapping_add(a as u32), data[a..b].to_vec(), 0, false))
+                .collect();
+            for (at, len) in overlaps {
+                let a = at % data.len();
+                let b = (a + len).min(data.len());
+                segs.push((isn.wrapping_add(1).wrapping_add(a as u32), data[a..b].to_vec(), 0, false));
+            }
+            let n = segs.len();
+            for (i, r) in shuffle.iter().enumerate() {
+                segs.swap(i % n, *r as usize % n);
+            }
+            // Duplicates.
+            let dups: Vec<_> = segs.iter().step_by(3).cloned().collect();
+            segs.extend(dups);
+            let (st, conflicts, _) = run(isn, &segs, &[]);
+            prop_assert_eq!(conflicts, 0);
+            prop_assert_eq!(st, data.iter().map(|b| Some(*b)).collect::<Vec<_>>());
+        }
+
+        /// With segments dropped, the output is the original with gaps of
+        /// exactly the dropped sizes, wherever the drop is.
+        #[test]
+        fn dropped_segments_become_exact_gaps(
+            data in proptest::collection::vec(any::<u8>(), 1..3000),
+            cuts in proptest::collection::vec(any::<usize>(), 1..40),
+            isn in any::<u32>(),
+            drop_mask in any::<u64>(),
+            shuffle in proptest::collection::vec(any::<u32>(), 0..40),
+            with_acks in any::<bool>(),
+        ) {
+            let pieces = cut(&data, &cuts);
+            let mut expected: Vec<Option<u8>> = Vec::new();
+            let mut segs = Vec::new();
+            let mut dropped_pieces = Vec::new();
+            for (i, &(a, b)) in pieces.iter().enumerate() {
+                // Never drop the last piece, so the stream's end is known.
+                let dropped = i + 1 < pieces.len() && drop_mask & (1 << (i % 64)) != 0;
+                dropped_pieces.push(dropped);
+                if dropped {
+                    expected.extend(std::iter::repeat_n(None, b - a));
+                } else {
+                    expected.extend(data[a..b].iter().map(|x| Some(*x)));
+                    segs.push((isn.wrapping_add(1).wrapping_add(a as u32), data[a..b].to_vec(), 0, false));
+                }
+            }
+            let n = segs.len();
+            for (i, r) in shuffle.iter().enumerate() {
+                segs.swap(i % n, *r as usize % n);
+            }
+            // Optionally the receiver acknowledges midway what it can: the
+            // longest prefix of pieces it received, i.e. that were fed so far
+            // or lost only at the capture point (dropped here).
+            let acks = if with_acks {
+                let mid = n / 2;
+                let fed: Vec<u32> = segs[..=mid].iter().map(|s| s.0).collect();
+                let mut upto = 0usize;
+                for (i, &(a, b)) in pieces.iter().enumerate() {
+                    let seq = isn.wrapping_add(1).wrapping_add(a as u32);
+                    if dropped_pieces[i] || fed.contains(&seq) { upto = b; } else { break; }
+                }
+                vec![(mid, isn.wrapping_add(1).wrapping_add(upto as u32))]
+            } else { vec![] };
+            let (st, _, _) = run(isn, &segs, &acks);
+            prop_assert_eq!(st, expected);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `wsscope conns`: one row per TCP connection, like `tshark -z conv,tcp`
+//! but with reassembly facts (stream bytes, gaps) and, for WebSocket
+//! connections, frame/message counts and ping round-trip times.
+
+use crate::event::{ConnectionEndEvent, Dir, Event, EventSink};
+use serde_json::{Map, Value, json};
+use std::io::{self, Write};
+
+/// Collects connection summaries (they arrive as connections end).
+#[derive(Default)]
+pub struct ConnsCollector {
+    pub conns: Vec<ConnectionEndEvent>,
+}
+
+impl EventSink for ConnsCollector {
+    fn event(&mut self, ev: Event) {
+        if let Event::Close(c) = ev {
+            self.conns.push(*c);
+        }
+    }
+}
+
+impl ConnsCollector {
+    /// In connection order (summaries arrive in end order).
+    pub fn sorted(mut self) -> Vec<ConnectionEndEvent> {
+        self.conns.sort_by_key(|c| c.conn);
+        self.conns
+    }
+}
+
+/// One JSON object per connection (the `conns --format jsonl` contract:
+/// `conn`, `client`, `server`, per-direction `packets`/`bytes`/`gaps`, `end`).
+pub fn to_json(c: &ConnectionEndEvent) -> Value {
+    let dir = |d: Dir| {
+        let s = &c.stats[d.index()];
+        let mut m = Map::new();
+        m.insert("packets".into(), json!(s.packets));
+        m.insert("bytes".into(), json!(s.bytes));
+        m.insert("stream_bytes".into(), json!(s.stream_bytes));
+        m.insert("gaps".into(), json!(s.gaps));
+        m.insert("gap_bytes".into(), json!(s.gap_bytes));
+        m.insert("fin".into(), json!(s.fin));
+        m.insert("rst".into(), json!(s.rst));
+        m.insert("frames".into(), json!(s.frames));
+        m.insert("messages".into(), json!(s.messages));
+        let (code, reason) = match &s.close {
+            Some((code, reason)) => (json!(code), json!(reason)),
+            None => (Value::Null, Value::Null),
+        };
+        m.insert("close_code".into(), code);
+        m.insert("close_reason".into(), reason);
+        Value::Object(m)
+    };
+    let (rmin, rmed, rmax) = match c.rtt {
+        Some((a, b, m)) => (json!(a), json!(b), json!(m)),
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    json!({
+        "conn": c.conn,
+        "client": c.client.to_string(),
+        "server": c.server.to_string(),
+        "protocol": c.protocol.as_str(),
+        "first_ts": c.first_ts.as_f64(),
+        "last_ts": c.last_ts.as_f64(),
+        "duration": c.last_ts.seconds_since(c.first_ts),
+        "end": c.end.as_str(),
+        "c2s": dir(Dir::C2S),
+        "s2c": dir(Dir::S2C),
+        "handshake_seen": c.handshake_seen,
+        "close_first": c.close_first.map(|d| d.as_str()),
+        "rtt_min": rmin,
+        "rtt_median": rmed,
+        "rtt_max": rmax,
+        "violations": c.violations,
+    })
+}
+
+pub fn write_jsonl(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Result<()> {
+    for c in conns {
+        serde_json::to_writer(&mut *w, &to_json(c))?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn ms(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.2}ms", secs * 1000.0)
+    } else {
+        format!("{secs:.3}s")
+    }
+}
+
+/// The human table.
+pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Result<()> {
+    let start = conns.iter().map(|c| c.first_ts).min();
+    let rows: Vec<[String; 11]> = conns
+        .iter()
+        .map(|c| {
+            let rel = |t: crate::event::Timestamp| start.map_or(0.0, |s| t.seconds_since(s));
+            let d = |dir: Dir| {
+                let s = &c.stats[dir.index()];
+                format!("{} / {}", s.packets, human_bytes(s.bytes))
+            };
+            let gaps = {
+                let g: u64 = c.stats.iter().map(|s| s.gaps).sum();
+                let b: u64 = c.stats.iter().map(|s| s.gap_bytes).sum();
+                if g == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{g} ({})", human_bytes(b))
+                }
+            };
+            let ws = if c.protocol == crate::event::Protocol::WebSocket {
+                let f: u64 = c.stats.iter().map(|s| s.frames).sum();
+                let m: u64 = c.stats.iter().map(|s| s.messages).sum();
+                let rtt = c
+                    .rtt
+                    .map(|(a, b, m)| format!(" rtt {}/{}/{}", ms(a), ms(b), ms(m)))
+                    .unwrap_or_default();
+                let v = if c.violations > 0 {
+                    format!(" {}!", c.violations)
+                } else {
+                    String::new()
+                };
+                format!("{f}f {m}m{rtt}{v}")
+            } else {
+                String::new()
+            };
+            [
+                c.conn.to_string(),
+                c.client.to_string(),
+                c.server.to_string(),
+                c.protocol.as_str().to_string(),
+                format!("{:.6}", rel(c.first_ts)),
+                format!("{:.6}", rel(c.last_ts)),
+                d(Dir::C2S),
+                d(Dir::S2C),
+                gaps,
+                c.end.as_str().to_string(),
+                ws,
+            ]
+        })
+        .collect();
+    let header = [
+        "conn",
+        "client",
+        "server",
+        "proto",
+        "first",
+        "last",
+        "c2s pkts/bytes",
+        "s2c pkts/bytes",
+        "gaps",
+        "end",
+        "websocket",
+    ];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str], w: &mut dyn Write| -> io::Result<()> {
+        let mut s = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths.iter()).enumerate() {
+            if i > 0 {
+                s.push_str("  ");
+            }
+            // Numbers right-aligned, text left-aligned.
+            if matches!(i, 0 | 4 | 5) {
+                s.push_str(&format!("{cell:>width$}"));
+            } else {
+                s.push_str(&format!("{cell:<width$}"));
+            }
+        }
+        writeln!(w, "{}", s.trim_end())
+    };
+    line(&header, w)?;
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(|s| s.as_str()).collect();
+        line(&cells, w)?;
+    }
+    writeln!(
+        w,
+        "{} connection{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    )
+}

@@ -1,0 +1,73 @@
+//! Packet sources: capture files (pcap/pcapng, also on stdin) and, with the
+//! `live` feature, interfaces. Every source hands out borrowed [`Packet`]s
+//! through a callback, so the hot path never copies or allocates per packet.
+
+pub mod file;
+
+use crate::event::Timestamp;
+use std::ops::ControlFlow;
+
+/// A link-layer type (pcap `LINKTYPE_*` value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW: LinkType = LinkType(101);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// OpenBSD's DLT_RAW value 14 and BSD/OS's 12 both mean raw IP in practice.
+    pub const RAW_ALT12: LinkType = LinkType(12);
+    pub const RAW_ALT14: LinkType = LinkType(14);
+
+    pub fn name(self) -> String {
+        match self.0 {
+            0 => "null".into(),
+            1 => "ethernet".into(),
+            12 | 14 | 101 => "raw".into(),
+            108 => "loop".into(),
+            113 => "linux-sll".into(),
+            228 => "ipv4".into(),
+            229 => "ipv6".into(),
+            276 => "linux-sll2".into(),
+            n => format!("linktype-{n}"),
+        }
+    }
+}
+
+/// One captured packet, borrowed from the source's buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// 1-based position in the capture (as Wireshark numbers frames).
+    pub index: u64,
+    pub ts: Timestamp,
+    pub link: LinkType,
+    /// The captured bytes (may be shorter than `orig_len`: snapshot length).
+    pub data: &'a [u8],
+    /// The packet's length on the wire.
+    pub orig_len: u32,
+}
+
+/// How a source ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceEnd {
+    /// Packets handed out.
+    pub packets: u64,
+    /// Set when the input ended in the middle of a record: what was wrong.
+    pub truncated: Option<String>,
+    /// Live sources: packets dropped by the kernel / interface.
+    pub dropped: Option<u64>,
+}
+
+/// A source of packets. `run` calls `f` for each packet in order until the
+/// input ends or `f` returns `Break`.
+pub trait PacketSource {
+    fn run(&mut self, f: &mut dyn FnMut(Packet<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd>;
+
+    /// A short description for headers and summaries (file name or interface).
+    fn describe(&self) -> String;
+}
