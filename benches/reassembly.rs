@@ -1,1 +1,56 @@
-fn main() {}
+//! Reading + decoding + TCP reassembly throughput over a generated capture
+//! of ≥ 200 MB (written once to target/, reused by later runs).
+//!
+//! `cargo bench --bench reassembly` prints MB/s (criterion "thrpt").
+//! `benches/compare.sh` puts the figure next to `cat FILE > /dev/null` and
+//! tshark on the same file.
+
+mod synth;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::path::PathBuf;
+use wsscope::analyzer::AnalyzerConfig;
+use wsscope::event::{Event, EventSink};
+use wsscope::source::file::FileSource;
+
+/// Counts events without keeping them: measures the pipeline, not a sink.
+#[derive(Default)]
+struct Count(u64);
+impl EventSink for Count {
+    fn event(&mut self, _: Event) {
+        self.0 += 1;
+    }
+}
+
+fn capture() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("synth-256mb.pcap");
+    if !path.exists() {
+        let tmp = dir.join("synth-256mb.pcap.tmp");
+        let f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).unwrap());
+        synth::generate(f, 256 << 20, 500).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+fn bench(c: &mut Criterion) {
+    let path = capture();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(size));
+    g.bench_function("read+decode+reassemble (256 MB)", |b| {
+        b.iter(|| {
+            let mut src = FileSource::open(&path).unwrap();
+            let mut sink = Count::default();
+            wsscope::run::analyze(&mut src, AnalyzerConfig::default(), &mut sink).unwrap();
+            sink.0
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

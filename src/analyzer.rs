@@ -71,6 +71,11 @@ impl Analyzer {
         &self.totals
     }
 
+    /// TCP connections currently held in memory (bounded by `tcp.max_conns`).
+    pub fn live_connections(&self) -> usize {
+        self.flows.live_connections()
+    }
+
     pub fn config(&self) -> &AnalyzerConfig {
         &self.cfg
     }
@@ -216,7 +221,7 @@ impl StreamConsumer for Ctx<'_> {
                     last_ts: s.last_ts,
                     end: s.end,
                     protocol: upper.protocol,
-                    stats: s.stats,
+                    stats: s.stats.clone(),
                     close_first: None,
                     rtt: None,
                     handshake_seen: false,

@@ -317,6 +317,7 @@ fn gtp_u_inner(udp: &[u8]) -> Option<&[u8]> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use etherparse::PacketBuilder;

@@ -53,12 +53,15 @@ pub fn strip(link: LinkType, data: &[u8]) -> Result<Option<Net<'_>>, DecodeError
         LinkType::NULL | LinkType::LOOP => {
             // 4-byte address family: host byte order for NULL (either order
             // in practice), network order for LOOP.
-            let fam = data.get(..4).ok_or(DecodeError::LinkTruncated {
-                needed: 4,
-                got: data.len(),
-            })?;
-            let le = u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]]);
-            let be = u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]]);
+            let fam: [u8; 4] =
+                data.get(..4)
+                    .and_then(|f| f.try_into().ok())
+                    .ok_or(DecodeError::LinkTruncated {
+                        needed: 4,
+                        got: data.len(),
+                    })?;
+            let le = u32::from_le_bytes(fam);
+            let be = u32::from_be_bytes(fam);
             let family = if le < 256 { le } else { be };
             let rest = data.get(4..).unwrap_or_default();
             Ok(match family {
@@ -120,6 +123,7 @@ fn ethernet(data: &[u8]) -> Result<Option<Net<'_>>, DecodeError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

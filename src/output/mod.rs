@@ -1,2 +1,3 @@
 //! Sinks: text timeline, JSON Lines, hexdump/raw/pcap export, the conns table.
 pub mod conns;
+pub mod pcap;

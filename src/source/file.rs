@@ -236,7 +236,9 @@ fn ng_timestamp(raw: u64, resolution: u64, offset: i64) -> Timestamp {
 mod tests {
     use super::*;
 
-    fn collect(bytes: Vec<u8>) -> (Vec<(u64, Timestamp, LinkType, Vec<u8>, u32)>, SourceEnd) {
+    type Seen = (u64, Timestamp, LinkType, Vec<u8>, u32);
+
+    fn collect(bytes: Vec<u8>) -> (Vec<Seen>, SourceEnd) {
         let mut src = FileSource::from_reader("t".into(), Box::new(std::io::Cursor::new(bytes))).unwrap();
         let mut out = Vec::new();
         let end = src

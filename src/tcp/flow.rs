@@ -168,10 +168,11 @@ impl FlowTable {
         // incarnation) starts a new connection, as in Wireshark.
         if syn_only && let Some(old) = self.conns.get(&key) {
             let dir = old.dir_of(seg.src);
-            let same_syn = old.isn[dir.index()] == Some(seg.seq);
+            let old_isn = old.isn.get(dir.index()).copied().flatten();
+            let same_syn = old_isn == Some(seg.seq);
             let reused = !same_syn
                 && (old.closed
-                    || old.isn[dir.index()].is_some()
+                    || old_isn.is_some()
                     || old.stats.iter().any(|s| s.packets > 0 && !old.syn_seen));
             if reused && let Some(old) = self.conns.remove(&key) {
                 self.finalize(old, ts, out);
@@ -397,7 +398,7 @@ impl FlowTable {
             .iter()
             .map(|(k, c)| (c.stats.iter().any(|s| s.stream_bytes > 0), c.last_ts, *k))
             .collect();
-        order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        order.sort_unstable_by_key(|a| (a.0, a.1));
         let n = (self.cfg.max_conns / 10).max(1);
         let mut victims: Vec<Conn> = order
             .iter()
@@ -434,7 +435,7 @@ impl FlowTable {
         self.total_pending = self.total_pending.saturating_sub(c.pending());
         announce(&mut c, out);
         flush_halves(&mut c, ts, out);
-        out.stream_event(StreamEvent::Closed(TcpSummary {
+        out.stream_event(StreamEvent::Closed(Box::new(TcpSummary {
             conn: c.id,
             ts: ts.max(c.last_ts),
             client: c.client,
@@ -444,7 +445,7 @@ impl FlowTable {
             end: end.unwrap_or_else(|| c.end()),
             syn_seen: c.syn_seen,
             stats: c.stats.clone(),
-        }));
+        })));
     }
 }
 

@@ -52,7 +52,7 @@ pub enum StreamEvent<'a> {
     Diagnostic(DiagnosticEvent),
     /// The connection is finished (both FINs, RST, reuse, eviction, end of
     /// input); no more events of `conn` follow.
-    Closed(TcpSummary),
+    Closed(Box<TcpSummary>),
 }
 
 /// Final TCP-level facts about a connection.

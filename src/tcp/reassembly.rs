@@ -442,6 +442,7 @@ impl HalfStream {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

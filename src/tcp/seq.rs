@@ -17,6 +17,7 @@ pub fn offset_of(seq: u32, anchor_seq: u32, anchor_off: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

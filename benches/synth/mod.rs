@@ -1,0 +1,225 @@
+//! Synthetic captures for benchmarks and scale tests: many interleaved TCP
+//! connections, each a real-looking WebSocket session (handshake, masked
+//! client frames, server frames, close), with a few percent of segments
+//! reordered and retransmitted so reassembly does real work.
+//!
+//! Deterministic (fixed-seed xorshift), so every run measures the same bytes.
+#![allow(dead_code)]
+
+use etherparse::PacketBuilder;
+use std::io::{self, Write};
+use wsscope::event::Timestamp;
+use wsscope::output::pcap::PcapWriter;
+use wsscope::source::LinkType;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+struct Flow {
+    cport: u16,
+    cseq: u32,
+    sseq: u32,
+    /// Messages left to send.
+    left: u32,
+    stage: u8,
+}
+
+fn ws_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut f = vec![0x80 | opcode];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => f.push(m | n as u8),
+        n if n <= 0xFFFF => {
+            f.push(m | 126);
+            f.extend((n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(m | 127);
+            f.extend((n as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(k) => {
+            f.extend(k);
+            f.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+        }
+        None => f.extend_from_slice(payload),
+    }
+    f
+}
+
+/// Writes a capture of at least `target_bytes` to `w`; returns bytes written.
+pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u64> {
+    let mut out = PcapWriter::new(w, LinkType::ETHERNET, 65535)?;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut written = 24u64;
+    let mut ts = Timestamp::new(1_700_000_000, 0);
+    let client = [10, 1, 0, 1];
+    let server = [10, 2, 0, 1];
+    let mut flows: Vec<Flow> = (0..conns)
+        .map(|i| Flow {
+            cport: 20000 + i as u16,
+            cseq: rng.next() as u32,
+            sseq: rng.next() as u32,
+            left: 200,
+            stage: 0,
+        })
+        .collect();
+    let mut buf = Vec::with_capacity(70_000);
+    let mut held: Option<(Vec<u8>, u32)> = None;
+    let text: Vec<u8> =
+        br#"{"type":"update","seq":12345,"payload":"lorem ipsum dolor sit amet consectetur"}"#.repeat(40);
+    let emit = |out: &mut PcapWriter<W>, ts: Timestamp, pkt: &[u8], written: &mut u64| -> io::Result<()> {
+        out.write_raw(ts, pkt, pkt.len() as u32)?;
+        *written += 16 + pkt.len() as u64;
+        Ok(())
+    };
+    while written < target_bytes {
+        let i = rng.below(flows.len() as u64) as usize;
+        let f = &mut flows[i];
+        ts.nanos += 1_000;
+        if ts.nanos >= 1_000_000_000 {
+            ts.nanos -= 1_000_000_000;
+            ts.secs += 1;
+        }
+        let c2s = |seq: u32, ack: u32, flags: u8| {
+            let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]).ipv4(client, server, 64);
+            let t = b.tcp(f.cport, 8080, seq, 65535).ack(ack);
+            if flags & 2 != 0 {
+                t.syn()
+            } else if flags & 1 != 0 {
+                t.fin()
+            } else {
+                t.psh()
+            }
+        };
+        match f.stage {
+            0 => {
+                let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+                    .ipv4(client, server, 64)
+                    .tcp(f.cport, 8080, f.cseq, 65535)
+                    .syn();
+                buf.clear();
+                b.write(&mut buf, &[]).map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
+                    .ipv4(server, client, 64)
+                    .tcp(8080, f.cport, f.sseq, 65535)
+                    .syn()
+                    .ack(f.cseq.wrapping_add(1));
+                buf.clear();
+                b.write(&mut buf, &[]).map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                f.cseq = f.cseq.wrapping_add(1);
+                f.sseq = f.sseq.wrapping_add(1);
+                let req: &str = "GET /feed HTTP/1.1\r\nHost: bench:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                buf.clear();
+                c2s(f.cseq, f.sseq, 0)
+                    .write(&mut buf, req.as_bytes())
+                    .map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                f.cseq = f.cseq.wrapping_add(req.len() as u32);
+                let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kZGzzhZRbK+xOo=\r\n\r\n";
+                let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
+                    .ipv4(server, client, 64)
+                    .tcp(8080, f.cport, f.sseq, 65535)
+                    .psh()
+                    .ack(f.cseq);
+                buf.clear();
+                b.write(&mut buf, resp).map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                f.sseq = f.sseq.wrapping_add(resp.len() as u32);
+                f.stage = 1;
+            }
+            1 => {
+                // A server message of 100..~3200 bytes, in MSS-sized segments.
+                let len = 100 + rng.below(text.len() as u64 - 100) as usize;
+                let frame = ws_frame(1, &text[..len], None);
+                for chunk in frame.chunks(1448) {
+                    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
+                        .ipv4(server, client, 64)
+                        .tcp(8080, f.cport, f.sseq, 65535)
+                        .psh()
+                        .ack(f.cseq);
+                    buf.clear();
+                    b.write(&mut buf, chunk).map_err(io::Error::other)?;
+                    f.sseq = f.sseq.wrapping_add(chunk.len() as u32);
+                    let r = rng.below(100);
+                    if r < 2 && held.is_none() {
+                        // Hold back: delivered after the next segment (reordering).
+                        held = Some((buf.clone(), 0));
+                        continue;
+                    }
+                    emit(&mut out, ts, &buf, &mut written)?;
+                    if r < 4 {
+                        // Retransmission (same bytes).
+                        emit(&mut out, ts, &buf, &mut written)?;
+                    }
+                    if let Some((h, _)) = held.take() {
+                        emit(&mut out, ts, &h, &mut written)?;
+                    }
+                }
+                // Sometimes a masked client message.
+                if rng.below(4) == 0 {
+                    let key = (rng.next() as u32).to_be_bytes();
+                    let frame = ws_frame(1, &text[..60], Some(key));
+                    buf.clear();
+                    c2s(f.cseq, f.sseq, 0)
+                        .write(&mut buf, &frame)
+                        .map_err(io::Error::other)?;
+                    emit(&mut out, ts, &buf, &mut written)?;
+                    f.cseq = f.cseq.wrapping_add(frame.len() as u32);
+                }
+                f.left -= 1;
+                if f.left == 0 {
+                    f.stage = 2;
+                }
+            }
+            _ => {
+                // Close handshake, FINs, and the flow restarts on a new ISN.
+                let frame = ws_frame(8, &1000u16.to_be_bytes(), Some([1, 2, 3, 4]));
+                buf.clear();
+                c2s(f.cseq, f.sseq, 0)
+                    .write(&mut buf, &frame)
+                    .map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                f.cseq = f.cseq.wrapping_add(frame.len() as u32);
+                buf.clear();
+                c2s(f.cseq, f.sseq, 1)
+                    .write(&mut buf, &[])
+                    .map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
+                    .ipv4(server, client, 64)
+                    .tcp(8080, f.cport, f.sseq, 65535)
+                    .fin()
+                    .ack(f.cseq.wrapping_add(1));
+                buf.clear();
+                b.write(&mut buf, &[]).map_err(io::Error::other)?;
+                emit(&mut out, ts, &buf, &mut written)?;
+                *f = Flow {
+                    cport: f.cport,
+                    cseq: rng.next() as u32,
+                    sseq: rng.next() as u32,
+                    left: 200,
+                    stage: 0,
+                };
+            }
+        }
+    }
+    if let Some((h, _)) = held.take() {
+        emit(&mut out, ts, &h, &mut written)?;
+    }
+    out.flush()?;
+    Ok(written)
+}
