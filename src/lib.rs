@@ -7,6 +7,7 @@ pub mod event;
 pub mod http;
 pub mod output;
 pub mod run;
+pub mod select;
 pub mod source;
 pub mod tcp;
 pub mod ws;
