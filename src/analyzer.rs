@@ -80,8 +80,9 @@ impl Analyzer {
         &self.cfg
     }
 
-    /// Analyses one packet.
-    pub fn feed(&mut self, pkt: &Packet<'_>, out: &mut dyn EventSink) {
+    /// Analyses one packet; returns the TCP connection it belongs to, if any
+    /// (export uses it to copy whole connections into a pcap).
+    pub fn feed(&mut self, pkt: &Packet<'_>, out: &mut dyn EventSink) -> Option<ConnId> {
         let t = &mut self.totals;
         t.packets = t.packets.saturating_add(1);
         t.bytes = t.bytes.saturating_add(u64::from(pkt.orig_len));
@@ -96,10 +97,10 @@ impl Analyzer {
             Decoded::Tcp(seg) => {
                 self.totals.tcp_segments = self.totals.tcp_segments.saturating_add(1);
                 self.flows
-                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut ctx);
+                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut ctx)
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {
-                self.totals.not_tcp = self.totals.not_tcp.saturating_add(1);
+                self.totals.not_tcp = self.totals.not_tcp.saturating_add(1)
             }
             Decoded::Malformed(e) => {
                 self.totals.malformed = self.totals.malformed.saturating_add(1);
@@ -111,6 +112,7 @@ impl Analyzer {
                     detail: format!("packet {}: {e}", pkt.index),
                     packet: Some(pkt.index),
                 });
+                None
             }
         }
     }

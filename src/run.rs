@@ -14,7 +14,7 @@ pub fn analyze(
 ) -> anyhow::Result<(Analyzer, SourceEnd)> {
     let mut analyzer = Analyzer::new(cfg);
     let end = source.run(&mut |pkt| {
-        let _ = analyzer.feed(&pkt, sink);
+        analyzer.feed(&pkt, sink);
         ControlFlow::Continue(())
     })?;
     analyzer.finish(&end, sink);

@@ -151,6 +151,7 @@ impl FlowTable {
     }
 
     /// Feeds one segment; `orig_len` is its packet's length on the wire.
+    /// Returns the connection the segment was attributed to.
     pub fn segment(
         &mut self,
         seg: &Segment<'_>,
@@ -158,7 +159,7 @@ impl FlowTable {
         orig_len: u32,
         packet: u64,
         out: &mut dyn StreamConsumer,
-    ) {
+    ) -> Option<ConnId> {
         self.last_ts = self.last_ts.max(ts);
         self.expire(ts, out);
         let key = FlowKey::of(seg.src, seg.dst);
@@ -187,7 +188,7 @@ impl FlowTable {
             self.conns.insert(key, conn);
         }
         let Some(conn) = self.conns.get_mut(&key) else {
-            return;
+            return None;
         };
         conn.last_ts = ts;
 
@@ -323,6 +324,7 @@ impl FlowTable {
                 .total_pending
                 .saturating_sub(before.saturating_sub(conn.pending()));
         }
+        Some(id)
     }
 
     /// End of input: every connection still tracked is flushed and summarised,
