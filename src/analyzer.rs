@@ -100,7 +100,8 @@ impl Analyzer {
                     .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut ctx)
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {
-                self.totals.not_tcp = self.totals.not_tcp.saturating_add(1)
+                self.totals.not_tcp = self.totals.not_tcp.saturating_add(1);
+                None
             }
             Decoded::Malformed(e) => {
                 self.totals.malformed = self.totals.malformed.saturating_add(1);
