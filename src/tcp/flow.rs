@@ -187,9 +187,7 @@ impl FlowTable {
             let conn = self.new_conn(seg, ts);
             self.conns.insert(key, conn);
         }
-        let Some(conn) = self.conns.get_mut(&key) else {
-            return None;
-        };
+        let conn = self.conns.get_mut(&key)?;
         conn.last_ts = ts;
 
         // Roles of a mid-stream connection: decided by its first payload.
