@@ -7,10 +7,11 @@
 
 use crate::decode::{Decoded, Decoder, DefragConfig};
 use crate::event::{
-    ConnId, ConnectionEndEvent, DiagnosticEvent, Event, EventSink, GapEvent, Protocol, Timestamp,
+    ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, Timestamp,
 };
 use crate::source::{Packet, SourceEnd};
 use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig};
+use crate::ws::{PayloadClassifier, Session, SessionConfig};
 use rustc_hash::FxHashMap;
 
 /// How many diagnostics of one kind are printed before they are only counted.
@@ -23,6 +24,8 @@ pub struct AnalyzerConfig {
     pub defrag: DefragConfig,
     /// Ports whose connections are WebSocket even without a handshake (decode-as).
     pub ws_ports: Vec<u16>,
+    /// WebSocket decoding limits.
+    pub session: SessionConfig,
 }
 
 /// Counters over the whole input.
@@ -37,11 +40,9 @@ pub struct Totals {
     pub last_ts: Option<Timestamp>,
 }
 
-/// Per-connection state above TCP.
-#[derive(Debug, Default)]
+/// Per-connection state above TCP: the HTTP → WebSocket state machine.
 struct Upper {
-    protocol: Protocol,
-    violations: u64,
+    session: Session,
 }
 
 /// The analysis pipeline.
@@ -56,7 +57,7 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
-        let classifier: Box<dyn RoleClassifier + Send> = Box::new(crate::tcp::NoClassifier);
+        let classifier: Box<dyn RoleClassifier + Send> = Box::new(PayloadClassifier);
         Analyzer {
             decoder: Decoder::new(cfg.defrag),
             flows: FlowTable::new(cfg.tcp, classifier),
@@ -89,6 +90,7 @@ impl Analyzer {
         t.first_ts.get_or_insert(pkt.ts);
         t.last_ts = Some(t.last_ts.map_or(pkt.ts, |l| l.max(pkt.ts)));
         let mut ctx = Ctx {
+            cfg: &self.cfg,
             uppers: &mut self.uppers,
             diag_counts: &mut self.diag_counts,
             out,
@@ -122,6 +124,7 @@ impl Analyzer {
     pub fn finish(&mut self, end: &SourceEnd, out: &mut dyn EventSink) {
         let ts = self.totals.last_ts.unwrap_or_default();
         let mut ctx = Ctx {
+            cfg: &self.cfg,
             uppers: &mut self.uppers,
             diag_counts: &mut self.diag_counts,
             out,
@@ -170,6 +173,7 @@ impl Analyzer {
 
 /// The layer above TCP for one `feed` call.
 struct Ctx<'a> {
+    cfg: &'a AnalyzerConfig,
     uppers: &'a mut FxHashMap<ConnId, Upper>,
     diag_counts: &'a mut FxHashMap<&'static str, u64>,
     out: &'a mut dyn EventSink,
@@ -190,10 +194,28 @@ impl StreamConsumer for Ctx<'_> {
     fn stream_event(&mut self, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open(c) => {
-                self.uppers.insert(c.conn, Upper::default());
+                let forced = self
+                    .cfg
+                    .ws_ports
+                    .iter()
+                    .any(|p| *p == c.server.port() || *p == c.client.port());
+                let session = Session::new(
+                    c.conn,
+                    SessionConfig {
+                        force_ws: forced,
+                        ..self.cfg.session
+                    },
+                );
+                self.uppers.insert(c.conn, Upper { session });
                 self.out.event(Event::Connection(c));
             }
-            StreamEvent::Data { .. } => {}
+            StreamEvent::Data {
+                conn, dir, ts, bytes, ..
+            } => {
+                if let Some(u) = self.uppers.get_mut(&conn) {
+                    u.session.on_data(dir, ts, bytes, self.out);
+                }
+            }
             StreamEvent::Gap {
                 conn,
                 dir,
@@ -210,12 +232,28 @@ impl StreamConsumer for Ctx<'_> {
                     bytes: len,
                     reason,
                 }));
+                if let Some(u) = self.uppers.get_mut(&conn) {
+                    u.session.on_gap(dir, ts, len, self.out);
+                }
             }
-            StreamEvent::Fin { .. } | StreamEvent::Rst { .. } => {}
+            StreamEvent::Fin { conn, dir, ts } => {
+                if let Some(u) = self.uppers.get_mut(&conn) {
+                    u.session.on_fin(dir, ts, self.out);
+                }
+            }
+            StreamEvent::Rst { conn, dir, ts } => {
+                if let Some(u) = self.uppers.get_mut(&conn) {
+                    u.session.on_rst(dir, ts, self.out);
+                }
+            }
             StreamEvent::Diagnostic(d) => self.diagnostic(d),
             StreamEvent::Closed(s) => {
-                let upper = self.uppers.remove(&s.conn).unwrap_or_default();
-                self.out.event(Event::Close(Box::new(ConnectionEndEvent {
+                let summary = self
+                    .uppers
+                    .remove(&s.conn)
+                    .map(|mut u| u.session.finish(s.ts, self.out));
+                let mut stats = s.stats.clone();
+                let mut end = ConnectionEndEvent {
                     conn: s.conn,
                     ts: s.ts,
                     client: s.client,
@@ -223,13 +261,30 @@ impl StreamConsumer for Ctx<'_> {
                     first_ts: s.first_ts,
                     last_ts: s.last_ts,
                     end: s.end,
-                    protocol: upper.protocol,
-                    stats: s.stats.clone(),
+                    protocol: Protocol::Other,
+                    stats: Default::default(),
                     close_first: None,
                     rtt: None,
                     handshake_seen: false,
-                    violations: upper.violations,
-                })));
+                    violations: 0,
+                };
+                if let Some(sum) = summary {
+                    for d in Dir::BOTH {
+                        let i = d.index();
+                        if let Some(st) = stats.get_mut(i) {
+                            st.frames = sum.frames.get(i).copied().unwrap_or(0);
+                            st.messages = sum.messages.get(i).copied().unwrap_or(0);
+                            st.close = sum.close.get(i).cloned().flatten();
+                        }
+                    }
+                    end.protocol = sum.protocol;
+                    end.close_first = sum.close_first;
+                    end.rtt = sum.rtt;
+                    end.handshake_seen = sum.handshake_seen;
+                    end.violations = sum.violations;
+                }
+                end.stats = stats;
+                self.out.event(Event::Close(Box::new(end)));
             }
         }
     }

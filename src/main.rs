@@ -1,12 +1,20 @@
 //! The `wsscope` binary: parse the command line, pick source and sink, run.
+//!
+//! Exit codes: 0 success; 1 nothing selected / nothing found (like grep);
+//! 2 usage or input errors; 130 interrupted twice.
 
 use anyhow::Context;
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
-use wsscope::cli::{Cli, Command, ConnsFormat};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use wsscope::cli::{AnalysisArgs, Cli, Command, ConnsFormat, DumpFormat, InputArgs};
+use wsscope::event::{Event, EventSink};
 use wsscope::output::conns::{ConnsCollector, write_jsonl, write_table};
-use wsscope::source::file::FileSource;
+use wsscope::output::jsonl::JsonlSink;
+use wsscope::output::text::TextSink;
+use wsscope::source::SourceEnd;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,35 +34,145 @@ fn main() -> ExitCode {
     }
 }
 
+/// Tells the user how the input ended (truncation, drops), on stderr.
+fn report_end(input: &InputArgs, end: &SourceEnd) {
+    let name = input
+        .file
+        .as_ref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    if let Some(why) = &end.truncated {
+        eprintln!("wsscope: warning: {name}: {why}");
+    }
+    if let Some(dropped) = end.dropped {
+        eprintln!(
+            "wsscope: {} packets captured on {}, {dropped} dropped",
+            end.packets,
+            input.interface.as_deref().unwrap_or("?")
+        );
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "live")]
+    if cli.list_interfaces {
+        for (name, desc) in wsscope::source::live::list_interfaces()? {
+            match desc {
+                Some(d) => println!("{name}\t{d}"),
+                None => println!("{name}"),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    #[cfg(not(feature = "live"))]
+    if cli.list_interfaces {
+        anyhow::bail!(
+            "this wsscope was built without live capture; rebuild with \
+             `apt-get install libpcap-dev && cargo install --path . --features live`"
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
     match cli.command {
         Some(Command::Conns {
-            file,
+            input,
             format,
             analysis,
-        }) => {
-            let mut src = FileSource::open(&file)?;
-            let mut sink = ConnsCollector::default();
-            let (_, end) = wsscope::run::analyze(&mut src, analysis.config(), &mut sink)?;
-            let conns = sink.sorted();
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            match format {
-                ConnsFormat::Table => write_table(&conns, &mut w),
-                ConnsFormat::Jsonl => write_jsonl(&conns, &mut w),
-            }
-            .context("writing output")?;
-            w.flush().context("writing output")?;
-            if let Some(why) = end.truncated {
-                eprintln!("wsscope: warning: {}: {why}", file.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        }) => conns(&input, format, &analysis, stop),
+        Some(Command::Dump {
+            input,
+            format,
+            analysis,
+        }) => dump(&input, format, &analysis, stop),
         None => {
-            let Some(_file) = cli.file else {
-                anyhow::bail!("no capture given; try `wsscope FILE`, `wsscope conns FILE`, or --help");
-            };
-            anyhow::bail!("the interactive timeline is not built yet; use `wsscope conns FILE`")
+            if cli.input.file.is_none() && cli.input.interface.is_none() {
+                anyhow::bail!(
+                    "no capture given; try `wsscope FILE`, `wsscope dump FILE`, `wsscope conns FILE`, or --help"
+                );
+            }
+            anyhow::bail!("the interactive timeline is not built yet; use `wsscope dump FILE`")
         }
     }
+}
+
+fn conns(
+    input: &InputArgs,
+    format: ConnsFormat,
+    analysis: &AnalysisArgs,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<ExitCode> {
+    let mut src = input.open(stop)?;
+    let mut sink = ConnsCollector::default();
+    let (_, end) = wsscope::run::analyze_limited(src.as_mut(), analysis.config(), input.count, &mut sink)?;
+    let conns = sink.sorted();
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    match format {
+        ConnsFormat::Table => write_table(&conns, &mut w),
+        ConnsFormat::Jsonl => write_jsonl(&conns, &mut w),
+    }
+    .context("writing output")?;
+    w.flush().context("writing output")?;
+    report_end(input, &end);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts what went by, then hands the event on.
+struct Counting<'a> {
+    inner: &'a mut dyn EventSink,
+    websocket_events: u64,
+}
+
+impl EventSink for Counting<'_> {
+    fn event(&mut self, ev: Event) {
+        if matches!(ev, Event::Handshake(_) | Event::Frame(_) | Event::Message(_)) {
+            self.websocket_events += 1;
+        }
+        self.inner.event(ev);
+    }
+}
+
+fn dump(
+    input: &InputArgs,
+    format: DumpFormat,
+    analysis: &AnalysisArgs,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<ExitCode> {
+    let mut src = input.open(stop)?;
+    let live = input.is_live();
+    let stdout = std::io::stdout();
+    let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let (end, err, found) = match format {
+        DumpFormat::Jsonl => {
+            let mut sink = JsonlSink::with_flush_each(w, live);
+            let mut counting = Counting {
+                inner: &mut sink,
+                websocket_events: 0,
+            };
+            let (_, end) =
+                wsscope::run::analyze_limited(src.as_mut(), analysis.config(), input.count, &mut counting)?;
+            let found = counting.websocket_events;
+            let flushed = sink.flush();
+            (end, sink.take_error().map(Err).unwrap_or(flushed), found)
+        }
+        DumpFormat::Text => {
+            let mut sink = TextSink::new(w).flush_each(live);
+            let mut counting = Counting {
+                inner: &mut sink,
+                websocket_events: 0,
+            };
+            let (_, end) =
+                wsscope::run::analyze_limited(src.as_mut(), analysis.config(), input.count, &mut counting)?;
+            let found = counting.websocket_events;
+            let flushed = sink.flush();
+            (end, sink.take_error().map(Err).unwrap_or(flushed), found)
+        }
+    };
+    err.context("writing output")?;
+    report_end(input, &end);
+    if found == 0 && !live {
+        eprintln!(
+            "wsscope: no WebSocket traffic found; if it runs on a known port without a captured handshake, try --ws-port PORT"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

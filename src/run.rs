@@ -12,10 +12,26 @@ pub fn analyze(
     cfg: AnalyzerConfig,
     sink: &mut dyn EventSink,
 ) -> anyhow::Result<(Analyzer, SourceEnd)> {
+    analyze_limited(source, cfg, None, sink)
+}
+
+/// Like [`analyze`], stopping after `limit` packets (`-c`).
+pub fn analyze_limited(
+    source: &mut dyn PacketSource,
+    cfg: AnalyzerConfig,
+    limit: Option<u64>,
+    sink: &mut dyn EventSink,
+) -> anyhow::Result<(Analyzer, SourceEnd)> {
     let mut analyzer = Analyzer::new(cfg);
+    let mut seen = 0u64;
     let end = source.run(&mut |pkt| {
         analyzer.feed(&pkt, sink);
-        ControlFlow::Continue(())
+        seen += 1;
+        if limit.is_some_and(|l| seen >= l) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     })?;
     analyzer.finish(&end, sink);
     Ok((analyzer, end))

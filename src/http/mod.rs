@@ -1,1 +1,14 @@
 //! HTTP/1.1: the upgrade handshake (nom, streaming) and the accept key.
+//!
+//! [`handshake`] parses request and response heads incrementally (a head may
+//! arrive in many chunks; several requests may be pipelined before the
+//! upgrade) and skips ordinary bodies (`Content-Length`, chunked, read until
+//! close). [`accept`] computes `Sec-WebSocket-Accept` from the client's key.
+
+pub mod accept;
+pub mod handshake;
+
+pub use accept::accept_for_key;
+pub use handshake::{
+    BodyFraming, HeadError, Headers, HttpItem, HttpStream, MAX_HEAD_BYTES, RequestHead, ResponseHead,
+};

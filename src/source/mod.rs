@@ -3,6 +3,8 @@
 //! through a callback, so the hot path never copies or allocates per packet.
 
 pub mod file;
+#[cfg(feature = "live")]
+pub mod live;
 
 use crate::event::Timestamp;
 use std::ops::ControlFlow;

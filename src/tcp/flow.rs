@@ -357,7 +357,7 @@ impl FlowTable {
             id,
             client,
             server,
-            syn_seen: false,
+            syn_seen: basis == RoleBasis::Syn,
             role_basis: basis,
             // Announced by the caller once the table holds it (see `segment`).
             announced: false,

@@ -1,0 +1,568 @@
+//! JSON Lines: one JSON object per event, in capture order.
+//!
+//! The field names are a public contract (README): fields may be added,
+//! never renamed or dropped. Objects are assembled by hand into one reused
+//! buffer; strings are escaped by `serde_json`, payloads hex-encoded by the
+//! `hex` crate straight into the buffer, timestamps written exactly with
+//! [`Timestamp::to_decimal`].
+
+use std::io::{self, Write};
+
+use crate::event::{
+    ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, FrameEvent, GapEvent,
+    HandshakeEvent, MessageEvent, Timestamp, ViolationEvent, opcode_name,
+};
+
+/// Writes every event as one JSON line.
+pub struct JsonlSink<W: Write> {
+    w: W,
+    flush_each: bool,
+    buf: Vec<u8>,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// A sink that flushes only when asked (and when dropped by its writer).
+    pub fn new(w: W) -> Self {
+        Self::with_flush_each(w, false)
+    }
+
+    /// `flush_each`: flush after every event (live mode).
+    pub fn with_flush_each(w: W, flush_each: bool) -> Self {
+        JsonlSink {
+            w,
+            flush_each,
+            buf: Vec::with_capacity(4096),
+            error: None,
+        }
+    }
+
+    /// The first write error, if any (writing stops after it, e.g. a closed pipe).
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+
+    /// Write one event (also what [`crate::event::EventSink::event`] does).
+    pub fn write_event(&mut self, ev: &Event) -> io::Result<()> {
+        self.buf.clear();
+        event_json(ev, &mut self.buf);
+        self.buf.push(b'\n');
+        self.w.write_all(&self.buf)?;
+        if self.flush_each {
+            self.w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> crate::event::EventSink for JsonlSink<W> {
+    fn event(&mut self, ev: Event) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.write_event(&ev) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Render `ev` as one JSON object (no newline) appended to `out`.
+pub fn event_json(ev: &Event, out: &mut Vec<u8>) {
+    let mut o = Obj::new(out);
+    o.str("type", ev.type_name());
+    o.ts("ts", ev.ts());
+    match ev {
+        Event::Connection(e) => connection(&mut o, e),
+        Event::Handshake(e) => handshake(&mut o, e),
+        Event::Frame(e) => frame(&mut o, e),
+        Event::Message(e) => message(&mut o, e),
+        Event::Gap(e) => gap(&mut o, e),
+        Event::Violation(e) => violation(&mut o, e),
+        Event::Diagnostic(e) => diagnostic(&mut o, e),
+        Event::Close(e) => close(&mut o, e),
+    }
+    o.end();
+}
+
+/// Render `ev` as a JSON string.
+pub fn event_to_string(ev: &Event) -> String {
+    let mut v = Vec::new();
+    event_json(ev, &mut v);
+    String::from_utf8(v).unwrap_or_default()
+}
+
+fn connection(o: &mut Obj<'_>, e: &ConnectionEvent) {
+    o.u64("conn", e.conn);
+    o.display("client", &e.client);
+    o.display("server", &e.server);
+    o.bool("syn_seen", e.syn_seen);
+    o.str("role_basis", e.role_basis.as_str());
+}
+
+fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
+    o.u64("conn", e.conn);
+    o.str("method", &e.method);
+    o.str("path", &e.path);
+    o.opt_str("host", e.host.as_deref());
+    o.opt_str("origin", e.origin.as_deref());
+    o.opt_str("key", e.key.as_deref());
+    o.opt_str("version", e.version.as_deref());
+    o.opt_str("subprotocol", e.subprotocol.as_deref());
+    o.opt_str("extensions", e.extensions.as_deref());
+    o.opt_u64("status", e.status.map(u64::from));
+    o.opt_str("accept", e.accept.as_deref());
+    o.opt_str("accept_expected", e.accept_expected.as_deref());
+    o.opt_bool("accept_ok", e.accept_ok);
+    o.opt_str("reason", e.reason.as_deref());
+    match e.response_ts {
+        Some(t) => o.ts("response_ts", t),
+        None => o.null("response_ts"),
+    }
+    match &e.deflate {
+        Some(d) => {
+            o.key("deflate");
+            let mut d2 = Obj::new(o.out);
+            d2.bool("server_no_context_takeover", d.server_no_context_takeover);
+            d2.bool("client_no_context_takeover", d.client_no_context_takeover);
+            d2.opt_u64("server_max_window_bits", d.server_max_window_bits.map(u64::from));
+            d2.opt_u64("client_max_window_bits", d.client_max_window_bits.map(u64::from));
+            d2.end();
+        }
+        None => o.null("deflate"),
+    }
+    o.headers("request_headers", &e.request_headers);
+    o.headers("response_headers", &e.response_headers);
+}
+
+fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
+    o.u64("conn", e.conn);
+    o.str("dir", e.dir.as_str());
+    o.bool("fin", e.fin);
+    o.u64("rsv", u64::from(e.rsv));
+    o.u64("opcode", u64::from(e.opcode));
+    o.opcode_name("opcode_name", e.opcode);
+    o.bool("masked", e.masked);
+    match e.mask_key {
+        Some(k) => o.hex("mask_key", &k),
+        None => o.null("mask_key"),
+    }
+    o.u64("len", e.len);
+    o.hex("payload_hex", &e.payload);
+    o.bool("truncated", e.truncated);
+    o.u64("captured", e.payload.len() as u64);
+    o.u64("offset", e.offset);
+    o.u64("len_bits", u64::from(e.len_bits));
+    o.u64("header_len", u64::from(e.header_len));
+    if e.opcode == 0x8 {
+        o.opt_u64("close_code", e.close_code.map(u64::from));
+        o.opt_str("close_reason", e.close_reason.as_deref());
+    }
+    if e.opcode == 0xA {
+        o.opt_f64("rtt", e.rtt);
+    }
+}
+
+fn message(o: &mut Obj<'_>, e: &MessageEvent) {
+    o.u64("conn", e.conn);
+    o.str("dir", e.dir.as_str());
+    o.u64("opcode", u64::from(e.opcode));
+    o.opcode_name("opcode_name", e.opcode);
+    o.u64("frames", u64::from(e.frames));
+    o.bool("compressed", e.compressed);
+    o.u64("len", e.data.len() as u64);
+    match (e.is_text, std::str::from_utf8(&e.data)) {
+        (true, Ok(s)) => o.str("text", s),
+        (true, Err(_)) => o.str("text", &String::from_utf8_lossy(&e.data)),
+        (false, _) => o.hex("data_hex", &e.data),
+    }
+    o.u64("wire_len", e.wire_len);
+    o.opt_str("inflate_error", e.inflate_error.as_deref());
+    o.bool("truncated", e.truncated);
+}
+
+fn gap(o: &mut Obj<'_>, e: &GapEvent) {
+    o.u64("conn", e.conn);
+    o.str("dir", e.dir.as_str());
+    o.u64("bytes", e.bytes);
+    o.u64("offset", e.offset);
+    o.str("reason", e.reason.as_str());
+}
+
+fn violation(o: &mut Obj<'_>, e: &ViolationEvent) {
+    o.u64("conn", e.conn);
+    o.opt_str("dir", e.dir.map(Dir::as_str));
+    o.str("rule", e.rule);
+    o.str("detail", &e.detail);
+}
+
+fn diagnostic(o: &mut Obj<'_>, e: &DiagnosticEvent) {
+    o.opt_u64("conn", e.conn);
+    o.opt_str("dir", e.dir.map(Dir::as_str));
+    o.str("code", e.code);
+    o.str("detail", &e.detail);
+    o.opt_u64("packet", e.packet);
+}
+
+fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
+    o.u64("conn", e.conn);
+    o.display("client", &e.client);
+    o.display("server", &e.server);
+    o.ts("first_ts", e.first_ts);
+    o.ts("last_ts", e.last_ts);
+    o.str("end", e.end.as_str());
+    o.str("protocol", e.protocol.as_str());
+    for dir in Dir::BOTH {
+        let Some(s) = e.stats.get(dir.index()) else {
+            continue;
+        };
+        o.key(dir.as_str());
+        dir_stats(o.out, s);
+    }
+    o.opt_str("close_first", e.close_first.map(Dir::as_str));
+    o.opt_f64("rtt_min", e.rtt.map(|r| r.0));
+    o.opt_f64("rtt_median", e.rtt.map(|r| r.1));
+    o.opt_f64("rtt_max", e.rtt.map(|r| r.2));
+    o.bool("handshake_seen", e.handshake_seen);
+    o.u64("violations", e.violations);
+}
+
+fn dir_stats(out: &mut Vec<u8>, s: &DirStats) {
+    let mut o = Obj::new(out);
+    o.u64("packets", s.packets);
+    o.u64("bytes", s.bytes);
+    o.u64("stream_bytes", s.stream_bytes);
+    o.u64("gaps", s.gaps);
+    o.u64("gap_bytes", s.gap_bytes);
+    o.bool("fin", s.fin);
+    o.bool("rst", s.rst);
+    o.u64("frames", s.frames);
+    o.u64("messages", s.messages);
+    o.opt_u64("close_code", s.close.as_ref().and_then(|c| c.0).map(u64::from));
+    o.opt_str("close_reason", s.close.as_ref().and_then(|c| c.1.as_deref()));
+    o.end();
+}
+
+/// A JSON object being written.
+struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Obj { out, first: true }
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
+    }
+
+    /// Keys are fixed ASCII identifiers: no escaping needed.
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn raw_str(&mut self, v: &str) {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *self.out, v);
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.raw_str(v);
+    }
+
+    fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.null(k),
+        }
+    }
+
+    fn display(&mut self, k: &str, v: &dyn std::fmt::Display) {
+        self.str(k, &v.to_string());
+    }
+
+    fn null(&mut self, k: &str) {
+        self.key(k);
+        self.out.extend_from_slice(b"null");
+    }
+
+    fn bool(&mut self, k: &str, v: bool) {
+        self.key(k);
+        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    fn opt_bool(&mut self, k: &str, v: Option<bool>) {
+        match v {
+            Some(v) => self.bool(k, v),
+            None => self.null(k),
+        }
+    }
+
+    fn u64(&mut self, k: &str, v: u64) {
+        self.key(k);
+        let _ = write!(self.out, "{v}");
+    }
+
+    fn opt_u64(&mut self, k: &str, v: Option<u64>) {
+        match v {
+            Some(v) => self.u64(k, v),
+            None => self.null(k),
+        }
+    }
+
+    fn opt_f64(&mut self, k: &str, v: Option<f64>) {
+        match v {
+            // Rust's Display for f64 never uses an exponent: valid JSON.
+            Some(v) if v.is_finite() => {
+                self.key(k);
+                let _ = write!(self.out, "{v}");
+            }
+            _ => self.null(k),
+        }
+    }
+
+    fn ts(&mut self, k: &str, t: Timestamp) {
+        self.key(k);
+        self.out.extend_from_slice(t.to_decimal().as_bytes());
+    }
+
+    fn hex(&mut self, k: &str, bytes: &[u8]) {
+        self.key(k);
+        self.out.push(b'"');
+        let start = self.out.len();
+        self.out.resize(start + bytes.len() * 2, 0);
+        if let Some(dst) = self.out.get_mut(start..) {
+            let _ = hex::encode_to_slice(bytes, dst);
+        }
+        self.out.push(b'"');
+    }
+
+    fn opcode_name(&mut self, k: &str, op: u8) {
+        match opcode_name(op) {
+            Some(n) => self.str(k, n),
+            None => self.str(k, &format!("reserved-0x{op:x}")),
+        }
+    }
+
+    fn headers(&mut self, k: &str, h: &[(String, String)]) {
+        self.key(k);
+        self.out.push(b'[');
+        for (i, (n, v)) in h.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.push(b'[');
+            self.raw_str(n);
+            self.out.push(b',');
+            self.raw_str(v);
+            self.out.push(b']');
+        }
+        self.out.push(b']');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::*;
+    use serde_json::Value;
+
+    fn json(ev: &Event) -> Value {
+        let s = event_to_string(ev);
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}: {s}"))
+    }
+
+    fn frame_ev() -> FrameEvent {
+        FrameEvent {
+            conn: 3,
+            ts: Timestamp::new(1_700_000_000, 123_456_789),
+            dir: Dir::C2S,
+            fin: true,
+            rsv: 4,
+            opcode: 0x8,
+            masked: true,
+            mask_key: Some([0x37, 0xfa, 0x21, 0x3d]),
+            len: 5,
+            len_bits: 7,
+            header_len: 6,
+            offset: 100,
+            payload: vec![0x03, 0xe8, b'b', b'"', b'\n'],
+            truncated: false,
+            close_code: Some(1000),
+            close_reason: Some("b\"\n".into()),
+            rtt: None,
+        }
+    }
+
+    #[test]
+    fn frame_contract() {
+        let ev = Event::Frame(frame_ev());
+        let s = event_to_string(&ev);
+        assert!(
+            s.starts_with(r#"{"type":"frame","ts":1700000000.123456789,"conn":3,"dir":"c2s""#),
+            "{s}"
+        );
+        let v = json(&ev);
+        assert_eq!(v["fin"], true);
+        assert_eq!(v["rsv"], 4);
+        assert_eq!(v["opcode"], 8);
+        assert_eq!(v["opcode_name"], "close");
+        assert_eq!(v["mask_key"], "37fa213d");
+        assert_eq!(v["len"], 5);
+        assert_eq!(v["payload_hex"], "03e862220a");
+        assert_eq!(v["truncated"], false);
+        assert_eq!(v["close_code"], 1000);
+        assert_eq!(v["close_reason"], "b\"\n");
+        assert!(v.get("rtt").is_none());
+
+        let mut f = frame_ev();
+        f.opcode = 0x3;
+        f.mask_key = None;
+        let v = json(&Event::Frame(f));
+        assert_eq!(v["opcode_name"], "reserved-0x3");
+        assert_eq!(v["mask_key"], Value::Null);
+        assert!(v.get("close_code").is_none());
+
+        let mut f = frame_ev();
+        f.opcode = 0xA;
+        f.rtt = Some(0.0125);
+        assert_eq!(json(&Event::Frame(f))["rtt"], 0.0125);
+    }
+
+    #[test]
+    fn message_text_or_hex() {
+        let mut m = MessageEvent {
+            conn: 1,
+            ts: Timestamp::new(5, 0),
+            dir: Dir::S2C,
+            opcode: 1,
+            frames: 2,
+            compressed: true,
+            data: "héllo \u{1b}".as_bytes().to_vec(),
+            wire_len: 9,
+            is_text: true,
+            inflate_error: None,
+            truncated: false,
+        };
+        let v = json(&Event::Message(m.clone()));
+        assert_eq!(v["text"], "héllo \u{1b}");
+        assert!(v.get("data_hex").is_none());
+        assert_eq!(v["len"], 8);
+        assert_eq!(v["ts"].as_f64(), Some(5.0));
+        m.is_text = false;
+        m.inflate_error = Some("x".into());
+        let v = json(&Event::Message(m));
+        assert_eq!(v["data_hex"], "68c3a96c6c6f201b");
+        assert_eq!(v["inflate_error"], "x");
+    }
+
+    #[test]
+    fn handshake_and_close_contract() {
+        let h = HandshakeEvent {
+            conn: 0,
+            method: "GET".into(),
+            path: "/chat".into(),
+            key: Some("k".into()),
+            status: Some(101),
+            accept_ok: Some(true),
+            deflate: Some(DeflateParams {
+                client_max_window_bits: Some(12),
+                ..Default::default()
+            }),
+            request_headers: vec![("Host".into(), "a".into())],
+            ..Default::default()
+        };
+        let v = json(&Event::Handshake(Box::new(h)));
+        for k in [
+            "method",
+            "path",
+            "host",
+            "origin",
+            "key",
+            "version",
+            "subprotocol",
+            "extensions",
+            "status",
+            "accept",
+            "accept_expected",
+            "accept_ok",
+        ] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+        assert_eq!(v["host"], Value::Null);
+        assert_eq!(v["status"], 101);
+        assert_eq!(v["deflate"]["client_max_window_bits"], 12);
+        assert_eq!(v["request_headers"][0][1], "a");
+
+        let addr: std::net::SocketAddr = "[::1]:8765".parse().unwrap();
+        let c = ConnectionEndEvent {
+            conn: 2,
+            ts: Timestamp::new(9, 1),
+            client: addr,
+            server: "10.0.0.1:80".parse().unwrap(),
+            first_ts: Timestamp::new(1, 0),
+            last_ts: Timestamp::new(9, 1),
+            end: TcpEnd::Fin,
+            protocol: Protocol::WebSocket,
+            stats: [
+                DirStats {
+                    frames: 3,
+                    close: Some((Some(1000), None)),
+                    ..Default::default()
+                },
+                DirStats::default(),
+            ],
+            close_first: Some(Dir::C2S),
+            rtt: Some((0.1, 0.2, 0.3)),
+            handshake_seen: true,
+            violations: 1,
+        };
+        let v = json(&Event::Close(Box::new(c)));
+        assert_eq!(v["client"], "[::1]:8765");
+        assert_eq!(v["c2s"]["frames"], 3);
+        assert_eq!(v["c2s"]["close_code"], 1000);
+        assert_eq!(v["s2c"]["close_code"], Value::Null);
+        assert_eq!(v["rtt_median"], 0.2);
+        assert_eq!(v["protocol"], "websocket");
+        assert_eq!(v["end"], "fin");
+    }
+
+    #[test]
+    fn sink_writes_lines() {
+        use crate::event::EventSink;
+        let mut s = JsonlSink::with_flush_each(Vec::new(), true);
+        s.event(Event::Frame(frame_ev()));
+        s.event(Event::Gap(GapEvent {
+            conn: 3,
+            ts: Timestamp::new(1, 0),
+            dir: Dir::S2C,
+            offset: 10,
+            bytes: 20,
+            reason: GapReason::Lost,
+        }));
+        let out = String::from_utf8(s.into_inner()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let g: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(g["type"], "gap");
+        assert_eq!(g["bytes"], 20);
+        assert_eq!(g["reason"], "lost");
+    }
+}

@@ -1,0 +1,562 @@
+//! The human timeline of `wsscope dump`: one line per event.
+//!
+//! ```text
+//! 22:13:20.123456 #0 handshake GET /chat host=example.com → 101 Switching Protocols, accept ok
+//! 22:13:20.123789 #0 → text         FIN M          5  "Hello"
+//! 22:13:20.124001 #0 ← binary       FIN            4  de ad be ef
+//! ```
+//!
+//! Nothing from the wire is written raw: [`sanitize_preview`] renders control
+//! characters, ESC, DEL, C1 controls and bidi/zero-width format characters
+//! as inert escapes (`\x1b`, `\u{202e}`).
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::event::{
+    ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Event, FrameEvent, GapEvent, HandshakeEvent,
+    MessageEvent, ViolationEvent, opcode_name,
+};
+
+/// Default preview width in characters.
+pub const PREVIEW_CHARS: usize = 60;
+
+/// Writes the timeline.
+pub struct TextSink<W: Write> {
+    w: W,
+    preview_chars: usize,
+    /// Also print a line for single-frame uncompressed messages.
+    all_messages: bool,
+    error: Option<io::Error>,
+    line: String,
+    /// Flush after every line (live capture: lines appear as packets arrive).
+    flush_each: bool,
+}
+
+impl<W: Write> TextSink<W> {
+    pub fn new(w: W) -> Self {
+        TextSink {
+            w,
+            preview_chars: PREVIEW_CHARS,
+            all_messages: false,
+            error: None,
+            line: String::new(),
+            flush_each: false,
+        }
+    }
+
+    /// Flush after every line (for live capture).
+    pub fn flush_each(mut self, yes: bool) -> Self {
+        self.flush_each = yes;
+        self
+    }
+
+    /// Preview width in characters.
+    pub fn preview_chars(mut self, n: usize) -> Self {
+        self.preview_chars = n;
+        self
+    }
+
+    /// Print every message, not only fragmented/compressed/truncated ones.
+    pub fn all_messages(mut self, yes: bool) -> Self {
+        self.all_messages = yes;
+        self
+    }
+
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+}
+
+impl<W: Write> crate::event::EventSink for TextSink<W> {
+    fn event(&mut self, ev: Event) {
+        if self.error.is_some() {
+            return;
+        }
+        self.line.clear();
+        if format_event(&ev, self.preview_chars, self.all_messages, &mut self.line) {
+            self.line.push('\n');
+            let res = self.w.write_all(self.line.as_bytes());
+            let res = if self.flush_each {
+                res.and_then(|_| self.w.flush())
+            } else {
+                res
+            };
+            if let Err(e) = res {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Is `c` a character that must not reach a terminal as is?
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'   // C0, DEL, C1
+        | '\u{061c}'                                // Arabic letter mark
+        | '\u{200b}'..='\u{200f}'                   // zero-width, LRM, RLM
+        | '\u{2028}'..='\u{202e}'                   // line/paragraph sep, bidi embeddings/overrides
+        | '\u{2060}'..='\u{2069}'                   // word joiner, bidi isolates
+        | '\u{feff}'                                // BOM / zero-width no-break space
+        | '\u{fff9}'..='\u{fffb}'                   // interlinear annotations
+    )
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x80 && needs_escape(c) => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// Render wire bytes for a terminal: valid UTF-8 stays text, everything that
+/// could control the terminal (C0/C1 controls, ESC, BEL, backspace, DEL, bidi
+/// overrides and isolates, zero-width characters) and invalid bytes become
+/// inert escapes (`\x1b`, `\u{202e}`, `\xff`); `\` becomes `\\`. At most
+/// `max_chars` characters are produced, then `…`.
+///
+/// ```
+/// use wsscope::output::text::sanitize_preview;
+/// assert_eq!(sanitize_preview(b"hi\x1b[31m\xff", 60), "hi\\x1b[31m\\xff");
+/// assert_eq!(sanitize_preview("a\u{202e}b".as_bytes(), 60), "a\\u{202e}b");
+/// assert_eq!(sanitize_preview(b"abcdef", 3), "abc…");
+/// ```
+pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
+    let mut out = String::with_capacity(bytes.len().min(max_chars.saturating_mul(4)).saturating_add(4));
+    let mut count = 0usize;
+    let mut tmp = String::new();
+    for chunk in bytes.utf8_chunks() {
+        let items = chunk
+            .valid()
+            .chars()
+            .map(Ok)
+            .chain(chunk.invalid().iter().map(|b| Err(*b)));
+        for item in items {
+            tmp.clear();
+            match item {
+                Ok(c) => push_escaped(&mut tmp, c),
+                Err(b) => {
+                    let _ = write!(tmp, "\\x{b:02x}");
+                }
+            }
+            let n = tmp.chars().count();
+            if count.saturating_add(n) > max_chars {
+                out.push('…');
+                return out;
+            }
+            count = count.saturating_add(n);
+            out.push_str(&tmp);
+        }
+    }
+    out
+}
+
+/// [`sanitize_preview`] without a length limit, for header values and details.
+pub fn sanitize_str(s: &str) -> String {
+    sanitize_preview(s.as_bytes(), usize::MAX)
+}
+
+/// Payload preview: text (quoted) when it is text, else hex bytes.
+pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
+    if text {
+        let mut s = String::from("\"");
+        s.push_str(&sanitize_preview(payload, max_chars));
+        s.push('"');
+        s
+    } else {
+        let max_bytes = max_chars / 3;
+        let mut s = String::with_capacity(max_chars.saturating_add(4));
+        for (i, b) in payload.iter().take(max_bytes).enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            let _ = write!(s, "{b:02x}");
+        }
+        if payload.len() > max_bytes {
+            s.push('…');
+        }
+        s
+    }
+}
+
+fn opname(op: u8) -> String {
+    opcode_name(op).map_or_else(|| format!("reserved-0x{op:x}"), str::to_string)
+}
+
+/// Format one event as a timeline line (without newline) into `out`;
+/// `false` if the event gets no line.
+pub fn format_event(ev: &Event, preview: usize, all_messages: bool, out: &mut String) -> bool {
+    let _ = write!(out, "{} ", ev.ts());
+    match ev {
+        Event::Connection(e) => connection(e, out),
+        Event::Handshake(e) => handshake(e, out),
+        Event::Frame(e) => frame(e, preview, out),
+        Event::Message(e) => return message(e, preview, all_messages, out),
+        Event::Gap(e) => gap(e, out),
+        Event::Violation(e) => violation(e, out),
+        Event::Diagnostic(e) => diagnostic(e, out),
+        Event::Close(e) => close(e, out),
+    }
+    true
+}
+
+fn connection(e: &ConnectionEvent, out: &mut String) {
+    let _ = write!(
+        out,
+        "#{} open {} → {} ({}, client by {})",
+        e.conn,
+        e.client,
+        e.server,
+        if e.syn_seen {
+            "syn seen"
+        } else {
+            "picked up mid-stream"
+        },
+        e.role_basis.as_str()
+    );
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map_or_else(|| "-".to_string(), sanitize_str)
+}
+
+fn handshake(e: &HandshakeEvent, out: &mut String) {
+    let _ = write!(
+        out,
+        "#{} handshake {} {}",
+        e.conn,
+        sanitize_str(&e.method),
+        sanitize_str(&e.path)
+    );
+    if let Some(h) = &e.host {
+        let _ = write!(out, " host={}", sanitize_str(h));
+    }
+    match e.status {
+        Some(s) => {
+            let _ = write!(out, " → {s} {}", opt(&e.reason));
+        }
+        None => out.push_str(" → (no answer captured)"),
+    }
+    match e.accept_ok {
+        Some(true) => out.push_str(", accept ok"),
+        Some(false) => out.push_str(", accept MISMATCH"),
+        None => {}
+    }
+    if e.subprotocol.is_some() {
+        let _ = write!(out, ", protocol={}", opt(&e.subprotocol));
+    }
+    if e.extensions.is_some() {
+        let _ = write!(out, ", extensions={}", opt(&e.extensions));
+    }
+}
+
+fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
+    let mut flags = String::new();
+    if e.fin {
+        flags.push_str("FIN ");
+    }
+    for (bit, name) in [(4u8, "R1 "), (2, "R2 "), (1, "R3 ")] {
+        if e.rsv & bit != 0 {
+            flags.push_str(name);
+        }
+    }
+    if e.masked {
+        flags.push_str("M ");
+    }
+    let _ = write!(
+        out,
+        "#{} {} {:<12} {:<12} {:>8}  ",
+        e.conn,
+        e.dir.arrow(),
+        opname(e.opcode),
+        flags.trim_end(),
+        e.len
+    );
+    match e.opcode {
+        0x8 => {
+            match e.close_code {
+                Some(c) => {
+                    let _ = write!(out, "code {c}");
+                }
+                None => out.push_str("no code"),
+            }
+            if let Some(r) = &e.close_reason {
+                let _ = write!(out, " \"{}\"", sanitize_preview(r.as_bytes(), preview));
+            }
+        }
+        _ => {
+            let compressed = e.rsv & 4 != 0;
+            let texty = !compressed
+                && matches!(e.opcode, 0x0 | 0x1 | 0x9 | 0xA)
+                && match simdutf8::compat::from_utf8(&e.payload) {
+                    Ok(_) => true,
+                    Err(err) => err.error_len().is_none(),
+                };
+            let texty = texty && (e.opcode != 0x0 || !e.payload.is_empty());
+            out.push_str(&payload_preview(&e.payload, texty, preview));
+        }
+    }
+    if let Some(rtt) = e.rtt {
+        let _ = write!(out, "  rtt {:.3} ms", rtt * 1000.0);
+    }
+    if e.truncated {
+        let _ = write!(
+            out,
+            "  [truncated: {} of {} bytes captured]",
+            e.payload.len(),
+            e.len
+        );
+    }
+}
+
+fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> bool {
+    if !(all || e.frames > 1 || e.compressed || e.truncated || e.inflate_error.is_some()) {
+        return false;
+    }
+    let _ = write!(
+        out,
+        "#{} {} message {} {} frame{}{} {} bytes",
+        e.conn,
+        e.dir.arrow(),
+        opname(e.opcode),
+        e.frames,
+        if e.frames == 1 { "" } else { "s" },
+        if e.compressed { " Z" } else { "" },
+        e.data.len(),
+    );
+    if e.compressed {
+        let _ = write!(out, " (wire {})", e.wire_len);
+    }
+    out.push_str("  ");
+    match &e.inflate_error {
+        Some(err) => {
+            let _ = write!(out, "[cannot inflate: {}]", sanitize_str(err));
+        }
+        None => out.push_str(&payload_preview(&e.data, e.is_text, preview)),
+    }
+    if e.truncated {
+        out.push_str("  [truncated]");
+    }
+    true
+}
+
+fn gap(e: &GapEvent, out: &mut String) {
+    let _ = write!(
+        out,
+        "#{} {} gap {} bytes at offset {} ({})",
+        e.conn,
+        e.dir.arrow(),
+        e.bytes,
+        e.offset,
+        e.reason.as_str()
+    );
+}
+
+fn violation(e: &ViolationEvent, out: &mut String) {
+    let arrow = e.dir.map_or("", |d| d.arrow());
+    let _ = write!(
+        out,
+        "#{} {} ! {}: {}",
+        e.conn,
+        arrow,
+        e.rule,
+        sanitize_str(&e.detail)
+    );
+}
+
+fn diagnostic(e: &DiagnosticEvent, out: &mut String) {
+    match e.conn {
+        Some(c) => {
+            let _ = write!(out, "#{c} ");
+        }
+        None => out.push_str("- "),
+    }
+    if let Some(d) = e.dir {
+        let _ = write!(out, "{} ", d.arrow());
+    }
+    let _ = write!(out, "? {}: {}", e.code, sanitize_str(&e.detail));
+    if let Some(p) = e.packet {
+        let _ = write!(out, " (packet {p})");
+    }
+}
+
+fn close(e: &ConnectionEndEvent, out: &mut String) {
+    let _ = write!(
+        out,
+        "#{} close {} {} ({:.3} s)",
+        e.conn,
+        e.protocol.as_str(),
+        e.end.as_str(),
+        e.last_ts.seconds_since(e.first_ts)
+    );
+    for d in crate::event::Dir::BOTH {
+        let Some(s) = e.stats.get(d.index()) else { continue };
+        let _ = write!(out, "; {} {} B", d.arrow(), s.stream_bytes);
+        if s.frames > 0 || s.messages > 0 {
+            let _ = write!(out, " {} frames {} msgs", s.frames, s.messages);
+        }
+        if s.gaps > 0 {
+            let _ = write!(out, " {} gaps ({} B)", s.gaps, s.gap_bytes);
+        }
+        if let Some((code, reason)) = &s.close {
+            let _ = write!(
+                out,
+                " close {}",
+                code.map_or_else(|| "-".to_string(), |c| c.to_string())
+            );
+            if let Some(r) = reason {
+                let _ = write!(out, " \"{}\"", sanitize_preview(r.as_bytes(), 40));
+            }
+        }
+    }
+    if let Some((lo, med, hi)) = e.rtt {
+        let _ = write!(out, "; rtt {:.3}/{:.3}/{:.3} ms", lo * 1e3, med * 1e3, hi * 1e3);
+    }
+    if e.protocol == crate::event::Protocol::WebSocket && !e.handshake_seen {
+        out.push_str("; no handshake");
+    }
+    if e.violations > 0 {
+        let _ = write!(out, "; {} violations", e.violations);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::*;
+
+    #[test]
+    fn sanitize_controls_and_bidi() {
+        assert_eq!(
+            sanitize_preview(b"\x07\x08\x1b]0;pwn\x07\x7f", 100),
+            "\\x07\\x08\\x1b]0;pwn\\x07\\x7f"
+        );
+        assert_eq!(
+            sanitize_preview("\u{85}\u{9b}x".as_bytes(), 100),
+            "\\u{85}\\u{9b}x"
+        );
+        assert_eq!(
+            sanitize_preview("\u{202e}\u{2066}\u{200f}".as_bytes(), 100),
+            "\\u{202e}\\u{2066}\\u{200f}"
+        );
+        assert_eq!(sanitize_preview(b"a\\b\r\n\t", 100), "a\\\\b\\r\\n\\t");
+        assert_eq!(sanitize_preview("héllo wörld".as_bytes(), 100), "héllo wörld");
+        assert_eq!(sanitize_preview(b"\xc3", 100), "\\xc3");
+        // Never cut an escape in half.
+        assert_eq!(sanitize_preview(b"ab\x1b", 4), "ab…");
+        let s = sanitize_preview(&(0u8..=255).collect::<Vec<_>>(), 10_000);
+        assert!(!s.chars().any(|c| c != '…' && needs_escape(c)), "{s}");
+    }
+
+    fn fe(opcode: u8, payload: &[u8]) -> FrameEvent {
+        FrameEvent {
+            conn: 0,
+            ts: Timestamp::new(1_700_000_000, 123_456_789),
+            dir: Dir::C2S,
+            fin: true,
+            rsv: 0,
+            opcode,
+            masked: true,
+            mask_key: Some([1, 2, 3, 4]),
+            len: payload.len() as u64,
+            len_bits: 7,
+            header_len: 6,
+            offset: 0,
+            payload: payload.to_vec(),
+            truncated: false,
+            close_code: None,
+            close_reason: None,
+            rtt: None,
+        }
+    }
+
+    fn line(ev: Event) -> String {
+        let mut s = String::new();
+        assert!(format_event(&ev, 60, false, &mut s));
+        s
+    }
+
+    #[test]
+    fn frame_lines() {
+        let l = line(Event::Frame(fe(1, b"Hello\x1b[2J")));
+        assert_eq!(
+            l,
+            "22:13:20.123456 #0 → text         FIN M               9  \"Hello\\x1b[2J\""
+        );
+        let mut f = fe(2, &[0xde, 0xad, 0xbe, 0xef]);
+        f.dir = Dir::S2C;
+        f.masked = false;
+        f.rsv = 4;
+        let l = line(Event::Frame(f));
+        assert!(l.contains("← binary       FIN R1"), "{l}");
+        assert!(l.ends_with("de ad be ef"), "{l}");
+        let mut c = fe(8, &[3, 232]);
+        c.close_code = Some(1000);
+        c.close_reason = Some("bye\u{202e}".into());
+        assert!(line(Event::Frame(c)).ends_with("code 1000 \"bye\\u{202e}\""));
+        let l = line(Event::Frame(fe(3, &[0u8; 100])));
+        assert!(l.contains("reserved-0x3") && l.ends_with('…'), "{l}");
+    }
+
+    #[test]
+    fn message_lines_only_when_interesting() {
+        let m = MessageEvent {
+            conn: 0,
+            ts: Timestamp::new(0, 0),
+            dir: Dir::S2C,
+            opcode: 1,
+            frames: 1,
+            compressed: false,
+            data: b"x".to_vec(),
+            wire_len: 1,
+            is_text: true,
+            inflate_error: None,
+            truncated: false,
+        };
+        let mut s = String::new();
+        assert!(!format_event(&Event::Message(m.clone()), 60, false, &mut s));
+        let mut z = m.clone();
+        z.compressed = true;
+        z.inflate_error = Some("history missing".into());
+        let l = line(Event::Message(z));
+        assert!(
+            l.contains("Z") && l.contains("cannot inflate: history missing"),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn sink_writes() {
+        use crate::event::EventSink;
+        let mut s = TextSink::new(Vec::new());
+        s.event(Event::Frame(fe(9, b"")));
+        s.event(Event::Violation(ViolationEvent {
+            conn: 0,
+            ts: Timestamp::new(0, 0),
+            dir: Some(Dir::C2S),
+            rule: "client-frame-unmasked",
+            detail: "x\x1b".into(),
+        }));
+        let out = String::from_utf8(s.into_inner()).unwrap();
+        assert_eq!(out.lines().count(), 2);
+        assert!(out.contains("! client-frame-unmasked: x\\x1b"), "{out}");
+        assert!(!out.contains('\x1b'));
+    }
+}

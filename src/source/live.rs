@@ -1,0 +1,314 @@
+//! Live capture through libpcap (feature `live`).
+//!
+//! libpcap runs on its own thread and hands packets to the pipeline through
+//! a bounded channel in batches; when the pipeline falls behind, the capture
+//! thread never waits — it drops the batch and counts it, so the kernel ring
+//! keeps draining. `-w` is written on the capture thread, before any channel
+//! drop, so the saved file holds everything the kernel delivered. SIGINT and
+//! SIGTERM, `-c` and `--duration` all stop capture cleanly: the file is
+//! flushed and the drop counts are reported in [`SourceEnd`].
+
+use super::{LinkType, Packet, PacketSource, SourceEnd};
+use crate::event::Timestamp;
+use crate::output::pcap::PcapWriter;
+use anyhow::{Context, bail};
+use std::io::BufWriter;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Batches in flight between the capture thread and the pipeline.
+const CHANNEL_BATCHES: usize = 1024;
+/// Packets per batch (a batch is also sent when the read times out).
+const BATCH: usize = 256;
+/// libpcap read timeout: how often the capture thread checks for a stop.
+const READ_TIMEOUT_MS: i32 = 50;
+
+/// What to capture, from the command line.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub interface: String,
+    /// BPF filter compiled by libpcap.
+    pub filter: String,
+    pub snaplen: i32,
+    /// Stop after this many packets.
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Save raw packets here (pcap, nanosecond timestamps).
+    pub write: Option<PathBuf>,
+}
+
+/// A captured packet, owned so it can cross the channel.
+struct Owned {
+    ts: Timestamp,
+    data: Vec<u8>,
+    orig_len: u32,
+}
+
+/// Counters shared with the capture thread (the TUI shows them live).
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    pub captured: AtomicU64,
+    /// Packets the pipeline could not take in time (channel full).
+    pub channel_dropped: AtomicU64,
+    /// Packets the kernel dropped (libpcap's ps_drop + ps_ifdrop), updated periodically.
+    pub kernel_dropped: AtomicU64,
+}
+
+pub struct LiveSource {
+    opts: LiveOptions,
+    link: LinkType,
+    rx: Option<Receiver<Vec<Owned>>>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<LiveStats>,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+/// Lists capture interfaces (`-D`).
+pub fn list_interfaces() -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let devs = pcap::Device::list().context("cannot list interfaces")?;
+    Ok(devs.into_iter().map(|d| (d.name, d.desc)).collect())
+}
+
+fn interface_names() -> String {
+    list_interfaces()
+        .map(|v| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// Turns libpcap's errors into ones that say what to do.
+fn explain(iface: &str, e: pcap::Error) -> anyhow::Error {
+    let msg = e.to_string();
+    let lower = msg.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("operation not permitted") {
+        anyhow::anyhow!(
+            "cannot capture on {iface}: permission denied ({msg}); run as root, or grant the capability once: \
+             sudo setcap cap_net_raw,cap_net_admin+eip $(command -v wsscope)"
+        )
+    } else if lower.contains("no such device")
+        || lower.contains("doesn't exist")
+        || lower.contains("not found")
+    {
+        anyhow::anyhow!(
+            "cannot open {iface}: no such interface; available: {} (list them with --list-interfaces)",
+            interface_names()
+        )
+    } else {
+        anyhow::anyhow!("cannot capture on {iface}: {msg}")
+    }
+}
+
+impl LiveSource {
+    /// Opens the interface and compiles the filter now, so that errors are
+    /// reported before anything else starts; capture begins in [`run`].
+    pub fn open(opts: LiveOptions, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSource> {
+        let iface = opts.interface.clone();
+        let known = list_interfaces()
+            .map(|v| v.iter().any(|(n, _)| *n == iface))
+            .unwrap_or(true);
+        if !known {
+            bail!(
+                "cannot open {iface}: no such interface; available: {} (list them with --list-interfaces)",
+                interface_names()
+            );
+        }
+        let inactive = pcap::Capture::from_device(iface.as_str())
+            .map_err(|e| explain(&iface, e))?
+            .snaplen(opts.snaplen)
+            .timeout(READ_TIMEOUT_MS)
+            .immediate_mode(true)
+            .buffer_size(32 << 20)
+            .precision(pcap::Precision::Nano);
+        let mut cap = inactive.open().map_err(|e| explain(&iface, e))?;
+        cap.filter(&opts.filter, true)
+            .map_err(|e| anyhow::anyhow!("cannot use filter `{}`: {e}", opts.filter))?;
+        let link = LinkType(cap.get_datalink().0 as u32);
+        let (tx, rx) = sync_channel::<Vec<Owned>>(CHANNEL_BATCHES);
+        let stats = Arc::new(LiveStats::default());
+        let error = Arc::new(Mutex::new(None));
+        let writer = match &opts.write {
+            Some(p) => {
+                let f = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+                Some(PcapWriter::new(
+                    BufWriter::with_capacity(1 << 20, f),
+                    link,
+                    opts.snaplen.max(0) as u32,
+                )?)
+            }
+            None => None,
+        };
+        let thread = {
+            let (stop, stats, opts) = (stop.clone(), stats.clone(), opts.clone());
+            std::thread::Builder::new()
+                .name("wsscope-capture".into())
+                .spawn(move || capture_loop(cap, tx, writer, stop, stats, opts))?
+        };
+        Ok(LiveSource {
+            opts,
+            link,
+            rx: Some(rx),
+            thread: Some(thread),
+            stop,
+            stats,
+            error,
+        })
+    }
+
+    /// Live counters, for display while capturing.
+    pub fn stats(&self) -> Arc<LiveStats> {
+        self.stats.clone()
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+}
+
+fn capture_loop(
+    mut cap: pcap::Capture<pcap::Active>,
+    tx: SyncSender<Vec<Owned>>,
+    mut writer: Option<PcapWriter<BufWriter<std::fs::File>>>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<LiveStats>,
+    opts: LiveOptions,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut batch: Vec<Owned> = Vec::with_capacity(BATCH);
+    let mut captured = 0u64;
+    let mut last_stats = Instant::now();
+    let send = |batch: &mut Vec<Owned>, stats: &LiveStats| -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        let n = full.len() as u64;
+        match tx.try_send(full) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                stats.channel_dropped.fetch_add(n, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    };
+    loop {
+        if stop.load(Ordering::Relaxed)
+            || opts.count.is_some_and(|c| captured >= c)
+            || opts.duration.is_some_and(|d| started.elapsed() >= d)
+        {
+            break;
+        }
+        match cap.next_packet() {
+            Ok(p) => {
+                // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                let ts = Timestamp::new(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as u32);
+                if let Some(w) = writer.as_mut() {
+                    w.write_raw(ts, p.data, p.header.len)?;
+                }
+                batch.push(Owned {
+                    ts,
+                    data: p.data.to_vec(),
+                    orig_len: p.header.len,
+                });
+                captured += 1;
+                stats.captured.store(captured, Ordering::Relaxed);
+                if batch.len() >= BATCH && !send(&mut batch, &stats) {
+                    break;
+                }
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                if !send(&mut batch, &stats) {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = send(&mut batch, &stats);
+                if let Some(w) = writer.as_mut() {
+                    w.flush()?;
+                }
+                return Err(anyhow::anyhow!("capture on {} failed: {e}", opts.interface));
+            }
+        }
+        if last_stats.elapsed() >= Duration::from_millis(500) {
+            last_stats = Instant::now();
+            if let Ok(s) = cap.stats() {
+                stats
+                    .kernel_dropped
+                    .store(u64::from(s.dropped) + u64::from(s.if_dropped), Ordering::Relaxed);
+            }
+        }
+    }
+    let _ = send(&mut batch, &stats);
+    if let Ok(s) = cap.stats() {
+        stats
+            .kernel_dropped
+            .store(u64::from(s.dropped) + u64::from(s.if_dropped), Ordering::Relaxed);
+    }
+    if let Some(w) = writer.as_mut() {
+        w.flush().context("writing the -w file")?;
+    }
+    Ok(())
+}
+
+impl PacketSource for LiveSource {
+    fn describe(&self) -> String {
+        format!("{} (live)", self.opts.interface)
+    }
+
+    fn run(&mut self, f: &mut dyn FnMut(Packet<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
+        let rx = self.rx.take().context("live capture already ran")?;
+        let mut index = 0u64;
+        'outer: for batch in rx.iter() {
+            for p in &batch {
+                index += 1;
+                let pkt = Packet {
+                    index,
+                    ts: p.ts,
+                    link: self.link,
+                    data: &p.data,
+                    orig_len: p.orig_len,
+                };
+                if f(pkt).is_break() {
+                    self.stop.store(true, Ordering::Relaxed);
+                    break 'outer;
+                }
+            }
+        }
+        // Drain what the capture thread still sends until it stops.
+        self.stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        if let Some(t) = self.thread.take() {
+            match t.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{e:#}")),
+                Err(_) => bail!("the capture thread panicked"),
+            }
+        }
+        if let Some(e) = self.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bail!(e);
+        }
+        let dropped = self.stats.kernel_dropped.load(Ordering::Relaxed)
+            + self.stats.channel_dropped.load(Ordering::Relaxed);
+        Ok(SourceEnd {
+            packets: index,
+            truncated: None,
+            dropped: Some(dropped),
+        })
+    }
+}
+
+/// Sets `flag` on SIGINT and SIGTERM (a second signal exits at once, so a
+/// stuck run can still be interrupted).
+pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
+    }
+    Ok(())
+}
