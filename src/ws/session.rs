@@ -248,7 +248,11 @@ impl Session {
                     }
                     self.switch_to_ws(ts, [false, false], out);
                     self.ws_gap(dir, ts, len, out);
-                } else {
+                } else if dir == Dir::S2C && is_partial_101(self.http[1].buffered()) {
+                    // The answer was cut by the capture (snapshot length, loss)
+                    // but what was kept says 101: the connection upgraded.
+                    self.cut_handshake(ts, len, out);
+                } else if !self.http_dead.get(i).copied().unwrap_or(true) {
                     if let Some(d) = self.http_dead.get_mut(i) {
                         *d = true;
                     }
@@ -620,6 +624,49 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// A handshake whose heads were cut by the capture, with a 101 answer:
+    /// report what was captured and decode frames after the gap, looking for
+    /// the next frame header in both directions.
+    fn cut_handshake(&mut self, ts: Timestamp, len: u64, out: &mut dyn EventSink) {
+        let req = self.http[0].take_buffered();
+        let resp = self.http[1].take_buffered();
+        let first_line = |b: &[u8]| {
+            let end = memchr::memchr(b'\r', b).unwrap_or(b.len());
+            String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
+        };
+        let req_line = first_line(&req);
+        let mut parts = req_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let resp_line = first_line(&resp);
+        self.diag(
+            ts,
+            Some(Dir::S2C),
+            "ws-handshake-cut",
+            format!(
+                "the upgrade handshake was cut by the capture ({len} bytes lost; a small snapshot length?): the answer starts `{}`, so frames are decoded after the gap; the key, accept and extensions were not captured",
+                crate::output::text::sanitize_str(&resp_line)
+            ),
+            out,
+        );
+        out.event(Event::Handshake(Box::new(HandshakeEvent {
+            conn: self.conn,
+            ts,
+            method: crate::output::text::sanitize_str(&method),
+            path: crate::output::text::sanitize_str(&path),
+            status: Some(101),
+            reason: resp_line.splitn(3, ' ').nth(2).map(|r| r.to_string()),
+            response_ts: Some(ts),
+            ..Default::default()
+        })));
+        self.handshake_seen = true;
+        // The extensions were lost: RSV1 may be permessage-deflate.
+        self.deflate_assumed = true;
+        self.deflate_assumed_reported = true;
+        self.upgrade = None;
+        self.switch_to_ws(ts, [true, true], out);
     }
 
     // ------------------------------------------------------------ WebSocket
@@ -1039,6 +1086,11 @@ impl Session {
             packet: None,
         }));
     }
+}
+
+/// Does a partial response head begin with a `101` status line?
+fn is_partial_101(b: &[u8]) -> bool {
+    b.len() >= 12 && b.starts_with(b"HTTP/1.") && b.get(8..13).is_some_and(|s| s.starts_with(b" 101"))
 }
 
 fn hold(up: &mut PendingUpgrade, ts: Timestamp, bytes: &[u8]) {
