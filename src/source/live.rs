@@ -207,7 +207,10 @@ fn capture_loop(
         match cap.next_packet() {
             Ok(p) => {
                 // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-                let ts = Timestamp::new(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as u32);
+                let ts = Timestamp::new(
+                    i64::from(p.header.ts.tv_sec),
+                    u32::try_from(p.header.ts.tv_usec).unwrap_or(0).min(999_999_999),
+                );
                 if let Some(w) = writer.as_mut() {
                     w.write_raw(ts, p.data, p.header.len)?;
                 }
