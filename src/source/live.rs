@@ -207,8 +207,11 @@ fn capture_loop(
         match cap.next_packet() {
             Ok(p) => {
                 // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                // time_t is i64 here but i32 on some platforms.
+                #[allow(clippy::useless_conversion)]
+                let secs = i64::from(p.header.ts.tv_sec);
                 let ts = Timestamp::new(
-                    i64::from(p.header.ts.tv_sec),
+                    secs,
                     u32::try_from(p.header.ts.tv_usec).unwrap_or(0).min(999_999_999),
                 );
                 if let Some(w) = writer.as_mut() {
