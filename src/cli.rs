@@ -44,6 +44,8 @@ pub enum Command {
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
+    /// Export selected payloads (hexdump, xxd, raw, jsonl) or whole connections (pcap).
+    Export(crate::output::export::ExportArgs),
     /// List the TCP connections (like `tshark -z conv,tcp`), with WebSocket facts.
     Conns {
         #[command(flatten)]

@@ -34,6 +34,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Says that live capture is running (on stderr, so stdout stays clean).
+fn report_start(input: &InputArgs) {
+    if let Some(iface) = &input.interface {
+        eprintln!(
+            "wsscope: capturing on {iface} (filter `{}`); Ctrl-C to stop",
+            input.filter
+        );
+    }
+}
+
 /// Tells the user how the input ended (truncation, drops), on stderr.
 fn report_end(input: &InputArgs, end: &SourceEnd) {
     let name = input
@@ -83,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             analysis,
         }) => dump(&input, format, &analysis, stop),
+        Some(Command::Export(args)) => wsscope::output::export::run_cli(&args),
         None => {
             if cli.input.file.is_none() && cli.input.interface.is_none() {
                 anyhow::bail!(
@@ -101,6 +112,7 @@ fn conns(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
     let mut src = input.open(stop)?;
+    report_start(input);
     let mut sink = ConnsCollector::default();
     let (_, end) = wsscope::run::analyze_limited(src.as_mut(), analysis.config(), input.count, &mut sink)?;
     let conns = sink.sorted();
@@ -138,6 +150,7 @@ fn dump(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
     let mut src = input.open(stop)?;
+    report_start(input);
     let live = input.is_live();
     let stdout = std::io::stdout();
     let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());

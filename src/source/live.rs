@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// Batches in flight between the capture thread and the pipeline.
 const CHANNEL_BATCHES: usize = 1024;
-/// Packets per batch (a batch is also sent when the read times out).
+/// Most packets handed over in one batch.
 const BATCH: usize = 256;
 /// libpcap read timeout: how often the capture thread checks for a stop.
 const READ_TIMEOUT_MS: i32 = 50;
@@ -178,68 +178,108 @@ fn capture_loop(
     stats: Arc<LiveStats>,
     opts: LiveOptions,
 ) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let mut batch: Vec<Owned> = Vec::with_capacity(BATCH);
+    // On Linux, libpcap blocks inside a read until a packet arrives, whatever
+    // the timeout; a watcher thread breaks the loop when it is time to stop
+    // (pcap_breakloop wakes libpcap's poll).
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (brk, stop, done, duration) = (cap.breakloop_handle(), stop.clone(), done.clone(), opts.duration);
+        let started = Instant::now();
+        std::thread::Builder::new()
+            .name("wsscope-capture-stop".into())
+            .spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    if duration.is_some_and(|d| started.elapsed() >= d) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        brk.breakloop();
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })?
+    };
+    let result = read_packets(&mut cap, &tx, writer.as_mut(), &stop, &stats, &opts);
+    done.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    if let Ok(s) = cap.stats() {
+        stats
+            .kernel_dropped
+            .store(u64::from(s.dropped) + u64::from(s.if_dropped), Ordering::Relaxed);
+    }
+    if let Some(w) = writer.as_mut() {
+        w.flush().context("writing the -w file")?;
+    }
+    result
+}
+
+/// Reads bursts of packets (`pcap_dispatch` hands over whatever the kernel
+/// has, at once) and sends each burst as one batch.
+fn read_packets(
+    cap: &mut pcap::Capture<pcap::Active>,
+    tx: &SyncSender<Vec<Owned>>,
+    mut writer: Option<&mut PcapWriter<BufWriter<std::fs::File>>>,
+    stop: &AtomicBool,
+    stats: &LiveStats,
+    opts: &LiveOptions,
+) -> anyhow::Result<()> {
     let mut captured = 0u64;
     let mut last_stats = Instant::now();
-    let send = |batch: &mut Vec<Owned>, stats: &LiveStats| -> bool {
-        if batch.is_empty() {
-            return true;
-        }
-        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-        let n = full.len() as u64;
-        match tx.try_send(full) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                stats.channel_dropped.fetch_add(n, Ordering::Relaxed);
-                true
-            }
-            Err(TrySendError::Disconnected(_)) => false,
-        }
-    };
     loop {
-        if stop.load(Ordering::Relaxed)
-            || opts.count.is_some_and(|c| captured >= c)
-            || opts.duration.is_some_and(|d| started.elapsed() >= d)
-        {
-            break;
+        if stop.load(Ordering::Relaxed) || opts.count.is_some_and(|c| captured >= c) {
+            return Ok(());
         }
-        match cap.next_packet() {
-            Ok(p) => {
-                // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-                // time_t is i64 here but i32 on some platforms.
-                #[allow(clippy::useless_conversion)]
-                let secs = i64::from(p.header.ts.tv_sec);
-                let ts = Timestamp::new(
-                    secs,
-                    u32::try_from(p.header.ts.tv_usec).unwrap_or(0).min(999_999_999),
-                );
-                if let Some(w) = writer.as_mut() {
-                    w.write_raw(ts, p.data, p.header.len)?;
-                }
-                batch.push(Owned {
-                    ts,
-                    data: p.data.to_vec(),
-                    orig_len: p.header.len,
-                });
-                captured += 1;
-                stats.captured.store(captured, Ordering::Relaxed);
-                if batch.len() >= BATCH && !send(&mut batch, &stats) {
-                    break;
-                }
+        let remaining = opts.count.map(|c| {
+            usize::try_from(c.saturating_sub(captured))
+                .unwrap_or(usize::MAX)
+                .min(BATCH)
+        });
+        let mut batch: Vec<Owned> = Vec::with_capacity(16);
+        let mut write_err: Option<std::io::Error> = None;
+        let r = cap.dispatch(remaining.or(Some(BATCH)), |p| {
+            // With nanosecond precision libpcap puts nanoseconds in tv_usec;
+            // time_t is i64 here but i32 on some platforms.
+            #[allow(clippy::useless_conversion)]
+            let secs = i64::from(p.header.ts.tv_sec);
+            let ts = Timestamp::new(
+                secs,
+                u32::try_from(p.header.ts.tv_usec).unwrap_or(0).min(999_999_999),
+            );
+            if let Some(w) = writer.as_mut()
+                && write_err.is_none()
+                && let Err(e) = w.write_raw(ts, p.data, p.header.len)
+            {
+                write_err = Some(e);
             }
-            Err(pcap::Error::TimeoutExpired) => {
-                if !send(&mut batch, &stats) {
-                    break;
+            batch.push(Owned {
+                ts,
+                data: p.data.to_vec(),
+                orig_len: p.header.len,
+            });
+        });
+        if let Some(e) = write_err {
+            return Err(anyhow::Error::new(e).context("writing the -w file"));
+        }
+        captured += batch.len() as u64;
+        stats.captured.store(captured, Ordering::Relaxed);
+        if !batch.is_empty() {
+            let n = batch.len() as u64;
+            match tx.try_send(batch) {
+                Ok(()) => {}
+                // The pipeline is behind: never block the capture; count it.
+                Err(TrySendError::Full(_)) => {
+                    stats.channel_dropped.fetch_add(n, Ordering::Relaxed);
                 }
+                Err(TrySendError::Disconnected(_)) => return Ok(()),
             }
-            Err(e) => {
-                let _ = send(&mut batch, &stats);
-                if let Some(w) = writer.as_mut() {
-                    w.flush()?;
-                }
-                return Err(anyhow::anyhow!("capture on {} failed: {e}", opts.interface));
+        }
+        if let Err(e) = r {
+            // pcap_breakloop makes the read fail: that is our stop.
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
             }
+            return Err(anyhow::anyhow!("capture on {} failed: {e}", opts.interface));
         }
         if last_stats.elapsed() >= Duration::from_millis(500) {
             last_stats = Instant::now();
@@ -250,16 +290,6 @@ fn capture_loop(
             }
         }
     }
-    let _ = send(&mut batch, &stats);
-    if let Ok(s) = cap.stats() {
-        stats
-            .kernel_dropped
-            .store(u64::from(s.dropped) + u64::from(s.if_dropped), Ordering::Relaxed);
-    }
-    if let Some(w) = writer.as_mut() {
-        w.flush().context("writing the -w file")?;
-    }
-    Ok(())
 }
 
 impl PacketSource for LiveSource {

@@ -1,0 +1,360 @@
+//! Byte dumps laid out exactly like the classic tools, so that a user can
+//! diff our output against theirs: [`hexdump_c`] is `hexdump -C` (with
+//! `squeeze = false`: `hexdump -Cv`), [`xxd`] is `xxd`'s default layout.
+//! The hex digits come from the `hex` crate; the layout is ours.
+//!
+//! Also here: [`frame_header`], which rebuilds a WebSocket frame's header
+//! bytes from a [`FrameEvent`], and [`annotate_frame`], which labels them.
+//!
+//! ```
+//! let mut out = Vec::new();
+//! wsscope::output::hexdump::hexdump_c(b"Hello, WebSocket!\n", true, &mut out).unwrap();
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "00000000  48 65 6c 6c 6f 2c 20 57  65 62 53 6f 63 6b 65 74  |Hello, WebSocket|\n\
+//!      00000010  21 0a                                             |!.|\n\
+//!      00000012\n"
+//! );
+//! let mut out = Vec::new();
+//! wsscope::output::hexdump::xxd(b"Hello\n", &mut out).unwrap();
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "00000000: 4865 6c6c 6f0a                           Hello.\n"
+//! );
+//! ```
+
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
+use crate::event::{FrameEvent, opcode_name};
+use std::io::{self, Write};
+
+/// Bytes per dump line (both tools).
+const LINE: usize = 16;
+
+/// The printable-ASCII gutter character for `b` (both tools print `.` for
+/// everything outside 0x20..=0x7e).
+fn gutter(b: u8) -> char {
+    if (0x20..=0x7e).contains(&b) {
+        char::from(b)
+    } else {
+        '.'
+    }
+}
+
+/// Writes `data` exactly as `hexdump -C` prints it: an 8-digit (or wider)
+/// hex offset, two groups of eight bytes, the `|ascii|` gutter, `*` in place
+/// of lines repeating the one before (unless `squeeze` is false, like
+/// `hexdump -Cv`), and a final line with the total length. Nothing at all
+/// for empty data.
+pub fn hexdump_c(data: &[u8], squeeze: bool, out: &mut dyn Write) -> io::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let mut line = String::with_capacity(80);
+    let mut hexbuf = [0u8; 2 * LINE];
+    let mut prev: Option<&[u8]> = None;
+    let mut starred = false;
+    for (i, chunk) in data.chunks(LINE).enumerate() {
+        // Only whole lines repeat: a short last line never equals a full one.
+        if squeeze && prev == Some(chunk) {
+            if !starred {
+                out.write_all(b"*\n")?;
+                starred = true;
+            }
+            continue;
+        }
+        prev = Some(chunk);
+        starred = false;
+        let offset = i.saturating_mul(LINE);
+        let hex = hex_of(chunk, &mut hexbuf);
+        line.clear();
+        line.push_str(&format!("{offset:08x}  "));
+        for k in 0..LINE {
+            if k == 8 {
+                line.push(' ');
+            }
+            match hex.get(2 * k..2 * k + 2) {
+                Some(pair) => {
+                    line.push_str(pair);
+                    line.push(' ');
+                }
+                None => line.push_str("   "),
+            }
+        }
+        line.push_str(" |");
+        line.extend(chunk.iter().map(|&b| gutter(b)));
+        line.push_str("|\n");
+        out.write_all(line.as_bytes())?;
+    }
+    writeln!(out, "{:08x}", data.len())
+}
+
+/// Writes `data` exactly as `xxd` (no options) prints it: `offset: ` then
+/// eight groups of two bytes, padded, two spaces, and the ASCII column.
+/// Nothing for empty data.
+pub fn xxd(data: &[u8], out: &mut dyn Write) -> io::Result<()> {
+    let mut line = String::with_capacity(80);
+    let mut hexbuf = [0u8; 2 * LINE];
+    for (i, chunk) in data.chunks(LINE).enumerate() {
+        let offset = i.saturating_mul(LINE);
+        let hex = hex_of(chunk, &mut hexbuf);
+        line.clear();
+        line.push_str(&format!("{offset:08x}: "));
+        for k in 0..LINE {
+            if k > 0 && k % 2 == 0 {
+                line.push(' ');
+            }
+            line.push_str(hex.get(2 * k..2 * k + 2).unwrap_or("  "));
+        }
+        line.push_str("  ");
+        line.extend(chunk.iter().map(|&b| gutter(b)));
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Lower-case hex of at most [`LINE`] bytes, through the `hex` crate.
+fn hex_of<'b>(chunk: &[u8], buf: &'b mut [u8; 2 * LINE]) -> &'b str {
+    let n = chunk.len().min(LINE);
+    let (Some(src), Some(dst)) = (chunk.get(..n), buf.get_mut(..2 * n)) else {
+        return "";
+    };
+    if hex::encode_to_slice(src, dst).is_err() {
+        return "";
+    }
+    // Hex digits are ASCII, so this cannot fail.
+    std::str::from_utf8(dst).unwrap_or("")
+}
+
+/// One labelled part of a frame header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderPart {
+    pub bytes: Vec<u8>,
+    pub label: String,
+}
+
+/// Rebuilds a frame's header bytes from its event (RFC 6455 §5.2), in the
+/// length form the frame used (`len_bits`), split into labelled parts:
+/// FIN/RSV/opcode byte, MASK/length byte, extended length, masking key.
+pub fn frame_header(f: &FrameEvent) -> Vec<HeaderPart> {
+    let byte0 = (u8::from(f.fin) << 7) | ((f.rsv & 0x7) << 4) | (f.opcode & 0xF);
+    let (len7, ext): (u8, Vec<u8>) = match f.len_bits {
+        16 => (
+            126,
+            u16::try_from(f.len).unwrap_or(u16::MAX).to_be_bytes().to_vec(),
+        ),
+        64 => (127, f.len.to_be_bytes().to_vec()),
+        // 7-bit form: the length itself (an inconsistent event shows as 127).
+        _ => (
+            u8::try_from(f.len).ok().filter(|l| *l < 126).unwrap_or(127),
+            Vec::new(),
+        ),
+    };
+    let byte1 = (u8::from(f.masked) << 7) | len7;
+    let op = match opcode_name(f.opcode) {
+        Some(n) => n.to_string(),
+        None => "reserved".to_string(),
+    };
+    let rsv = |bit: u8| u8::from(f.rsv & bit != 0);
+    let mut parts = vec![
+        HeaderPart {
+            bytes: vec![byte0],
+            label: format!(
+                "FIN={} RSV1={} RSV2={} RSV3={} opcode=0x{:x} ({op})",
+                u8::from(f.fin),
+                rsv(4),
+                rsv(2),
+                rsv(1),
+                f.opcode & 0xF
+            ),
+        },
+        HeaderPart {
+            bytes: vec![byte1],
+            label: match len7 {
+                126 => format!("MASK={} length=126: 16-bit length follows", u8::from(f.masked)),
+                127 => format!("MASK={} length=127: 64-bit length follows", u8::from(f.masked)),
+                n => format!("MASK={} length={n}", u8::from(f.masked)),
+            },
+        },
+    ];
+    if !ext.is_empty() {
+        parts.push(HeaderPart {
+            bytes: ext,
+            label: format!("extended payload length = {}", f.len),
+        });
+    }
+    if f.masked
+        && let Some(key) = f.mask_key
+    {
+        parts.push(HeaderPart {
+            bytes: key.to_vec(),
+            label: "masking key".to_string(),
+        });
+    }
+    parts
+}
+
+/// Writes the header of `f` as `#` comment lines: first all its bytes, then
+/// one line per part with its bytes and label. Comment lines keep the dump
+/// that follows byte-identical to `hexdump -C` once they are stripped.
+pub fn annotate_frame(f: &FrameEvent, out: &mut dyn Write) -> io::Result<()> {
+    let parts = frame_header(f);
+    let spaced = |b: &[u8]| {
+        let h = hex::encode(b);
+        let mut s = String::with_capacity(h.len() * 3 / 2);
+        for (i, c) in h.chars().enumerate() {
+            if i > 0 && i % 2 == 0 {
+                s.push(' ');
+            }
+            s.push(c);
+        }
+        s
+    };
+    let all: Vec<u8> = parts.iter().flat_map(|p| p.bytes.iter().copied()).collect();
+    let mut first = format!("# header {}", spaced(&all));
+    if usize::from(f.header_len) != all.len() {
+        first.push_str(&format!(" (the frame declared a {}-byte header)", f.header_len));
+    }
+    writeln!(out, "{first}")?;
+    let cells: Vec<String> = parts.iter().map(|p| spaced(&p.bytes)).collect();
+    let width = cells.iter().map(|c| c.len()).max().unwrap_or(0);
+    for (cell, p) in cells.iter().zip(&parts) {
+        writeln!(out, "#   {cell:<width$}  {}", p.label)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::event::{Dir, Timestamp};
+
+    fn hd(data: &[u8], squeeze: bool) -> String {
+        let mut v = Vec::new();
+        hexdump_c(data, squeeze, &mut v).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    fn x(data: &[u8]) -> String {
+        let mut v = Vec::new();
+        xxd(data, &mut v).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn hexdump_short_full_and_long_lines() {
+        assert_eq!(hd(b"", true), "");
+        assert_eq!(
+            hd(&[0xa4], true),
+            "00000000  a4                                                |.|\n00000001\n"
+        );
+        assert_eq!(
+            hd(b"\x7f\x80\xff ~\x1f", true),
+            "00000000  7f 80 ff 20 7e 1f                                 |... ~.|\n00000006\n"
+        );
+        let nine: Vec<u8> = (0..9).collect();
+        assert_eq!(
+            hd(&nine, true),
+            "00000000  00 01 02 03 04 05 06 07  08                       |.........|\n00000009\n"
+        );
+    }
+
+    #[test]
+    fn hexdump_squeezes_repeats_unless_told_not_to() {
+        let mut d = vec![b'A'; 48];
+        d.push(b'B');
+        let line = "41 41 41 41 41 41 41 41  41 41 41 41 41 41 41 41  |AAAAAAAAAAAAAAAA|\n";
+        assert_eq!(
+            hd(&d, true),
+            format!(
+                "00000000  {line}*\n00000030  42                                                |B|\n00000031\n"
+            )
+        );
+        assert_eq!(hd(&d[..48], true), format!("00000000  {line}*\n00000030\n"));
+        assert_eq!(
+            hd(&d[..32], false),
+            format!("00000000  {line}00000010  {line}00000020\n")
+        );
+        // A repeat after a different line is printed again, then starred.
+        let mut e = vec![0u8; 16];
+        e.extend([1u8; 16]);
+        e.extend([0u8; 16]);
+        e.extend([0u8; 16]);
+        let out = hd(&e, true);
+        assert_eq!(out.matches('*').count(), 1, "{out}");
+        assert!(out.contains("00000020  00 00"), "{out}");
+    }
+
+    #[test]
+    fn xxd_layout() {
+        assert_eq!(x(b""), "");
+        assert_eq!(
+            x(b"Hello\n"),
+            "00000000: 4865 6c6c 6f0a                           Hello.\n"
+        );
+        let d: Vec<u8> = (0x41..0x52).collect();
+        assert_eq!(
+            x(&d),
+            "00000000: 4142 4344 4546 4748 494a 4b4c 4d4e 4f50  ABCDEFGHIJKLMNOP\n\
+             00000010: 51                                       Q\n"
+        );
+    }
+
+    fn frame(len: u64, len_bits: u8, masked: bool) -> FrameEvent {
+        FrameEvent {
+            conn: 0,
+            ts: Timestamp::default(),
+            dir: Dir::C2S,
+            fin: true,
+            rsv: 4,
+            opcode: 1,
+            masked,
+            mask_key: masked.then_some([0x37, 0xfa, 0x21, 0x3d]),
+            len,
+            len_bits,
+            header_len: 2
+                + if masked { 4 } else { 0 }
+                + if len_bits == 16 {
+                    2
+                } else if len_bits == 64 {
+                    8
+                } else {
+                    0
+                },
+            offset: 0,
+            payload: Vec::new(),
+            truncated: false,
+            close_code: None,
+            close_reason: None,
+            rtt: None,
+        }
+    }
+
+    #[test]
+    fn header_bytes_in_every_length_form() {
+        let bytes =
+            |f: &FrameEvent| -> Vec<u8> { frame_header(f).into_iter().flat_map(|p| p.bytes).collect() };
+        // RFC 6455 §5.7: a masked "Hello" from the client.
+        assert_eq!(bytes(&frame(5, 7, true)), [0xc1, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
+        assert_eq!(bytes(&frame(256, 16, false)), [0xc1, 0x7e, 0x01, 0x00]);
+        assert_eq!(
+            bytes(&frame(65536, 64, false)),
+            [0xc1, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
+        // A non-minimal length form is reproduced as sent.
+        assert_eq!(bytes(&frame(5, 16, false)), [0xc1, 0x7e, 0x00, 0x05]);
+        let mut v = Vec::new();
+        annotate_frame(&frame(256, 16, true), &mut v).unwrap();
+        let s = String::from_utf8(v).unwrap();
+        assert_eq!(
+            s,
+            "# header c1 fe 01 00 37 fa 21 3d\n\
+             #   c1           FIN=1 RSV1=1 RSV2=0 RSV3=0 opcode=0x1 (text)\n\
+             #   fe           MASK=1 length=126: 16-bit length follows\n\
+             #   01 00        extended payload length = 256\n\
+             #   37 fa 21 3d  masking key\n"
+        );
+    }
+}
