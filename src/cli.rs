@@ -29,6 +29,15 @@ pub struct Cli {
     #[arg(short = 'D', long = "list-interfaces")]
     pub list_interfaces: bool,
 
+    /// Measurement aid: load FILE into the timeline without a terminal
+    /// (120×40 virtual screen), print the last screen and timings.
+    #[arg(long, hide = true)]
+    pub headless: bool,
+
+    /// With --headless: stop after the first screen that shows content.
+    #[arg(long, hide = true, requires = "headless")]
+    pub headless_first: bool,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -128,6 +137,31 @@ impl InputArgs {
                 "no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture"
             ),
         }
+    }
+}
+
+#[cfg(feature = "live")]
+impl InputArgs {
+    /// Opens live capture keeping its concrete type (the TUI shows its drop
+    /// counters as they change).
+    pub fn open_live_source(&self, stop: Arc<AtomicBool>) -> anyhow::Result<crate::source::live::LiveSource> {
+        use crate::source::live::{LiveOptions, LiveSource, stop_on_signals};
+        let iface = self.interface.clone().unwrap_or_default();
+        if let Some(d) = self.duration
+            && !(d.is_finite() && d > 0.0)
+        {
+            anyhow::bail!("--duration must be a positive number of seconds");
+        }
+        stop_on_signals(stop.clone())?;
+        let opts = LiveOptions {
+            interface: iface,
+            filter: self.filter.clone(),
+            snaplen: self.snaplen,
+            count: self.count,
+            duration: self.duration.map(std::time::Duration::from_secs_f64),
+            write: self.write.clone(),
+        };
+        LiveSource::open(opts, stop)
     }
 }
 

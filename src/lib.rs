@@ -10,4 +10,5 @@ pub mod run;
 pub mod select;
 pub mod source;
 pub mod tcp;
+pub mod tui;
 pub mod ws;

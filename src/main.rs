@@ -97,10 +97,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => {
             if cli.input.file.is_none() && cli.input.interface.is_none() {
                 anyhow::bail!(
-                    "no capture given; try `wsscope FILE`, `wsscope dump FILE`, `wsscope conns FILE`, or --help"
+                    "no capture given; try `wsscope FILE`, `wsscope -i IFACE`, `wsscope dump FILE`, or --help"
                 );
             }
-            anyhow::bail!("the interactive timeline is not built yet; use `wsscope dump FILE`")
+            timeline(&cli, stop)
         }
     }
 }
@@ -186,6 +186,57 @@ fn dump(
         eprintln!(
             "wsscope: no WebSocket traffic found; if it runs on a known port without a captured handshake, try --ws-port PORT"
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wsscope FILE` / `wsscope -i IFACE`: the interactive timeline. Without a
+/// terminal on stdout (a pipe, a file) the same events print as the text
+/// timeline instead, so `wsscope FILE | less` works.
+fn timeline(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let cfg = cli.analysis.config();
+    if cli.headless {
+        let file = cli
+            .input
+            .file
+            .as_ref()
+            .context("--headless needs a capture FILE")?;
+        let r = wsscope::tui::run_headless(file, cfg, 120, 40, cli.headless_first)?;
+        print!("{}", r.screen);
+        eprintln!(
+            "first screen {:?}; first content {:?}; loaded {:?}; {} draws; {} rows; {} conns; {} frames; {} messages",
+            r.first_screen,
+            r.first_content,
+            r.loaded,
+            r.frames_drawn,
+            r.records,
+            r.connections,
+            r.frames,
+            r.messages
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !std::io::stdout().is_terminal() {
+        return dump(&cli.input, DumpFormat::Text, &cli.analysis, stop);
+    }
+    #[cfg(feature = "live")]
+    if cli.input.is_live() {
+        let src = cli.input.open_live_source(stop)?;
+        wsscope::tui::run_live(src, cfg, cli.input.count)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (&cli.input.file, cli.input.count) {
+        (Some(f), None) => wsscope::tui::run_file(f, cfg)?,
+        _ => wsscope::tui::run_source(
+            cli.input.open(stop)?,
+            cfg,
+            wsscope::tui::RunOptions {
+                live: cli.input.is_live(),
+                limit: cli.input.count,
+                dropped: None,
+            },
+        )?,
     }
     Ok(ExitCode::SUCCESS)
 }

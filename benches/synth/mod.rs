@@ -129,7 +129,7 @@ pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u
                     .map_err(io::Error::other)?;
                 emit(&mut out, ts, &buf, &mut written)?;
                 f.cseq = f.cseq.wrapping_add(req.len() as u32);
-                let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kZGzzhZRbK+xOo=\r\n\r\n";
+                let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
                 let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
                     .ipv4(server, client, 64)
                     .tcp(8080, f.cport, f.sseq, 65535)

@@ -1,0 +1,809 @@
+//! The TUI's state and its reaction to events and keys — no terminal here.
+//!
+//! [`App::on_feed`] / [`App::on_events`] take what the capture thread sends,
+//! [`App::on_key`] / [`App::on_mouse`] take input and return an [`Action`]
+//! for the run loop (quit, write a file). Rendering is `impl Widget for &App`
+//! in `ui.rs`. Tests drive an `App` with real events and key presses and
+//! snapshot a `TestBackend`.
+
+use super::keys::{self, Move};
+use super::panes;
+use super::store::{self, Budget, Kind, Record, Store, View, ViewSpec};
+use super::theme::Theme;
+use crate::event::{ConnId, Event};
+use crate::select::{Selection, Unit, parse_dir, parse_opcode};
+use crate::source::SourceEnd;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use regex::Regex;
+use std::cell::Cell;
+use std::path::PathBuf;
+
+/// What the capture thread sends.
+#[derive(Debug)]
+pub enum Feed {
+    /// A batch of events, in capture order.
+    Events(Vec<Event>),
+    Progress(Progress),
+    /// The source ended (or failed).
+    Done(Result<SourceEnd, String>),
+}
+
+/// How far reading has got.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub bytes_read: u64,
+    /// File size, when known.
+    pub total_bytes: Option<u64>,
+    pub packets: u64,
+    /// Live: packets per second over the last second or so.
+    pub pps: Option<f64>,
+    pub dropped: Option<u64>,
+}
+
+/// What the run loop must do after a key.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    None,
+    Quit,
+    /// Write `contents` to `path`, then call [`App::export_done`].
+    Export(ExportJob),
+}
+
+#[derive(Debug, PartialEq)]
+pub struct ExportJob {
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+    /// What was written, for the status line.
+    pub summary: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Conns,
+    Timeline,
+    Detail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineLayout {
+    List,
+    Swimlanes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFormat {
+    Absolute,
+    Relative,
+    Delta,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Search,
+    Filter,
+    ExportPayload,
+    ExportSelection,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+}
+
+/// Options injected by the caller (environment, budget).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub no_color: bool,
+    pub live: bool,
+    pub budget: Budget,
+}
+
+/// Where panes were drawn last (for page sizes and the mouse).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Geometry {
+    pub conns: Rect,
+    pub timeline: Rect,
+    /// Rows of the timeline list area (inside the borders, below the column header).
+    pub timeline_rows: Rect,
+    pub detail: Rect,
+}
+
+/// The whole TUI state.
+pub struct App {
+    pub store: Store,
+    pub view: View,
+    pub source: String,
+    pub live: bool,
+    pub progress: Progress,
+    pub loading: bool,
+    pub end: Option<Result<SourceEnd, String>>,
+    pub focus: Focus,
+    /// Selected connection (`None`: all merged).
+    pub conn_sel: Option<ConnId>,
+    pub conns_offset: Cell<usize>,
+    /// Cursor position in `view.rows`.
+    pub cursor: usize,
+    pub tl_offset: Cell<usize>,
+    /// Keep the cursor on the newest row.
+    pub follow: bool,
+    /// Live: the view is frozen (new rows are indexed, not shown).
+    pub paused: bool,
+    /// Records indexed when the view was paused.
+    pub paused_at: usize,
+    pub layout: TimelineLayout,
+    pub time_fmt: TimeFormat,
+    pub hex: bool,
+    pub show_all_tcp: bool,
+    pub detail_scroll: Cell<u16>,
+    pub search: Option<(String, Regex)>,
+    pub filter_text: String,
+    pub prompt: Option<Prompt>,
+    pub help: bool,
+    /// Last status message and whether it is an error.
+    pub status: Option<(String, bool)>,
+    pub theme: Theme,
+    pub geometry: Cell<Geometry>,
+}
+
+impl App {
+    pub fn new(source: impl Into<String>, opts: Options) -> App {
+        let store = Store::new(opts.budget);
+        App {
+            store,
+            view: View::new(ViewSpec::default()),
+            source: source.into(),
+            live: opts.live,
+            progress: Progress::default(),
+            loading: true,
+            end: None,
+            focus: Focus::Timeline,
+            conn_sel: None,
+            conns_offset: Cell::new(0),
+            cursor: 0,
+            tl_offset: Cell::new(0),
+            follow: opts.live,
+            paused: false,
+            paused_at: 0,
+            layout: TimelineLayout::List,
+            time_fmt: TimeFormat::Absolute,
+            hex: false,
+            show_all_tcp: false,
+            detail_scroll: Cell::new(0),
+            search: None,
+            filter_text: String::new(),
+            prompt: None,
+            help: false,
+            status: None,
+            theme: Theme::new(opts.no_color),
+            geometry: Cell::new(Geometry::default()),
+        }
+    }
+
+    // ------------------------------------------------------------------ feed
+
+    pub fn on_feed(&mut self, feed: Feed) {
+        match feed {
+            Feed::Events(batch) => self.on_events(batch),
+            Feed::Progress(p) => self.progress = p,
+            Feed::Done(end) => {
+                self.loading = false;
+                if let Ok(e) = &end {
+                    if e.dropped.is_some() {
+                        self.progress.dropped = e.dropped;
+                    }
+                    self.progress.packets = self.progress.packets.max(e.packets);
+                }
+                if let Err(e) = &end {
+                    self.status = Some((format!("reading failed: {e}"), true));
+                }
+                self.end = Some(end);
+            }
+        }
+    }
+
+    /// Indexes a batch of events and shows the new rows.
+    pub fn on_events(&mut self, batch: Vec<Event>) {
+        let had_ws = !self.store.ws_conns.is_empty();
+        for ev in batch {
+            self.store.add(ev);
+        }
+        // The first WebSocket connection changes what "all" means.
+        if !had_ws && !self.store.ws_conns.is_empty() && !self.show_all_tcp {
+            self.rebuild_view();
+        }
+        if !self.paused {
+            self.view.extend(&self.store);
+            if self.follow {
+                self.cursor = self.view.len().saturating_sub(1);
+            }
+        }
+    }
+
+    /// Records indexed but not yet in the (paused) view.
+    pub fn pending(&self) -> usize {
+        if self.paused {
+            self.store.records.len().saturating_sub(self.paused_at)
+        } else {
+            0
+        }
+    }
+
+    // ------------------------------------------------------------------ view
+
+    fn spec(&self) -> ViewSpec {
+        ViewSpec {
+            conn: self.conn_sel,
+            all_tcp: self.show_all_tcp,
+            selection: self.view.spec.selection.clone(),
+        }
+    }
+
+    /// Rebuilds the view after its spec changed, keeping the cursor on the same record when it can.
+    pub fn rebuild_view(&mut self) {
+        self.rebuild_with(self.spec());
+    }
+
+    fn rebuild_with(&mut self, spec: ViewSpec) {
+        let keep = self.selected_index();
+        self.view = View::new(spec);
+        self.view.extend(&self.store);
+        self.cursor = match keep {
+            _ if self.follow => self.view.len().saturating_sub(1),
+            Some(idx) => self.view.position_of(idx),
+            None => 0,
+        };
+        self.detail_scroll.set(0);
+    }
+
+    /// Record index under the cursor.
+    pub fn selected_index(&self) -> Option<u32> {
+        self.view.rows.get(self.cursor).copied()
+    }
+
+    pub fn selected(&self) -> Option<&Record> {
+        self.selected_index()
+            .and_then(|i| self.store.records.get(i as usize))
+    }
+
+    pub fn unit(&self) -> Unit {
+        self.view.spec.unit()
+    }
+
+    // ------------------------------------------------------------ connections
+
+    /// Connections listed in the connections pane (after the "all" row).
+    pub fn conn_list(&self) -> ConnList<'_> {
+        if self.show_all_tcp || self.store.ws_conns.is_empty() {
+            ConnList::All(self.store.conns.len())
+        } else {
+            ConnList::Ws(&self.store.ws_conns)
+        }
+    }
+
+    /// Position of the selected connection in the pane (0 = all).
+    pub fn conn_pos(&self) -> usize {
+        match self.conn_sel {
+            None => 0,
+            Some(id) => self.conn_list().position(id).map_or(0, |p| p + 1),
+        }
+    }
+
+    pub fn select_conn_pos(&mut self, pos: usize) {
+        let sel = if pos == 0 {
+            None
+        } else {
+            self.conn_list().get(pos - 1)
+        };
+        if sel != self.conn_sel {
+            self.conn_sel = sel;
+            self.follow = self.live && !self.paused;
+            self.cursor = 0;
+            let spec = self.spec();
+            self.view = View::new(spec);
+            self.view.extend(&self.store);
+            if self.follow {
+                self.cursor = self.view.len().saturating_sub(1);
+            }
+            self.tl_offset.set(0);
+            self.detail_scroll.set(0);
+        }
+    }
+
+    // ------------------------------------------------------------------ keys
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if key.kind != KeyEventKind::Press {
+            return Action::None;
+        }
+        if keys::ctrl(&key, 'c') {
+            return Action::Quit;
+        }
+        if self.prompt.is_some() {
+            return self.prompt_key(key);
+        }
+        if self.help {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+            ) {
+                self.help = false;
+            }
+            return Action::None;
+        }
+        let consumed = match self.focus {
+            Focus::Conns => panes::conns::on_key(self, &key),
+            Focus::Timeline => panes::timeline::on_key(self, &key),
+            Focus::Detail => panes::detail::on_key(self, &key),
+        };
+        if consumed {
+            return Action::None;
+        }
+        self.global_key(key)
+    }
+
+    fn global_key(&mut self, key: KeyEvent) -> Action {
+        let p = |c| keys::plain(&key, c);
+        match key.code {
+            KeyCode::Tab => {
+                self.focus = match self.focus {
+                    Focus::Conns => Focus::Timeline,
+                    Focus::Timeline => Focus::Detail,
+                    Focus::Detail => Focus::Conns,
+                };
+            }
+            KeyCode::BackTab => {
+                self.focus = match self.focus {
+                    Focus::Conns => Focus::Detail,
+                    Focus::Timeline => Focus::Conns,
+                    Focus::Detail => Focus::Timeline,
+                };
+            }
+            KeyCode::Esc => {
+                self.status = None;
+                if self.focus == Focus::Detail {
+                    self.focus = Focus::Timeline;
+                }
+            }
+            _ if p('q') => return Action::Quit,
+            _ if p('?') => self.help = true,
+            _ if p('/') => self.open_prompt(PromptKind::Search),
+            _ if p('f') => self.open_prompt(PromptKind::Filter),
+            _ if p('e') => self.open_prompt(PromptKind::ExportPayload),
+            _ if p('E') => self.open_prompt(PromptKind::ExportSelection),
+            _ if p('n') => self.search_next(true),
+            _ if p('N') => self.search_next(false),
+            _ if p('m') => {
+                let mut spec = self.spec();
+                spec.selection.unit = match spec.selection.unit {
+                    Unit::Messages => Unit::Frames,
+                    Unit::Frames => Unit::Messages,
+                };
+                // Keep the cursor near the same moment: map frames ↔ messages via the record link.
+                let keep = self.selected().map(|r| (r.kind, r.link));
+                let before = self.selected_index();
+                self.rebuild_with(spec);
+                if let (Some((kind, link)), Some(before)) = (keep, before) {
+                    let target = match kind {
+                        Kind::Message if link != store::NONE => link,
+                        _ => before,
+                    };
+                    if !self.follow {
+                        self.cursor = self.view.position_of(target);
+                    }
+                }
+            }
+            _ if p('s') => {
+                self.layout = match self.layout {
+                    TimelineLayout::List => TimelineLayout::Swimlanes,
+                    TimelineLayout::Swimlanes => TimelineLayout::List,
+                }
+            }
+            _ if p('t') => {
+                self.time_fmt = match self.time_fmt {
+                    TimeFormat::Absolute => TimeFormat::Relative,
+                    TimeFormat::Relative => TimeFormat::Delta,
+                    TimeFormat::Delta => TimeFormat::Absolute,
+                }
+            }
+            _ if p('x') => {
+                self.hex = !self.hex;
+                self.detail_scroll.set(0);
+            }
+            _ if p('a') => {
+                self.show_all_tcp = !self.show_all_tcp;
+                self.rebuild_view();
+            }
+            _ if p(' ') => self.toggle_pause(),
+            _ => {}
+        }
+        Action::None
+    }
+
+    pub fn toggle_pause(&mut self) {
+        if self.paused || !self.follow {
+            // Resume: show what arrived, follow the tail.
+            self.paused = false;
+            self.follow = true;
+            self.view.extend(&self.store);
+            self.cursor = self.view.len().saturating_sub(1);
+        } else {
+            self.paused = self.live;
+            self.paused_at = self.store.records.len();
+            self.follow = false;
+        }
+    }
+
+    /// Moves the timeline cursor; any move but "to the end" stops following.
+    pub fn move_cursor(&mut self, m: Move) {
+        let page = usize::from(self.geometry.get().timeline_rows.height.max(1));
+        let len = self.view.len();
+        self.cursor = keys::apply(m, self.cursor, len, page);
+        self.follow = m == Move::Bottom && (self.live || self.loading);
+        self.detail_scroll.set(0);
+    }
+
+    fn open_prompt(&mut self, kind: PromptKind) {
+        let input = match kind {
+            PromptKind::Search => String::new(),
+            PromptKind::Filter => self.filter_text.clone(),
+            PromptKind::ExportPayload => match self.selected() {
+                Some(r) if r.is_data() => {
+                    let ext = if self.hex || !r.has(store::flag::TEXT) && r.kind == Kind::Message {
+                        "txt"
+                    } else {
+                        "bin"
+                    };
+                    format!(
+                        "wsscope-conn{}-{}.{ext}",
+                        r.conn,
+                        self.selected_index().unwrap_or(0)
+                    )
+                }
+                _ => {
+                    self.status = Some(("no payload on this row".into(), true));
+                    return;
+                }
+            },
+            PromptKind::ExportSelection => "wsscope-selection.txt".into(),
+        };
+        self.prompt = Some(Prompt { kind, input });
+    }
+
+    fn prompt_key(&mut self, key: KeyEvent) -> Action {
+        let Some(prompt) = self.prompt.as_mut() else {
+            return Action::None;
+        };
+        match key.code {
+            KeyCode::Esc => self.prompt = None,
+            KeyCode::Backspace => {
+                prompt.input.pop();
+            }
+            KeyCode::Char('u') if keys::ctrl(&key, 'u') => prompt.input.clear(),
+            KeyCode::Char('w') if keys::ctrl(&key, 'w') => {
+                let trimmed = prompt.input.trim_end().len();
+                prompt.input.truncate(trimmed);
+                let cut = prompt.input.rfind(' ').map_or(0, |i| i + 1);
+                prompt.input.truncate(cut);
+            }
+            KeyCode::Char(c) if !keys::ctrl(&key, c) => prompt.input.push(c),
+            KeyCode::Enter => {
+                let Some(Prompt { kind, input }) = self.prompt.take() else {
+                    return Action::None;
+                };
+                return self.submit(kind, input);
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn submit(&mut self, kind: PromptKind, input: String) -> Action {
+        match kind {
+            PromptKind::Search => {
+                if input.is_empty() {
+                    self.search = None;
+                    self.status = None;
+                    return Action::None;
+                }
+                match smart_case_regex(&input) {
+                    Ok(re) => {
+                        self.search = Some((input, re));
+                        // The row under the cursor counts as the first candidate.
+                        let n = self.view.len().max(1);
+                        self.search_from((self.cursor + n - 1) % n, true);
+                    }
+                    Err(e) => self.status = Some((format!("bad regex: {e}"), true)),
+                }
+            }
+            PromptKind::Filter => match parse_filter(&input) {
+                Ok(mut sel) => {
+                    sel.unit = self.unit();
+                    self.filter_text = input;
+                    let mut spec = self.spec();
+                    spec.selection = sel;
+                    self.rebuild_with(spec);
+                    self.status = Some((format!("{} rows match", self.view.len()), false));
+                }
+                Err(e) => self.status = Some((e, true)),
+            },
+            PromptKind::ExportPayload => return self.export_payload(input),
+            PromptKind::ExportSelection => return self.export_selection(input),
+        }
+        Action::None
+    }
+
+    /// Jumps to the next (previous) search hit.
+    pub fn search_next(&mut self, forward: bool) {
+        self.search_from(self.cursor, forward);
+    }
+
+    fn search_from(&mut self, from: usize, forward: bool) {
+        let Some((text, re)) = &self.search else {
+            self.status = Some(("no search: press / first".into(), true));
+            return;
+        };
+        match store::search(&self.store, &self.view, re, from, forward) {
+            Some(p) => {
+                let at = self.cursor;
+                let wrapped = if forward {
+                    p < at || (p == at && from == at)
+                } else {
+                    p > at || (p == at && from == at)
+                };
+                self.cursor = p;
+                self.follow = false;
+                self.detail_scroll.set(0);
+                self.status = Some((
+                    format!(
+                        "/{text}/  row {} of {}{}",
+                        p + 1,
+                        self.view.len(),
+                        if wrapped { "  (wrapped)" } else { "" }
+                    ),
+                    false,
+                ));
+            }
+            None => self.status = Some((format!("/{text}/ not found"), true)),
+        }
+    }
+
+    // ---------------------------------------------------------------- export
+
+    fn export_payload(&mut self, path: String) -> Action {
+        let Some(r) = self.selected().copied() else {
+            return Action::None;
+        };
+        if !r.is_data() {
+            self.status = Some(("no payload on this row".into(), true));
+            return Action::None;
+        }
+        if !r.has(store::flag::KEPT) {
+            self.status = Some((
+                format!(
+                    "payload not kept ({} bytes over the memory budget) — use wsscope export",
+                    r.len
+                ),
+                true,
+            ));
+            return Action::None;
+        }
+        let data = self.store.data(&r);
+        let path = PathBuf::from(path.trim());
+        let raw = is_raw_path(&path);
+        let contents = if raw {
+            data.to_vec()
+        } else {
+            super::export::hexdump(data).into_bytes()
+        };
+        Action::Export(ExportJob {
+            summary: format!(
+                "{} bytes {} to {}",
+                data.len(),
+                if raw { "written" } else { "hexdumped" },
+                path.display()
+            ),
+            path,
+            contents,
+        })
+    }
+
+    fn export_selection(&mut self, path: String) -> Action {
+        let path = PathBuf::from(path.trim());
+        let raw = is_raw_path(&path);
+        let mut out = Vec::new();
+        let (mut n, mut missing) = (0u64, 0u64);
+        for &i in &self.view.rows {
+            let Some(r) = self.store.records.get(i as usize) else {
+                continue;
+            };
+            if !r.is_data() {
+                continue;
+            }
+            if !r.has(store::flag::KEPT) {
+                missing += 1;
+            }
+            let data = self.store.data(r);
+            n += 1;
+            if raw {
+                out.extend_from_slice(data);
+            } else {
+                let name = crate::event::opcode_name(r.opcode).unwrap_or("reserved");
+                out.extend_from_slice(
+                    format!(
+                        "# conn {} {} {} {} {} bytes{}\n",
+                        r.conn,
+                        r.dir.map_or("-", |d| d.as_str()),
+                        r.ts,
+                        name,
+                        r.len,
+                        if r.has(store::flag::KEPT) {
+                            ""
+                        } else {
+                            " (payload not kept: preview only)"
+                        }
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(super::export::hexdump(data).as_bytes());
+                out.push(b'\n');
+            }
+        }
+        let summary = format!(
+            "{n} payloads {} to {}{}",
+            if raw { "written" } else { "hexdumped" },
+            path.display(),
+            if missing > 0 {
+                format!(" — {missing} not kept in full; use wsscope export")
+            } else {
+                String::new()
+            }
+        );
+        Action::Export(ExportJob {
+            path,
+            contents: out,
+            summary,
+        })
+    }
+
+    /// The run loop reports how an export went.
+    pub fn export_done(&mut self, summary: String, result: std::io::Result<()>) {
+        self.status = Some(match result {
+            Ok(()) => (summary, false),
+            Err(e) => (format!("export failed: {e}"), true),
+        });
+    }
+
+    // ----------------------------------------------------------------- mouse
+
+    pub fn on_mouse(&mut self, m: MouseEvent) {
+        let g = self.geometry.get();
+        let at = Position::new(m.column, m.row);
+        let pane = if g.conns.contains(at) {
+            Focus::Conns
+        } else if g.timeline.contains(at) {
+            Focus::Timeline
+        } else if g.detail.contains(at) {
+            Focus::Detail
+        } else {
+            return;
+        };
+        let step = |down| if down { Move::Down(3) } else { Move::Up(3) };
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let mv = step(m.kind == MouseEventKind::ScrollDown);
+                match pane {
+                    Focus::Conns => panes::conns::apply_move(self, mv),
+                    Focus::Timeline => {
+                        // Scroll the window, and the cursor with it.
+                        self.move_cursor(mv);
+                    }
+                    Focus::Detail => panes::detail::apply_move(self, mv),
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = pane;
+                match pane {
+                    Focus::Conns => {
+                        let inner_top = g.conns.y + 1;
+                        if m.row >= inner_top {
+                            let pos = self.conns_offset.get() + usize::from(m.row - inner_top);
+                            if pos <= self.conn_list().len() {
+                                self.select_conn_pos(pos);
+                            }
+                        }
+                    }
+                    Focus::Timeline => {
+                        let rows = g.timeline_rows;
+                        if rows.contains(at) {
+                            let pos = self.tl_offset.get() + usize::from(m.row - rows.y);
+                            if pos < self.view.len() {
+                                self.cursor = pos;
+                                self.follow = false;
+                                self.detail_scroll.set(0);
+                            }
+                        }
+                    }
+                    Focus::Detail => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The connections pane's list.
+#[derive(Clone, Copy, Debug)]
+pub enum ConnList<'a> {
+    /// Every TCP connection, ids `0..n`.
+    All(usize),
+    /// WebSocket connections only.
+    Ws(&'a [ConnId]),
+}
+
+impl ConnList<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            ConnList::All(n) => *n,
+            ConnList::Ws(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<ConnId> {
+        match self {
+            ConnList::All(n) => (i < *n).then_some(i as ConnId),
+            ConnList::Ws(v) => v.get(i).copied(),
+        }
+    }
+
+    pub fn position(&self, id: ConnId) -> Option<usize> {
+        match self {
+            ConnList::All(n) => usize::try_from(id).ok().filter(|&i| i < *n),
+            ConnList::Ws(v) => v.binary_search(&id).ok(),
+        }
+    }
+}
+
+/// `.bin` / `.raw` / `.dat` paths get raw bytes; anything else a `hexdump -C`.
+pub fn is_raw_path(p: &std::path::Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "bin" | "raw" | "dat"))
+}
+
+/// A regex that ignores case unless the pattern has a capital letter.
+pub fn smart_case_regex(pat: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pat)
+        .case_insensitive(!pat.chars().any(char::is_uppercase))
+        .size_limit(1 << 20)
+        .build()
+}
+
+/// Parses the `f` filter: `dir:c2s|s2c`, `op:text,binary,…` (also `opcode:`),
+/// and free text — the rest, joined by spaces — as a regex over the payload.
+/// The result is the same [`Selection`] `wsscope export` builds from flags.
+pub fn parse_filter(input: &str) -> Result<Selection, String> {
+    let mut sel = Selection::default();
+    let mut text = Vec::new();
+    for word in input.split_whitespace() {
+        if let Some(d) = word.strip_prefix("dir:") {
+            sel.dir = Some(parse_dir(d)?);
+        } else if let Some(ops) = word.strip_prefix("op:").or_else(|| word.strip_prefix("opcode:")) {
+            for op in ops.split(',').filter(|s| !s.is_empty()) {
+                sel.opcodes.push(parse_opcode(op)?);
+            }
+        } else {
+            text.push(word);
+        }
+    }
+    if !text.is_empty() {
+        let pat = text.join(" ");
+        sel.grep = Some(smart_case_regex(&pat).map_err(|e| format!("bad regex: {e}"))?);
+    }
+    Ok(sel)
+}

@@ -1,0 +1,531 @@
+//! The interactive terminal UI: `wsscope FILE` (and, later, `wsscope -i IFACE`).
+//!
+//! Design (after bandwhich and ratatui's demo2): a background thread reads the
+//! capture through the analyzer and sends batches of events over a bounded
+//! channel; the UI thread owns an [`App`] (state, no terminal IO), feeds it
+//! those batches and key presses, and draws it (`impl Widget for &App`).
+//! Every OS effect — terminal, clock, files written by export — stays in this
+//! module's run loop, so tests drive an `App` with real events and keys and
+//! snapshot a `TestBackend`.
+
+pub mod app;
+pub mod export;
+pub mod keys;
+pub mod panes;
+pub mod store;
+pub mod text;
+pub mod theme;
+pub mod ui;
+
+pub use app::{Action, App, Feed, Options, Progress};
+
+use crate::analyzer::{Analyzer, AnalyzerConfig};
+use crate::event::Event;
+use crate::source::PacketSource;
+use crate::source::file::FileSource;
+use anyhow::Context;
+use ratatui::crossterm::event::{self as term, DisableMouseCapture, EnableMouseCapture};
+use ratatui::crossterm::{cursor, execute};
+use std::io::Read;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+/// Events per batch sent to the UI (files).
+const BATCH: usize = 4096;
+/// A partial batch is sent after this long.
+const FLUSH: Duration = Duration::from_millis(40);
+/// Batches in flight.
+const CHANNEL: usize = 64;
+/// Redraws while loading at most this often.
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Opens a capture file in the interactive view. `-` reads standard input.
+pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<()> {
+    let (source, counter) = open_counted(path)?;
+    let mut app = App::new(display_name(path), options(false));
+    app.progress.total_bytes = counter.as_ref().map(|c| c.1);
+    let reader = spawn_reader(
+        source,
+        cfg,
+        ReaderOptions {
+            counter,
+            ..Default::default()
+        },
+    );
+    run_terminal(app, reader)
+}
+
+/// Runs the interactive view over any packet source (live capture: `live = true`).
+pub fn run_with(source: Box<dyn PacketSource + Send>, cfg: AnalyzerConfig, live: bool) -> anyhow::Result<()> {
+    run_source(
+        source,
+        cfg,
+        RunOptions {
+            live,
+            ..Default::default()
+        },
+    )
+}
+
+/// How [`run_source`] reads.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Live capture: follow the tail, show packets/s and drops, Space pauses.
+    pub live: bool,
+    /// Stop after this many packets (`-c`).
+    pub limit: Option<u64>,
+    /// Packets dropped so far (kernel + pipeline), polled while reading.
+    pub dropped: Option<Box<dyn Fn() -> u64 + Send>>,
+}
+
+/// [`run_with`] with every option.
+pub fn run_source(
+    source: Box<dyn PacketSource + Send>,
+    cfg: AnalyzerConfig,
+    opts: RunOptions,
+) -> anyhow::Result<()> {
+    let app = App::new(source.describe(), options(opts.live));
+    let reader = spawn_reader(
+        source,
+        cfg,
+        ReaderOptions {
+            live: opts.live,
+            limit: opts.limit,
+            dropped: opts.dropped,
+            counter: None,
+        },
+    );
+    run_terminal(app, reader)
+}
+
+/// Live capture with its drop counters in the header.
+#[cfg(feature = "live")]
+pub fn run_live(
+    source: crate::source::live::LiveSource,
+    cfg: AnalyzerConfig,
+    limit: Option<u64>,
+) -> anyhow::Result<()> {
+    let stats = source.stats();
+    let dropped =
+        move || stats.kernel_dropped.load(Ordering::Relaxed) + stats.channel_dropped.load(Ordering::Relaxed);
+    run_source(
+        Box::new(source),
+        cfg,
+        RunOptions {
+            live: true,
+            limit,
+            dropped: Some(Box::new(dropped)),
+        },
+    )
+}
+
+/// The name shown in the header: the file name, not its directory.
+fn display_name(path: &Path) -> String {
+    match path.file_name() {
+        Some(n) if path != Path::new("-") => n.to_string_lossy().into_owned(),
+        _ => path.display().to_string(),
+    }
+}
+
+fn options(live: bool) -> Options {
+    Options {
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        live,
+        budget: store::Budget::default(),
+    }
+}
+
+/// Counts bytes read, for the progress gauge.
+struct Counting<R> {
+    inner: R,
+    n: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+type Counter = Option<(Arc<AtomicU64>, u64)>;
+
+/// How the capture thread reads.
+#[derive(Default)]
+pub(crate) struct ReaderOptions {
+    pub live: bool,
+    pub limit: Option<u64>,
+    pub dropped: Option<Box<dyn Fn() -> u64 + Send>>,
+    /// Bytes read so far and the file size, for the progress gauge.
+    counter: Counter,
+}
+
+/// Opens a capture whose reading progress can be watched.
+fn open_counted(path: &Path) -> anyhow::Result<(Box<dyn PacketSource + Send>, Counter)> {
+    if path == Path::new("-") {
+        return Ok((Box::new(FileSource::open(path)?), None));
+    }
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let meta = file.metadata().with_context(|| format!("cannot read {name}"))?;
+    if meta.is_dir() {
+        anyhow::bail!("cannot read {name}: it is a directory; give a pcap or pcapng file");
+    }
+    let n = Arc::new(AtomicU64::new(0));
+    let input = Counting {
+        inner: file,
+        n: n.clone(),
+    };
+    let src = FileSource::from_reader(name, Box::new(input))?;
+    Ok((Box::new(src), Some((n, meta.len()))))
+}
+
+/// The capture thread's handle.
+pub(crate) struct Reader {
+    pub rx: Receiver<Feed>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Reader {
+    /// Asks the thread to stop at the next packet.
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Reads `source` on a background thread through the analyzer, sending
+/// batched events and progress to the returned receiver. Files block on a
+/// full channel (back-pressure); live sources never block the capture: they
+/// hand over whatever is ready whenever the channel has room.
+pub(crate) fn spawn_reader(
+    mut source: Box<dyn PacketSource + Send>,
+    cfg: AnalyzerConfig,
+    opts: ReaderOptions,
+) -> Reader {
+    let (tx, rx) = sync_channel::<Feed>(CHANNEL);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name("wsscope-reader".into())
+        .spawn(move || reader_thread(&mut *source, cfg, opts, &tx, &stop2));
+    if let Err(e) = spawned {
+        // No thread: report it through a channel of our own.
+        let (tx, rx) = sync_channel::<Feed>(1);
+        let _ = tx.send(Feed::Done(Err(format!("cannot start the reader thread: {e}"))));
+        return Reader { rx, stop };
+    }
+    Reader { rx, stop }
+}
+
+fn reader_thread(
+    source: &mut dyn PacketSource,
+    cfg: AnalyzerConfig,
+    opts: ReaderOptions,
+    tx: &SyncSender<Feed>,
+    stop: &AtomicBool,
+) {
+    let ReaderOptions {
+        live,
+        limit,
+        dropped,
+        counter,
+    } = opts;
+    let mut analyzer = Analyzer::new(cfg);
+    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
+    let mut last_send = Instant::now();
+    let mut packets = 0u64;
+    let mut window = (Instant::now(), 0u64);
+    let mut pps = None;
+    let mut gone = false;
+    let progress = |packets: u64, pps: Option<f64>| Progress {
+        bytes_read: counter.as_ref().map_or(0, |c| c.0.load(Ordering::Relaxed)),
+        total_bytes: counter.as_ref().map(|c| c.1),
+        packets,
+        pps,
+        dropped: dropped.as_ref().map(|f| f()),
+    };
+    let result = source.run(&mut |pkt| {
+        analyzer.feed(&pkt, &mut batch);
+        packets += 1;
+        if live {
+            if window.0.elapsed() >= Duration::from_secs(1) {
+                pps = Some((packets - window.1) as f64 / window.0.elapsed().as_secs_f64());
+                window = (Instant::now(), packets);
+            }
+            if !batch.is_empty() {
+                match tx.try_send(Feed::Events(std::mem::take(&mut batch))) {
+                    Ok(()) => {
+                        let _ = tx.try_send(Feed::Progress(progress(packets, pps)));
+                    }
+                    Err(TrySendError::Full(Feed::Events(b))) => batch = b,
+                    Err(TrySendError::Full(_)) => {}
+                    Err(TrySendError::Disconnected(_)) => gone = true,
+                }
+            }
+        } else if batch.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
+            let b = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            gone =
+                tx.send(Feed::Events(b)).is_err() || tx.send(Feed::Progress(progress(packets, pps))).is_err();
+            last_send = Instant::now();
+        }
+        if gone || stop.load(Ordering::Relaxed) || limit.is_some_and(|l| packets >= l) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    if gone {
+        return;
+    }
+    let done = match result {
+        Ok(end) => {
+            analyzer.finish(&end, &mut batch);
+            Ok(end)
+        }
+        Err(e) => Err(format!("{e:#}")),
+    };
+    let _ = tx.send(Feed::Events(batch));
+    let mut p = progress(packets, pps);
+    if let Some(total) = p.total_bytes {
+        p.bytes_read = total;
+    }
+    let _ = tx.send(Feed::Progress(p));
+    let _ = tx.send(Feed::Done(done));
+}
+
+/// SIGTERM sets `flag`, so the run loop exits and restores the terminal; a
+/// second SIGTERM exits at once. SIGHUP keeps its default action: the
+/// terminal is gone, there is nothing to restore (and crossterm's reader
+/// spins on a hung-up tty, so the loop would never see a flag).
+fn on_sigterm(flag: &Arc<AtomicBool>) -> std::io::Result<()> {
+    let sig = signal_hook::consts::SIGTERM;
+    signal_hook::flag::register_conditional_shutdown(sig, 143, flag.clone())?;
+    signal_hook::flag::register(sig, flag.clone())?;
+    Ok(())
+}
+
+/// Restores the terminal when dropped (normal exit, error, or unwinding).
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn restore_terminal() {
+    let _ = execute!(std::io::stdout(), DisableMouseCapture, cursor::Show);
+    ratatui::restore();
+}
+
+fn run_terminal(mut app: App, reader: Reader) -> anyhow::Result<()> {
+    let terminate = Arc::new(AtomicBool::new(false));
+    on_sigterm(&terminate).context("cannot handle SIGTERM")?;
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let _guard = TerminalGuard;
+    // ratatui's hook restores raw mode and the screen; also release the mouse.
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture, cursor::Show);
+        prev(info);
+    }));
+    execute!(std::io::stdout(), EnableMouseCapture).context("cannot enable the mouse")?;
+    let result = event_loop(&mut terminal, &mut app, &reader, &terminate);
+    reader.stop();
+    drop(reader);
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    reader: &Reader,
+    terminate: &AtomicBool,
+) -> anyhow::Result<()> {
+    let mut dirty = true;
+    let mut input = true;
+    let mut last_draw = Instant::now();
+    loop {
+        if input || (dirty && last_draw.elapsed() >= FRAME) {
+            terminal.draw(|f| f.render_widget(&*app, f.area()))?;
+            last_draw = Instant::now();
+            dirty = false;
+            input = false;
+        }
+        // Take what the reader has, but stay responsive to keys.
+        let started = Instant::now();
+        loop {
+            match reader.rx.try_recv() {
+                Ok(feed) => {
+                    app.on_feed(feed);
+                    dirty = true;
+                    if started.elapsed() >= Duration::from_millis(25) {
+                        break;
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    if app.loading {
+                        app.loading = false;
+                        dirty = true;
+                    }
+                    break;
+                }
+            }
+        }
+        if terminate.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let wait = if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            FRAME * 3
+        };
+        if term::poll(wait)? {
+            // Handle every queued input event before drawing again.
+            loop {
+                match term::read()? {
+                    term::Event::Key(k) => match app.on_key(k) {
+                        Action::Quit => return Ok(()),
+                        Action::Export(job) => {
+                            let r = export::write(&job);
+                            app.export_done(job.summary, r);
+                        }
+                        Action::None => {}
+                    },
+                    term::Event::Mouse(m) => app.on_mouse(m),
+                    _ => {}
+                }
+                input = true;
+                if !term::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What a headless run measured.
+#[derive(Clone, Debug)]
+pub struct HeadlessReport {
+    /// Until the first screen was drawn (before any event arrived).
+    pub first_screen: Duration,
+    /// Until the first screen that showed indexed content.
+    pub first_content: Option<Duration>,
+    /// Until the whole capture was indexed and drawn.
+    pub loaded: Duration,
+    pub frames_drawn: u64,
+    /// The last screen, as text.
+    pub screen: String,
+    pub records: usize,
+    pub connections: usize,
+    pub frames: u64,
+    pub messages: u64,
+}
+
+/// Runs the TUI without a terminal: reads `path` exactly as `run_file` does
+/// and draws to a `width`×`height` `TestBackend` at the normal frame rate,
+/// until the capture is loaded (or after the first screen with content when
+/// `first_only`). For measuring time to first screen and memory (hidden
+/// `--headless` mode) and for tests.
+pub fn run_headless(
+    path: &Path,
+    cfg: AnalyzerConfig,
+    width: u16,
+    height: u16,
+    first_only: bool,
+) -> anyhow::Result<HeadlessReport> {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let t0 = Instant::now();
+    let (source, counter) = open_counted(path)?;
+    let mut app = App::new(display_name(path), Options::default());
+    app.progress.total_bytes = counter.as_ref().map(|c| c.1);
+    let reader = spawn_reader(
+        source,
+        cfg,
+        ReaderOptions {
+            counter,
+            ..Default::default()
+        },
+    );
+    let mut terminal = Terminal::new(TestBackend::new(width, height))?;
+    terminal.draw(|f| f.render_widget(&app, f.area()))?;
+    let first_screen = t0.elapsed();
+    let mut first_content = None;
+    let mut frames_drawn = 1;
+    loop {
+        let next = Instant::now() + FRAME;
+        let mut done = false;
+        // Block for the first message of this frame, then drain until the frame is due.
+        match reader.rx.recv_timeout(FRAME) {
+            Ok(feed) => {
+                app.on_feed(feed);
+                while Instant::now() < next {
+                    match reader.rx.try_recv() {
+                        Ok(feed) => app.on_feed(feed),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => done = true,
+        }
+        done |= !app.loading;
+        terminal.draw(|f| f.render_widget(&app, f.area()))?;
+        frames_drawn += 1;
+        if first_content.is_none() && !app.store.records.is_empty() || first_content.is_none() && done {
+            first_content = Some(t0.elapsed());
+            if first_only {
+                break;
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    reader.stop();
+    let loaded = t0.elapsed();
+    let screen = buffer_text(terminal.backend().buffer());
+    Ok(HeadlessReport {
+        first_screen,
+        first_content,
+        loaded,
+        frames_drawn,
+        screen,
+        records: app.store.records.len(),
+        connections: app.store.conns.len(),
+        frames: app.store.frames,
+        messages: app.store.messages,
+    })
+}
+
+/// A buffer's characters, one line per row (trailing spaces trimmed).
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.y..area.y + area.height {
+        let mut line = String::new();
+        let mut x = area.x;
+        while x < area.x + area.width {
+            let cell = &buf[(x, y)];
+            let sym = cell.symbol();
+            line.push_str(sym);
+            // Wide characters occupy the following cell(s).
+            let w = ratatui::text::Span::raw(sym).width().max(1) as u16;
+            x += w;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,167 @@
+//! Connections pane: the "all" row, then one row per WebSocket connection
+//! (or every TCP connection, with `a`): endpoints, path, subprotocol,
+//! deflate, handshake badge, counts, violations, state.
+
+use super::super::app::{App, Focus};
+use super::super::keys::{self, Move};
+use super::super::text;
+use super::{badge, block, close_code_name};
+use crate::event::{Protocol, TcpEnd};
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+pub fn on_key(app: &mut App, key: &KeyEvent) -> bool {
+    if let Some(m) = keys::movement(key) {
+        apply_move(app, m);
+        return true;
+    }
+    if key.code == KeyCode::Enter {
+        app.focus = Focus::Timeline;
+        return true;
+    }
+    false
+}
+
+pub fn apply_move(app: &mut App, m: Move) {
+    let page = usize::from(app.geometry.get().conns.height.saturating_sub(2).max(1));
+    let len = app.conn_list().len() + 1;
+    let pos = keys::apply(m, app.conn_pos(), len, page);
+    app.select_conn_pos(pos);
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let list = app.conn_list();
+    let ws = app.store.ws_conns.len();
+    let all = app.store.conns.len();
+    let mut title = vec![
+        Span::styled(" Connections ", t.title),
+        Span::styled(format!("{ws} websocket · {all} tcp "), t.dim),
+    ];
+    if ws == 0 && all > 0 {
+        title.push(Span::styled("(no WebSocket seen: showing all TCP) ", t.dim));
+    } else if app.show_all_tcp {
+        title.push(Span::styled("(all TCP — a: WebSocket only) ", t.dim));
+    }
+    let b = block(app, Focus::Conns, Line::from(title));
+    let inner = b.inner(area);
+    b.render(area, buf);
+    let h = usize::from(inner.height);
+    if h == 0 {
+        return;
+    }
+    let total = list.len() + 1;
+    let pos = app.conn_pos();
+    let mut off = app.conns_offset.get().min(total.saturating_sub(1));
+    if pos < off {
+        off = pos;
+    } else if pos >= off + h {
+        off = pos + 1 - h;
+    }
+    app.conns_offset.set(off);
+    let mut lines = Vec::with_capacity(h);
+    for p in off..(off + h).min(total) {
+        let mut line = if p == 0 {
+            all_row(app)
+        } else {
+            match list.get(p - 1) {
+                Some(id) => conn_row(app, id),
+                None => Line::default(),
+            }
+        };
+        if p == pos {
+            line = line.patch_style(t.selected);
+        }
+        lines.push(line);
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+fn all_row(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let s = &app.store;
+    Line::from(vec![
+        Span::styled("  * ", t.dim),
+        Span::styled("all connections merged", t.text),
+        Span::styled(format!("  {} frames · {} messages", s.frames, s.messages), t.dim),
+        if s.violations > 0 {
+            Span::styled(format!("  ⚠ {}", s.violations), t.violation)
+        } else {
+            Span::raw("")
+        },
+    ])
+}
+
+fn conn_row(app: &App, id: u64) -> Line<'static> {
+    let t = &app.theme;
+    let Some(c) = app.store.conn(id) else {
+        return Line::default();
+    };
+    let mut spans = vec![Span::styled(format!("{id:>3} "), t.dim)];
+    if c.is_ws() {
+        spans.push(badge(app, id));
+    } else {
+        spans.push(Span::styled("·", t.dim));
+    }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(c.client.to_string(), t.c2s));
+    spans.push(Span::styled(" → ", t.dim));
+    spans.push(Span::styled(c.server.to_string(), t.s2c));
+    if let Some(h) = &c.handshake {
+        spans.push(Span::raw(format!(" {}", text::safe(&h.path))));
+        if let Some(p) = &h.subprotocol {
+            spans.push(Span::styled(format!(" [{}]", text::safe(p)), t.dim));
+        }
+        if h.deflate.is_some() {
+            spans.push(Span::styled(" deflate", t.dim));
+        }
+        if let Some(st) = h.status.filter(|&s| s != 101) {
+            spans.push(Span::styled(format!(" HTTP {st}"), t.bad));
+        }
+    } else if c.is_ws() {
+        spans.push(Span::styled(" (no handshake)", t.dim));
+    } else {
+        let proto = match c.protocol {
+            Protocol::Http => "http",
+            _ => "tcp",
+        };
+        spans.push(Span::styled(format!(" {proto}"), t.dim));
+    }
+    if c.is_ws() {
+        spans.push(Span::styled(
+            format!("  {}f {}m", c.total_frames(), c.total_messages()),
+            t.text,
+        ));
+    } else if let Some(e) = &c.end {
+        let b = e.stats[0].bytes + e.stats[1].bytes;
+        spans.push(Span::styled(format!("  {}", text::bytes(b)), t.dim));
+    }
+    if c.violations > 0 {
+        spans.push(Span::styled(format!("  ⚠{}", c.violations), t.violation));
+    }
+    if c.gaps > 0 {
+        spans.push(Span::styled(format!("  gaps {}", c.gaps), t.gap));
+    }
+    spans.push(Span::raw("  "));
+    spans.push(state(app, c));
+    Line::from(spans)
+}
+
+fn state(app: &App, c: &super::super::store::Conn) -> Span<'static> {
+    let t = &app.theme;
+    let close = c.close.iter().flatten().next().copied();
+    let tcp = c.tcp_end();
+    match (close, tcp) {
+        (Some(Some(code)), _) => Span::styled(
+            format!("closed {code} {}", close_code_name(code)),
+            if matches!(code, 1000 | 1001) { t.dim } else { t.bad },
+        ),
+        (Some(None), _) => Span::styled("closed (no code)", t.dim),
+        (None, TcpEnd::Open) => Span::styled("open", t.ok),
+        (None, TcpEnd::Rst) => Span::styled("reset", t.bad),
+        (None, end) => Span::styled(format!("tcp {}", end.as_str()), t.dim),
+    }
+}

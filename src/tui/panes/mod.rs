@@ -1,0 +1,283 @@
+//! The panes. Each pane is a component: `on_key` says whether it consumed
+//! the key (else the app's global keys get it) and `render` draws it from
+//! `&App`.
+
+pub mod conns;
+pub mod detail;
+pub mod timeline;
+
+use super::app::{App, Focus, TimeFormat};
+use super::store::{Kind, Record, flag};
+use super::text;
+use crate::event::{ConnId, Timestamp, opcode_name};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType};
+
+/// A pane's frame, emphasised when it has the focus.
+pub fn block<'a>(app: &App, pane: Focus, title: Line<'a>) -> Block<'a> {
+    let focused = app.focus == pane && app.prompt.is_none() && !app.help;
+    let t = &app.theme;
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused { t.focus_border } else { t.border })
+        .title(title)
+}
+
+/// Opcode as a short word (`text`, `ping`, `0x3`).
+pub fn opcode_word(op: u8) -> String {
+    match opcode_name(op) {
+        Some("continuation") => "cont".into(),
+        Some(n) => n.into(),
+        None => format!("op{op:X}"),
+    }
+}
+
+/// A row's time in the chosen format. `start` is the view's start; `prev`
+/// the previous row's time (for deltas).
+pub fn time_cell(
+    ts: Timestamp,
+    fmt: TimeFormat,
+    start: Option<Timestamp>,
+    prev: Option<Timestamp>,
+) -> String {
+    match fmt {
+        TimeFormat::Absolute => ts.to_string(),
+        TimeFormat::Relative => {
+            let s = start.map_or(0.0, |s| ts.seconds_since(s));
+            format!("+{s:>14.6}")
+        }
+        TimeFormat::Delta => {
+            let s = prev.map_or(0.0, |p| ts.seconds_since(p));
+            format!("Δ{s:>14.6}")
+        }
+    }
+}
+
+/// Frame flags as fixed-width letters: `F` fin, `1 2 3` RSV bits, `M` masked.
+pub fn frame_flags(r: &Record) -> String {
+    let mut s = String::with_capacity(5);
+    s.push(if r.has(flag::FIN) { 'F' } else { '·' });
+    s.push(if r.rsv & 4 != 0 { '1' } else { '·' });
+    s.push(if r.rsv & 2 != 0 { '2' } else { '·' });
+    s.push(if r.rsv & 1 != 0 { '3' } else { '·' });
+    s.push(if r.has(flag::MASKED) { 'M' } else { '·' });
+    s
+}
+
+/// Message flags: `Z` compressed, `×N` frames, `T` truncated.
+pub fn message_flags(r: &Record) -> String {
+    let mut s = String::new();
+    s.push(if r.has(flag::COMPRESSED) { 'Z' } else { '·' });
+    s.push(if r.has(flag::TRUNCATED) { 'T' } else { '·' });
+    if r.rsv > 1 {
+        s.push_str(&format!("×{}", r.rsv));
+    }
+    s
+}
+
+/// One-line preview of a row's payload or note, safe for the terminal.
+pub fn preview(app: &App, r: &Record, max: usize) -> String {
+    let store = &app.store;
+    match r.kind {
+        Kind::Frame | Kind::Message => {
+            if r.kind == Kind::Frame && r.opcode == 8 {
+                return close_text(store.data(r));
+            }
+            if r.kind == Kind::Frame && r.rsv & 4 != 0 {
+                return format!("(deflated) {}", text::safe_line(store.data(r), max));
+            }
+            let data = store.data(r);
+            if r.kind == Kind::Message && r.has(flag::INFLATE_ERROR) {
+                return format!(
+                    "(not inflated: {})",
+                    store
+                        .note(r)
+                        .map_or("?".into(), |n| text::safe(&n.detail).into_owned())
+                );
+            }
+            if data.is_empty() {
+                return if r.len == 0 {
+                    "(empty)".into()
+                } else {
+                    "(not captured)".into()
+                };
+            }
+            let binary =
+                r.kind == Kind::Message && !r.has(flag::TEXT) || r.kind == Kind::Frame && r.opcode == 2;
+            if binary && looks_binary(data) {
+                let n = (max / 3).clamp(4, 24);
+                let mut s = hex_bytes(&data[..data.len().min(n)]);
+                if data.len() > n || r.len > n as u64 {
+                    s.push_str(" …");
+                }
+                return s;
+            }
+            let mut s = text::safe_line(data, max);
+            if !r.has(flag::KEPT) && !s.ends_with('…') {
+                s.push('…');
+            }
+            s
+        }
+        Kind::Gap => format!(
+            "GAP {} missing at offset {} ({})",
+            text::bytes(r.len),
+            r.offset,
+            gap_reason(r.len_bits)
+        ),
+        Kind::Violation => store.note(r).map_or_else(String::new, |n| {
+            format!("⚠ {}: {}", n.code, text::safe(&n.detail))
+        }),
+        Kind::Diagnostic => store.note(r).map_or_else(String::new, |n| {
+            format!("ℹ {}: {}", n.code, text::safe(&n.detail))
+        }),
+        Kind::Handshake => handshake_summary(app, ConnId::from(r.conn)),
+    }
+}
+
+/// Binary payloads are previewed as hex unless they read as text.
+pub fn looks_binary(data: &[u8]) -> bool {
+    match std::str::from_utf8(data) {
+        Err(_) => true,
+        Ok(s) => s
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+    }
+}
+
+pub fn gap_reason(i: u8) -> &'static str {
+    use crate::event::GapReason::*;
+    [Lost, Snaplen, BufferCap, Unfilled]
+        .into_iter()
+        .find(|g| *g as u8 == i)
+        .map_or("?", |g| g.as_str())
+}
+
+pub fn hex_bytes(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// `1000 normal "bye"` from a close frame's payload.
+pub fn close_text(payload: &[u8]) -> String {
+    match payload {
+        [] => "(no status)".into(),
+        [a, b, rest @ ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            let reason = String::from_utf8_lossy(rest);
+            let mut s = format!("{code} {}", close_code_name(code));
+            if !reason.is_empty() {
+                s.push_str(&format!(" \"{}\"", text::safe(&reason)));
+            }
+            s
+        }
+        [_] => "(1-byte close payload)".into(),
+    }
+}
+
+pub fn close_code_name(code: u16) -> &'static str {
+    match code {
+        1000 => "normal",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1005 => "no status",
+        1006 => "abnormal",
+        1007 => "invalid payload",
+        1008 => "policy violation",
+        1009 => "too big",
+        1010 => "missing extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later",
+        1014 => "bad gateway",
+        1015 => "TLS handshake",
+        3000..=3999 => "registered",
+        4000..=4999 => "private",
+        _ => "invalid code",
+    }
+}
+
+/// `GET /chat → 101 ✓` for handshake rows.
+pub fn handshake_summary(app: &App, conn: ConnId) -> String {
+    let Some(h) = app.store.conn(conn).and_then(|c| c.handshake.as_ref()) else {
+        return "handshake".into();
+    };
+    let status = h.status.map_or("no response".into(), |s| s.to_string());
+    let badge = match h.accept_ok {
+        Some(true) => "accept ✓",
+        Some(false) => "accept ✗",
+        None => "accept ?",
+    };
+    format!(
+        "{} {} → {status} {badge}",
+        text::safe(&h.method),
+        text::safe(&h.path)
+    )
+}
+
+/// Handshake badge: ✓ verified, ✗ mismatch, ? not seen.
+pub fn badge(app: &App, conn: ConnId) -> Span<'static> {
+    let t = &app.theme;
+    match app
+        .store
+        .conn(conn)
+        .and_then(|c| c.handshake.as_ref())
+        .and_then(|h| h.accept_ok)
+    {
+        Some(true) => Span::styled("✓", t.ok),
+        Some(false) => Span::styled("✗", t.bad),
+        None => Span::styled("?", t.dim),
+    }
+}
+
+/// Splits `s` into spans, styling the regex hits.
+pub fn highlight<'a>(s: String, re: Option<&regex::Regex>, base: Style, hit: Style) -> Vec<Span<'a>> {
+    let Some(re) = re else {
+        return vec![Span::styled(s, base)];
+    };
+    let mut out = Vec::new();
+    let mut last = 0;
+    for m in re.find_iter(&s) {
+        if m.start() > last {
+            out.push(Span::styled(s[last..m.start()].to_string(), base));
+        }
+        if m.end() > m.start() {
+            out.push(Span::styled(s[m.start()..m.end()].to_string(), hit));
+        }
+        last = m.end();
+    }
+    if last < s.len() {
+        out.push(Span::styled(s[last..].to_string(), base));
+    }
+    out
+}
+
+/// Pads or cuts a string to exactly `w` columns.
+pub fn fit(s: &str, w: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = Span::raw(c.to_string()).width();
+        if used + cw > w {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.extend(std::iter::repeat_n(' ', w - used));
+    out
+}
+
+/// A line of spans from `(text, style)` pairs.
+pub fn line<'a>(parts: Vec<(String, Style)>) -> Line<'a> {
+    Line::from(
+        parts
+            .into_iter()
+            .map(|(s, st)| Span::styled(s, st))
+            .collect::<Vec<_>>(),
+    )
+}

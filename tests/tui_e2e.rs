@@ -1,0 +1,163 @@
+//! End to end: the real binary in a real terminal (tmux). Opens a fixture,
+//! selects a connection, finds a message by search, toggles the hex view,
+//! exports the payload (checked against the bytes the peer sent), quits, and
+//! checks the terminal was restored.
+//!
+//! `WSSCOPE_TUI_BIN` overrides the binary (e.g. the `tui_demo` example).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn binary() -> PathBuf {
+    std::env::var_os("WSSCOPE_TUI_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wsscope")))
+}
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn text(&self, s: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", s]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// Polls the screen until `pred` holds (no fixed sleeps).
+    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+/// The c2s binary payload py_basic's client sent, from the fixture's sidecar.
+fn sent_binary(sidecar: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(sidecar).unwrap();
+    let line = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["dir"] == "c2s" && v["opcode"] == "binary" && v["len"] == 256)
+        .expect("a 256-byte binary message in the sidecar");
+    hex::decode(line["data_hex"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+#[ignore = "needs tmux"]
+fn open_select_search_hex_export_quit() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = root.join("fixtures/py_basic.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("payload.bin");
+    let tmux = Tmux {
+        socket: format!("wsscope-e2e-{}", std::process::id()),
+    };
+    // After the TUI exits, the shell prints its status and the tty mode.
+    let script = format!(
+        "'{}' '{}'; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; sleep 30",
+        binary().display(),
+        capture.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
+    ]);
+
+    // Opens: header, connection, first messages.
+    tmux.wait("the first screen", |s| {
+        s.contains("py_basic.pcap") && s.contains("/py_basic") && s.contains("hello, wsscope")
+    });
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "e2e", "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+
+    // Select the connection (connections pane, down one, Enter).
+    tmux.keys(&["BTab", "j", "Enter"]);
+    tmux.wait("the connection's timeline", |s| s.contains("Timeline conn 0"));
+
+    // Find the binary message by its first bytes (a regex over the payload).
+    tmux.keys(&["/"]);
+    tmux.wait("the search prompt", |s| s.contains("search (regex) /"));
+    tmux.text(r"\x00\x01\x02\x03");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the search hit", |s| s.contains(r"/\x00\x01\x02\x03/  row"));
+
+    // Hex view of its payload.
+    tmux.keys(&["x"]);
+    let s = tmux.wait("the hex view", |s| s.contains("payload as hex"));
+    assert!(
+        s.contains("00000000  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f  |................|"),
+        "{s}"
+    );
+
+    // Export it raw.
+    tmux.keys(&["e"]);
+    tmux.wait("the export prompt", |s| s.contains("export payload to"));
+    tmux.keys(&["C-u"]);
+    tmux.text(&out.display().to_string());
+    tmux.keys(&["Enter"]);
+    tmux.wait("the export", |s| s.contains("256 bytes written to"));
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        sent_binary(&root.join("fixtures/py_basic.sent.jsonl"))
+    );
+
+    // Quit: exit status 0, canonical mode back, main screen back.
+    tmux.keys(&["q"]);
+    let s = tmux.wait("the exit", |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    let s = tmux.wait("stty", |s| s.lines().any(|l| l.trim().ends_with("icanon")));
+    assert!(s.lines().any(|l| l.trim() == "icanon"), "raw mode left on:\n{s}");
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "e2e", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+}

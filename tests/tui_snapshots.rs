@@ -1,0 +1,644 @@
+//! TUI tests: an `App` fed with events from real fixtures (through the same
+//! `run::analyze` pipeline as every command) and driven by key presses,
+//! rendered to ratatui's `TestBackend`. Snapshots hold characters; styles are
+//! asserted cell by cell.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::style::{Color, Modifier};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use wsscope::event::*;
+use wsscope::select::Selection;
+use wsscope::source::file::FileSource;
+use wsscope::tui::app::{Action, App, Feed, Options};
+use wsscope::tui::store::Budget;
+
+fn fixture(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    assert!(p.is_file(), "missing fixture {}", p.display());
+    p
+}
+
+fn events(name: &str) -> Vec<Event> {
+    let path = fixture(name);
+    let mut src = FileSource::open(&path).unwrap();
+    let mut out = Vec::new();
+    wsscope::run::analyze(&mut src, Default::default(), &mut out).unwrap();
+    out
+}
+
+fn app_from(name: &str, opts: Options) -> App {
+    let evs = events(name);
+    assert!(
+        evs.iter().any(|e| matches!(e, Event::Message(_))),
+        "{name}: the WebSocket layer produced no messages"
+    );
+    let mut app = App::new(name, opts);
+    // Several batches, as the reader thread sends them.
+    for chunk in evs.chunks(7) {
+        app.on_feed(Feed::Events(chunk.to_vec()));
+    }
+    app.on_feed(Feed::Done(Ok(Default::default())));
+    app
+}
+
+fn app(name: &str) -> App {
+    app_from(name, Options::default())
+}
+
+fn render(app: &App, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| f.render_widget(app, f.area())).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    wsscope::tui::buffer_text(&render(app, w, h))
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// Presses keys: plain characters, or `<Tab>`, `<BTab>`, `<Enter>`, `<Esc>`,
+/// `<Down>`, `<Up>`, `<End>`, `<C-u>`, `<Space>`. Returns the last action.
+fn press(app: &mut App, keys: &str) -> Action {
+    let mut last = Action::None;
+    let mut rest = keys;
+    while let Some(c) = rest.chars().next() {
+        let (k, len) = if c == '<' {
+            let end = rest.find('>').expect("unclosed <");
+            let name = &rest[1..end];
+            let k = match name {
+                "Tab" => key(KeyCode::Tab),
+                "BTab" => KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT),
+                "Enter" => key(KeyCode::Enter),
+                "Esc" => key(KeyCode::Esc),
+                "Down" => key(KeyCode::Down),
+                "Up" => key(KeyCode::Up),
+                "End" => key(KeyCode::End),
+                "PgDn" => key(KeyCode::PageDown),
+                "Space" => key(KeyCode::Char(' ')),
+                "C-u" => KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
+                "lt" => key(KeyCode::Char('<')),
+                other => panic!("unknown key {other}"),
+            };
+            (k, end + 1)
+        } else {
+            let mods = if c.is_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            (KeyEvent::new(KeyCode::Char(c), mods), c.len_utf8())
+        };
+        last = app.on_key(k);
+        rest = &rest[len..];
+    }
+    last
+}
+
+/// Row (y) of the first line containing `needle`.
+fn line_of(buf: &Buffer, needle: &str) -> Option<u16> {
+    let text = wsscope::tui::buffer_text(buf);
+    text.lines().position(|l| l.contains(needle)).map(|y| y as u16)
+}
+
+/// First cell (x, y) whose symbol is `sym` on row `y`.
+fn cell_x(buf: &Buffer, y: u16, sym: &str) -> Option<u16> {
+    (0..buf.area.width).find(|&x| buf[(x, y)].symbol() == sym)
+}
+
+#[test]
+fn start_screen_on_a_fixture() {
+    let app = app("py_basic.pcap");
+    let s = screen(&app, 120, 40);
+    for want in [
+        "py_basic.pcap",
+        "1 ws / 1 tcp",
+        "20 frames · 14 msgs",
+        "127.0.0.1:48836 → 127.0.0.1:19010 /py_basic",
+        "GET /py_basic → 101 accept ✓",
+        "hello, wsscope",
+        "héllo wörld ✓ 🙂",
+        "00 01 02 03",
+        "client-ping-1",
+        "closed 1000 normal",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    insta::assert_snapshot!("start_screen", s);
+}
+
+#[test]
+fn selected_text_message_and_frame_dissection() {
+    let mut app = app("py_basic.pcap");
+    // Row 1 is the first text message; Enter focuses the detail.
+    press(&mut app, "j<Enter>");
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("WebSocket message · conn 0 · c2s client → server"),
+        "{s}"
+    );
+    assert!(s.contains("Payload (14 bytes)"), "{s}");
+    insta::assert_snapshot!("selected_text_message", s);
+
+    // Frames: the same moment, dissected field by field.
+    press(&mut app, "<Esc>m<Enter>");
+    let s = screen(&app, 120, 70);
+    for want in [
+        "WebSocket frame · conn 0 · c2s",
+        "FIN              1  final fragment",
+        "RSV1             0",
+        "Opcode           0x1  text (data)",
+        "MASK             1  masked",
+        "Payload length   14  (7-bit form; header 6 bytes)",
+        "Masking key",
+        "Sec-WebSocket-Accept",
+        "Accept           ✓ verified",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    insta::assert_snapshot!("selected_text_frame", s);
+}
+
+#[test]
+fn compressed_json_message_shows_inflated_and_wire_bytes() {
+    let mut app = app("deflate_takeover.pcap");
+    press(&mut app, "j");
+    let s = screen(&app, 120, 60);
+    assert!(s.contains("Compressed       permessage-deflate"), "{s}");
+    assert!(s.contains("(JSON, re-indented)"), "{s}");
+    assert!(s.contains("\"type\": \"update\","), "{s}");
+    assert!(s.contains("Wire bytes (deflated"), "{s}");
+    assert!(s.contains("permessage-deflate"), "{s}");
+}
+
+#[test]
+fn hex_view() {
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "jjjjj"); // the c2s binary 0..255
+    press(&mut app, "x<Enter>");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("Detail payload as hex (x)"), "{s}");
+    assert!(
+        s.contains("00000000  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f  |................|"),
+        "{s}"
+    );
+    assert!(
+        s.contains("00000020  20 21 22 23 24 25 26 27  28 29 2a 2b 2c 2d 2e 2f  | !\"#$%&'()*+,-./|"),
+        "{s}"
+    );
+    insta::assert_snapshot!("hex_view", s);
+}
+
+#[test]
+fn violation_row_is_highlighted() {
+    let mut app = app("bad_server.pcap");
+    press(&mut app, "j"); // the accept mismatch
+    let buf = render(&app, 120, 40);
+    let s = wsscope::tui::buffer_text(&buf);
+    assert!(s.contains("✗ 127.0.0.1:60158 → 127.0.0.1:19019 /bad"), "{s}");
+    assert!(s.contains("⚠ accept-mismatch"), "{s}");
+    let tall = screen(&app, 120, 90);
+    assert!(tall.contains("Accept           ✗ MISMATCH"), "{tall}");
+    let y = line_of(&buf, "⚠ client-frame-unmasked").expect("violation row");
+    let x = cell_x(&buf, y, "⚠").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    insta::assert_snapshot!("violation_row", s);
+
+    // NO_COLOR: the same row is marked without colour.
+    let app = app_from(
+        "bad_server.pcap",
+        Options {
+            no_color: true,
+            ..Default::default()
+        },
+    );
+    let buf = render(&app, 120, 40);
+    let y = line_of(&buf, "⚠ client-frame-unmasked").unwrap();
+    let x = cell_x(&buf, y, "⚠").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Reset);
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(Modifier::BOLD | Modifier::UNDERLINED)
+    );
+}
+
+#[test]
+fn direction_colours_and_no_color() {
+    let app = app("py_basic.pcap");
+    let buf = render(&app, 120, 40);
+    let y = line_of(&buf, "→ text").unwrap();
+    assert_eq!(buf[(cell_x(&buf, y, "→").unwrap(), y)].fg, Color::Cyan);
+    let y = line_of(&buf, "← text").unwrap();
+    assert_eq!(buf[(cell_x(&buf, y, "←").unwrap(), y)].fg, Color::Magenta);
+
+    let app = app_from(
+        "py_basic.pcap",
+        Options {
+            no_color: true,
+            ..Default::default()
+        },
+    );
+    let buf = render(&app, 120, 40);
+    for cell in buf.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    // The cursor row is still visible (reverse video).
+    assert!(
+        buf.content()
+            .iter()
+            .any(|c| c.modifier.contains(Modifier::REVERSED))
+    );
+}
+
+#[test]
+fn search_hit() {
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "/normal closure<Enter>");
+    let buf = render(&app, 120, 40);
+    let s = wsscope::tui::buffer_text(&buf);
+    assert!(s.contains("/normal closure/  row"), "{s}");
+    let r = app.selected().copied().unwrap();
+    assert_eq!(r.opcode, 8, "the hit is the close frame");
+    // The hit is highlighted inside the preview.
+    let y = line_of(&buf, "1000 normal \"normal closure: bye\"").unwrap();
+    assert!((0..120).any(|x| buf[(x, y)].bg == Color::Yellow));
+    insta::assert_snapshot!("search_hit", s);
+    // n wraps around to the same (only) hit, N too.
+    let before = app.cursor;
+    press(&mut app, "nN");
+    assert!(app.cursor >= before, "still on a hit");
+    press(&mut app, "/no such thing<Enter>");
+    assert!(screen(&app, 120, 40).contains("/no such thing/ not found"));
+}
+
+#[test]
+fn help_screen() {
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "?");
+    let s = screen(&app, 120, 40);
+    for want in [
+        "Keys — Esc or ? to close",
+        "swimlanes",
+        "search payload text",
+        "export the selection",
+        "quit",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    insta::assert_snapshot!("help", s);
+    press(&mut app, "<Esc>");
+    assert!(!app.help);
+}
+
+#[test]
+fn small_terminal_80x24() {
+    let mut app = app("py_basic.pcap");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("py_basic.pcap"), "{s}");
+    assert!(s.contains("hello, wsscope"), "{s}");
+    assert!(s.contains("Detail"), "{s}");
+    assert!(s.contains("q quit") || s.contains("? help"), "{s}");
+    insta::assert_snapshot!("terminal_80x24", s);
+    // Resize: the same app draws at any size.
+    press(&mut app, "G");
+    let s = screen(&app, 200, 60);
+    assert!(s.contains("Timeline") && s.contains("Detail"));
+}
+
+#[test]
+fn swimlanes() {
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "<BTab>j<Enter>s");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("client 127.0.0.1:48836"), "{s}");
+    assert!(s.contains("server 127.0.0.1:19010"), "{s}");
+    assert!(s.contains("│─ text 14 hello, wsscope ─"), "{s}");
+    assert!(s.contains("◀─"), "{s}");
+    insta::assert_snapshot!("swimlanes", s);
+}
+
+#[test]
+fn time_formats_cycle() {
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "t");
+    assert!(screen(&app, 120, 40).contains("+      0.005420"));
+    press(&mut app, "t");
+    assert!(screen(&app, 120, 40).contains("since prev (s)"));
+    press(&mut app, "t");
+    assert!(screen(&app, 120, 40).contains("05:40:49.629547"));
+}
+
+#[test]
+fn filter_is_the_export_selection() {
+    let evs = events("py_basic.pcap");
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "fdir:s2c op:text,binary<Enter>");
+    let sel = Selection {
+        dir: Some(Dir::S2C),
+        opcodes: vec![1, 2],
+        ..Default::default()
+    };
+    let want = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if sel.matches_message(m)))
+        .count();
+    let data_rows = app
+        .view
+        .rows
+        .iter()
+        .filter(|&&i| app.store.records[i as usize].is_data())
+        .count();
+    assert_eq!(data_rows, want);
+    assert!(want > 0);
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("filter: dir:s2c op:text,binary"), "{s}");
+    assert!(!s.contains(" → text"), "{s}");
+    // The same filter over frames.
+    press(&mut app, "m");
+    let want = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Frame(f) if sel.matches_frame(f)))
+        .count();
+    let data_rows = app
+        .view
+        .rows
+        .iter()
+        .filter(|&&i| app.store.records[i as usize].is_data())
+        .count();
+    assert_eq!(data_rows, want);
+    // A regex over the text; a bad one is reported.
+    press(&mut app, "f<C-u>wörld<Enter>");
+    assert_eq!(app.view.rows.len(), 2);
+    press(&mut app, "f<C-u>op:nope<Enter>");
+    assert!(app.status.as_ref().unwrap().0.contains("unknown opcode"));
+}
+
+#[test]
+fn export_payload_raw_and_hexdump() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "jjjjj"); // binary 0..255
+    let bin = dir.path().join("p.bin");
+    let act = press(&mut app, &format!("e<C-u>{}<Enter>", bin.display()));
+    let Action::Export(job) = act else {
+        panic!("{act:?}")
+    };
+    wsscope::tui::export::write(&job).unwrap();
+    app.export_done(job.summary, Ok(()));
+    let want: Vec<u8> = (0..=255).collect();
+    assert_eq!(std::fs::read(&bin).unwrap(), want);
+    assert!(screen(&app, 120, 40).contains("256 bytes written to"));
+
+    let txt = dir.path().join("p.txt");
+    let Action::Export(job) = press(&mut app, &format!("e<C-u>{}<Enter>", txt.display())) else {
+        panic!()
+    };
+    let dump = String::from_utf8(job.contents).unwrap();
+    assert!(
+        dump.starts_with("00000000  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f  |................|\n")
+    );
+    assert!(dump.ends_with("00000100\n"));
+
+    // The selection: every text message the filter keeps, raw.
+    press(&mut app, "fop:text<Enter>");
+    let Action::Export(job) = press(&mut app, "E<C-u>all.bin<Enter>") else {
+        panic!()
+    };
+    let text = String::from_utf8(job.contents).unwrap();
+    assert!(text.starts_with("hello, wsscopehello, wsscopehéllo"), "{text}");
+}
+
+#[test]
+fn payloads_over_the_budget_are_not_kept() {
+    let mut app = app_from(
+        "py_basic.pcap",
+        Options {
+            budget: Budget {
+                max_each: 64,
+                max_total: 1 << 20,
+                preview: 16,
+            },
+            ..Default::default()
+        },
+    );
+    press(&mut app, "jjjjj");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("payload not kept"), "{s}");
+    assert!(s.contains("use wsscope export"), "{s}");
+    assert!(matches!(press(&mut app, "e<Enter>"), Action::None));
+    assert!(app.status.as_ref().unwrap().0.contains("payload not kept"));
+}
+
+// ---------------------------------------------------------------- hand-built
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn frame(conn: ConnId, n: u32, dir: Dir, opcode: u8, payload: &[u8]) -> Event {
+    Event::Frame(FrameEvent {
+        conn,
+        ts: Timestamp::new(1_700_000_000, n * 1000),
+        dir,
+        fin: true,
+        rsv: 0,
+        opcode,
+        masked: dir == Dir::C2S,
+        mask_key: (dir == Dir::C2S).then_some([1, 2, 3, 4]),
+        len: payload.len() as u64,
+        len_bits: 7,
+        header_len: 6,
+        offset: u64::from(n) * 100,
+        payload: payload.to_vec(),
+        truncated: false,
+        close_code: None,
+        close_reason: None,
+        rtt: None,
+    })
+}
+
+fn message(conn: ConnId, n: u32, dir: Dir, data: &[u8]) -> Event {
+    Event::Message(MessageEvent {
+        conn,
+        ts: Timestamp::new(1_700_000_000, n * 1000),
+        dir,
+        opcode: 1,
+        frames: 1,
+        compressed: false,
+        data: data.to_vec(),
+        wire_len: data.len() as u64,
+        is_text: std::str::from_utf8(data).is_ok(),
+        inflate_error: None,
+        truncated: false,
+    })
+}
+
+fn connection(conn: ConnId) -> Event {
+    Event::Connection(ConnectionEvent {
+        conn,
+        ts: Timestamp::new(1_700_000_000, 0),
+        client: addr("10.0.0.1:5000"),
+        server: addr("10.0.0.2:80"),
+        syn_seen: true,
+        role_basis: RoleBasis::Syn,
+    })
+}
+
+#[test]
+fn control_characters_render_as_inert_placeholders() {
+    let evil: &[u8] =
+        b"\x1b[2J\x1b]0;pwned\x07bell\x08\x7f \xc2\x9b31m \xe2\x80\xaeevil\xe2\x81\xa6 \x1bP+q\x1b\\ \r\n";
+    let mut app = App::new("evil", Options::default());
+    let mut evs = vec![connection(0)];
+    evs.push(Event::Handshake(Box::new(HandshakeEvent {
+        conn: 0,
+        ts: Timestamp::new(1_700_000_000, 0),
+        method: "GET".into(),
+        path: "/\x1b[31mred".into(),
+        request_headers: vec![("X-Evil".into(), "a\x1b]52;c;AAAA\x07b".into())],
+        accept_ok: Some(true),
+        status: Some(101),
+        ..Default::default()
+    })));
+    for n in 1..4 {
+        evs.push(frame(0, n, Dir::S2C, 1, evil));
+        evs.push(message(0, n, Dir::S2C, evil));
+    }
+    app.on_events(evs);
+    press(&mut app, "jj");
+    for keys in ["", "x", "m", "s", "<Enter>"] {
+        press(&mut app, keys);
+        for (w, h) in [(120, 40), (80, 24)] {
+            let buf = render(&app, w, h);
+            for cell in buf.content() {
+                for c in cell.symbol().chars() {
+                    let u = u32::from(c);
+                    assert!(
+                        !(u < 0x20
+                            || (0x7f..=0x9f).contains(&u)
+                            || (0x202a..=0x202e).contains(&u)
+                            || (0x2066..=0x2069).contains(&u)),
+                        "raw control U+{u:04X} reached the buffer"
+                    );
+                }
+            }
+            let s = wsscope::tui::buffer_text(&buf);
+            assert!(s.contains('␛'), "{s}");
+        }
+    }
+    press(&mut app, "x");
+    let s = screen(&app, 120, 80);
+    assert!(s.contains("␛[2J␛]0;pwned␇bell␈␡"), "{s}");
+    assert!(s.contains("⟨U+009B⟩31m ⟨U+202E⟩evil⟨U+2066⟩"), "{s}");
+    assert!(s.contains("X-Evil: a␛]52;c;AAAA␇b"), "{s}");
+}
+
+#[test]
+fn live_mode_follows_the_tail_and_space_pauses() {
+    let mut app = App::new(
+        "eth0",
+        Options {
+            live: true,
+            ..Default::default()
+        },
+    );
+    app.on_events(vec![connection(0)]);
+    for n in 1..=50 {
+        app.on_events(vec![
+            frame(0, n, Dir::C2S, 1, format!("msg {n}").as_bytes()),
+            message(0, n, Dir::C2S, format!("msg {n}").as_bytes()),
+        ]);
+    }
+    assert_eq!(app.cursor, app.view.len() - 1, "following");
+    let s = screen(&app, 120, 30);
+    assert!(
+        s.contains("msg 50") && s.contains("● LIVE") && s.contains("following"),
+        "{s}"
+    );
+
+    press(&mut app, "<Space>");
+    assert!(app.paused);
+    let shown = app.view.len();
+    app.on_events(vec![message(0, 51, Dir::C2S, b"msg 51")]);
+    assert_eq!(app.view.len(), shown, "paused: the view does not move");
+    let s = screen(&app, 120, 30);
+    assert!(s.contains("PAUSED +1") && !s.contains("msg 51"), "{s}");
+    press(&mut app, "<Space>");
+    let s = screen(&app, 120, 30);
+    assert!(s.contains("msg 51"), "{s}");
+
+    // Scrolling up stops following; G follows again.
+    press(&mut app, "k");
+    app.on_events(vec![message(0, 52, Dir::C2S, b"msg 52")]);
+    assert_ne!(app.cursor, app.view.len() - 1);
+    press(&mut app, "G");
+    app.on_events(vec![message(0, 53, Dir::C2S, b"msg 53")]);
+    assert_eq!(app.cursor, app.view.len() - 1);
+}
+
+#[test]
+fn mouse_wheel_scrolls() {
+    let mut app = app("py_basic.pcap");
+    let _ = render(&app, 120, 40);
+    let tl = app.geometry.get().timeline_rows;
+    app.on_mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: tl.x + 2,
+        row: tl.y + 1,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(app.cursor, 3);
+}
+
+#[test]
+fn a_million_rows_stay_virtualised() {
+    let n = 300_000u32;
+    let mut app = App::new("big", Options::default());
+    app.on_events(vec![connection(0)]);
+    let payload = br#"{"type":"update","seq":12345}"#;
+    let mut batch = Vec::with_capacity(4096);
+    for i in 0..n {
+        batch.push(frame(
+            0,
+            i,
+            if i % 3 == 0 { Dir::C2S } else { Dir::S2C },
+            1,
+            payload,
+        ));
+        batch.push(message(
+            0,
+            i,
+            if i % 3 == 0 { Dir::C2S } else { Dir::S2C },
+            payload,
+        ));
+        if batch.len() >= 4096 {
+            app.on_events(std::mem::take(&mut batch));
+        }
+    }
+    app.on_events(batch);
+    assert_eq!(app.view.len(), n as usize);
+    // A single-frame message shares its frame's bytes.
+    assert_eq!(app.store.kept_bytes, payload.len() * n as usize);
+    let t = std::time::Instant::now();
+    press(&mut app, "G");
+    let s = screen(&app, 120, 40);
+    press(&mut app, "<PgDn>gjjj");
+    let _ = screen(&app, 120, 40);
+    // Drawing touches only the visible rows: fast even unoptimised.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(s.contains("12345"));
+}
