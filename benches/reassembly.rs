@@ -8,10 +8,14 @@
 mod synth;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use wsscope::analyzer::AnalyzerConfig;
+use wsscope::decode::{Decoded, Decoder};
 use wsscope::event::{Event, EventSink};
+use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
+use wsscope::tcp::{FlowTable, NoClassifier, StreamEvent, TcpConfig};
 
 /// Counts events without keeping them: measures the pipeline, not a sink.
 #[derive(Default)]
@@ -41,7 +45,29 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));
-    g.bench_function("read+decode+reassemble (256 MB)", |b| {
+    g.bench_function("tcp: read+decode+reassemble (256 MB)", |b| {
+        b.iter(|| {
+            let mut src = FileSource::open(&path).unwrap();
+            let mut decoder = Decoder::default();
+            let mut flows = FlowTable::new(TcpConfig::default(), Box::new(NoClassifier));
+            let mut bytes = 0u64;
+            let mut sink = |e: StreamEvent<'_>| {
+                if let StreamEvent::Data { bytes: b, .. } = e {
+                    bytes += b.len() as u64;
+                }
+            };
+            src.run(&mut |pkt| {
+                if let Decoded::Tcp(seg) = decoder.decode(&pkt) {
+                    flows.segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut sink);
+                }
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            flows.finish(&mut sink);
+            bytes
+        })
+    });
+    g.bench_function("full: + HTTP/WebSocket decode, events (256 MB)", |b| {
         b.iter(|| {
             let mut src = FileSource::open(&path).unwrap();
             let mut sink = Count::default();
