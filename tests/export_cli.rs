@@ -4,25 +4,14 @@
 
 mod common;
 
-use clap::Parser;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use wsscope::event::Event;
 use wsscope::output::export::{ExportArgs, run};
 use wsscope::output::jsonl::JsonlSink;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ExportArgs,
-}
-
 fn args(a: &[&str]) -> ExportArgs {
-    let mut v = vec!["export"];
-    v.extend_from_slice(a);
-    Cli::try_parse_from(v)
-        .unwrap_or_else(|e| panic!("{a:?}: {e}"))
-        .args
+    common::export_args(a)
 }
 
 fn fixture(name: &str) -> PathBuf {

@@ -6,7 +6,6 @@
 
 mod common;
 
-use clap::Parser;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,18 +13,8 @@ use std::process::Command;
 use wsscope::output::export::{ExportArgs, run};
 use wsscope::output::hexdump::{hexdump_c, xxd};
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ExportArgs,
-}
-
 fn args(a: &[&str]) -> ExportArgs {
-    let mut v = vec!["export"];
-    v.extend_from_slice(a);
-    Cli::try_parse_from(v)
-        .unwrap_or_else(|e| panic!("{a:?}: {e}"))
-        .args
+    common::export_args(a)
 }
 
 /// Runs a tool on a file holding `data`.

@@ -4,24 +4,13 @@
 
 mod common;
 
-use clap::Parser;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use wsscope::event::{ConnId, Event};
 use wsscope::output::export::{ExportArgs, ExportSummary, run};
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ExportArgs,
-}
-
 fn args(a: &[&str]) -> ExportArgs {
-    let mut v = vec!["export"];
-    v.extend_from_slice(a);
-    Cli::try_parse_from(v)
-        .unwrap_or_else(|e| panic!("{a:?}: {e}"))
-        .args
+    common::export_args(a)
 }
 
 /// Exports `cap` with `flags` into `out`.

@@ -4,23 +4,12 @@
 
 mod common;
 
-use clap::Parser;
 use wsscope::event::{Dir, Event, FrameEvent};
 use wsscope::output::export::{ExportArgs, run, wire_payload};
 use wsscope::output::hexdump::frame_header;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ExportArgs,
-}
-
 fn args(a: &[&str]) -> ExportArgs {
-    let mut v = vec!["export"];
-    v.extend_from_slice(a);
-    Cli::try_parse_from(v)
-        .unwrap_or_else(|e| panic!("{a:?}: {e}"))
-        .args
+    common::export_args(a)
 }
 
 fn frames(events: &[Event], dir: Dir) -> Vec<FrameEvent> {

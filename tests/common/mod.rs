@@ -90,3 +90,18 @@ pub fn tshark(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Parses `wsscope export` arguments as the CLI would.
+pub fn export_args(a: &[&str]) -> wsscope::output::export::ExportArgs {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: wsscope::output::export::ExportArgs,
+    }
+    let mut v = vec!["export"];
+    v.extend_from_slice(a);
+    Cli::try_parse_from(v)
+        .unwrap_or_else(|e| panic!("{a:?}: {e}"))
+        .args
+}
