@@ -56,9 +56,11 @@ fn report_end(input: &InputArgs, end: &SourceEnd) {
     }
     if let Some(dropped) = end.dropped {
         eprintln!(
-            "wsscope: {} packets captured on {}, {dropped} dropped",
+            "wsscope: {} packets captured on {}, {dropped} dropped ({} by the kernel, {} because analysis fell behind)",
             end.packets,
-            input.interface.as_deref().unwrap_or("?")
+            input.interface.as_deref().unwrap_or("?"),
+            end.dropped_kernel.unwrap_or(0),
+            end.dropped_pipeline.unwrap_or(0)
         );
     }
 }

@@ -329,12 +329,14 @@ impl PacketSource for LiveSource {
         if let Some(e) = self.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
             bail!(e);
         }
-        let dropped = self.stats.kernel_dropped.load(Ordering::Relaxed)
-            + self.stats.channel_dropped.load(Ordering::Relaxed);
+        let kernel = self.stats.kernel_dropped.load(Ordering::Relaxed);
+        let pipeline = self.stats.channel_dropped.load(Ordering::Relaxed);
         Ok(SourceEnd {
             packets: index,
             truncated: None,
-            dropped: Some(dropped),
+            dropped: Some(kernel + pipeline),
+            dropped_kernel: Some(kernel),
+            dropped_pipeline: Some(pipeline),
         })
     }
 }

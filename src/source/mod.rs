@@ -61,8 +61,12 @@ pub struct SourceEnd {
     pub packets: u64,
     /// Set when the input ended in the middle of a record: what was wrong.
     pub truncated: Option<String>,
-    /// Live sources: packets dropped by the kernel / interface.
+    /// Live sources: packets dropped in total (kernel + pipeline).
     pub dropped: Option<u64>,
+    /// Live sources: dropped by the kernel or interface (libpcap's counters).
+    pub dropped_kernel: Option<u64>,
+    /// Live sources: dropped because the analysis fell behind the capture.
+    pub dropped_pipeline: Option<u64>,
 }
 
 /// A source of packets. `run` calls `f` for each packet in order until the

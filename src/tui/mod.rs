@@ -39,7 +39,7 @@ const BATCH: usize = 4096;
 /// A partial batch is sent after this long.
 const FLUSH: Duration = Duration::from_millis(40);
 /// Batches in flight.
-const CHANNEL: usize = 64;
+const CHANNEL: usize = 4;
 /// Redraws while loading at most this often.
 const FRAME: Duration = Duration::from_millis(33);
 
