@@ -161,3 +161,65 @@ fn open_select_search_hex_export_quit() {
         "0"
     );
 }
+
+/// The timeline on live loopback capture: it fills in while a real client
+/// (Python `websockets`) sends messages, then quits cleanly.
+#[cfg(feature = "live")]
+#[test]
+#[ignore = "needs tmux, CAP_NET_RAW and python3 websockets (run by .ci/run)"]
+fn live_capture_view_updates_while_a_client_sends() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmux = Tmux {
+        socket: format!("wsscope-e2e-live-{}", std::process::id()),
+    };
+    let script = format!(
+        "'{}' -i lo -f 'tcp port {port}'; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; sleep 30",
+        binary().display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let s = tmux.wait("the live view", |s| {
+        s.contains("lo (live)") || s.contains("following")
+    });
+    assert!(!s.contains("live-hello-0"), "nothing sent yet:\n{s}");
+    // A real client sends three rounds of messages while the view is open.
+    let peer = Command::new("python3")
+        .arg(root.join("tests/peers/live_exchange.py"))
+        .arg(port.to_string())
+        .arg("3")
+        .output()
+        .unwrap();
+    assert!(peer.status.success(), "{}", String::from_utf8_lossy(&peer.stderr));
+    // The view follows the tail: the last round is on screen, and the header
+    // counts every message (3 rounds × 4 messages each way).
+    let s = tmux.wait("the messages to appear", |s| {
+        s.contains("live-hello-2") && s.contains("frag-2-a")
+    });
+    let s = tmux.wait("all messages counted", |s| s.contains("24 msgs"));
+    assert!(s.contains("following"), "live view follows the tail:\n{s}");
+    assert!(s.contains("/live"), "the connection row shows the path:\n{s}");
+    assert!(
+        s.contains('✓'),
+        "the handshake badge shows a verified accept:\n{s}"
+    );
+    tmux.keys(&["q"]);
+    let s = tmux.wait("the shell after quitting", |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(s.lines().any(|l| l.trim() == "icanon"), "raw mode left on:\n{s}");
+}

@@ -31,7 +31,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::time::{Duration, Instant};
 
 /// Events per batch sent to the UI (files).
@@ -201,7 +201,8 @@ impl Reader {
 /// Reads `source` on a background thread through the analyzer, sending
 /// batched events and progress to the returned receiver. Files block on a
 /// full channel (back-pressure); live sources never block the capture: they
-/// hand over whatever is ready whenever the channel has room.
+/// hand over each packet's events at once (the capture thread behind a live
+/// source drops and counts packets if this thread falls behind).
 pub(crate) fn spawn_reader(
     mut source: Box<dyn PacketSource + Send>,
     cfg: AnalyzerConfig,
@@ -257,14 +258,14 @@ fn reader_thread(
                 pps = Some((packets - window.1) as f64 / window.0.elapsed().as_secs_f64());
                 window = (Instant::now(), packets);
             }
+            // Hand over at once. Blocking here is safe: the capture thread
+            // has its own bounded channel and counts what it must drop, so
+            // a slow screen shows up as drops, never as stranded events.
             if !batch.is_empty() {
-                match tx.try_send(Feed::Events(std::mem::take(&mut batch))) {
-                    Ok(()) => {
-                        let _ = tx.try_send(Feed::Progress(progress(packets, pps)));
-                    }
-                    Err(TrySendError::Full(Feed::Events(b))) => batch = b,
-                    Err(TrySendError::Full(_)) => {}
-                    Err(TrySendError::Disconnected(_)) => gone = true,
+                gone = tx.send(Feed::Events(std::mem::take(&mut batch))).is_err();
+                if last_send.elapsed() >= FLUSH {
+                    gone = gone || tx.send(Feed::Progress(progress(packets, pps))).is_err();
+                    last_send = Instant::now();
                 }
             }
         } else if batch.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
