@@ -113,7 +113,6 @@ fn hostile_capture() -> tempfile::NamedTempFile {
     push(false, "SA", b"", &mut w);
     push(false, "", &frame, &mut w);
     w.flush().unwrap();
-    drop(w);
     file
 }
 
