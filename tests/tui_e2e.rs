@@ -208,7 +208,7 @@ fn live_capture_view_updates_while_a_client_sends() {
     assert!(peer.status.success(), "{}", String::from_utf8_lossy(&peer.stderr));
     // The view follows the tail: the last round is on screen, and the header
     // counts every message (3 rounds × 4 messages each way).
-    let s = tmux.wait("the messages to appear", |s| {
+    tmux.wait("the messages to appear", |s| {
         s.contains("live-hello-2") && s.contains("frag-2-a")
     });
     let s = tmux.wait("all messages counted", |s| s.contains("24 msgs"));
