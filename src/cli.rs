@@ -125,6 +125,16 @@ impl InputArgs {
         self.interface.is_some()
     }
 
+    /// Says on stderr that live capture is running (stdout stays clean).
+    pub fn announce_live(&self) {
+        if let Some(iface) = &self.interface {
+            eprintln!(
+                "wsscope: capturing on {iface} (filter `{}`); Ctrl-C to stop",
+                self.filter
+            );
+        }
+    }
+
     /// Opens the input. `stop` is set by signal handlers (live capture ends
     /// cleanly on SIGINT/SIGTERM).
     pub fn open(&self, stop: Arc<AtomicBool>) -> anyhow::Result<Box<dyn PacketSource + Send>> {

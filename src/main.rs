@@ -34,16 +34,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Says that live capture is running (on stderr, so stdout stays clean).
-fn report_start(input: &InputArgs) {
-    if let Some(iface) = &input.interface {
-        eprintln!(
-            "wsscope: capturing on {iface} (filter `{}`); Ctrl-C to stop",
-            input.filter
-        );
-    }
-}
-
 /// Tells the user how the input ended (truncation, drops), on stderr.
 fn report_end(input: &InputArgs, end: &SourceEnd) {
     let name = input
@@ -114,7 +104,7 @@ fn conns(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
     let mut src = input.open(stop)?;
-    report_start(input);
+    input.announce_live();
     let mut sink = ConnsCollector::default();
     let (_, end) = wsscope::run::analyze_limited(src.as_mut(), analysis.config(), input.count, &mut sink)?;
     let conns = sink.sorted();
@@ -152,7 +142,7 @@ fn dump(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
     let mut src = input.open(stop)?;
-    report_start(input);
+    input.announce_live();
     let live = input.is_live();
     let stdout = std::io::stdout();
     let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());

@@ -39,18 +39,21 @@ fn wait_for_line(r: &mut impl BufRead, needle: &str, timeout: Duration) -> Strin
 /// Runs the exchange while `wsscope dump -i lo` captures; returns (live
 /// JSON Lines, what the client sent, the -w file, wsscope's stderr).
 fn capture_exchange(count: u32) -> (Vec<Value>, Vec<Value>, tempfile::TempDir, String) {
+    capture_exchange_with(count, &["dump", "--format", "jsonl"])
+}
+
+/// Like [`capture_exchange`], running `wsscope CMD... -i lo ...`.
+fn capture_exchange_with(count: u32, cmd: &[&str]) -> (Vec<Value>, Vec<Value>, tempfile::TempDir, String) {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("live.pcap");
     let mut ws = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(cmd)
         .args([
-            "dump",
             "-i",
             "lo",
             "-f",
             &format!("tcp port {port}"),
-            "--format",
-            "jsonl",
             "--duration",
             "60",
             "-w",
@@ -204,4 +207,24 @@ fn live_errors_say_what_to_do() {
         "--duration stops by itself: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+#[ignore = "needs CAP_NET_RAW, libpcap and python3 websockets (run by .ci/run)"]
+fn live_export_selects_as_it_captures() {
+    let (records, sent, _dir, _) = capture_exchange_with(
+        2,
+        &["export", "--format", "jsonl", "--dir", "c2s", "--opcode", "text"],
+    );
+    let texts: Vec<&Value> = records.iter().filter(|v| v["type"] == "message").collect();
+    let want: Vec<&Value> = sent.iter().filter(|v| v["opcode"] == "text").collect();
+    assert_eq!(
+        texts.len(),
+        want.len(),
+        "only the client's text messages are selected"
+    );
+    for (m, w) in texts.iter().zip(&want) {
+        assert_eq!((&m["dir"], &m["text"]), (&Value::from("c2s"), &w["text"]));
+    }
+    assert!(records.iter().all(|v| v["type"] != "frame" || v["opcode"] == 1));
 }

@@ -78,8 +78,10 @@ impl ExportFormat {
 /// ([`Selection`]).
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
-    /// Capture file (pcap or pcapng; `-` for stdin, except with --format pcap).
-    pub file: PathBuf,
+    /// The capture file (`-` for stdin, except with --format pcap), or a
+    /// live interface (`-i`, feature `live`).
+    #[command(flatten)]
+    pub input: crate::cli::InputArgs,
 
     /// Only this connection (as numbered by `wsscope conns`, = tshark's tcp.stream). Repeatable.
     #[arg(long = "conn", value_name = "N")]
@@ -197,15 +199,27 @@ impl ExportArgs {
                 f.as_str()
             );
         }
-        if f == ExportFormat::Pcap && self.file == Path::new("-") {
+        if f == ExportFormat::Pcap && self.input.is_live() {
+            bail!(
+                "--format pcap picks whole connections after reading the capture twice, which live capture \
+                 cannot do: save the traffic with `wsscope dump -i IFACE -f 'BPF FILTER' -w FILE.pcap`, then \
+                 export from the file"
+            );
+        }
+        if self.input.file.is_none() && !self.input.is_live() {
+            bail!("no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture");
+        }
+        let file = self.input.file.clone().unwrap_or_default();
+        if f == ExportFormat::Pcap && file == Path::new("-") {
             bail!(
                 "--format pcap reads the capture twice and standard input cannot be re-read: save it to a \
                  file first and export from that"
             );
         }
         if let Some(out) = &self.output
-            && self.file != Path::new("-")
-            && same_file(out, &self.file)
+            && !self.input.is_live()
+            && file != Path::new("-")
+            && same_file(out, &file)
         {
             bail!(
                 "-o {} would overwrite the capture being read: choose another output path",
@@ -300,7 +314,7 @@ impl ExportSummary {
         };
         let mut msg = format!(
             "{what}: {} holds {} {unit}{} in {conns}",
-            args.file.display(),
+            args.input_name(),
             self.units_seen,
             if self.units_seen == 1 { "" } else { "s" }
         );
@@ -321,10 +335,13 @@ fn opcode_label(opcode: u8) -> String {
 pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<ExportSummary> {
     args.check(stdout_is_tty)?;
     let cfg = args.analysis.config();
-    let mut src = FileSource::open(&args.file)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut src = args.input.open(stop)?;
+    args.input.announce_live();
+    let src = src.as_mut();
     if args.format == ExportFormat::Pcap {
         let mut sink = ExportSink::new(args, Output::Conns);
-        let end = analyze_into(&mut src, cfg.clone(), &mut sink)?;
+        let end = analyze_into(src, cfg.clone(), &mut sink, args.input.count)?;
         let links = std::mem::take(&mut sink.links);
         let mut summary = sink.finish()?;
         summary.truncated = end.truncated;
@@ -332,7 +349,7 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
             return Ok(summary);
         }
         check_one_link(&summary.matched_conns, &links)?;
-        let mut src = FileSource::open(&args.file)?;
+        let mut src = FileSource::open(&file_of(args))?;
         summary.packets = match &args.output {
             Some(path) => {
                 let mut w = create(path)?;
@@ -362,7 +379,7 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         (None, _) => Output::Stream(w),
     };
     let mut sink = ExportSink::new(args, out);
-    let end = analyze_into(&mut src, cfg, &mut sink)?;
+    let end = analyze_into(src, cfg, &mut sink, args.input.count)?;
     let mut summary = sink.finish()?;
     summary.truncated = end.truncated;
     Ok(summary)
@@ -401,18 +418,37 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::new(f))
 }
 
-/// The analysis pass, stopping early when the output fails (closed pipe).
+fn file_of(args: &ExportArgs) -> PathBuf {
+    args.input.file.clone().unwrap_or_default()
+}
+
+impl ExportArgs {
+    /// The input as users name it: the file, or `IFACE (live)`.
+    pub fn input_name(&self) -> String {
+        match (&self.input.interface, &self.input.file) {
+            (Some(i), _) => format!("{i} (live)"),
+            (None, Some(f)) => f.display().to_string(),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+/// The analysis pass, stopping early when the output fails (closed pipe)
+/// or after `limit` packets (`-c`).
 fn analyze_into(
     src: &mut dyn PacketSource,
     cfg: crate::analyzer::AnalyzerConfig,
     sink: &mut ExportSink<'_>,
+    limit: Option<u64>,
 ) -> anyhow::Result<SourceEnd> {
     let mut analyzer = Analyzer::new(cfg);
+    let mut seen = 0u64;
     let end = src.run(&mut |pkt| {
         if let Some(conn) = analyzer.feed(&pkt, sink) {
             sink.links.entry(conn).or_insert(pkt.link);
         }
-        if sink.error.is_some() {
+        seen += 1;
+        if sink.error.is_some() || limit.is_some_and(|l| seen >= l) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -430,11 +466,16 @@ fn analyze_into(
 pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
-    let mut w = BufWriter::new(stdout.lock());
+    // Live: each payload appears as it is captured (flushed line by line).
+    let mut w: Box<dyn Write> = if args.input.is_live() {
+        Box::new(io::LineWriter::new(stdout.lock()))
+    } else {
+        Box::new(BufWriter::new(stdout.lock()))
+    };
     let summary = run(args, &mut w, tty)?;
     w.flush().context("writing output")?;
     if let Some(why) = &summary.truncated {
-        eprintln!("wsscope: warning: {}: {why}", args.file.display());
+        eprintln!("wsscope: warning: {}: {why}", args.input_name());
     }
     if summary.matched_nothing() {
         eprintln!("wsscope: {}", summary.nothing_message(args));
