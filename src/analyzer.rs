@@ -7,7 +7,8 @@
 
 use crate::decode::{Decoded, Decoder, DefragConfig};
 use crate::event::{
-    ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, Timestamp,
+    ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, RoleBasis,
+    Timestamp,
 };
 use crate::source::{Packet, SourceEnd};
 use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig};
@@ -199,10 +200,13 @@ impl StreamConsumer for Ctx<'_> {
                     .ws_ports
                     .iter()
                     .any(|p| *p == c.server.port() || *p == c.client.port());
+                // Both streams' starts are known when the SYN or SYN+ACK was seen.
+                let start_seen = matches!(c.role_basis, RoleBasis::Syn | RoleBasis::SynAck);
                 let session = Session::new(
                     c.conn,
                     SessionConfig {
                         force_ws: forced,
+                        stream_start_seen: start_seen,
                         ..self.cfg.session
                     },
                 );

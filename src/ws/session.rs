@@ -55,6 +55,10 @@ pub struct SessionConfig {
     pub max_frame_bytes: usize,
     /// Bytes kept per message, and the inflate (decompression-bomb) cap.
     pub max_message_bytes: usize,
+    /// The TCP layer saw where both byte streams start (SYN or SYN+ACK). When
+    /// it did not, a stream may begin in the middle of a frame, and detection
+    /// looks further in for the first frame header.
+    pub stream_start_seen: bool,
 }
 
 impl Default for SessionConfig {
@@ -63,6 +67,7 @@ impl Default for SessionConfig {
             force_ws: false,
             max_frame_bytes: 16 << 20,
             max_message_bytes: 64 << 20,
+            stream_start_seen: true,
         }
     }
 }
@@ -576,8 +581,23 @@ impl Session {
             masked: dir == Dir::C2S,
             rsv1: true,
         };
+        // Picked up mid-stream, the first bytes may be the tail of a frame
+        // that began before the capture: then a later run of frames counts,
+        // and the decoder resynchronises to it (reporting what it skips).
+        let mut mid_frame = false;
+        let midstream = !self.cfg.stream_start_seen;
         let decided = if self.cfg.force_ws {
+            mid_frame = midstream && matches!(check_run(buf, expect), RunVerdict::Reject);
             Some(true)
+        } else if midstream && matches!(check_run(buf, expect), RunVerdict::Reject) {
+            match run_after_start(buf, expect) {
+                Some(_) => {
+                    mid_frame = true;
+                    Some(true)
+                }
+                None if !last && buf.len() < MAX_DETECT => None,
+                None => Some(false),
+            }
         } else {
             match check_run(buf, expect) {
                 RunVerdict::Accept { frames, exact } if frames >= 2 || exact => Some(true),
@@ -594,7 +614,13 @@ impl Session {
         match decided {
             None => {}
             Some(true) => {
-                if !self.cfg.force_ws {
+                if mid_frame {
+                    self.diag(ts, Some(dir), "ws-detected", format!(
+                        "no WebSocket handshake captured, and the capture starts inside a frame: the {dir} \
+                         bytes parse as WebSocket frames after the tail of a frame that began before the \
+                         capture; decoding from the next frame header"
+                    ), out);
+                } else if !self.cfg.force_ws {
                     self.diag(ts, Some(dir), "ws-detected", format!(
                         "no WebSocket handshake captured; the {dir} bytes parse as WebSocket frames: decoding \
                          them (masking as expected for this direction)"
@@ -608,7 +634,15 @@ impl Session {
                     && self.pos.get(other).copied().unwrap_or(0) > 0;
                 let mut resync = [false; 2];
                 if let Some(r) = resync.get_mut(other) {
-                    *r = other_unknown;
+                    // Mid-stream, the other direction may start inside a frame too.
+                    *r = other_unknown
+                        || (midstream
+                            && self.detect.get(other).and_then(Option::as_ref).is_some_and(|b| {
+                                matches!(check_run(b, expect_for(dir.reverse())), RunVerdict::Reject)
+                            }));
+                }
+                if let Some(r) = resync.get_mut(i) {
+                    *r = mid_frame;
                 }
                 self.switch_to_ws(ts, resync, out);
             }
@@ -1086,6 +1120,31 @@ impl Session {
             packet: None,
         }));
     }
+}
+
+/// What frames of `dir` look like, for detection (RSV1 allowed: deflate may
+/// have been negotiated before the capture).
+fn expect_for(dir: Dir) -> Expect {
+    Expect {
+        masked: dir == Dir::C2S,
+        rsv1: true,
+    }
+}
+
+/// Bytes scanned for a later run of frames when a mid-stream capture starts
+/// inside a frame.
+const MAX_MIDFRAME_SCAN: usize = 64 * 1024;
+
+/// The first offset after 0 where a convincing run of frames starts: three
+/// frames, or two that end exactly at the end of what was captured. (One
+/// plausible header alone is too easy to find in arbitrary bytes.)
+fn run_after_start(buf: &[u8], expect: Expect) -> Option<usize> {
+    (1..buf.len().min(MAX_MIDFRAME_SCAN)).find(|&k| {
+        matches!(
+            check_run(buf.get(k..).unwrap_or_default(), expect),
+            RunVerdict::Accept { frames, exact } if frames >= 3 || (exact && frames >= 2)
+        )
+    })
 }
 
 /// Does a partial response head begin with a `101` status line?
