@@ -24,6 +24,17 @@ struct Owned {
 
 #[test]
 fn capture_starting_inside_a_frame_is_still_decoded() {
+    cut_inside(65_536, 20_000);
+}
+
+/// A tail longer than the detection window (700 KB before the next header):
+/// with `--ws-port` the decoder resynchronises all the same.
+#[test]
+fn long_partial_frame_with_ws_port() {
+    cut_inside(1 << 20, 300_000);
+}
+
+fn cut_inside(frame_len: u64, into: u64) {
     let path = common::root().join("fixtures/sizes.pcap");
     let full = common::analyze(&path);
     let frames = |ev: &[Event], dir: Dir| -> Vec<FrameEvent> {
@@ -41,9 +52,9 @@ fn capture_starting_inside_a_frame_is_still_decoded() {
     let c2s = frames(&full, Dir::C2S);
     let big = c2s
         .iter()
-        .position(|f| f.len == 65_536)
-        .expect("the 64 KiB frame");
-    let inside = c2s[big].offset + u64::from(c2s[big].header_len) + 20_000;
+        .position(|f| f.len == frame_len)
+        .expect("the frame to cut into");
+    let inside = c2s[big].offset + u64::from(c2s[big].header_len) + into;
 
     // Packets with the client's stream offsets (the SYN gives the ISN).
     let mut packets: Vec<Owned> = Vec::new();
@@ -93,7 +104,11 @@ fn capture_starting_inside_a_frame_is_still_decoded() {
         }
         w.flush().unwrap();
     }
-    let ev = common::analyze(file.path());
+    let mut cfg = wsscope::analyzer::AnalyzerConfig::default();
+    if frame_len > 64 << 10 {
+        cfg.ws_ports.push(common::summaries(&full)[0].server.port());
+    }
+    let ev = common::analyze_with(file.path(), cfg);
     let s = &common::summaries(&ev)[0];
     assert_eq!(
         s.protocol,
@@ -111,7 +126,9 @@ fn capture_starting_inside_a_frame_is_still_decoded() {
             }
         })
         .collect();
-    assert!(diags.iter().any(|d| d.starts_with("ws-detected")), "{diags:#?}");
+    if frame_len <= 64 << 10 {
+        assert!(diags.iter().any(|d| d.starts_with("ws-detected")), "{diags:#?}");
+    }
     // The tail of the frame that began before the capture is accounted for.
     assert!(
         diags

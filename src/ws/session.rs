@@ -150,6 +150,9 @@ pub struct Session {
     rtts: Vec<f64>,
     violations: u64,
     scratch: Vec<Decoded>,
+    /// Switching to frames after a gap (not at an unknown stream start): the
+    /// data that follows begins a TCP segment.
+    resync_after_gap: bool,
 }
 
 impl Session {
@@ -178,6 +181,7 @@ impl Session {
             rtts: Vec::new(),
             violations: 0,
             scratch: Vec::new(),
+            resync_after_gap: false,
         }
     }
 
@@ -700,6 +704,7 @@ impl Session {
         self.deflate_assumed = true;
         self.deflate_assumed_reported = true;
         self.upgrade = None;
+        self.resync_after_gap = true;
         self.switch_to_ws(ts, [true, true], out);
     }
 
@@ -750,7 +755,9 @@ impl Session {
                     rsv1: deflate_on,
                 },
             );
-            if resync {
+            if resync && this.resync_after_gap {
+                decoder.start_resync_after_gap("after the handshake was cut by a gap");
+            } else if resync {
                 decoder.start_resync("position of the first frame unknown");
             }
             let nct = this.deflate.as_ref().is_some_and(|p| no_context_takeover(p, dir));
