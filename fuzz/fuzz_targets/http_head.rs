@@ -85,7 +85,11 @@ impl Run {
                 }
                 HttpItem::Response(h) => {
                     let _ = (h.is_interim(), h.headers.get_all("upgrade").count());
-                    let m = if self.head_method { Some("HEAD") } else { Some("GET") };
+                    let m = if self.head_method {
+                        Some("HEAD")
+                    } else {
+                        Some("GET")
+                    };
                     self.s.skip_body(h.body_framing(m));
                     self.seen.push(Seen::Response(h));
                 }
@@ -105,7 +109,11 @@ impl Run {
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
     let flags = inp.u8().unwrap_or(0);
-    let side = if flags & 1 != 0 { Side::Response } else { Side::Request };
+    let side = if flags & 1 != 0 {
+        Side::Response
+    } else {
+        Side::Request
+    };
     let head_method = flags & 2 != 0;
 
     // Stateless parsers on the rest of the input.

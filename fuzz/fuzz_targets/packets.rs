@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
     while !inp.is_empty() {
         let len = usize::from(inp.u16().unwrap_or(0));
         let flags = inp.u8().unwrap_or(0);
-        let extra = if flags & 1 != 0 { u32::from(inp.u16().unwrap_or(0)) } else { 0 };
+        let extra = if flags & 1 != 0 {
+            u32::from(inp.u16().unwrap_or(0))
+        } else {
+            0
+        };
         let bytes = inp.take(len);
         nanos += 1_000 + u64::from((flags >> 1) & 0x3f) * 10_000_000;
         if flags & 0x80 != 0 {

@@ -7,7 +7,8 @@ use wsscope::event::Event;
 use wsscope::source::file::FileSource;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut src) = FileSource::from_reader("fuzz".into(), Box::new(std::io::Cursor::new(data.to_vec()))) else {
+    let Ok(mut src) = FileSource::from_reader("fuzz".into(), Box::new(std::io::Cursor::new(data.to_vec())))
+    else {
         return;
     };
     let mut events: Vec<Event> = Vec::new();

@@ -54,7 +54,11 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let n = usize::from(inp.u8().unwrap_or(0));
                 let payload = inp.take(n);
-                let missing = if op & 8 != 0 { u32::from(inp.u8().unwrap_or(0)) } else { 0 };
+                let missing = if op & 8 != 0 {
+                    u32::from(inp.u8().unwrap_or(0))
+                } else {
+                    0
+                };
                 let fin = op & 16 != 0;
                 hs.segment(seq, payload, missing, fin, &mut out);
                 last_end = seq.wrapping_add(payload.len() as u32).wrapping_add(missing);
@@ -70,8 +74,16 @@ fuzz_target!(|data: &[u8]| {
             _ => hs.skip_hole(&mut out),
         }
         let _ = (hs.pending_bytes(), hs.started(), hs.fin_delivered());
-        assert_eq!(hs.next_offset(), expected.get(), "next_offset() != bytes accounted");
+        assert_eq!(
+            hs.next_offset(),
+            expected.get(),
+            "next_offset() != bytes accounted"
+        );
     }
     hs.flush(&mut out);
-    assert_eq!(hs.next_offset(), expected.get(), "next_offset() != bytes accounted");
+    assert_eq!(
+        hs.next_offset(),
+        expected.get(),
+        "next_offset() != bytes accounted"
+    );
 });

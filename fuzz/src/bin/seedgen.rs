@@ -24,7 +24,13 @@ const MAX_SEED: usize = 64 * 1024;
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args_os().skip(1);
     let out = PathBuf::from(args.next().expect("usage: seedgen OUT_DIR CAPTURE..."));
-    for sub in ["pcap_file", "packets", "ws_session", "ws_session_upgraded", "http_head"] {
+    for sub in [
+        "pcap_file",
+        "packets",
+        "ws_session",
+        "ws_session_upgraded",
+        "http_head",
+    ] {
         std::fs::create_dir_all(out.join(sub))?;
     }
     for cap in args {
@@ -56,7 +62,9 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
             packets_seed.push(li);
         }
         if packets_seed.len() + pkt.data.len() + 5 <= MAX_SEED && pkt.data.len() <= 0xffff {
-            let dt_ms = prev_ts.map_or(0.0, |p: wsscope::event::Timestamp| pkt.ts.seconds_since(p) * 1000.0);
+            let dt_ms = prev_ts.map_or(0.0, |p: wsscope::event::Timestamp| {
+                pkt.ts.seconds_since(p) * 1000.0
+            });
             let units = ((dt_ms / 10.0) as u8).min(63);
             let extra = pkt.orig_len as usize - pkt.data.len().min(pkt.orig_len as usize);
             let cut = extra > 0 && extra <= 0xffff;
@@ -79,7 +87,10 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
     std::fs::write(out.join("packets").join(stem), &packets_seed)?;
     for (conn, evs) in streams {
         // flags 0: no force_ws, default limits
-        std::fs::write(out.join("ws_session").join(format!("{stem}.{conn}")), encode(&evs, [0, 0]))?;
+        std::fs::write(
+            out.join("ws_session").join(format!("{stem}.{conn}")),
+            encode(&evs, [0, 0]),
+        )?;
         // Drop each direction's first head (the handshake) for the upgraded variant.
         let mut skip = [0usize; 2];
         for d in 0..2 {
@@ -152,7 +163,11 @@ fn encode(evs: &[Ev], mut skip: [usize; 2]) -> Vec<u8> {
     s
 }
 
-fn record(streams: &mut BTreeMap<u64, Vec<Ev>>, http: &mut BTreeMap<(u64, usize), Vec<u8>>, ev: StreamEvent<'_>) {
+fn record(
+    streams: &mut BTreeMap<u64, Vec<Ev>>,
+    http: &mut BTreeMap<(u64, usize), Vec<u8>>,
+    ev: StreamEvent<'_>,
+) {
     match ev {
         StreamEvent::Data { conn, dir, bytes, .. } => {
             let s = streams.entry(conn).or_default();
