@@ -292,8 +292,9 @@ fn malformed(what: &str, buf: &[u8]) -> HeadError {
     HeadError::Malformed(format!("{what} in {shown:?}"))
 }
 
-/// Parse a request head at the start of `buf`. `Ok(None)`: incomplete.
-pub fn parse_request_head(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
+/// The complete head at the start of `buf` and its length; `Ok(None)` while
+/// incomplete; an error once it exceeds the size cap.
+fn complete_head(buf: &[u8]) -> Result<Option<(&[u8], usize)>, HeadError> {
     let Some(end) = head_end(buf) else {
         return if buf.len() > MAX_HEAD_BYTES {
             Err(HeadError::TooLong)
@@ -304,7 +305,14 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> 
     if end > MAX_HEAD_BYTES {
         return Err(HeadError::TooLong);
     }
-    let head = buf.get(..end).unwrap_or(buf);
+    Ok(Some((buf.get(..end).unwrap_or(buf), end)))
+}
+
+/// Parse a request head at the start of `buf`. `Ok(None)`: incomplete.
+pub fn parse_request_head(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
+    let Some((head, end)) = complete_head(buf)? else {
+        return Ok(None);
+    };
     let parsed = request_line(head).and_then(|(i, rl)| headers(i).map(|(i, h)| (i, rl, h)));
     match parsed {
         Ok((_, (method, target, version), headers)) => Ok(Some(RequestHead {
@@ -320,17 +328,9 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> 
 
 /// Parse a response head at the start of `buf`. `Ok(None)`: incomplete.
 pub fn parse_response_head(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
-    let Some(end) = head_end(buf) else {
-        return if buf.len() > MAX_HEAD_BYTES {
-            Err(HeadError::TooLong)
-        } else {
-            Ok(None)
-        };
+    let Some((head, end)) = complete_head(buf)? else {
+        return Ok(None);
     };
-    if end > MAX_HEAD_BYTES {
-        return Err(HeadError::TooLong);
-    }
-    let head = buf.get(..end).unwrap_or(buf);
     let parsed = status_line(head).and_then(|(i, sl)| headers(i).map(|(i, h)| (i, sl, h)));
     match parsed {
         Ok((_, (version, status, reason), headers)) => Ok(Some(ResponseHead {
