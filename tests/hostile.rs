@@ -270,3 +270,37 @@ proptest! {
         a.finish(&Default::default(), &mut ev);
     }
 }
+
+#[test]
+fn total_buffer_cap_bounds_many_connections_each_under_their_own_cap() {
+    let mut p = Pkts::new();
+    // 20 connections, each missing its first 1000 bytes and holding 8 KB
+    // after the hole: 160 KB held in all, each far below its own cap.
+    for c in 0..20u16 {
+        p.c2s(3000 + c, 0, "S", b"");
+        for i in 0..8u32 {
+            p.c2s(3000 + c, 1001 + i * 1000, "A", &[b'y'; 1000]);
+        }
+    }
+    let mut cfg = AnalyzerConfig::default();
+    cfg.tcp.max_conn_buffer = 1 << 20;
+    cfg.tcp.max_total_buffer = 32 << 10;
+    let (ev, _) = p.run(cfg);
+    assert!(diag_codes(&ev).contains(&"tcp-buffer-cap"));
+    let capped = ev
+        .iter()
+        .filter(|e| matches!(e, Event::Gap(g) if g.reason == GapReason::BufferCap))
+        .count();
+    // Once 32 KB are held, every connection that adds bytes gives up its hole.
+    assert!(
+        capped >= 16,
+        "only {capped} connections released by the total cap"
+    );
+    for s in common::summaries(&ev) {
+        assert_eq!(
+            s.stats[0].stream_bytes + s.stats[0].gap_bytes,
+            9000,
+            "every byte accounted"
+        );
+    }
+}

@@ -123,7 +123,6 @@ pub struct FlowTable {
     /// Closed connections waiting out their linger time: (deadline, key, id).
     closing: VecDeque<(Timestamp, FlowKey, ConnId)>,
     last_ts: Timestamp,
-    evicted: u64,
 }
 
 impl FlowTable {
@@ -136,18 +135,12 @@ impl FlowTable {
             total_pending: 0,
             closing: VecDeque::new(),
             last_ts: Timestamp::default(),
-            evicted: 0,
         }
     }
 
     /// Connections currently tracked.
     pub fn live_connections(&self) -> usize {
         self.conns.len()
-    }
-
-    /// Connections numbered so far.
-    pub fn connections_seen(&self) -> u64 {
-        self.next_id
     }
 
     /// Feeds one segment; `orig_len` is its packet's length on the wire.
@@ -303,7 +296,18 @@ impl FlowTable {
                     packet: Some(packet),
                 }));
             }
-            while conn.pending() > self.cfg.max_conn_buffer / 2 {
+            // Skip holes (largest buffer first) until this connection is back
+            // under half its cap and the total is under its cap; a connection
+            // that adds bytes while the total is over gives up all it holds,
+            // so the total stays bounded however many connections share it.
+            loop {
+                let held = conn.pending();
+                let total = self.total_pending.saturating_sub(before.saturating_sub(held));
+                let over =
+                    held > self.cfg.max_conn_buffer / 2 || (total > self.cfg.max_total_buffer && held > 0);
+                if !over {
+                    break;
+                }
                 let big = if conn.half[0].pending_bytes() >= conn.half[1].pending_bytes() {
                     Dir::C2S
                 } else {
@@ -314,7 +318,7 @@ impl FlowTable {
                     let mut sink = |e: HalfEvent<'_>| emit(id, big, ts, packet, s, e, out);
                     h.skip_hole(&mut sink);
                 }
-                if conn.pending() == before {
+                if conn.pending() == held {
                     break;
                 }
             }
@@ -406,7 +410,6 @@ impl FlowTable {
             .filter_map(|(_, _, k)| self.conns.remove(k))
             .collect();
         victims.sort_unstable_by_key(|c| c.id);
-        self.evicted = self.evicted.saturating_add(victims.len() as u64);
         out.stream_event(StreamEvent::Diagnostic(DiagnosticEvent {
             ts,
             conn: None,
@@ -419,10 +422,8 @@ impl FlowTable {
             ),
             packet: None,
         }));
-        for mut c in victims {
-            c.closed = true;
-            let pend = c.pending();
-            self.total_pending = self.total_pending.saturating_sub(pend);
+        for c in victims {
+            // finalize_as takes the connection's buffered bytes off the total.
             self.finalize_as(c, ts, Some(TcpEnd::Evicted), out);
         }
     }
@@ -442,9 +443,9 @@ impl FlowTable {
             server: c.server,
             first_ts: c.first_ts,
             last_ts: c.last_ts,
-            end: end.unwrap_or_else(|| c.end()),
+            end: end.unwrap_or(c.end()),
             syn_seen: c.syn_seen,
-            stats: c.stats.clone(),
+            stats: c.stats,
         })));
     }
 }

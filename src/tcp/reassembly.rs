@@ -16,7 +16,7 @@
 
 use super::seq;
 use crate::event::GapReason;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// What one direction produces, in stream order.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,7 +58,8 @@ impl Chunk {
 /// Recently delivered bytes, to compare retransmissions against.
 #[derive(Debug, Default)]
 struct History {
-    ring: Vec<u8>,
+    /// A ring: old bytes leave at the front as new ones arrive at the back.
+    ring: VecDeque<u8>,
     cap: usize,
     /// Stream offset one past the last byte recorded.
     end: u64,
@@ -77,10 +78,8 @@ impl History {
         let keep = bytes.len().min(self.cap);
         let tail = bytes.get(bytes.len().saturating_sub(keep)..).unwrap_or_default();
         let overflow = (self.ring.len() + tail.len()).saturating_sub(self.cap);
-        if overflow > 0 {
-            self.ring.drain(..overflow.min(self.ring.len()));
-        }
-        self.ring.extend_from_slice(tail);
+        self.ring.drain(..overflow.min(self.ring.len()));
+        self.ring.extend(tail);
     }
 
     /// Compares `bytes` claimed at `offset` with what was delivered there.
