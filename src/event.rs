@@ -38,7 +38,9 @@ impl Timestamp {
 
     /// `self - earlier` in seconds (negative if `earlier` is later).
     pub fn seconds_since(self, earlier: Timestamp) -> f64 {
-        (self.secs - earlier.secs) as f64 + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
+        // Wire timestamps can lie (pcapng offsets span all of i64): no overflow.
+        (i128::from(self.secs) - i128::from(earlier.secs)) as f64
+            + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
     }
 
     /// Exact decimal rendering with 9 fractional digits (`1700000000.123456789`),
@@ -520,6 +522,12 @@ mod tests {
             Timestamp::new(1_700_000_000, 123_456_789).to_string(),
             "22:13:20.123456"
         );
+    }
+
+    #[test]
+    fn seconds_since_does_not_overflow_on_lying_timestamps() {
+        let d = Timestamp::new(i64::MAX, 0).seconds_since(Timestamp::new(i64::MIN, 0));
+        assert!(d > 1.8e19);
     }
 
     #[test]

@@ -127,7 +127,26 @@ fn escape_sequences_from_the_wire_never_reach_the_terminal() {
         assert!(!text.contains(bad), "raw {bad:?} in the text timeline:\n{text:?}");
     }
     assert!(text.contains("\\x1b[31mred"), "escapes are shown inert:\n{text}");
-    // JSON Lines escapes them as JSON does; hexdump export shows dots.
+    // JSON Lines: valid JSON with the same string, but nothing raw in the bytes.
+    let out = wsscope(&[
+        "dump",
+        "--format",
+        "jsonl",
+        "--ws-port",
+        "8080",
+        file.path().to_str().unwrap(),
+    ]);
+    let jsonl = String::from_utf8(out.stdout).unwrap();
+    for bad in ['\x1b', '\x07', '\x08', '\u{202e}'] {
+        assert!(!jsonl.contains(bad), "raw {bad:?} in JSON Lines");
+    }
+    let msg: serde_json::Value = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "message")
+        .unwrap();
+    assert_eq!(msg["text"], "evil\x1b[31mred\x1b]52;c;aGk=\x07\x08\u{202e}txt");
+    // Hexdump export shows dots.
     let out = wsscope(&[
         "export",
         "--ws-port",

@@ -353,11 +353,23 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         summary.packets = match &args.output {
             Some(path) => {
                 let mut w = create(path)?;
-                let n = super::export_pcap::write_connections(&mut src, cfg, &summary.matched_conns, &mut w)?;
+                let n = super::export_pcap::write_connections(
+                    &mut src,
+                    cfg,
+                    &summary.matched_conns,
+                    args.input.count,
+                    &mut w,
+                )?;
                 w.flush().with_context(|| format!("writing {}", path.display()))?;
                 n
             }
-            None => super::export_pcap::write_connections(&mut src, cfg, &summary.matched_conns, stdout)?,
+            None => super::export_pcap::write_connections(
+                &mut src,
+                cfg,
+                &summary.matched_conns,
+                args.input.count,
+                stdout,
+            )?,
         };
         return Ok(summary);
     }

@@ -25,6 +25,7 @@ pub fn write_connections(
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     conns: &BTreeSet<ConnId>,
+    limit: Option<u64>,
     w: &mut dyn Write,
 ) -> anyhow::Result<u64> {
     let mut analyzer = Analyzer::new(cfg);
@@ -34,6 +35,10 @@ pub fn write_connections(
     let mut written = 0u64;
     let mut failure: Option<anyhow::Error> = None;
     src.run(&mut |pkt| {
+        // `-c N`: the same packets as the first pass saw.
+        if limit.is_some_and(|l| pkt.index > l) {
+            return ControlFlow::Break(());
+        }
         let Some(conn) = analyzer.feed(&pkt, &mut discard) else {
             return ControlFlow::Continue(());
         };

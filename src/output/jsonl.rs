@@ -278,8 +278,33 @@ impl<'a> Obj<'a> {
     }
 
     fn raw_str(&mut self, v: &str) {
-        // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *self.out, v);
+        if v.bytes().all(|b| b < 0x7F) {
+            // Plain ASCII: serde_json escapes C0 controls, `"` and `\`.
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *self.out, v);
+            return;
+        }
+        // serde_json leaves DEL, C1 controls and bidi overrides raw, and
+        // JSON Lines often lands on a terminal: escape those as \uXXXX too
+        // (the same string for any JSON reader).
+        self.out.push(b'"');
+        let mut utf16 = [0u16; 2];
+        for c in v.chars() {
+            match c {
+                '"' => self.out.extend_from_slice(b"\\\""),
+                '\\' => self.out.extend_from_slice(b"\\\\"),
+                c if crate::output::text::is_unsafe_char(c) => {
+                    for unit in c.encode_utf16(&mut utf16).iter() {
+                        let _ = write!(self.out, "\\u{unit:04x}");
+                    }
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        self.out.push(b'"');
     }
 
     fn str(&mut self, k: &str, v: &str) {

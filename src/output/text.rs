@@ -98,15 +98,21 @@ impl<W: Write> crate::event::EventSink for TextSink<W> {
 }
 
 /// Is `c` a character that must not reach a terminal as is?
-fn needs_escape(c: char) -> bool {
+/// Must `c` never reach a terminal as itself? The one definition every sink
+/// uses (text timeline, JSON Lines, the TUI): C0 controls, DEL, C1 controls,
+/// bidi marks/embeddings/overrides/isolates, zero-width and invisible
+/// formatting characters, line/paragraph separators, BOM, interlinear
+/// annotations, tag characters.
+pub fn is_unsafe_char(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'   // C0, DEL, C1
         | '\u{061c}'                                // Arabic letter mark
         | '\u{200b}'..='\u{200f}'                   // zero-width, LRM, RLM
         | '\u{2028}'..='\u{202e}'                   // line/paragraph sep, bidi embeddings/overrides
-        | '\u{2060}'..='\u{2069}'                   // word joiner, bidi isolates
+        | '\u{2060}'..='\u{206f}'                   // word joiner, bidi isolates, deprecated format chars
         | '\u{feff}'                                // BOM / zero-width no-break space
         | '\u{fff9}'..='\u{fffb}'                   // interlinear annotations
+        | '\u{e0000}'..='\u{e007f}'                 // tag characters
     )
 }
 
@@ -116,10 +122,10 @@ fn push_escaped(out: &mut String, c: char) {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
-        c if (c as u32) < 0x80 && needs_escape(c) => {
+        c if (c as u32) < 0x80 && is_unsafe_char(c) => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
-        c if needs_escape(c) => {
+        c if is_unsafe_char(c) => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
         c => out.push(c),
@@ -462,7 +468,7 @@ mod tests {
         // Never cut an escape in half.
         assert_eq!(sanitize_preview(b"ab\x1b", 4), "ab…");
         let s = sanitize_preview(&(0u8..=255).collect::<Vec<_>>(), 10_000);
-        assert!(!s.chars().any(|c| c != '…' && needs_escape(c)), "{s}");
+        assert!(!s.chars().any(|c| c != '…' && is_unsafe_char(c)), "{s}");
     }
 
     fn fe(opcode: u8, payload: &[u8]) -> FrameEvent {

@@ -263,10 +263,11 @@ fn reader_thread(
             // a slow screen shows up as drops, never as stranded events.
             if !batch.is_empty() {
                 gone = tx.send(Feed::Events(std::mem::take(&mut batch))).is_err();
-                if last_send.elapsed() >= FLUSH {
-                    gone = gone || tx.send(Feed::Progress(progress(packets, pps))).is_err();
-                    last_send = Instant::now();
-                }
+            }
+            // Packets/s and drops update even when packets yield no events.
+            if last_send.elapsed() >= FLUSH {
+                gone = gone || tx.send(Feed::Progress(progress(packets, pps))).is_err();
+                last_send = Instant::now();
             }
         } else if batch.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
             let b = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));

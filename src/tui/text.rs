@@ -9,40 +9,23 @@
 
 use std::borrow::Cow;
 
-/// What a character is drawn as, when it must not be drawn as itself.
+use crate::output::text::is_unsafe_char as needs_escape;
+
+/// What a character is drawn as, when it must not be drawn as itself
+/// (which characters those are is decided in one place, for every sink).
 fn placeholder(c: char, out: &mut String) -> bool {
+    if !needs_escape(c) {
+        return false;
+    }
     let u = u32::from(c);
     match u {
         // C0 controls: their control pictures ␀..␟.
-        0x00..=0x1F => {
-            out.push(char::from_u32(0x2400 + u).unwrap_or('?'));
-            true
-        }
-        0x7F => {
-            out.push('␡');
-            true
-        }
-        // C1 controls (CSI 0x9B, OSC 0x9D, … act like ESC sequences on some terminals).
-        0x80..=0x9F
-        // Bidi marks, embeddings, overrides and isolates; zero-width and
-        // invisible formatting; line/paragraph separators; BOM; annotations; tags.
-        | 0x061C
-        | 0x200B..=0x200F
-        | 0x2028..=0x202E
-        | 0x2060..=0x206F
-        | 0xFEFF
-        | 0xFFF9..=0xFFFB
-        | 0xE0000..=0xE007F => {
-            out.push_str(&format!("⟨U+{u:04X}⟩"));
-            true
-        }
-        _ => false,
+        0x00..=0x1F => out.push(char::from_u32(0x2400 + u).unwrap_or('?')),
+        0x7F => out.push('␡'),
+        // C1 controls and invisible or bidirectional formatting characters.
+        _ => out.push_str(&format!("⟨U+{u:04X}⟩")),
     }
-}
-
-fn needs_escape(c: char) -> bool {
-    let mut scratch = String::new();
-    placeholder(c, &mut scratch)
+    true
 }
 
 /// `s` with every unsafe character replaced by a visible placeholder

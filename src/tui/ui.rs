@@ -35,7 +35,8 @@ impl Widget for &App {
 
 /// Where the panes go in `body`.
 pub fn layout(app: &App, body: Rect) -> Geometry {
-    let want = app.conn_list().len() as u16 + 3;
+    // A SYN scan can list more connections than a u16 counts.
+    let want = u16::try_from(app.conn_list().len().saturating_add(3)).unwrap_or(u16::MAX);
     let cap = if app.focus == Focus::Conns {
         body.height / 2
     } else {
