@@ -9,12 +9,12 @@
 
 use std::borrow::Cow;
 
-use crate::output::text::is_unsafe_char as needs_escape;
+use crate::output::text::is_unsafe_char;
 
 /// What a character is drawn as, when it must not be drawn as itself
 /// (which characters those are is decided in one place, for every sink).
 fn placeholder(c: char, out: &mut String) -> bool {
-    if !needs_escape(c) {
+    if !is_unsafe_char(c) {
         return false;
     }
     let u = u32::from(c);
@@ -31,7 +31,7 @@ fn placeholder(c: char, out: &mut String) -> bool {
 /// `s` with every unsafe character replaced by a visible placeholder
 /// (newlines and tabs included: the result is one line).
 pub fn safe(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    if !s.chars().any(is_unsafe_char) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
