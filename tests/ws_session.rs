@@ -645,3 +645,49 @@ fn payload_classifier() {
     assert_eq!(c.classify(&two, 80, 5000), Some(Role::Server));
     assert_eq!(c.classify(b"\x16\x03\x01\x00\xa5\x01\x00", 443, 5000), None);
 }
+
+/// A client→server capture gap while the upgrade awaits its answer must not
+/// make the session take the server's intact `101` for frames.
+#[test]
+fn client_gap_during_pending_upgrade_keeps_the_handshake() {
+    use wsscope::event::{Dir, Event, Timestamp};
+    use wsscope::ws::{Session, SessionConfig};
+    let ts = Timestamp::new(1, 0);
+    let mut s = Session::new(0, SessionConfig::default());
+    let mut ev: Vec<Event> = Vec::new();
+    s.on_data(
+        Dir::C2S,
+        ts,
+        b"GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        &mut ev,
+    );
+    s.on_gap(Dir::C2S, ts, 20, &mut ev);
+    s.on_data(
+        Dir::S2C,
+        ts,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x02hi",
+        &mut ev,
+    );
+    s.finish(ts, &mut ev);
+    let hs = ev
+        .iter()
+        .find_map(|e| {
+            if let Event::Handshake(h) = e {
+                Some(h)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    assert_eq!((hs.status, hs.accept_ok), (Some(101), Some(true)));
+    assert!(!ev.iter().any(|e| matches!(e, Event::Violation(_))), "{ev:#?}");
+    let frames: Vec<_> = ev
+        .iter()
+        .filter_map(|e| if let Event::Frame(f) = e { Some(f) } else { None })
+        .collect();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        (frames[0].dir, frames[0].payload.as_slice()),
+        (Dir::S2C, b"hi".as_slice())
+    );
+}

@@ -32,6 +32,7 @@ use crate::event::{
     ConnId, DeflateParams, DiagnosticEvent, Dir, Event, EventSink, FrameEvent, HandshakeEvent, MessageEvent,
     Protocol, Timestamp, ViolationEvent,
 };
+use crate::http::Headers;
 use crate::http::accept_for_key;
 use crate::http::handshake::{
     HeadError, HttpItem, HttpStream, Looks, RequestHead, ResponseHead, Side, looks_like_request,
@@ -43,6 +44,10 @@ use crate::tcp::{Role, RoleClassifier};
 const MAX_HELD: usize = 1 << 20;
 /// Bytes buffered while deciding whether a direction carries WebSocket frames.
 const MAX_DETECT: usize = 256 * 1024;
+/// Pipelined requests remembered while their answers are outstanding.
+const MAX_PENDING_REQUESTS: usize = 1024;
+/// Ping round-trip times kept for the min/median/max summary.
+const MAX_RTT_SAMPLES: usize = 100_000;
 /// Outstanding pings remembered per direction for RTT matching.
 const MAX_PINGS: usize = 64;
 
@@ -105,6 +110,8 @@ struct PendingUpgrade {
     held: Vec<(Timestamp, Vec<u8>)>,
     held_len: usize,
     dropped: u64,
+    /// Some of `dropped` is a capture gap (not only the hold buffer's cap).
+    gap: bool,
 }
 
 #[derive(Debug)]
@@ -137,6 +144,8 @@ pub struct Session {
     pos: [u64; 2],
     /// Not-yet-HTTP bytes being tested for WebSocket frames.
     detect: [Option<Vec<u8>>; 2],
+    /// Length of `detect` when it was last scanned for a mid-frame start.
+    detect_scanned: [usize; 2],
     handshake_seen: bool,
     deflate: Option<DeflateParams>,
     /// permessage-deflate assumed (no handshake captured).
@@ -169,6 +178,7 @@ impl Session {
             upgrade: None,
             pos: [0; 2],
             detect: [None, None],
+            detect_scanned: [0; 2],
             handshake_seen: false,
             deflate: None,
             deflate_assumed: false,
@@ -237,19 +247,23 @@ impl Session {
                     if let Some(d) = self.detect.get_mut(i) {
                         *d = Some(Vec::new());
                     }
+                } else if dir == Dir::C2S
+                    && let Some(up) = self.upgrade.as_mut()
+                {
+                    // Client bytes after the request were lost; the answer is
+                    // still to come. Held bytes stop here: what follows is
+                    // dropped and replayed as a gap once the answer decides.
+                    up.dropped = up.dropped.saturating_add(len);
+                    up.gap = true;
                 } else if let Some(up) = self.upgrade.take() {
-                    // The answer to the upgrade (or client frames) fell in the gap:
+                    // The answer to the upgrade fell in the gap:
                     // assume the upgrade went through and look for frames after it.
                     self.diag(ts, Some(dir), "http-gap", format!(
                         "{len} bytes lost while the WebSocket upgrade was pending; assuming it succeeded and \
                          looking for frames"
                     ), out);
                     self.emit_handshake(&up, None, None, out);
-                    self.deflate_assumed = up.head.headers.tokens("sec-websocket-extensions").any(|t| {
-                        t.split(';')
-                            .next()
-                            .is_some_and(|n| n.trim().eq_ignore_ascii_case("permessage-deflate"))
-                    });
+                    self.deflate_assumed = offers_deflate(&up.head.headers);
                     self.upgrade = Some(up);
                     if dir == Dir::S2C {
                         // A partial response head before the gap: not frames.
@@ -301,7 +315,7 @@ impl Session {
         if let Some(up) = self.upgrade.take() {
             // Never answered: report the request; held client bytes may be frames.
             self.emit_handshake(&up, None, None, out);
-            self.deflate_assumed = up.head.headers.get("sec-websocket-extensions").is_some();
+            self.deflate_assumed = offers_deflate(&up.head.headers);
             let held_frames = up.held.first().is_some_and(|(_, b)| {
                 matches!(
                     check_run(
@@ -336,7 +350,7 @@ impl Session {
         let rtt = if self.rtts.is_empty() {
             None
         } else {
-            let mut v = self.rtts.clone();
+            let v = &mut self.rtts;
             v.sort_by(f64::total_cmp);
             let n = v.len();
             let mid = n / 2;
@@ -372,6 +386,11 @@ impl Session {
                 HttpItem::Request(h) => {
                     self.saw_http = true;
                     self.http_started[0] = true;
+                    // Unanswered requests are bounded (a dead response side
+                    // must not grow this for the life of the connection).
+                    if self.pending_methods.len() >= MAX_PENDING_REQUESTS {
+                        self.pending_methods.pop_front();
+                    }
                     self.pending_methods.push_back(h.method.clone());
                     if h.is_websocket_upgrade() {
                         let rest = self.http[0].take_buffered();
@@ -381,6 +400,7 @@ impl Session {
                             held: Vec::new(),
                             held_len: 0,
                             dropped: 0,
+                            gap: false,
                         };
                         hold(&mut up, ts, &rest);
                         self.upgrade = Some(up);
@@ -590,28 +610,36 @@ impl Session {
         // and the decoder resynchronises to it (reporting what it skips).
         let mut mid_frame = false;
         let midstream = !self.cfg.stream_start_seen;
+        let verdict = check_run(buf, expect);
+        let at_limit = last || buf.len() >= MAX_DETECT;
         let decided = if self.cfg.force_ws {
-            mid_frame = midstream && matches!(check_run(buf, expect), RunVerdict::Reject);
+            mid_frame = midstream && matches!(verdict, RunVerdict::Reject);
             Some(true)
-        } else if midstream && matches!(check_run(buf, expect), RunVerdict::Reject) {
-            match run_after_start(buf, expect) {
-                Some(_) => {
-                    mid_frame = true;
-                    Some(true)
+        } else if midstream && matches!(verdict, RunVerdict::Reject) {
+            // Scanning every offset is costly: redo it only once 4 KiB more
+            // has arrived since the last scan (or at the end / the cap).
+            let scanned = self.detect_scanned.get(i).copied().unwrap_or(0);
+            if !at_limit && buf.len() < scanned.saturating_add(MIDFRAME_RESCAN) {
+                None
+            } else {
+                if let Some(s) = self.detect_scanned.get_mut(i) {
+                    *s = buf.len();
                 }
-                None if !last && buf.len() < MAX_DETECT => None,
-                None => Some(false),
+                match run_after_start(buf, expect) {
+                    Some(_) => {
+                        mid_frame = true;
+                        Some(true)
+                    }
+                    None if !at_limit => None,
+                    None => Some(false),
+                }
             }
         } else {
-            match check_run(buf, expect) {
+            match verdict {
                 RunVerdict::Accept { frames, exact } if frames >= 2 || exact => Some(true),
-                RunVerdict::Accept { .. } | RunVerdict::NeedMore => {
-                    if last || buf.len() >= MAX_DETECT {
-                        Some(matches!(check_run(buf, expect), RunVerdict::Accept { .. }))
-                    } else {
-                        None
-                    }
-                }
+                RunVerdict::Accept { .. } if at_limit => Some(true),
+                RunVerdict::NeedMore if at_limit => Some(false),
+                RunVerdict::Accept { .. } | RunVerdict::NeedMore => None,
                 RunVerdict::Reject => Some(false),
             }
         };
@@ -671,7 +699,7 @@ impl Session {
         let req = self.http[0].take_buffered();
         let resp = self.http[1].take_buffered();
         let first_line = |b: &[u8]| {
-            let end = memchr::memchr(b'\r', b).unwrap_or(b.len());
+            let end = memchr::memchr2(b'\r', b'\n', b).unwrap_or(b.len());
             String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
         };
         let req_line = first_line(&req);
@@ -685,15 +713,15 @@ impl Session {
             "ws-handshake-cut",
             format!(
                 "the upgrade handshake was cut by the capture ({len} bytes lost; a small snapshot length?): the answer starts `{}`, so frames are decoded after the gap; the key, accept and extensions were not captured",
-                crate::output::text::sanitize_str(&resp_line)
+                resp_line
             ),
             out,
         );
         out.event(Event::Handshake(Box::new(HandshakeEvent {
             conn: self.conn,
             ts,
-            method: crate::output::text::sanitize_str(&method),
-            path: crate::output::text::sanitize_str(&path),
+            method,
+            path,
             status: Some(101),
             reason: resp_line.splitn(3, ' ').nth(2).map(|r| r.to_string()),
             response_ts: Some(ts),
@@ -724,8 +752,10 @@ impl Session {
         let mut pending: [Vec<(Timestamp, Vec<u8>)>; 2] = [Vec::new(), Vec::new()];
         let up = self.upgrade.take();
         let mut dropped = 0u64;
+        let mut up_gap = false;
         if let Some(up) = up {
             dropped = up.dropped;
+            up_gap = up.gap;
             if let Some(p) = pending.get_mut(0) {
                 *p = up.held;
             }
@@ -789,9 +819,18 @@ impl Session {
             self.ws_feed(Dir::C2S, t, &b, out);
         }
         if dropped > 0 {
-            self.diag(ts, Some(Dir::C2S), "http-upgrade-held-overflow", format!(
-                "{dropped} client bytes sent before the upgrade answer exceeded the hold buffer and were dropped"
-            ), out);
+            let why = if up_gap {
+                "were lost or not captured, or came after such a loss"
+            } else {
+                "exceeded the hold buffer and were dropped"
+            };
+            self.diag(
+                ts,
+                Some(Dir::C2S),
+                "http-upgrade-held-overflow",
+                format!("{dropped} client bytes sent before the upgrade answer {why}"),
+                out,
+            );
             self.ws_gap(Dir::C2S, ts, dropped, out);
         }
         for (t, b) in ps {
@@ -928,7 +967,9 @@ impl Session {
                     close_now = Some((c.code, c.reason));
                 }
             }
-            Opcode::PING => {
+            // Only a valid ping (≤ 125 bytes) is remembered for its pong:
+            // oversized ones are already a violation, and must not pin memory.
+            Opcode::PING if f.payload.len() <= 125 => {
                 if me.pings.len() >= MAX_PINGS {
                     me.pings.pop_front();
                 }
@@ -957,7 +998,9 @@ impl Session {
         }
         ev.rtt = rtt;
         if let Some(r) = rtt {
-            self.rtts.push(r);
+            if self.rtts.len() < MAX_RTT_SAMPLES {
+                self.rtts.push(r);
+            }
         }
         if let Some(c) = close_now {
             if let Some(slot) = self.close.get_mut(dir.index()) {
@@ -1138,6 +1181,9 @@ fn expect_for(dir: Dir) -> Expect {
     }
 }
 
+/// New bytes needed before the mid-frame scan is redone.
+const MIDFRAME_RESCAN: usize = 4096;
+
 /// Bytes scanned for a later run of frames when a mid-stream capture starts
 /// inside a frame.
 const MAX_MIDFRAME_SCAN: usize = 64 * 1024;
@@ -1154,9 +1200,15 @@ fn run_after_start(buf: &[u8], expect: Expect) -> Option<usize> {
     })
 }
 
+/// Did the client offer permessage-deflate (not just any extension)?
+fn offers_deflate(h: &Headers) -> bool {
+    h.get_all("sec-websocket-extensions")
+        .any(|v| parse_permessage_deflate(v).is_some())
+}
+
 /// Does a partial response head begin with a `101` status line?
 fn is_partial_101(b: &[u8]) -> bool {
-    b.len() >= 12 && b.starts_with(b"HTTP/1.") && b.get(8..13).is_some_and(|s| s.starts_with(b" 101"))
+    b.starts_with(b"HTTP/1.") && b.get(8..12) == Some(b" 101".as_slice())
 }
 
 fn hold(up: &mut PendingUpgrade, ts: Timestamp, bytes: &[u8]) {
