@@ -3,7 +3,6 @@
 //! connections, frame/message counts and ping round-trip times.
 
 use crate::event::{ConnectionEndEvent, Dir, Event, EventSink};
-use serde_json::{Map, Value, json};
 use std::io::{self, Write};
 
 /// Collects connection summaries (they arrive as connections end).
@@ -28,57 +27,16 @@ impl ConnsCollector {
     }
 }
 
-/// One JSON object per connection (the `conns --format jsonl` contract:
-/// `conn`, `client`, `server`, per-direction `packets`/`bytes`/`gaps`, `end`).
-pub fn to_json(c: &ConnectionEndEvent) -> Value {
-    let dir = |d: Dir| {
-        let s = &c.stats[d.index()];
-        let mut m = Map::new();
-        m.insert("packets".into(), json!(s.packets));
-        m.insert("bytes".into(), json!(s.bytes));
-        m.insert("stream_bytes".into(), json!(s.stream_bytes));
-        m.insert("gaps".into(), json!(s.gaps));
-        m.insert("gap_bytes".into(), json!(s.gap_bytes));
-        m.insert("fin".into(), json!(s.fin));
-        m.insert("rst".into(), json!(s.rst));
-        m.insert("frames".into(), json!(s.frames));
-        m.insert("messages".into(), json!(s.messages));
-        let (code, reason) = match &s.close {
-            Some((code, reason)) => (json!(code), json!(reason)),
-            None => (Value::Null, Value::Null),
-        };
-        m.insert("close_code".into(), code);
-        m.insert("close_reason".into(), reason);
-        Value::Object(m)
-    };
-    let (rmin, rmed, rmax) = match c.rtt {
-        Some((a, b, m)) => (json!(a), json!(b), json!(m)),
-        None => (Value::Null, Value::Null, Value::Null),
-    };
-    json!({
-        "conn": c.conn,
-        "client": c.client.to_string(),
-        "server": c.server.to_string(),
-        "protocol": c.protocol.as_str(),
-        "first_ts": c.first_ts.as_f64(),
-        "last_ts": c.last_ts.as_f64(),
-        "duration": c.last_ts.seconds_since(c.first_ts),
-        "end": c.end.as_str(),
-        "c2s": dir(Dir::C2S),
-        "s2c": dir(Dir::S2C),
-        "handshake_seen": c.handshake_seen,
-        "close_first": c.close_first.map(|d| d.as_str()),
-        "rtt_min": rmin,
-        "rtt_median": rmed,
-        "rtt_max": rmax,
-        "violations": c.violations,
-    })
-}
-
+/// One JSON object per connection: exactly the `close` record of the JSON
+/// Lines event stream (so `conns --format jsonl` and `dump --format jsonl`
+/// never disagree on a field).
 pub fn write_jsonl(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Result<()> {
+    let mut line = Vec::with_capacity(512);
     for c in conns {
-        serde_json::to_writer(&mut *w, &to_json(c))?;
-        w.write_all(b"\n")?;
+        line.clear();
+        super::jsonl::event_json(&Event::Close(Box::new(c.clone())), &mut line);
+        line.push(b'\n');
+        w.write_all(&line)?;
     }
     Ok(())
 }

@@ -217,6 +217,7 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
     o.display("server", &e.server);
     o.ts("first_ts", e.first_ts);
     o.ts("last_ts", e.last_ts);
+    o.opt_f64("duration", Some(e.last_ts.seconds_since(e.first_ts)));
     o.str("end", e.end.as_str());
     o.str("protocol", e.protocol.as_str());
     for dir in Dir::BOTH {
