@@ -541,7 +541,9 @@ pub struct ExportSink<'a> {
     /// Frames/messages seen per connection (for numbering).
     numbers: FxHashMap<ConnId, u64>,
     /// `--wire --messages`: data frames waiting for their message, per direction.
-    pending: FxHashMap<(ConnId, Dir), VecDeque<FrameEvent>>,
+    /// `--wire --messages`: wire bytes of data frames waiting for their
+    /// message, per direction, with their total (capped at the message cap).
+    pending: FxHashMap<(ConnId, Dir), (VecDeque<Vec<u8>>, usize)>,
     /// jsonl: connection/handshake records held until the connection has a selected event.
     held: FxHashMap<ConnId, Vec<Event>>,
     /// jsonl: connections whose records were written.
@@ -608,7 +610,13 @@ impl<'a> ExportSink<'a> {
                     && self.sel.matches_conn(f.conn)
                     && self.sel.dir.is_none_or(|d| d == f.dir)
                 {
-                    self.pending.entry((f.conn, f.dir)).or_default().push_back(f);
+                    let (q, held) = self.pending.entry((f.conn, f.dir)).or_default();
+                    // A message that never ends must not pin memory: past the
+                    // cap, its wire bytes are noted as incomplete instead.
+                    if held.saturating_add(f.payload.len()) <= MAX_PENDING_WIRE {
+                        *held = held.saturating_add(f.payload.len());
+                        q.push_back(wire_payload(&f));
+                    }
                 }
             }
             Event::Message(m) => {
@@ -733,10 +741,12 @@ impl<'a> ExportSink<'a> {
     fn message(&mut self, m: MessageEvent) -> io::Result<()> {
         let number = self.next_number(m.conn);
         // The message's frames are the oldest pending ones of its direction.
-        let frames: Vec<FrameEvent> = match self.pending.get_mut(&(m.conn, m.dir)) {
-            Some(q) if self.wire => {
+        let frames: Vec<Vec<u8>> = match self.pending.get_mut(&(m.conn, m.dir)) {
+            Some((q, held)) if self.wire => {
                 let n = usize::try_from(m.frames).unwrap_or(usize::MAX).min(q.len());
-                q.drain(..n).collect()
+                let taken: Vec<Vec<u8>> = q.drain(..n).collect();
+                *held = held.saturating_sub(taken.iter().map(Vec::len).sum());
+                taken
             }
             _ => Vec::new(),
         };
@@ -760,7 +770,7 @@ impl<'a> ExportSink<'a> {
         }
         let wire_bytes: Vec<u8>;
         let bytes: &[u8] = if self.wire {
-            wire_bytes = frames.iter().flat_map(wire_payload).collect();
+            wire_bytes = frames.concat();
             &wire_bytes
         } else {
             &m.data
@@ -854,16 +864,16 @@ impl EventSink for ExportSink<'_> {
 
 /// A frame's payload as it crossed the wire: re-masked with its key.
 pub fn wire_payload(f: &FrameEvent) -> Vec<u8> {
-    match f.mask_key {
-        Some(key) if f.masked => f
-            .payload
-            .iter()
-            .zip(key.iter().cycle())
-            .map(|(b, k)| b ^ k)
-            .collect(),
-        _ => f.payload.clone(),
+    let mut v = f.payload.clone();
+    if let Some(key) = f.mask_key.filter(|_| f.masked) {
+        // Masking is its own inverse.
+        crate::ws::frame::unmask(&mut v, key, 0);
     }
+    v
 }
+
+/// Wire bytes held per direction for `--wire --messages` (the message cap).
+const MAX_PENDING_WIRE: usize = 64 << 20;
 
 /// The one-line `#` header before a dumped payload.
 fn header_line(item: &Item<'_>) -> String {
