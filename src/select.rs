@@ -29,7 +29,9 @@ pub struct Selection {
 }
 
 impl Selection {
-    fn common(&self, conn: ConnId, dir: Dir, opcode: u8, payload: &[u8]) -> bool {
+    /// The one matching rule, for any payload-bearing row (frames,
+    /// messages, and the TUI's indexed rows).
+    pub fn matches(&self, conn: ConnId, dir: Dir, opcode: u8, payload: &[u8]) -> bool {
         (self.conns.is_empty() || self.conns.contains(&conn))
             && self.dir.is_none_or(|d| d == dir)
             && (self.opcodes.is_empty() || self.opcodes.contains(&opcode))
@@ -40,11 +42,11 @@ impl Selection {
     }
 
     pub fn matches_frame(&self, f: &FrameEvent) -> bool {
-        self.common(f.conn, f.dir, f.opcode, &f.payload)
+        self.matches(f.conn, f.dir, f.opcode, &f.payload)
     }
 
     pub fn matches_message(&self, m: &MessageEvent) -> bool {
-        self.common(m.conn, m.dir, m.opcode, &m.data)
+        self.matches(m.conn, m.dir, m.opcode, &m.data)
     }
 
     /// Whether a connection is selected at all (for pcap export).

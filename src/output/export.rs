@@ -297,7 +297,9 @@ impl ExportSummary {
             filters.push(format!("--dir {d}"));
         }
         for o in &args.opcodes {
-            filters.push(format!("--opcode {}", opcode_label(*o)));
+            // Echo what `--opcode` accepts: a name, or the number.
+            let flag = opcode_name(*o).map_or_else(|| format!("0x{o:x}"), str::to_string);
+            filters.push(format!("--opcode {flag}"));
         }
         if let Some(g) = &args.grep {
             filters.push(format!("--grep {:?}", g.as_str()));
@@ -325,9 +327,9 @@ impl ExportSummary {
     }
 }
 
-/// Name of an opcode for headers: `text`, `ping`, or `opcode-0x3`.
+/// Name of an opcode for headers: `text`, `ping`, or `reserved-0x3`.
 fn opcode_label(opcode: u8) -> String {
-    opcode_name(opcode).map_or_else(|| format!("opcode-0x{opcode:x}"), str::to_string)
+    crate::ws::frame::Opcode(opcode).name().into_owned()
 }
 
 /// Runs an export; `stdout` receives the output unless `-o`/`--out-dir`

@@ -25,7 +25,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
-use crate::event::{FrameEvent, opcode_name};
+use crate::event::FrameEvent;
 use std::io::{self, Write};
 
 /// Bytes per dump line (both tools).
@@ -152,10 +152,7 @@ pub fn frame_header(f: &FrameEvent) -> Vec<HeaderPart> {
         ),
     };
     let byte1 = (u8::from(f.masked) << 7) | len7;
-    let op = match opcode_name(f.opcode) {
-        Some(n) => n.to_string(),
-        None => "reserved".to_string(),
-    };
+    let op = crate::ws::frame::Opcode(f.opcode).name();
     let rsv = |bit: u8| u8::from(f.rsv & bit != 0);
     let mut parts = vec![
         HeaderPart {

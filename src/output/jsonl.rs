@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use crate::event::{
     ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, FrameEvent, GapEvent,
-    HandshakeEvent, MessageEvent, Timestamp, ViolationEvent, opcode_name,
+    HandshakeEvent, MessageEvent, Timestamp, ViolationEvent,
 };
 
 /// Writes every event as one JSON line.
@@ -93,7 +93,8 @@ pub fn event_json(ev: &Event, out: &mut Vec<u8>) {
 }
 
 /// Render `ev` as a JSON string.
-pub fn event_to_string(ev: &Event) -> String {
+#[cfg(test)]
+fn event_to_string(ev: &Event) -> String {
     let mut v = Vec::new();
     event_json(ev, &mut v);
     String::from_utf8(v).unwrap_or_default()
@@ -381,10 +382,7 @@ impl<'a> Obj<'a> {
     }
 
     fn opcode_name(&mut self, k: &str, op: u8) {
-        match opcode_name(op) {
-            Some(n) => self.str(k, n),
-            None => self.str(k, &format!("reserved-0x{op:x}")),
-        }
+        self.str(k, &crate::ws::frame::Opcode(op).name());
     }
 
     fn headers(&mut self, k: &str, h: &[(String, String)]) {

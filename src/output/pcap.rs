@@ -43,8 +43,4 @@ impl<W: Write> PcapWriter<W> {
     pub fn flush(&mut self) -> io::Result<()> {
         self.w.flush()
     }
-
-    pub fn into_inner(self) -> W {
-        self.w
-    }
 }

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use crate::event::{
     ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Event, FrameEvent, GapEvent, HandshakeEvent,
-    MessageEvent, ViolationEvent, opcode_name,
+    MessageEvent, ViolationEvent,
 };
 
 /// Default preview width in characters.
@@ -24,9 +24,6 @@ pub const PREVIEW_CHARS: usize = 60;
 /// Writes the timeline.
 pub struct TextSink<W: Write> {
     w: W,
-    preview_chars: usize,
-    /// Also print a line for single-frame uncompressed messages.
-    all_messages: bool,
     error: Option<io::Error>,
     line: String,
     /// Flush after every line (live capture: lines appear as packets arrive).
@@ -37,8 +34,6 @@ impl<W: Write> TextSink<W> {
     pub fn new(w: W) -> Self {
         TextSink {
             w,
-            preview_chars: PREVIEW_CHARS,
-            all_messages: false,
             error: None,
             line: String::new(),
             flush_each: false,
@@ -48,18 +43,6 @@ impl<W: Write> TextSink<W> {
     /// Flush after every line (for live capture).
     pub fn flush_each(mut self, yes: bool) -> Self {
         self.flush_each = yes;
-        self
-    }
-
-    /// Preview width in characters.
-    pub fn preview_chars(mut self, n: usize) -> Self {
-        self.preview_chars = n;
-        self
-    }
-
-    /// Print every message, not only fragmented/compressed/truncated ones.
-    pub fn all_messages(mut self, yes: bool) -> Self {
-        self.all_messages = yes;
         self
     }
 
@@ -82,7 +65,7 @@ impl<W: Write> crate::event::EventSink for TextSink<W> {
             return;
         }
         self.line.clear();
-        if format_event(&ev, self.preview_chars, self.all_messages, &mut self.line) {
+        if format_event(&ev, PREVIEW_CHARS, false, &mut self.line) {
             self.line.push('\n');
             let res = self.w.write_all(self.line.as_bytes());
             let res = if self.flush_each {
@@ -202,10 +185,6 @@ pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
     }
 }
 
-fn opname(op: u8) -> String {
-    opcode_name(op).map_or_else(|| format!("reserved-0x{op:x}"), str::to_string)
-}
-
 /// Format one event as a timeline line (without newline) into `out`;
 /// `false` if the event gets no line.
 pub fn format_event(ev: &Event, preview: usize, all_messages: bool, out: &mut String) -> bool {
@@ -291,7 +270,7 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
         "#{} {} {:<12} {:<12} {:>8}  ",
         e.conn,
         e.dir.arrow(),
-        opname(e.opcode),
+        crate::ws::frame::Opcode(e.opcode).name(),
         flags.trim_end(),
         e.len
     );
@@ -341,7 +320,7 @@ fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> boo
         "#{} {} message {} {} frame{}{} {} bytes",
         e.conn,
         e.dir.arrow(),
-        opname(e.opcode),
+        crate::ws::frame::Opcode(e.opcode).name(),
         e.frames,
         if e.frames == 1 { "" } else { "s" },
         if e.compressed { " Z" } else { "" },

@@ -59,18 +59,6 @@ pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<()> {
     run_terminal(app, reader)
 }
 
-/// Runs the interactive view over any packet source (live capture: `live = true`).
-pub fn run_with(source: Box<dyn PacketSource + Send>, cfg: AnalyzerConfig, live: bool) -> anyhow::Result<()> {
-    run_source(
-        source,
-        cfg,
-        RunOptions {
-            live,
-            ..Default::default()
-        },
-    )
-}
-
 /// How [`run_source`] reads.
 #[derive(Default)]
 pub struct RunOptions {

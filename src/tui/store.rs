@@ -618,11 +618,6 @@ impl Store {
         out.reverse();
         out
     }
-
-    /// Capture span in seconds.
-    pub fn span(&self) -> Option<f64> {
-        Some(self.last_ts?.seconds_since(self.first_ts?))
-    }
 }
 
 /// Which rows a view shows.
@@ -648,18 +643,6 @@ impl ViewSpec {
 }
 
 /// `Selection`'s own rule, over a compact record: the same semantics as
-/// `Selection::matches_frame` / `matches_message` (lossy UTF-8 for `grep`),
-/// applied to the bytes kept for the row.
-pub fn selection_matches(sel: &Selection, conn: ConnId, dir: Dir, opcode: u8, payload: &[u8]) -> bool {
-    (sel.conns.is_empty() || sel.conns.contains(&conn))
-        && sel.dir.is_none_or(|d| d == dir)
-        && (sel.opcodes.is_empty() || sel.opcodes.contains(&opcode))
-        && sel
-            .grep
-            .as_ref()
-            .is_none_or(|re| re.is_match(&String::from_utf8_lossy(payload)))
-}
-
 /// The rows of the timeline under a [`ViewSpec`]: record indices, ascending.
 /// Extended incrementally as records arrive.
 #[derive(Clone, Debug, Default)]
@@ -730,7 +713,7 @@ impl View {
             }
         }
         let dir = r.dir.unwrap_or(Dir::C2S);
-        selection_matches(&spec.selection, conn, dir, r.opcode, store.data(r))
+        spec.selection.matches(conn, dir, r.opcode, store.data(r))
     }
 
     /// Position of record `idx` in this view, or of the nearest row before it.

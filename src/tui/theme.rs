@@ -40,12 +40,6 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// The theme for this process: colours unless `NO_COLOR` is set and non-empty.
-    pub fn from_env() -> Theme {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme::new(no_color)
-    }
-
     pub fn new(no_color: bool) -> Theme {
         let plain = Style::new();
         let bold = Style::new().add_modifier(Modifier::BOLD);

@@ -250,22 +250,12 @@ impl FrameDecoder {
         self.stats
     }
 
-    /// Stream offset of the next byte.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
     pub fn set_expect(&mut self, expect: Expect) {
         self.expect = expect;
     }
 
     pub fn expect(&self) -> Expect {
         self.expect
-    }
-
-    /// Is the decoder scanning for a header after losing its place?
-    pub fn resyncing(&self) -> bool {
-        matches!(self.state, State::Resync)
     }
 
     /// Start by scanning after a gap: the next byte fed begins a segment.

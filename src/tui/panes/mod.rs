@@ -271,13 +271,3 @@ pub fn fit(s: &str, w: usize) -> String {
     out.extend(std::iter::repeat_n(' ', w - used));
     out
 }
-
-/// A line of spans from `(text, style)` pairs.
-pub fn line<'a>(parts: Vec<(String, Style)>) -> Line<'a> {
-    Line::from(
-        parts
-            .into_iter()
-            .map(|(s, st)| Span::styled(s, st))
-            .collect::<Vec<_>>(),
-    )
-}

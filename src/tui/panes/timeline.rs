@@ -4,7 +4,7 @@
 //! the visible rows are formatted.
 
 use super::super::app::{App, Focus, TimeFormat, TimelineLayout};
-use super::super::keys::{self, Move};
+use super::super::keys;
 use super::super::store::{Kind, Record, flag};
 use super::super::text;
 use super::{block, fit, frame_flags, highlight, message_flags, opcode_word, preview, time_cell};
@@ -368,9 +368,4 @@ fn activity(app: &App, area: Rect, buf: &mut Buffer) {
             }
         }
     }
-}
-
-/// Wheel and keys both land here.
-pub fn apply_move(app: &mut App, m: Move) {
-    app.move_cursor(m);
 }
