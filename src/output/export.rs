@@ -545,7 +545,7 @@ pub struct ExportSink<'a> {
     /// `--wire --messages`: data frames waiting for their message, per direction.
     /// `--wire --messages`: wire bytes of data frames waiting for their
     /// message, per direction, with their total (capped at the message cap).
-    pending: FxHashMap<(ConnId, Dir), (VecDeque<Vec<u8>>, usize)>,
+    pending: FxHashMap<(ConnId, Dir), PendingWire>,
     /// jsonl: connection/handshake records held until the connection has a selected event.
     held: FxHashMap<ConnId, Vec<Event>>,
     /// jsonl: connections whose records were written.
@@ -873,6 +873,9 @@ pub fn wire_payload(f: &FrameEvent) -> Vec<u8> {
     }
     v
 }
+
+/// Wire payloads of data frames awaiting their message, and their total.
+type PendingWire = (VecDeque<Vec<u8>>, usize);
 
 /// Wire bytes held per direction for `--wire --messages` (the message cap).
 const MAX_PENDING_WIRE: usize = 64 << 20;

@@ -595,7 +595,9 @@ impl App {
         let contents = if raw {
             data.to_vec()
         } else {
-            super::export::hexdump(data).into_bytes()
+            let mut out = Vec::with_capacity(data.len() * 4 + 16);
+            super::export::hexdump(data, &mut out);
+            out
         };
         Action::Export(ExportJob {
             summary: format!(
@@ -646,7 +648,7 @@ impl App {
                     )
                     .as_bytes(),
                 );
-                out.extend_from_slice(super::export::hexdump(data).as_bytes());
+                super::export::hexdump(data, &mut out);
                 out.push(b'\n');
             }
         }

@@ -5,11 +5,9 @@ use super::app::ExportJob;
 
 /// `hexdump -C` layout, from the shared export formatter (so the TUI's `e`
 /// and `wsscope export --format hexdump` write the same bytes).
-pub(crate) fn hexdump(data: &[u8]) -> String {
-    let mut out = Vec::with_capacity(data.len() * 4 + 16);
+pub(crate) fn hexdump(data: &[u8], out: &mut Vec<u8>) {
     // Writing into a Vec cannot fail.
-    let _ = crate::output::hexdump::hexdump_c(data, true, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    let _ = crate::output::hexdump::hexdump_c(data, true, out);
 }
 
 /// Writes an export job's file.

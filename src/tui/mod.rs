@@ -43,10 +43,10 @@ const CHANNEL: usize = 4;
 /// Redraws while loading at most this often.
 const FRAME: Duration = Duration::from_millis(33);
 
-/// Opens a capture file in the interactive view. `-` reads standard input.
-pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<()> {
+/// A file's app (with its progress gauge) and the reader filling it.
+fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<(App, Reader)> {
     let (source, counter) = open_counted(path)?;
-    let mut app = App::new(display_name(path), options(false));
+    let mut app = App::new(display_name(path), opts);
     app.progress.total_bytes = counter.as_ref().map(|c| c.1);
     let reader = spawn_reader(
         source,
@@ -56,6 +56,12 @@ pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<()> {
             ..Default::default()
         },
     );
+    Ok((app, reader))
+}
+
+/// Opens a capture file in the interactive view. `-` reads standard input.
+pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<()> {
+    let (app, reader) = open_file(path, cfg, options(false))?;
     run_terminal(app, reader)
 }
 
@@ -433,17 +439,7 @@ pub fn run_headless(
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let t0 = Instant::now();
-    let (source, counter) = open_counted(path)?;
-    let mut app = App::new(display_name(path), Options::default());
-    app.progress.total_bytes = counter.as_ref().map(|c| c.1);
-    let reader = spawn_reader(
-        source,
-        cfg,
-        ReaderOptions {
-            counter,
-            ..Default::default()
-        },
-    );
+    let (mut app, reader) = open_file(path, cfg, Options::default())?;
     let mut terminal = Terminal::new(TestBackend::new(width, height))?;
     terminal.draw(|f| f.render_widget(&app, f.area()))?;
     let first_screen = t0.elapsed();
