@@ -141,7 +141,13 @@ impl Inflater {
     /// `truncated`: the message was not captured whole; its prefix is
     /// inflated as far as it goes and the history is then considered lost.
     pub fn inflate_message(&mut self, input: &[u8], truncated: bool) -> Inflated {
-        let mut out = Vec::with_capacity(input.len().saturating_mul(3).min(self.max_output).max(64));
+        let mut out = Vec::with_capacity(
+            input
+                .len()
+                .saturating_mul(3)
+                .min(self.max_output)
+                .clamp(64, 1 << 20),
+        );
         let mut r = self.run(input, &mut out);
         if !truncated && matches!(r, Ok(Step::More)) {
             r = self.run(&TRAILER, &mut out);
@@ -183,11 +189,13 @@ impl Inflater {
             if out.len() >= self.max_output {
                 return Ok(Step::Capped);
             }
+            // Grow geometrically (by the current length) but never past the
+            // bomb cap: plain `reserve` may double the buffer beyond it.
             let want = self
                 .max_output
                 .saturating_sub(out.len())
-                .min(input.len().saturating_mul(4).max(16 * 1024));
-            out.reserve(want);
+                .min(out.len().max(input.len().saturating_mul(4)).max(16 * 1024));
+            out.reserve_exact(want);
             let (in0, out0) = (self.d.total_in(), self.d.total_out());
             let status = self
                 .d
