@@ -33,13 +33,16 @@
 
 pub mod analyzer;
 pub mod cli;
+pub mod conn;
 pub mod decode;
 pub mod event;
 pub mod http;
+pub mod model;
 pub mod output;
 pub mod run;
 pub mod select;
 pub mod source;
+pub mod stream;
 pub mod tcp;
 pub mod tui;
 pub mod ws;

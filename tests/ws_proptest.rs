@@ -138,7 +138,7 @@ proptest! {
         }).collect();
         prop_assert_eq!(&got_msgs, &messages);
         prop_assert_eq!(sum.violations, 0);
-        prop_assert_eq!(sum.frames[dir.index()], frames.len() as u64);
+        prop_assert_eq!(sum.frames[dir], frames.len() as u64);
         // Frame offsets are exact: each header sits where the encoder put it.
         let mut off = if c2s { REQ.len() } else { RESP.len() } as u64;
         for e in &ev {

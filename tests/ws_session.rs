@@ -1,10 +1,11 @@
 //! Session-level tests: handshake + frames through `ws::Session`.
 
+use wsscope::conn::PayloadClassifier;
 use wsscope::event::{Dir, Event, FrameEvent, HandshakeEvent, MessageEvent, Protocol, Timestamp};
 use wsscope::tcp::{Role, RoleClassifier};
 use wsscope::ws::frame::{LenForm, encode_frame, encode_frame_with, encode_header};
 use wsscope::ws::rules;
-use wsscope::ws::{PayloadClassifier, Session, SessionConfig, SessionSummary};
+use wsscope::ws::{Session, SessionConfig, SessionSummary};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -194,10 +195,10 @@ fn full_session() {
 
     assert_eq!(r.rules(), [rules::DATA_AFTER_CLOSE]);
     assert_eq!(sum.protocol, Protocol::WebSocket);
-    assert_eq!(sum.frames, [6, 3]);
-    assert_eq!(sum.messages, [3, 1]);
-    assert_eq!(sum.close[0], Some((Some(1000), Some("bye".into()))));
-    assert_eq!(sum.close[1], Some((Some(1001), None)));
+    assert_eq!(sum.frames.into_array(), [6, 3]);
+    assert_eq!(sum.messages.into_array(), [3, 1]);
+    assert_eq!(sum.close[Dir::C2S], Some((Some(1000), Some("bye".into()))));
+    assert_eq!(sum.close[Dir::S2C], Some((Some(1001), None)));
     assert_eq!(sum.close_first, Some(Dir::C2S));
     assert!(sum.handshake_seen);
     assert_eq!(sum.violations, 1);

@@ -18,4 +18,4 @@ pub mod rules;
 pub mod session;
 
 pub use frame::{FrameHeader, Opcode, encode_frame, parse_header, unmask};
-pub use session::{PayloadClassifier, Session, SessionConfig, SessionSummary};
+pub use session::{Session, SessionConfig, SessionSummary};

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 
 use super::decoder::{Decoded, Expect, FrameDecoder, RawFrame, RunVerdict, check_run};
 use super::deflate::{Inflater, no_context_takeover, parse_permessage_deflate};
-use super::frame::{Opcode, parse_header};
+use super::frame::Opcode;
 use super::message::{Assembled, Assembler, Utf8Verdict, utf8_verdict};
 use super::rules::{self, Breach};
 use crate::event::{
@@ -38,7 +38,8 @@ use crate::http::handshake::{
     HeadError, HttpItem, HttpStream, Looks, RequestHead, ResponseHead, Side, looks_like_request,
     looks_like_response,
 };
-use crate::tcp::{Role, RoleClassifier};
+use crate::model::{PerDir, Stamp};
+use crate::stream::{ByteLayer, LayerCx, StreamInput};
 
 /// Client bytes held after an upgrade request until the answer is seen.
 const MAX_HELD: usize = 1 << 20;
@@ -78,14 +79,13 @@ impl Default for SessionConfig {
 }
 
 /// What a session learned about its connection.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct SessionSummary {
     pub protocol: Protocol,
-    /// Indexed by [`Dir::index`].
-    pub frames: [u64; 2],
-    pub messages: [u64; 2],
+    pub frames: PerDir<u64>,
+    pub messages: PerDir<u64>,
     /// Close frame sent in each direction: (code, reason).
-    pub close: [Option<(Option<u16>, Option<String>)>; 2],
+    pub close: PerDir<Option<(Option<u16>, Option<String>)>>,
     pub close_first: Option<Dir>,
     /// Ping round-trip times in seconds: (min, median, max).
     pub rtt: Option<(f64, f64, f64)>,
@@ -368,9 +368,9 @@ impl Session {
         };
         SessionSummary {
             protocol: self.protocol(),
-            frames: self.frames,
-            messages: self.messages,
-            close: self.close.clone(),
+            frames: PerDir(self.frames),
+            messages: PerDir(self.messages),
+            close: PerDir(self.close.clone()),
             close_first: self.close_first,
             rtt,
             handshake_seen: self.handshake_seen,
@@ -1230,30 +1230,21 @@ fn hold(up: &mut PendingUpgrade, ts: Timestamp, bytes: &[u8]) {
     up.dropped = up.dropped.saturating_add(lost as u64);
 }
 
-/// Tells client from server by the first payload: the sender of an HTTP
-/// request line or of masked WebSocket frames is the client; the sender of
-/// `HTTP/1.x NNN` or of unmasked frames is the server.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PayloadClassifier;
+impl ByteLayer for Session {
+    fn input(&mut self, item: StreamInput<'_>, cx: &mut LayerCx<'_>) {
+        match item {
+            StreamInput::Data { dir, bytes, at, .. } => self.on_data(dir, at.ts, bytes, cx.out),
+            StreamInput::Gap { dir, len, at, .. } => self.on_gap(dir, at.ts, len.bytes(), cx.out),
+            StreamInput::End { dir, rst: false, at } => self.on_fin(dir, at.ts, cx.out),
+            StreamInput::End { dir, rst: true, at } => self.on_rst(dir, at.ts, cx.out),
+        }
+    }
 
-impl RoleClassifier for PayloadClassifier {
-    fn classify(&self, payload: &[u8], _src_port: u16, _dst_port: u16) -> Option<Role> {
-        if looks_like_request(payload) == Looks::Yes {
-            return Some(Role::Client);
-        }
-        if looks_like_response(payload) == Looks::Yes {
-            return Some(Role::Server);
-        }
-        let h = parse_header(payload).ok()?;
-        let expect = Expect {
-            masked: h.masked,
-            rsv1: true,
-        };
-        match check_run(payload, expect) {
-            RunVerdict::Accept { frames, exact } if frames >= 2 || exact => {
-                Some(if h.masked { Role::Client } else { Role::Server })
-            }
-            _ => None,
-        }
+    fn finish(&mut self, at: Stamp, cx: &mut LayerCx<'_>) -> SessionSummary {
+        Session::finish(self, at.ts, cx.out)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        0
     }
 }
