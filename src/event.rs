@@ -129,6 +129,8 @@ impl RoleBasis {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct HandshakeEvent {
     pub conn: ConnId,
+    /// The session the handshake opened (`session.conn == conn`).
+    pub session: SessionId,
     pub ts: Timestamp,
     pub method: String,
     pub path: String,
@@ -173,6 +175,10 @@ pub struct DeflateParams {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameEvent {
     pub conn: ConnId,
+    /// The session the frame belongs to (`session.conn == conn`).
+    pub session: SessionId,
+    /// The packets that carried the frame's bytes (header and payload).
+    pub packets: PacketSpan,
     pub ts: Timestamp,
     pub dir: Dir,
     pub fin: bool,
@@ -205,6 +211,17 @@ pub struct FrameEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageEvent {
     pub conn: ConnId,
+    /// The session the message belongs to (`session.conn == conn`).
+    pub session: SessionId,
+    /// Messages of this session and direction before this one (0, 1, 2...).
+    pub seq: u64,
+    /// Stream offset of the first captured frame of the message: with
+    /// `frames`, which frames made it (the data frames of `dir` from there on;
+    /// control frames may be interleaved).
+    pub first_frame_offset: u64,
+    /// The packets that carried its data frames (`None` if no byte of it was
+    /// captured, e.g. a message cut by a gap before its first frame's end).
+    pub packets: Option<PacketSpan>,
     pub ts: Timestamp,
     pub dir: Dir,
     /// Opcode of the first frame (1 text, 2 binary, or a reserved data opcode).
@@ -241,6 +258,8 @@ pub struct GapEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViolationEvent {
     pub conn: ConnId,
+    /// The session whose peers broke the rule (`session.conn == conn`).
+    pub session: SessionId,
     pub ts: Timestamp,
     /// `None` for connection-level rules (e.g. accept mismatch is `Some(S2C)`).
     pub dir: Option<Dir>,

@@ -195,3 +195,181 @@ pub trait ByteLayer: Send {
     /// Heap bytes this layer (and those it owns) holds, for the memory budget.
     fn heap_bytes(&self) -> usize;
 }
+
+/// Which packets carried which bytes of one direction's stream: what a
+/// layer that frames the stream (WebSocket) needs to stamp a frame with
+/// the packets it came from.
+///
+/// Entries are disjoint, in offset order. Bounded: beyond [`SpanLog::MAX`]
+/// entries the two oldest are merged into one covering both, so a span
+/// asked for may grow wider (never narrower) than exact.
+#[derive(Debug, Default)]
+pub struct SpanLog {
+    /// (start offset, end offset, packets), oldest first.
+    entries: std::collections::VecDeque<(u64, u64, PacketSpan)>,
+}
+
+impl SpanLog {
+    pub const MAX: usize = 1 << 14;
+
+    /// `len` bytes at `offset` came from `packets`.
+    pub fn record(&mut self, offset: u64, len: usize, packets: PacketSpan) {
+        if len == 0 {
+            return;
+        }
+        let end = offset.saturating_add(len as u64);
+        self.entries.push_back((offset, end, packets));
+        if self.entries.len() > Self::MAX
+            && let (Some(a), Some(b)) = (self.entries.pop_front(), self.entries.pop_front())
+        {
+            self.entries.push_front((a.0, b.1, a.2.union(b.2)));
+        }
+    }
+
+    /// The packets that carried any byte of `[start, end)`.
+    pub fn span(&self, start: u64, end: u64) -> Option<PacketSpan> {
+        self.entries
+            .iter()
+            .skip_while(|(_, e, _)| *e <= start)
+            .take_while(|(s, _, _)| *s < end)
+            .map(|(_, _, p)| *p)
+            .reduce(PacketSpan::union)
+    }
+
+    /// Bytes before `offset` will not be asked about again.
+    pub fn forget_before(&mut self, offset: u64) {
+        while self.entries.front().is_some_and(|(_, e, _)| *e <= offset) {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Moves every entry of `other` (later offsets) to the end of `self`.
+    pub fn append(&mut self, other: &mut SpanLog) {
+        self.entries.append(&mut other.entries);
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.entries
+            .capacity()
+            .saturating_mul(std::mem::size_of::<(u64, u64, PacketSpan)>())
+    }
+}
+
+/// Drives one layer by hand: numbers packets and tracks each direction's
+/// offset, so that a test, a fuzz target or a tool can feed bytes without
+/// a capture. Each call is one packet.
+pub struct StreamDriver {
+    layer: Box<dyn ByteLayer>,
+    id: SessionId,
+    offsets: crate::model::PerDir<u64>,
+    packet: u64,
+    diags: DiagnosticLimiter,
+    mem: MemLedger,
+}
+
+impl StreamDriver {
+    pub fn new(id: SessionId, layer: Box<dyn ByteLayer>) -> Self {
+        StreamDriver {
+            layer,
+            id,
+            offsets: Default::default(),
+            packet: 0,
+            diags: DiagnosticLimiter::default(),
+            mem: MemLedger::default(),
+        }
+    }
+
+    fn next(&mut self, ts: crate::model::Timestamp) -> Stamp {
+        self.packet = self.packet.saturating_add(1);
+        Stamp::new(ts, self.packet)
+    }
+
+    fn run(&mut self, item: StreamInput<'_>, out: &mut dyn EventSink) {
+        let mut cx = LayerCx {
+            id: self.id,
+            out,
+            diags: &mut self.diags,
+            mem: &mut self.mem,
+        };
+        self.layer.input(item, &mut cx);
+    }
+
+    /// `bytes` of `dir`, in one new packet.
+    pub fn data(&mut self, dir: Dir, ts: crate::model::Timestamp, bytes: &[u8], out: &mut dyn EventSink) {
+        let at = self.next(ts);
+        let offset = self.offsets[dir];
+        self.offsets[dir] = offset.saturating_add(bytes.len() as u64);
+        let item = StreamInput::Data {
+            dir,
+            offset,
+            bytes,
+            packets: PacketSpan::one(at.packet),
+            at,
+            starts_write: true,
+        };
+        self.run(item, out);
+    }
+
+    /// `len` bytes of `dir` lost.
+    pub fn gap(&mut self, dir: Dir, ts: crate::model::Timestamp, len: u64, out: &mut dyn EventSink) {
+        let at = self.next(ts);
+        let offset = self.offsets[dir];
+        self.offsets[dir] = offset.saturating_add(len);
+        let item = StreamInput::Gap {
+            dir,
+            offset,
+            len: GapLen::Exact(len),
+            reason: GapReason::Lost,
+            at,
+        };
+        self.run(item, out);
+    }
+
+    /// `dir` ends (FIN, or RST).
+    pub fn end(&mut self, dir: Dir, ts: crate::model::Timestamp, rst: bool, out: &mut dyn EventSink) {
+        let at = self.next(ts);
+        self.run(StreamInput::End { dir, rst, at }, out);
+    }
+
+    /// The connection ends: what the layer found.
+    pub fn finish(&mut self, ts: crate::model::Timestamp, out: &mut dyn EventSink) -> SessionSummary {
+        let mut cx = LayerCx {
+            id: self.id,
+            out,
+            diags: &mut self.diags,
+            mem: &mut self.mem,
+        };
+        self.layer.finish(Stamp::new(ts, 0), &mut cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_log_unions_the_packets_of_a_range() {
+        let mut l = SpanLog::default();
+        l.record(0, 10, PacketSpan::one(4));
+        l.record(10, 10, PacketSpan::one(5));
+        l.record(20, 10, PacketSpan::one(7));
+        assert_eq!(l.span(0, 10), Some(PacketSpan::one(4)));
+        assert_eq!(l.span(5, 15), Some(PacketSpan { first: 4, last: 5 }));
+        assert_eq!(l.span(12, 25), Some(PacketSpan { first: 5, last: 7 }));
+        assert_eq!(l.span(30, 40), None);
+        l.forget_before(20);
+        assert_eq!(l.span(0, 40), Some(PacketSpan::one(7)));
+    }
+
+    #[test]
+    fn span_log_stays_bounded_and_never_narrows() {
+        let mut l = SpanLog::default();
+        for i in 0..(SpanLog::MAX as u64 + 100) {
+            l.record(i * 2, 2, PacketSpan::one(i + 1));
+        }
+        assert!(l.entries.len() <= SpanLog::MAX);
+        let s = l.span(0, 2).unwrap_or(PacketSpan::one(0));
+        assert_eq!(s.first, 1);
+        assert!(s.last >= 1);
+    }
+}

@@ -7,9 +7,10 @@
 //! layers hold to the ledger after every input.
 
 use super::probe::{self, ProbeHints, Proto};
+use crate::http::Http1Upgrade;
 use crate::model::{SessionId, Stamp};
 use crate::stream::{ByteLayer, LayerCx, StreamInput};
-use crate::ws::{Session, SessionConfig, SessionSummary};
+use crate::ws::{SessionConfig, SessionSummary};
 
 /// Wraps or replaces the layer a stack would build — for tests and tools
 /// that insert a layer of their own (the shape TLS takes), or split a
@@ -40,14 +41,11 @@ impl ConnStack {
 
     fn build(&self, proto: Proto) -> Box<dyn ByteLayer> {
         match proto {
-            Proto::Http1 => Box::new(Session::new(
-                self.id.conn,
-                SessionConfig {
-                    force_ws: self.hints.force_ws,
-                    stream_start_seen: self.hints.stream_start_seen,
-                    ..self.limits
-                },
-            )),
+            Proto::Http1 => Box::new(Http1Upgrade::new(SessionConfig {
+                force_ws: self.hints.force_ws,
+                stream_start_seen: self.hints.stream_start_seen,
+                ..self.limits
+            })),
         }
     }
 
