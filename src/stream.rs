@@ -17,9 +17,8 @@
 //! - `packets` names the packets that carried the bytes, `at` the packet
 //!   being processed when they were released (the one that completed them).
 
-use crate::event::{DiagnosticEvent, Event, EventSink, GapReason};
-use crate::model::{Dir, PacketSpan, SessionId, Stamp};
-use crate::ws::SessionSummary;
+use crate::event::{DiagnosticEvent, Event, EventSink, GapReason, Protocol};
+use crate::model::{Dir, PacketSpan, PerDir, SessionId, Stamp};
 
 /// How long a gap is. TCP always knows; a layer that loses record or frame
 /// boundaries inside a gap (TLS, HTTP/2) only knows a lower bound, and the
@@ -180,6 +179,21 @@ impl LayerCx<'_> {
             mem: &mut *self.mem,
         }
     }
+}
+
+/// What the layers found on a connection, for its `close` record.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SessionSummary {
+    pub protocol: Protocol,
+    pub frames: PerDir<u64>,
+    pub messages: PerDir<u64>,
+    /// Close frame sent in each direction: (code, reason).
+    pub close: PerDir<Option<(Option<u16>, Option<String>)>>,
+    pub close_first: Option<Dir>,
+    /// Ping round-trip times in seconds: (min, median, max).
+    pub rtt: Option<(f64, f64, f64)>,
+    pub handshake_seen: bool,
+    pub violations: u64,
 }
 
 /// A layer between TCP and WebSocket: consumes a [`StreamInput`] stream and

@@ -40,12 +40,13 @@ use super::handshake::{
 };
 use crate::event::{DeflateParams, Event, HandshakeEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PerDir, Stamp};
+use crate::stream::SessionSummary;
 use crate::stream::{ByteLayer, LayerCx, SpanLog, StreamInput};
 use crate::ws::decoder::{Expect, RunVerdict, check_run};
 use crate::ws::deflate::parse_permessage_deflate;
 use crate::ws::detect::{Detection, Detector, starts_off_frame};
 use crate::ws::rules::{self, Breach};
-use crate::ws::session::{Resync, SessionConfig, SessionSummary, WsParams, WsSession};
+use crate::ws::session::{Resync, SessionConfig, WsParams, WsSession};
 
 /// Client bytes held after an upgrade request until the answer is seen.
 const MAX_HELD: usize = 1 << 20;

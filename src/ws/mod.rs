@@ -23,5 +23,6 @@ pub mod ping;
 pub mod rules;
 pub mod session;
 
+pub use crate::stream::SessionSummary;
 pub use frame::{FrameHeader, Opcode, encode_frame, parse_header, unmask};
-pub use session::{Resync, SessionConfig, SessionSummary, WsParams, WsSession};
+pub use session::{Resync, SessionConfig, WsParams, WsSession};

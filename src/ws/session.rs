@@ -25,7 +25,7 @@ use super::ping::PingTracker;
 use super::rules::{self, Breach};
 use crate::event::{DeflateParams, Event, FrameEvent, MessageEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PacketSpan, PerDir, SessionId, Stamp};
-use crate::stream::{ByteLayer, GapLen, LayerCx, SpanLog, StreamInput};
+use crate::stream::{ByteLayer, GapLen, LayerCx, SessionSummary, SpanLog, StreamInput};
 
 /// Session settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,21 +51,6 @@ impl Default for SessionConfig {
             stream_start_seen: true,
         }
     }
-}
-
-/// What a session learned about its connection.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct SessionSummary {
-    pub protocol: Protocol,
-    pub frames: PerDir<u64>,
-    pub messages: PerDir<u64>,
-    /// Close frame sent in each direction: (code, reason).
-    pub close: PerDir<Option<(Option<u16>, Option<String>)>>,
-    pub close_first: Option<Dir>,
-    /// Ping round-trip times in seconds: (min, median, max).
-    pub rtt: Option<(f64, f64, f64)>,
-    pub handshake_seen: bool,
-    pub violations: u64,
 }
 
 /// Is the position of a direction's first frame header known?
