@@ -8,6 +8,7 @@
 use crate::conn::stack::LayerHook;
 use crate::conn::{ConnStack, PayloadClassifier, ProbeHints};
 use crate::decode::{Decoded, Decoder, DefragConfig};
+use crate::diag;
 use crate::event::{
     ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, RoleBasis,
     Timestamp,
@@ -155,7 +156,7 @@ impl Analyzer {
                 ts,
                 conn: None,
                 dir: None,
-                code: "capture-truncated",
+                code: diag::CAPTURE_TRUNCATED,
                 detail: why.clone(),
                 packet: None,
             }));
@@ -167,7 +168,7 @@ impl Analyzer {
                 ts,
                 conn: None,
                 dir: None,
-                code: "ip-fragments-incomplete",
+                code: diag::IP_FRAGMENTS_INCOMPLETE,
                 detail: format!("{incomplete} fragmented IP datagrams never completed"),
                 packet: None,
             }));

@@ -35,6 +35,7 @@ pub mod analyzer;
 pub mod cli;
 pub mod conn;
 pub mod decode;
+pub mod diag;
 pub mod event;
 pub mod http;
 pub mod model;

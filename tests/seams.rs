@@ -302,7 +302,8 @@ fn multiplexing_layer_yields_one_session_per_stream() {
     assert_eq!(of(s3)[1].packets, PacketSpan::one(3));
     assert_eq!(of(s1)[1].packets, PacketSpan::one(4));
     // Messages: assembled per session, not across them.
-    let m: Vec<(SessionId, Dir, &[u8], u64, Option<PacketSpan>)> = messages
+    type Seen<'a> = (SessionId, Dir, &'a [u8], u64, Option<PacketSpan>);
+    let m: Vec<Seen<'_>> = messages
         .iter()
         .map(|m| (m.session, m.dir, m.data.as_slice(), m.seq, m.packets))
         .collect();

@@ -30,6 +30,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use crate::diag;
 use std::collections::VecDeque;
 
 use super::Headers;
@@ -214,7 +215,7 @@ impl Http1Upgrade {
             cx.diagnostic(
                 at,
                 Some(dir),
-                "http-gap",
+                diag::HTTP_GAP,
                 format!(
                     "{len} bytes lost while the WebSocket upgrade was pending; assuming it succeeded and \
                  looking for frames"
@@ -239,7 +240,7 @@ impl Http1Upgrade {
             cx.diagnostic(
                 at,
                 Some(dir),
-                "http-gap",
+                diag::HTTP_GAP,
                 format!("{len} bytes lost in the HTTP stream; the rest of this direction is not parsed"),
             );
         }
@@ -355,9 +356,9 @@ impl Http1Upgrade {
             return;
         }
         let code = if matches!(e, HeadError::TooLong) {
-            "http-head-too-long"
+            diag::HTTP_HEAD_TOO_LONG
         } else {
-            "http-malformed"
+            diag::HTTP_MALFORMED
         };
         cx.diagnostic(
             at,
@@ -500,13 +501,13 @@ impl Http1Upgrade {
             None => {}
             Some(Detection::Frames { mid_frame }) => {
                 if mid_frame {
-                    cx.diagnostic(at, Some(dir), "ws-detected", format!(
+                    cx.diagnostic(at, Some(dir), diag::WS_DETECTED, format!(
                         "no WebSocket handshake captured, and the capture starts inside a frame: the {dir} \
                          bytes parse as WebSocket frames after the tail of a frame that began before the \
                          capture; decoding from the next frame header"
                     ));
                 } else if !force {
-                    cx.diagnostic(at, Some(dir), "ws-detected", format!(
+                    cx.diagnostic(at, Some(dir), diag::WS_DETECTED, format!(
                         "no WebSocket handshake captured; the {dir} bytes parse as WebSocket frames: decoding \
                          them (masking as expected for this direction)"
                     ));
@@ -553,7 +554,7 @@ impl Http1Upgrade {
         cx.diagnostic(
             at,
             Some(Dir::S2C),
-            "ws-handshake-cut",
+            diag::WS_HANDSHAKE_CUT,
             format!(
                 "the upgrade handshake was cut by the capture ({len} bytes lost; a small snapshot length?): the answer starts `{}`, so frames are decoded after the gap; the key, accept and extensions were not captured",
                 resp_line
@@ -654,7 +655,7 @@ impl Http1Upgrade {
             cx.diagnostic(
                 at,
                 Some(Dir::C2S),
-                "http-upgrade-held-overflow",
+                diag::HTTP_UPGRADE_HELD_OVERFLOW,
                 format!("{dropped} client bytes sent before the upgrade answer {why}"),
             );
             ws.gap(Dir::C2S, at, dropped, cx);
@@ -717,7 +718,7 @@ impl ByteLayer for Http1Upgrade {
                 cx.diagnostic(
                     at,
                     Some(Dir::C2S),
-                    "ws-upgrade-unanswered",
+                    diag::WS_UPGRADE_UNANSWERED,
                     "no answer to the upgrade request was \
                     captured, but the client sent frames: decoding them"
                         .into(),

@@ -15,6 +15,7 @@
 use super::reassembly::{HalfEvent, HalfStream};
 use super::{Role, RoleClassifier, StreamConsumer, StreamEvent, TcpSummary};
 use crate::decode::Segment;
+use crate::diag;
 use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, RoleBasis, TcpEnd, Timestamp};
 use crate::model::{PacketSpan, Stamp};
 use rustc_hash::FxHashMap;
@@ -293,7 +294,7 @@ impl FlowTable {
                     ts,
                     conn: Some(id),
                     dir: None,
-                    code: "tcp-buffer-cap",
+                    code: diag::TCP_BUFFER_CAP,
                     detail: format!(
                         "{} out-of-order bytes held (caps: {} per connection, {} in total); skipping holes as gaps",
                         pending_after, self.cfg.max_conn_buffer, self.cfg.max_total_buffer
@@ -419,7 +420,7 @@ impl FlowTable {
             ts,
             conn: None,
             dir: None,
-            code: "tcp-conn-evicted",
+            code: diag::TCP_CONN_EVICTED,
             detail: format!(
                 "more than {} connections tracked at once; {} least recently active were summarised early (raise --max-conns to keep them)",
                 self.cfg.max_conns,
@@ -532,7 +533,7 @@ fn emit(
                 ts,
                 conn: Some(conn),
                 dir: Some(dir),
-                code: "tcp-overlap-conflict",
+                code: diag::TCP_OVERLAP_CONFLICT,
                 detail: format!(
                     "{len} bytes at stream offset {offset} were sent again with different content; kept the first copy"
                 ),

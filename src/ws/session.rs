@@ -23,6 +23,7 @@ use super::frame::Opcode;
 use super::message::{Assembled, Assembler, DataFrame, Utf8Verdict, utf8_verdict};
 use super::ping::PingTracker;
 use super::rules::{self, Breach};
+use crate::diag;
 use crate::event::{DeflateParams, Event, FrameEvent, MessageEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PacketSpan, PerDir, SessionId, Stamp};
 use crate::stream::{ByteLayer, GapLen, LayerCx, SessionSummary, SpanLog, StreamInput};
@@ -197,7 +198,7 @@ impl WsSession {
             self.message(dir, at, m, cx);
         }
         if poisoned && self.deflate.is_some() {
-            cx.diagnostic(at, Some(dir), "ws-inflate-history-lost", format!(
+            cx.diagnostic(at, Some(dir), diag::WS_INFLATE_HISTORY_LOST, format!(
                 "{len} bytes lost in {dir} with permessage-deflate context takeover: later messages that refer \
                  to data before the gap cannot be inflated"
             ));
@@ -247,7 +248,7 @@ impl WsSession {
                 Decoded::Undecodable { offset, len, reason } => cx.diagnostic(
                     at,
                     Some(dir),
-                    "ws-resync",
+                    diag::WS_RESYNC,
                     format!("{len} undecodable bytes skipped at {dir} offset {offset} ({reason})"),
                 ),
             }
@@ -346,7 +347,7 @@ impl WsSession {
             cx.diagnostic(
                 at,
                 Some(dir),
-                "ws-frame-capped",
+                diag::WS_FRAME_CAPPED,
                 format!(
                     "frame at {dir} offset {} declares {} payload bytes; only the first {} were kept \
                  (max frame bytes), {} dropped",
@@ -367,7 +368,7 @@ impl WsSession {
             cx.diagnostic(
                 at,
                 Some(dir),
-                "ws-message-capped",
+                diag::WS_MESSAGE_CAPPED,
                 format!(
                     "message of {} wire bytes exceeds max message bytes ({}); {} bytes dropped",
                     m.wire_len, self.cfg.max_message_bytes, m.capped
@@ -390,7 +391,7 @@ impl WsSession {
                             None => "it inflated correctly".to_string(),
                             Some(e) => format!("inflating failed: {e}"),
                         };
-                        cx.diagnostic(at, Some(dir), "ws-deflate-assumed", format!(
+                        cx.diagnostic(at, Some(dir), diag::WS_DEFLATE_ASSUMED, format!(
                             "RSV1 set without a captured handshake: assumed permessage-deflate with context \
                              takeover; {how}"
                         ));
@@ -400,7 +401,7 @@ impl WsSession {
                         cx.diagnostic(
                             at,
                             Some(dir),
-                            "ws-inflate-capped",
+                            diag::WS_INFLATE_CAPPED,
                             format!(
                                 "inflated message exceeds {} bytes (decompression-bomb cap): output cut",
                                 self.cfg.max_message_bytes
