@@ -15,7 +15,7 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
 use std::io::Read;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Initial read buffer; grown (up to [`MAX_BUFFER`]) for giant records.
 const BUFFER: usize = 4 << 20;
@@ -67,10 +67,6 @@ impl FileSource {
                 "{name}: not a capture file: expected a pcap or pcapng header (magic a1b2c3d4, a1b23c4d or 0a0d0d0a)"
             ),
         }
-    }
-
-    pub fn path_name(path: &Path) -> PathBuf {
-        path.to_path_buf()
     }
 }
 
