@@ -7,7 +7,7 @@ use etherparse::PacketBuilder;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use wsscope::event::Timestamp;
-use wsscope::output::pcap::PcapWriter;
+use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::LinkType;
 
 fn wsscope(args: &[&str]) -> std::process::Output {

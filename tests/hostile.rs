@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use std::io::Cursor;
 use wsscope::analyzer::{Analyzer, AnalyzerConfig};
 use wsscope::event::{Event, GapReason, TcpEnd, Timestamp};
-use wsscope::output::pcap::PcapWriter;
+use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::file::FileSource;
 use wsscope::source::{LinkType, Packet};
 

@@ -9,7 +9,7 @@ mod common;
 use std::ops::ControlFlow;
 use wsscope::decode::{Decoded, Decoder};
 use wsscope::event::{Dir, Event, FrameEvent, Protocol};
-use wsscope::output::pcap::PcapWriter;
+use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
 

@@ -9,7 +9,7 @@
 use etherparse::PacketBuilder;
 use std::io::{self, Write};
 use wsscope::event::Timestamp;
-use wsscope::output::pcap::PcapWriter;
+use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::LinkType;
 
 struct Rng(u64);

@@ -9,7 +9,7 @@
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::event::{ConnId, Event};
-use crate::output::pcap::PcapWriter;
+use crate::source::pcap_writer::PcapWriter;
 use crate::source::{LinkType, PacketSource};
 use anyhow::{Context, bail};
 use std::collections::BTreeSet;

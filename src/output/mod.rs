@@ -5,5 +5,4 @@ pub mod export_jsonl;
 pub mod export_pcap;
 pub mod hexdump;
 pub mod jsonl;
-pub mod pcap;
 pub mod text;

@@ -10,7 +10,7 @@
 
 use super::{LinkType, Packet, PacketSource, SourceEnd};
 use crate::event::Timestamp;
-use crate::output::pcap::PcapWriter;
+use crate::source::pcap_writer::PcapWriter;
 use anyhow::{Context, bail};
 use std::io::BufWriter;
 use std::ops::ControlFlow;

@@ -5,6 +5,7 @@
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod pcap_writer;
 
 use crate::event::Timestamp;
 use std::ops::ControlFlow;
