@@ -148,14 +148,8 @@ fn dump(
     let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let (src, cfg, count) = (src.as_mut(), analysis.config(), input.count);
     let (end, err, found) = match format {
-        DumpFormat::Jsonl => run_dump(JsonlSink::with_flush_each(w, live), src, cfg, count, |s| {
-            let flushed = s.flush();
-            s.take_error().map(Err).unwrap_or(flushed)
-        })?,
-        DumpFormat::Text => run_dump(TextSink::new(w).flush_each(live), src, cfg, count, |s| {
-            let flushed = s.flush();
-            s.take_error().map(Err).unwrap_or(flushed)
-        })?,
+        DumpFormat::Jsonl => run_dump(JsonlSink::with_flush_each(w, live), src, cfg, count)?,
+        DumpFormat::Text => run_dump(TextSink::new(w).flush_each(live), src, cfg, count)?,
     };
     err.context("writing output")?;
     report_end(input, &end);
@@ -218,14 +212,13 @@ fn timeline(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the analysis into `sink`, counting WebSocket events; `finish`
-/// flushes the sink and returns its first write error.
+/// Runs the analysis into `sink`, counting WebSocket events; then finishes
+/// the sink (flush, first write error).
 fn run_dump<S: EventSink>(
     mut sink: S,
     src: &mut dyn wsscope::source::PacketSource,
     cfg: wsscope::analyzer::AnalyzerConfig,
     count: Option<u64>,
-    finish: impl FnOnce(&mut S) -> std::io::Result<()>,
 ) -> anyhow::Result<(SourceEnd, std::io::Result<()>, u64)> {
     let mut counting = Counting {
         inner: &mut sink,
@@ -233,6 +226,6 @@ fn run_dump<S: EventSink>(
     };
     let (_, end) = wsscope::run::analyze_limited(src, cfg, count, &mut counting)?;
     let found = counting.websocket_events;
-    let res = finish(&mut sink);
+    let res = sink.finish();
     Ok((end, res, found))
 }

@@ -156,7 +156,8 @@ fn records(a: &ExportArgs, events: Vec<Event>) -> (Vec<Event>, ExportSummary) {
         for e in events {
             sink.event(e);
         }
-        sink.finish().unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
     };
     (out, summary)
 }
@@ -301,7 +302,8 @@ fn stream_bytes(flags: &[&str], events: Vec<Event>) -> (Vec<u8>, ExportSummary) 
         for e in events {
             sink.event(e);
         }
-        sink.finish().unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
     };
     (out, summary)
 }
@@ -343,7 +345,8 @@ fn out_dir_names_are_stable_per_connection() {
         for e in capture() {
             sink.event(e);
         }
-        sink.finish().unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
     };
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -443,8 +446,8 @@ fn pcap_selects_whole_connections() {
         for e in capture() {
             sink.event(e);
         }
-        sink.finish()
-            .unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
             .matched_conns
             .into_iter()
             .collect::<Vec<u64>>()

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use std::io::Cursor;
 use wsscope::analyzer::{Analyzer, AnalyzerConfig};
 use wsscope::event::{Event, GapReason, TcpEnd, Timestamp};
-use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::file::FileSource;
+use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::{LinkType, Packet};
 
 const C: [u8; 4] = [10, 0, 0, 1];

@@ -9,9 +9,9 @@ mod common;
 use std::ops::ControlFlow;
 use wsscope::decode::{Decoded, Decoder};
 use wsscope::event::{Dir, Event, FrameEvent, Protocol};
-use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
+use wsscope::source::pcap_writer::PcapWriter;
 
 struct Owned {
     ts: wsscope::event::Timestamp,

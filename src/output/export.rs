@@ -12,6 +12,7 @@
 //! so it reads the capture twice: the analysis pass finds them, a second pass
 //! copies their packets ([`super::export_pcap`]).
 
+use super::WriteLatch;
 use super::export_jsonl::{EventWriter, jsonl_writer};
 use super::hexdump::{annotate_frame, hexdump_c, xxd};
 use crate::analyzer::Analyzer;
@@ -345,7 +346,8 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         let mut sink = ExportSink::new(args, Output::Conns);
         let end = analyze_into(src, cfg.clone(), &mut sink, args.input.count)?;
         let links = std::mem::take(&mut sink.links);
-        let mut summary = sink.finish()?;
+        sink.finish().context("writing output")?;
+        let mut summary = sink.into_summary();
         summary.truncated = end.truncated;
         if summary.matched_nothing() {
             return Ok(summary);
@@ -394,7 +396,8 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
     };
     let mut sink = ExportSink::new(args, out);
     let end = analyze_into(src, cfg, &mut sink, args.input.count)?;
-    let mut summary = sink.finish()?;
+    sink.finish().context("writing output")?;
+    let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
     Ok(summary)
 }
@@ -462,13 +465,13 @@ fn analyze_into(
             sink.links.entry(conn).or_insert(pkt.link);
         }
         seen += 1;
-        if sink.error.is_some() || limit.is_some_and(|l| seen >= l) {
+        if sink.failed() || limit.is_some_and(|l| seen >= l) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
     })?;
-    if sink.error.is_none() {
+    if !sink.failed() {
         analyzer.finish(&end, sink);
     }
     Ok(end)
@@ -553,7 +556,7 @@ pub struct ExportSink<'a> {
     /// Link type of each connection's first packet (a pcap holds one).
     links: FxHashMap<ConnId, LinkType>,
     summary: ExportSummary,
-    error: Option<io::Error>,
+    latch: WriteLatch,
 }
 
 impl<'a> ExportSink<'a> {
@@ -573,21 +576,19 @@ impl<'a> ExportSink<'a> {
             shown: FxHashSet::default(),
             links: FxHashMap::default(),
             summary: ExportSummary::default(),
-            error: None,
+            latch: WriteLatch::default(),
         }
     }
 
-    /// Ends the export: the summary, or the first output error.
-    pub fn finish(mut self) -> anyhow::Result<ExportSummary> {
-        if let Some(e) = self.error.take() {
-            return Err(anyhow::Error::new(e).context("writing output"));
-        }
-        match &mut self.out {
-            Output::Stream(w) => w.flush().context("writing output")?,
-            Output::Events(w) => w.flush().context("writing output")?,
-            Output::Dir(_) | Output::Conns => {}
-        }
-        Ok(self.summary)
+    /// What was exported (call [`EventSink::finish`] first: it flushes and
+    /// returns the first output error).
+    pub fn into_summary(self) -> ExportSummary {
+        self.summary
+    }
+
+    /// Whether writing failed (nothing more is written).
+    pub fn failed(&self) -> bool {
+        self.latch.failed()
     }
 
     fn handle(&mut self, ev: Event) -> io::Result<()> {
@@ -855,12 +856,19 @@ fn show(
 
 impl EventSink for ExportSink<'_> {
     fn event(&mut self, ev: Event) {
-        if self.error.is_some() {
+        if self.latch.failed() {
             return;
         }
-        if let Err(e) = self.handle(ev) {
-            self.error = Some(e);
-        }
+        let res = self.handle(ev);
+        self.latch.keep(res);
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.latch.finish(|| match &mut self.out {
+            Output::Stream(w) => w.flush(),
+            Output::Events(w) => w.flush(),
+            Output::Dir(_) | Output::Conns => Ok(()),
+        })
     }
 }
 
