@@ -10,7 +10,8 @@ use crate::event::{
     ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, RoleBasis,
     Timestamp,
 };
-use crate::source::{Packet, SourceEnd};
+use crate::keys::KeyStore;
+use crate::source::{Packet, SecretsKind, SourceEnd};
 use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig};
 use crate::ws::{PayloadClassifier, Session, SessionConfig};
 use rustc_hash::FxHashMap;
@@ -54,6 +55,8 @@ pub struct Analyzer {
     uppers: FxHashMap<ConnId, Upper>,
     totals: Totals,
     diag_counts: FxHashMap<&'static str, u64>,
+    /// Decryption secrets that came with the capture.
+    keys: KeyStore,
 }
 
 impl Analyzer {
@@ -66,7 +69,18 @@ impl Analyzer {
             uppers: FxHashMap::default(),
             totals: Totals::default(),
             diag_counts: FxHashMap::default(),
+            keys: KeyStore::default(),
         }
+    }
+
+    /// Decryption secrets from the capture (a pcapng Decryption Secrets Block).
+    pub fn add_secrets(&mut self, kind: SecretsKind, data: &[u8]) {
+        self.keys.add(kind, data);
+    }
+
+    /// The secrets received so far.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
     }
 
     pub fn totals(&self) -> &Totals {

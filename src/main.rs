@@ -6,14 +6,17 @@
 use anyhow::Context;
 use clap::Parser;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use wsscope::analyzer::Analyzer;
 use wsscope::cli::{AnalysisArgs, Cli, Command, ConnsFormat, DumpFormat, InputArgs};
 use wsscope::event::{Event, EventSink};
 use wsscope::output::conns::{ConnsCollector, write_jsonl, write_table};
 use wsscope::output::jsonl::JsonlSink;
 use wsscope::output::text::TextSink;
+use wsscope::pipeline::{self, Control};
 use wsscope::source::SourceEnd;
 
 fn main() -> ExitCode {
@@ -106,7 +109,14 @@ fn conns(
     let mut src = input.open(stop)?;
     input.announce_live();
     let mut sink = ConnsCollector::default();
-    let (_, end) = wsscope::run::analyze_limited(src.as_mut(), analysis.config(), input.count, &mut sink)?;
+    let mut analyzer = Analyzer::new(analysis.config());
+    let end = pipeline::run(
+        src.as_mut(),
+        &mut analyzer,
+        &mut sink,
+        Control::limit(input.count),
+        |_, _| ControlFlow::Continue(()),
+    )?;
     let conns = sink.sorted();
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
@@ -224,7 +234,14 @@ fn run_dump<S: EventSink>(
         inner: &mut sink,
         websocket_events: 0,
     };
-    let (_, end) = wsscope::run::analyze_limited(src, cfg, count, &mut counting)?;
+    let mut analyzer = Analyzer::new(cfg);
+    let end = pipeline::run(
+        src,
+        &mut analyzer,
+        &mut counting,
+        Control::limit(count),
+        |_, _| ControlFlow::Continue(()),
+    )?;
     let found = counting.websocket_events;
     let res = sink.finish();
     Ok((end, res, found))

@@ -18,6 +18,7 @@ use super::hexdump::{annotate_frame, hexdump_c, xxd};
 use crate::analyzer::Analyzer;
 use crate::cli::AnalysisArgs;
 use crate::event::{ConnId, Dir, Event, EventSink, FrameEvent, MessageEvent, Timestamp, opcode_name};
+use crate::pipeline::{self, Control};
 use crate::select::{Selection, Unit, parse_dir, parse_opcode};
 use crate::source::file::FileSource;
 use crate::source::{LinkType, PacketSource, SourceEnd};
@@ -459,22 +460,16 @@ fn analyze_into(
     limit: Option<u64>,
 ) -> anyhow::Result<SourceEnd> {
     let mut analyzer = Analyzer::new(cfg);
-    let mut seen = 0u64;
-    let end = src.run(&mut |pkt| {
-        if let Some(conn) = analyzer.feed(&pkt, sink) {
-            sink.links.entry(conn).or_insert(pkt.link);
+    pipeline::run(src, &mut analyzer, sink, Control::limit(limit), |fed, sink| {
+        if let Some(conn) = fed.conn {
+            sink.links.entry(conn).or_insert(fed.packet.link);
         }
-        seen += 1;
-        if sink.failed() || limit.is_some_and(|l| seen >= l) {
+        if sink.failed() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
         }
-    })?;
-    if !sink.failed() {
-        analyzer.finish(&end, sink);
-    }
-    Ok(end)
+    })
 }
 
 /// What `main.rs` calls for `wsscope export`: runs the export on standard

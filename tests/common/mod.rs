@@ -48,7 +48,8 @@ pub fn analyze(path: &Path) -> Vec<Event> {
 pub fn analyze_with(path: &Path, cfg: wsscope::analyzer::AnalyzerConfig) -> Vec<Event> {
     let mut src = FileSource::open(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     let mut events = Vec::new();
-    wsscope::run::analyze(&mut src, cfg, &mut events).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+    wsscope::pipeline::analyze(&mut src, cfg, &mut events)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     events
 }
 
