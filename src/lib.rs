@@ -33,6 +33,7 @@
 
 pub mod analyzer;
 pub mod cli;
+pub mod commands;
 pub mod decode;
 pub mod event;
 pub mod http;

@@ -6,6 +6,7 @@ pub mod export_pcap;
 pub mod hexdump;
 pub mod jsonl;
 pub mod text;
+pub mod wire;
 
 use std::io;
 

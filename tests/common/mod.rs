@@ -93,12 +93,12 @@ pub fn tshark(args: &[&str]) -> String {
 }
 
 /// Parses `wsscope export` arguments as the CLI would.
-pub fn export_args(a: &[&str]) -> wsscope::output::export::ExportArgs {
+pub fn export_args(a: &[&str]) -> wsscope::cli::ExportArgs {
     use clap::Parser;
     #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
-        args: wsscope::output::export::ExportArgs,
+        args: wsscope::cli::ExportArgs,
     }
     let mut v = vec!["export"];
     v.extend_from_slice(a);
