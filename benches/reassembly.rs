@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use wsscope::analyzer::AnalyzerConfig;
 use wsscope::decode::{Decoded, Decoder};
 use wsscope::event::{Event, EventSink};
-use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
+use wsscope::source::{PacketSource, SourceItem};
 use wsscope::tcp::{FlowTable, NoClassifier, StreamEvent, TcpConfig};
 
 /// Counts events without keeping them: measures the pipeline, not a sink.
@@ -56,7 +56,10 @@ fn bench(c: &mut Criterion) {
                     bytes += b.len() as u64;
                 }
             };
-            src.run(&mut |pkt| {
+            src.run(&mut |item| {
+                let SourceItem::Packet(pkt) = item else {
+                    return ControlFlow::Continue(());
+                };
                 if let Decoded::Tcp(seg) = decoder.decode(&pkt) {
                     flows.segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut sink);
                 }
@@ -71,7 +74,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut src = FileSource::open(&path).unwrap();
             let mut sink = Count::default();
-            wsscope::run::analyze(&mut src, AnalyzerConfig::default(), &mut sink).unwrap();
+            wsscope::pipeline::analyze(&mut src, AnalyzerConfig::default(), &mut sink).unwrap();
             sink.0
         })
     });

@@ -13,8 +13,9 @@ use crate::event::{
     ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, RoleBasis,
     Timestamp,
 };
+use crate::keys::KeyStore;
 use crate::model::{SessionId, Stamp};
-use crate::source::{Packet, SourceEnd};
+use crate::source::{Packet, SecretsKind, SourceEnd};
 use crate::stream::{DIAGNOSTICS_PER_CODE, DiagnosticLimiter, GapLen, LayerCx, MemLedger, StreamInput};
 use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig, TcpSummary};
 use crate::ws::{SessionConfig, SessionSummary};
@@ -54,6 +55,8 @@ pub struct Analyzer {
     diags: DiagnosticLimiter,
     mem: MemLedger,
     hook: Option<Box<LayerHook>>,
+    /// Decryption secrets that came with the capture.
+    keys: KeyStore,
 }
 
 impl Analyzer {
@@ -68,6 +71,7 @@ impl Analyzer {
             diags: DiagnosticLimiter::default(),
             mem: MemLedger::default(),
             hook: None,
+            keys: KeyStore::default(),
         }
     }
 
@@ -81,6 +85,16 @@ impl Analyzer {
     /// Heap bytes the connections' layers hold (and the peak so far).
     pub fn memory(&self) -> MemLedger {
         self.mem
+    }
+
+    /// Decryption secrets from the capture (a pcapng Decryption Secrets Block).
+    pub fn add_secrets(&mut self, kind: SecretsKind, data: &[u8]) {
+        self.keys.add(kind, data);
+    }
+
+    /// The secrets received so far.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
     }
 
     pub fn totals(&self) -> &Totals {

@@ -1,10 +1,16 @@
-//! Command-line interface (clap derive) and the opening of inputs.
+//! Command-line interface: every clap type (derive), the checks of flag
+//! combinations, and the opening of inputs. What the commands do is in
+//! [`crate::commands`]; nothing here imports a command or a sink.
 
 use crate::analyzer::AnalyzerConfig;
+use crate::event::{ConnId, Dir};
+use crate::select::{Selection, Unit, parse_dir, parse_opcode};
 use crate::source::PacketSource;
 use crate::source::file::FileSource;
+use anyhow::bail;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use regex::Regex;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -54,7 +60,7 @@ pub enum Command {
         analysis: AnalysisArgs,
     },
     /// Export selected payloads (hexdump, xxd, raw, jsonl) or whole connections (pcap).
-    Export(crate::output::export::ExportArgs),
+    Export(ExportArgs),
     /// List the TCP connections (like `tshark -z conv,tcp`), with WebSocket facts.
     Conns {
         #[command(flatten)]
@@ -139,32 +145,46 @@ impl InputArgs {
     /// cleanly on SIGINT/SIGTERM).
     pub fn open(&self, stop: Arc<AtomicBool>) -> anyhow::Result<Box<dyn PacketSource + Send>> {
         if let Some(iface) = &self.interface {
-            return open_live(self, iface, stop);
+            return self.open_interface(iface, stop);
         }
         match &self.file {
             Some(f) => Ok(Box::new(FileSource::open(f)?)),
-            None => anyhow::bail!(
-                "no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture"
-            ),
+            None => bail!("no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture"),
         }
+    }
+
+    #[cfg(feature = "live")]
+    fn open_interface(&self, _: &str, stop: Arc<AtomicBool>) -> anyhow::Result<Box<dyn PacketSource + Send>> {
+        Ok(Box::new(self.open_live(stop)?))
+    }
+
+    #[cfg(not(feature = "live"))]
+    fn open_interface(
+        &self,
+        iface: &str,
+        _: Arc<AtomicBool>,
+    ) -> anyhow::Result<Box<dyn PacketSource + Send>> {
+        bail!(
+            "cannot capture on {iface}: this wsscope was built without live capture; rebuild with \
+             `apt-get install libpcap-dev && cargo install --path . --features live`"
+        )
     }
 }
 
 #[cfg(feature = "live")]
 impl InputArgs {
-    /// Opens live capture keeping its concrete type (the TUI shows its drop
-    /// counters as they change).
-    pub fn open_live_source(&self, stop: Arc<AtomicBool>) -> anyhow::Result<crate::source::live::LiveSource> {
+    /// Opens live capture on `-i`, keeping its concrete type (the TUI shows
+    /// its drop counters as they change); SIGINT and SIGTERM set `stop`.
+    pub fn open_live(&self, stop: Arc<AtomicBool>) -> anyhow::Result<crate::source::live::LiveSource> {
         use crate::source::live::{LiveOptions, LiveSource, stop_on_signals};
-        let iface = self.interface.clone().unwrap_or_default();
         if let Some(d) = self.duration
             && !(d.is_finite() && d > 0.0)
         {
-            anyhow::bail!("--duration must be a positive number of seconds");
+            bail!("--duration must be a positive number of seconds");
         }
         stop_on_signals(stop.clone())?;
         let opts = LiveOptions {
-            interface: iface,
+            interface: self.interface.clone().unwrap_or_default(),
             filter: self.filter.clone(),
             snaplen: self.snaplen,
             count: self.count,
@@ -175,36 +195,225 @@ impl InputArgs {
     }
 }
 
-#[cfg(feature = "live")]
-fn open_live(
-    args: &InputArgs,
-    iface: &str,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<Box<dyn PacketSource + Send>> {
-    use crate::source::live::{LiveOptions, LiveSource, stop_on_signals};
-    if let Some(d) = args.duration
-        && !(d.is_finite() && d > 0.0)
-    {
-        anyhow::bail!("--duration must be a positive number of seconds");
-    }
-    stop_on_signals(stop.clone())?;
-    let opts = LiveOptions {
-        interface: iface.to_string(),
-        filter: args.filter.clone(),
-        snaplen: args.snaplen,
-        count: args.count,
-        duration: args.duration.map(std::time::Duration::from_secs_f64),
-        write: args.write.clone(),
-    };
-    Ok(Box::new(LiveSource::open(opts, stop)?))
+/// How `export` writes what it selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Exactly what `hexdump -C` prints, each payload after a `# conn ...` header line.
+    Hexdump,
+    /// Exactly what `xxd` prints, each payload after a `# conn ...` header line.
+    Xxd,
+    /// The payload bytes themselves (not to a terminal without --force).
+    Raw,
+    /// The `dump` JSON Lines records of the selection, with their connections' records.
+    Jsonl,
+    /// A pcap of the selected connections' packets, handshake included.
+    Pcap,
 }
 
-#[cfg(not(feature = "live"))]
-fn open_live(_: &InputArgs, iface: &str, _: Arc<AtomicBool>) -> anyhow::Result<Box<dyn PacketSource + Send>> {
-    anyhow::bail!(
-        "cannot capture on {iface}: this wsscope was built without live capture; rebuild with \
-         `apt-get install libpcap-dev && cargo install --path . --features live`"
-    )
+impl ExportFormat {
+    /// The name `--format` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Hexdump => "hexdump",
+            ExportFormat::Xxd => "xxd",
+            ExportFormat::Raw => "raw",
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Pcap => "pcap",
+        }
+    }
+
+    /// Writes bytes a terminal must not receive raw.
+    pub fn is_binary(self) -> bool {
+        matches!(self, ExportFormat::Raw | ExportFormat::Pcap)
+    }
+}
+
+/// `wsscope export` flags. The selection flags are the TUI filter's
+/// ([`Selection`]).
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// The capture file (`-` for stdin, except with --format pcap), or a
+    /// live interface (`-i`, feature `live`).
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Only this connection (as numbered by `wsscope conns`, = tshark's tcp.stream). Repeatable.
+    #[arg(long = "conn", value_name = "N")]
+    pub conns: Vec<ConnId>,
+
+    /// Only this direction: c2s (client to server) or s2c.
+    #[arg(long, value_name = "DIR", value_parser = parse_dir)]
+    pub dir: Option<Dir>,
+
+    /// Only this opcode: text, binary, close, ping, pong, continuation or 0-15. Repeatable.
+    #[arg(long = "opcode", value_name = "OPCODE", value_parser = parse_opcode)]
+    pub opcodes: Vec<u8>,
+
+    /// Only payloads whose text (lossy UTF-8; messages inflated) matches this regular expression.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub grep: Option<Regex>,
+
+    /// Export frames (control frames included) instead of messages.
+    #[arg(long, conflicts_with = "messages")]
+    pub frames: bool,
+
+    /// Export complete messages, inflated (the default).
+    #[arg(long)]
+    pub messages: bool,
+
+    /// The payload bytes as they crossed the wire: masked, and for messages
+    /// the concatenated (still compressed) payloads of their frames.
+    #[arg(long)]
+    pub wire: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Hexdump)]
+    pub format: ExportFormat,
+
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "PATH", conflicts_with = "out_dir")]
+    pub output: Option<PathBuf>,
+
+    /// Write one file per payload into this directory (created if needed),
+    /// named conn<N>-<NNNN>-<dir>.<bin|hexdump|xxd>, numbered per connection.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// hexdump: print repeated lines instead of `*` (like `hexdump -Cv`).
+    #[arg(long)]
+    pub no_squeeze: bool,
+
+    /// With --frames: show each frame's header bytes, labelled, above its payload.
+    #[arg(long)]
+    pub annotate: bool,
+
+    /// Write raw bytes or pcap to a terminal anyway.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+fn parse_regex(s: &str) -> Result<Regex, String> {
+    Regex::new(s).map_err(|e| format!("not a valid regular expression: {e}"))
+}
+
+impl ExportArgs {
+    /// The input as users name it: the file, or `IFACE (live)`.
+    pub fn input_name(&self) -> String {
+        match (&self.input.interface, &self.input.file) {
+            (Some(i), _) => format!("{i} (live)"),
+            (None, Some(f)) => f.display().to_string(),
+            (None, None) => "-".into(),
+        }
+    }
+
+    /// The selection these flags describe (shared with the TUI filter).
+    pub fn selection(&self) -> Selection {
+        Selection {
+            conns: self.conns.clone(),
+            dir: self.dir,
+            opcodes: self.opcodes.clone(),
+            grep: self.grep.clone(),
+            unit: if self.frames { Unit::Frames } else { Unit::Messages },
+        }
+    }
+
+    /// `frame` or `message`: what the selection counts.
+    pub fn unit_name(&self) -> &'static str {
+        if self.frames { "frame" } else { "message" }
+    }
+
+    /// Flag combinations that cannot work, each with what to do instead.
+    pub fn check(&self, stdout_is_tty: bool) -> anyhow::Result<()> {
+        let f = self.format;
+        if self.out_dir.is_some() && matches!(f, ExportFormat::Pcap | ExportFormat::Jsonl) {
+            bail!(
+                "--out-dir writes one file per payload (--format hexdump, xxd or raw); --format {} writes \
+                 a single {}: use -o FILE instead",
+                f.as_str(),
+                if f == ExportFormat::Pcap {
+                    "capture"
+                } else {
+                    "stream"
+                }
+            );
+        }
+        if self.wire && matches!(f, ExportFormat::Pcap | ExportFormat::Jsonl) {
+            bail!(
+                "--wire chooses which payload bytes hexdump, xxd and raw show; --format {} {}: drop --wire",
+                f.as_str(),
+                if f == ExportFormat::Pcap {
+                    "copies whole packets, already as on the wire"
+                } else {
+                    "writes the analysed records"
+                }
+            );
+        }
+        if self.annotate && !matches!(f, ExportFormat::Hexdump | ExportFormat::Xxd) {
+            bail!("--annotate labels frame headers in a dump: use it with --format hexdump or xxd");
+        }
+        if self.annotate && !self.frames {
+            bail!("--annotate shows frame headers, and messages have none: add --frames");
+        }
+        if self.no_squeeze && f != ExportFormat::Hexdump {
+            bail!(
+                "--no-squeeze only concerns --format hexdump (xxd never squeezes; {} has no dump lines)",
+                f.as_str()
+            );
+        }
+        if f == ExportFormat::Pcap && self.input.is_live() {
+            bail!(
+                "--format pcap picks whole connections after reading the capture twice, which live capture \
+                 cannot do: save the traffic with `wsscope dump -i IFACE -f 'BPF FILTER' -w FILE.pcap`, then \
+                 export from the file"
+            );
+        }
+        if self.input.file.is_none() && !self.input.is_live() {
+            bail!("no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture");
+        }
+        let file = self.input.file.clone().unwrap_or_default();
+        if f == ExportFormat::Pcap && file == Path::new("-") {
+            bail!(
+                "--format pcap reads the capture twice and standard input cannot be re-read: save it to a \
+                 file first and export from that"
+            );
+        }
+        if let Some(out) = &self.output
+            && !self.input.is_live()
+            && file != Path::new("-")
+            && same_file(out, &file)
+        {
+            bail!(
+                "-o {} would overwrite the capture being read: choose another output path",
+                out.display()
+            );
+        }
+        if f.is_binary() && stdout_is_tty && self.output.is_none() && self.out_dir.is_none() && !self.force {
+            bail!(
+                "refusing to write {} bytes to a terminal: redirect to a file, use -o FILE{}, or --force",
+                if f == ExportFormat::Pcap {
+                    "pcap"
+                } else {
+                    "raw payload"
+                },
+                if f == ExportFormat::Raw {
+                    ", --out-dir DIR, --format hexdump"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(())
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Options shared by every command that analyses traffic.

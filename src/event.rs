@@ -385,6 +385,13 @@ impl Event {
 /// Where the core delivers events. Sinks implement it; so does `Vec<Event>`.
 pub trait EventSink {
     fn event(&mut self, ev: Event);
+
+    /// End of the events: flush, and return the first write error. `event`
+    /// cannot fail, so a sink that writes keeps its first error, writes
+    /// nothing after it, and reports it here.
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl EventSink for Vec<Event> {

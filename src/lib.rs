@@ -16,7 +16,7 @@
 //!
 //! let mut src = FileSource::open("fixtures/deflate_takeover.pcap".as_ref())?;
 //! let mut events: Vec<Event> = Vec::new();
-//! wsscope::run::analyze(&mut src, Default::default(), &mut events)?;
+//! wsscope::pipeline::analyze(&mut src, Default::default(), &mut events)?;
 //!
 //! // The handshake was verified and negotiated permessage-deflate.
 //! let Some(Event::Handshake(hs)) = events.iter().find(|e| matches!(e, Event::Handshake(_))) else { panic!() };
@@ -33,14 +33,16 @@
 
 pub mod analyzer;
 pub mod cli;
+pub mod commands;
 pub mod conn;
 pub mod decode;
 pub mod diag;
 pub mod event;
 pub mod http;
+pub mod keys;
 pub mod model;
 pub mod output;
-pub mod run;
+pub mod pipeline;
 pub mod select;
 pub mod source;
 pub mod stream;

@@ -7,8 +7,8 @@ use etherparse::PacketBuilder;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use wsscope::event::Timestamp;
-use wsscope::output::pcap::PcapWriter;
 use wsscope::source::LinkType;
+use wsscope::source::pcap_writer::PcapWriter;
 
 fn wsscope(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_wsscope"))

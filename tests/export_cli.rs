@@ -1,13 +1,13 @@
-//! `wsscope export` end to end. The library entry point `export::run` is
-//! tested directly; the tests through the binary need `main.rs` to route
-//! `Command::Export` to `export::run_cli` and are ignored until it does.
+//! `wsscope export` end to end: the library entry point
+//! `commands::export::run` directly, then the command through the binary.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use wsscope::cli::ExportArgs;
+use wsscope::commands::export::{nothing_message, run};
 use wsscope::event::Event;
-use wsscope::output::export::{ExportArgs, run};
 use wsscope::output::jsonl::JsonlSink;
 
 fn args(a: &[&str]) -> ExportArgs {
@@ -97,9 +97,9 @@ fn no_websocket_traffic_matches_nothing() {
     let s = run(&a, &mut Vec::new(), false).unwrap();
     assert!(s.matched_nothing());
     assert!(
-        s.nothing_message(&a).contains("no messages to export"),
+        nothing_message(&s, &a).contains("no messages to export"),
         "{}",
-        s.nothing_message(&a)
+        nothing_message(&s, &a)
     );
     // Whole connections still export as pcap.
     let dir = tempfile::tempdir().unwrap();
@@ -121,7 +121,7 @@ fn no_websocket_traffic_matches_nothing() {
     assert!(back.iter().any(|e| matches!(e, Event::Connection(_))));
 }
 
-// ---- through the binary (enable once main.rs routes `export`) ----
+// ---- through the binary ----
 
 fn wsscope(a: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_wsscope"))

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use wsscope::output::export::{ExportArgs, run};
+use wsscope::cli::ExportArgs;
+use wsscope::commands::export::run;
 use wsscope::output::hexdump::{hexdump_c, xxd};
 
 fn args(a: &[&str]) -> ExportArgs {

@@ -6,8 +6,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use wsscope::cli::ExportArgs;
+use wsscope::commands::export::run;
 use wsscope::event::{ConnId, Event};
-use wsscope::output::export::{ExportArgs, ExportSummary, run};
+use wsscope::output::export::ExportSummary;
 
 fn args(a: &[&str]) -> ExportArgs {
     common::export_args(a)

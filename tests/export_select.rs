@@ -4,11 +4,14 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
+use wsscope::cli::ExportArgs;
+use wsscope::commands::export::{exit_code, nothing_message, options, payload_format};
 use wsscope::event::{
     ConnectionEndEvent, ConnectionEvent, Dir, DirStats, Event, EventSink, FrameEvent, HandshakeEvent,
     MessageEvent, Protocol, RoleBasis, TcpEnd, Timestamp,
 };
-use wsscope::output::export::{ExportArgs, ExportSink, ExportSummary, Output, wire_payload};
+use wsscope::output::export::{ExportSink, ExportSummary, Output};
+use wsscope::output::wire::wire_payload;
 
 #[derive(Parser)]
 struct Cli {
@@ -159,11 +162,12 @@ fn capture() -> Vec<Event> {
 fn records(a: &ExportArgs, events: Vec<Event>) -> (Vec<Event>, ExportSummary) {
     let mut out: Vec<Event> = Vec::new();
     let summary = {
-        let mut sink = ExportSink::new(a, Output::Events(Box::new(&mut out)));
+        let mut sink = ExportSink::new(options(a), Output::Events(Box::new(&mut out)));
         for e in events {
             sink.event(e);
         }
-        sink.finish().unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
     };
     (out, summary)
 }
@@ -304,11 +308,15 @@ fn stream_bytes(flags: &[&str], events: Vec<Event>) -> (Vec<u8>, ExportSummary) 
     let a = args(flags);
     let mut out = Vec::new();
     let summary = {
-        let mut sink = ExportSink::new(&a, Output::Stream(&mut out));
+        let mut sink = ExportSink::new(
+            options(&a),
+            Output::Stream(&mut out, payload_format(a.format).unwrap()),
+        );
         for e in events {
             sink.event(e);
         }
-        sink.finish().unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
     };
     (out, summary)
 }
@@ -346,11 +354,15 @@ fn out_dir_names_are_stable_per_connection() {
         dir.path().to_str().unwrap(),
     ]);
     let summary = {
-        let mut sink = ExportSink::new(&a, Output::Dir(dir.path().to_path_buf()));
+        let mut sink = ExportSink::new(
+            options(&a),
+            Output::Dir(dir.path().to_path_buf(), payload_format(a.format).unwrap()),
+        );
         for e in capture() {
             sink.event(e);
         }
-        sink.finish().unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
     };
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -446,12 +458,12 @@ fn wire_messages_concatenate_their_frames_across_interleaving() {
 fn pcap_selects_whole_connections() {
     let conns = |flags: &[&str]| {
         let a = args(&[&["--format", "pcap"], flags].concat());
-        let mut sink = ExportSink::new(&a, Output::Conns);
+        let mut sink = ExportSink::new(options(&a), Output::Conns);
         for e in capture() {
             sink.event(e);
         }
-        sink.finish()
-            .unwrap()
+        sink.finish().unwrap();
+        sink.into_summary()
             .matched_conns
             .into_iter()
             .collect::<Vec<u64>>()
@@ -470,18 +482,18 @@ fn nothing_matched_is_exit_1_with_a_useful_message() {
     let a = args(&["--grep", "nope", "--conn", "0"]);
     let (_, summary) = records(&a, capture());
     assert!(summary.matched_nothing());
-    assert_eq!(summary.exit_code(), std::process::ExitCode::from(1));
+    assert_eq!(exit_code(&summary), std::process::ExitCode::from(1));
     assert_eq!(
-        summary.nothing_message(&a),
+        nothing_message(&summary, &a),
         "no message matched --conn 0 --grep \"nope\": x.pcap holds 6 messages in 3 connections (conns 0-2)"
     );
     let a = args(&[]);
     let (_, summary) = records(&a, vec![conn(0), close(0)]);
-    assert!(summary.nothing_message(&a).contains("no messages to export"));
-    assert!(summary.nothing_message(&a).contains("try --frames"));
+    assert!(nothing_message(&summary, &a).contains("no messages to export"));
+    assert!(nothing_message(&summary, &a).contains("try --frames"));
     let (_, summary) = records(&a, capture());
     assert!(!summary.matched_nothing());
-    assert_eq!(summary.exit_code(), std::process::ExitCode::SUCCESS);
+    assert_eq!(exit_code(&summary), std::process::ExitCode::SUCCESS);
 }
 
 #[test]

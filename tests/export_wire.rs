@@ -4,9 +4,11 @@
 
 mod common;
 
+use wsscope::cli::ExportArgs;
+use wsscope::commands::export::run;
 use wsscope::event::{Dir, Event, FrameEvent};
-use wsscope::output::export::{ExportArgs, run, wire_payload};
 use wsscope::output::hexdump::frame_header;
+use wsscope::output::wire::wire_payload;
 
 fn args(a: &[&str]) -> ExportArgs {
     common::export_args(a)

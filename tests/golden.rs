@@ -31,7 +31,7 @@ fn shrink(v: Value) -> Value {
 fn render(path: &std::path::Path) -> String {
     let mut sink = JsonlSink::new(Vec::new());
     let mut src = wsscope::source::file::FileSource::open(path).unwrap();
-    wsscope::run::analyze(&mut src, Default::default(), &mut sink).unwrap();
+    wsscope::pipeline::analyze(&mut src, Default::default(), &mut sink).unwrap();
     sink.flush().unwrap();
     let raw = String::from_utf8(sink.into_inner()).unwrap();
     let mut out = String::new();

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use std::io::Cursor;
 use wsscope::analyzer::{Analyzer, AnalyzerConfig};
 use wsscope::event::{Event, GapReason, TcpEnd, Timestamp};
-use wsscope::output::pcap::PcapWriter;
 use wsscope::source::file::FileSource;
+use wsscope::source::pcap_writer::PcapWriter;
 use wsscope::source::{LinkType, Packet};
 
 const C: [u8; 4] = [10, 0, 0, 1];
@@ -221,7 +221,7 @@ fn truncated_capture_is_read_up_to_the_cut_with_a_diagnostic() {
     let cut = bytes[..bytes.len() * 2 / 3].to_vec();
     let mut src = FileSource::from_reader("cut.pcap".into(), Box::new(Cursor::new(cut))).unwrap();
     let mut ev = Vec::new();
-    let (_, end) = wsscope::run::analyze(&mut src, AnalyzerConfig::default(), &mut ev).unwrap();
+    let (_, end) = wsscope::pipeline::analyze(&mut src, AnalyzerConfig::default(), &mut ev).unwrap();
     assert!(end.truncated.is_some());
     assert!(end.packets > 5);
     assert!(diag_codes(&ev).contains(&"capture-truncated"));
@@ -247,7 +247,7 @@ fn undecodable_packets_are_reported_and_counted_not_fatal() {
     w.flush().unwrap();
     let mut src = FileSource::from_reader("j.pcap".into(), Box::new(Cursor::new(buf))).unwrap();
     let mut ev = Vec::new();
-    let (a, _) = wsscope::run::analyze(&mut src, AnalyzerConfig::default(), &mut ev).unwrap();
+    let (a, _) = wsscope::pipeline::analyze(&mut src, AnalyzerConfig::default(), &mut ev).unwrap();
     assert_eq!(a.totals().malformed, 1);
     assert!(diag_codes(&ev).iter().any(|c| c.starts_with("bad-ip")));
     assert_eq!(common::summaries(&ev).len(), 1);

@@ -9,9 +9,9 @@ mod common;
 use std::ops::ControlFlow;
 use wsscope::decode::{Decoded, Decoder};
 use wsscope::event::{Dir, Event, FrameEvent, Protocol};
-use wsscope::output::pcap::PcapWriter;
-use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
+use wsscope::source::pcap_writer::PcapWriter;
+use wsscope::source::{PacketSource, SourceItem};
 
 struct Owned {
     ts: wsscope::event::Timestamp,
@@ -65,7 +65,10 @@ fn cut_inside(frame_len: u64, into: u64) {
         Event::Connection(c) => c.client.port(),
         _ => panic!("connection first"),
     };
-    src.run(&mut |p| {
+    src.run(&mut |item| {
+        let SourceItem::Packet(p) = item else {
+            return ControlFlow::Continue(());
+        };
         let mut off = None;
         if let Decoded::Tcp(seg) = dec.decode(&p) {
             if seg.src.port() == client_port {

@@ -12,8 +12,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use wsscope::decode::{Decoded, Decoder};
 use wsscope::event::Dir;
-use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
+use wsscope::source::{PacketSource, SourceItem};
 use wsscope::tcp::{FlowTable, NoClassifier, StreamEvent, TcpConfig};
 
 #[derive(Default)]
@@ -60,7 +60,10 @@ fn reassemble_all(path: &Path) -> Vec<[DirStream; 2]> {
         }
         _ => {}
     };
-    src.run(&mut |pkt| {
+    src.run(&mut |item| {
+        let SourceItem::Packet(pkt) = item else {
+            return ControlFlow::Continue(());
+        };
         if let Decoded::Tcp(seg) = decoder.decode(&pkt) {
             flows.segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut sink);
         }

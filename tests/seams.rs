@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wsscope::analyzer::{Analyzer, AnalyzerConfig};
 use wsscope::event::{Dir, Event, Timestamp};
 use wsscope::model::{PacketSpan, PerDir, SessionId, Stamp};
-use wsscope::source::PacketSource;
 use wsscope::source::file::FileSource;
 use wsscope::stream::{ByteLayer, GapLen, LayerCx, StreamDriver, StreamInput};
 use wsscope::ws::frame::encode_frame;
@@ -29,14 +28,11 @@ fn analyze(path: &std::path::Path, hook: Option<Hook>) -> Vec<Event> {
         a = a.with_layer_hook(h);
     }
     let mut src = FileSource::open(path).unwrap();
-    let mut ev = Vec::new();
-    let end = src
-        .run(&mut |pkt| {
-            a.feed(&pkt, &mut ev);
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-    a.finish(&end, &mut ev);
+    let mut ev: Vec<Event> = Vec::new();
+    wsscope::pipeline::run(&mut src, &mut a, &mut ev, Default::default(), |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     ev
 }
 

@@ -1,5 +1,5 @@
 //! TUI tests: an `App` fed with events from real fixtures (through the same
-//! `run::analyze` pipeline as every command) and driven by key presses,
+//! `pipeline::analyze` loop as every command) and driven by key presses,
 //! rendered to ratatui's `TestBackend`. Snapshots hold characters; styles are
 //! asserted cell by cell.
 
@@ -28,7 +28,7 @@ fn events(name: &str) -> Vec<Event> {
     let path = fixture(name);
     let mut src = FileSource::open(&path).unwrap();
     let mut out = Vec::new();
-    wsscope::run::analyze(&mut src, Default::default(), &mut out).unwrap();
+    wsscope::pipeline::analyze(&mut src, Default::default(), &mut out).unwrap();
     out
 }
 

@@ -9,8 +9,8 @@
 use etherparse::PacketBuilder;
 use std::io::{self, Write};
 use wsscope::event::Timestamp;
-use wsscope::output::pcap::PcapWriter;
 use wsscope::source::LinkType;
+use wsscope::source::pcap_writer::PcapWriter;
 
 struct Rng(u64);
 impl Rng {

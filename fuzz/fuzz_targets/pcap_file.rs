@@ -1,5 +1,5 @@
 //! Arbitrary bytes as a capture file (pcap or pcapng) through the whole
-//! pipeline: `FileSource::from_reader` → `run::analyze` with default settings.
+//! pipeline: `FileSource::from_reader` → `pipeline::analyze` with default settings.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,5 +12,5 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut events: Vec<Event> = Vec::new();
-    let _ = wsscope::run::analyze(&mut src, Default::default(), &mut events);
+    let _ = wsscope::pipeline::analyze(&mut src, Default::default(), &mut events);
 });

@@ -9,7 +9,8 @@
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::event::{ConnId, Event};
-use crate::output::pcap::PcapWriter;
+use crate::pipeline::{self, Control};
+use crate::source::pcap_writer::PcapWriter;
 use crate::source::{LinkType, PacketSource};
 use anyhow::{Context, bail};
 use std::collections::BTreeSet;
@@ -34,49 +35,50 @@ pub fn write_connections(
     let mut w = Some(w);
     let mut written = 0u64;
     let mut failure: Option<anyhow::Error> = None;
-    src.run(&mut |pkt| {
-        // `-c N`: the same packets as the first pass saw.
-        if limit.is_some_and(|l| pkt.index > l) {
-            return ControlFlow::Break(());
-        }
-        let Some(conn) = analyzer.feed(&pkt, &mut discard) else {
-            return ControlFlow::Continue(());
-        };
-        if !conns.contains(&conn) {
-            return ControlFlow::Continue(());
-        }
-        let mut write = || -> anyhow::Result<()> {
-            if out.is_none()
-                && let Some(w) = w.take()
-            {
-                out = Some((
-                    PcapWriter::new(w, pkt.link, SNAPLEN).context("writing pcap")?,
-                    pkt.link,
-                ));
-            }
-            let Some((pw, link)) = out.as_mut() else {
-                return Ok(());
+    // `-c N`: the same packets as the first pass saw.
+    pipeline::run(
+        src,
+        &mut analyzer,
+        &mut discard,
+        Control::limit(limit),
+        |fed, _| {
+            let pkt = fed.packet;
+            let Some(conn) = fed.conn.filter(|c| conns.contains(c)) else {
+                return ControlFlow::Continue(());
             };
-            if *link != pkt.link {
-                bail!(
-                    "connection {conn} was captured on a {} interface, earlier selected packets on a {} one, \
+            let mut write = || -> anyhow::Result<()> {
+                if out.is_none()
+                    && let Some(w) = w.take()
+                {
+                    out = Some((
+                        PcapWriter::new(w, pkt.link, SNAPLEN).context("writing pcap")?,
+                        pkt.link,
+                    ));
+                }
+                let Some((pw, link)) = out.as_mut() else {
+                    return Ok(());
+                };
+                if *link != pkt.link {
+                    bail!(
+                        "connection {conn} was captured on a {} interface, earlier selected packets on a {} one, \
                      and a pcap holds one link type: export them separately with --conn",
-                    pkt.link.name(),
-                    link.name()
-                );
+                        pkt.link.name(),
+                        link.name()
+                    );
+                }
+                pw.write(pkt).context("writing pcap")?;
+                written = written.saturating_add(1);
+                Ok(())
+            };
+            match write() {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
             }
-            pw.write(&pkt).context("writing pcap")?;
-            written = written.saturating_add(1);
-            Ok(())
-        };
-        match write() {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failure = Some(e);
-                ControlFlow::Break(())
-            }
-        }
-    })?;
+        },
+    )?;
     if let Some(e) = failure {
         return Err(e);
     }

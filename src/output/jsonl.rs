@@ -8,9 +8,10 @@
 
 use std::io::{self, Write};
 
+use super::WriteLatch;
 use crate::event::{
-    ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, FrameEvent, GapEvent,
-    HandshakeEvent, MessageEvent, Timestamp, ViolationEvent,
+    ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, EventSink, FrameEvent,
+    GapEvent, HandshakeEvent, MessageEvent, Timestamp, ViolationEvent,
 };
 
 /// Writes every event as one JSON line.
@@ -18,7 +19,7 @@ pub struct JsonlSink<W: Write> {
     w: W,
     flush_each: bool,
     buf: Vec<u8>,
-    error: Option<io::Error>,
+    latch: WriteLatch,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -33,13 +34,14 @@ impl<W: Write> JsonlSink<W> {
             w,
             flush_each,
             buf: Vec::with_capacity(4096),
-            error: None,
+            latch: WriteLatch::default(),
         }
     }
 
-    /// The first write error, if any (writing stops after it, e.g. a closed pipe).
-    pub fn take_error(&mut self) -> Option<io::Error> {
-        self.error.take()
+    /// Whether a write through [`EventSink::event`] failed (nothing more is
+    /// written; [`EventSink::finish`] returns the error).
+    pub fn failed(&self) -> bool {
+        self.latch.failed()
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -63,14 +65,17 @@ impl<W: Write> JsonlSink<W> {
     }
 }
 
-impl<W: Write> crate::event::EventSink for JsonlSink<W> {
+impl<W: Write> EventSink for JsonlSink<W> {
     fn event(&mut self, ev: Event) {
-        if self.error.is_some() {
+        if self.latch.failed() {
             return;
         }
-        if let Err(e) = self.write_event(&ev) {
-            self.error = Some(e);
-        }
+        let res = self.write_event(&ev);
+        self.latch.keep(res);
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.latch.finish(|| self.w.flush())
     }
 }
 

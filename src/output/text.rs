@@ -13,9 +13,10 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::WriteLatch;
 use crate::event::{
-    ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Event, FrameEvent, GapEvent, HandshakeEvent,
-    MessageEvent, ViolationEvent,
+    ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Event, EventSink, FrameEvent, GapEvent,
+    HandshakeEvent, MessageEvent, ViolationEvent,
 };
 
 /// Default preview width in characters.
@@ -24,7 +25,7 @@ pub const PREVIEW_CHARS: usize = 60;
 /// Writes the timeline.
 pub struct TextSink<W: Write> {
     w: W,
-    error: Option<io::Error>,
+    latch: WriteLatch,
     line: String,
     /// Flush after every line (live capture: lines appear as packets arrive).
     flush_each: bool,
@@ -34,7 +35,7 @@ impl<W: Write> TextSink<W> {
     pub fn new(w: W) -> Self {
         TextSink {
             w,
-            error: None,
+            latch: WriteLatch::default(),
             line: String::new(),
             flush_each: false,
         }
@@ -46,12 +47,9 @@ impl<W: Write> TextSink<W> {
         self
     }
 
-    pub fn take_error(&mut self) -> Option<io::Error> {
-        self.error.take()
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.w.flush()
+    /// Whether a write failed (nothing more is written; [`EventSink::finish`] returns the error).
+    pub fn failed(&self) -> bool {
+        self.latch.failed()
     }
 
     pub fn into_inner(self) -> W {
@@ -59,9 +57,9 @@ impl<W: Write> TextSink<W> {
     }
 }
 
-impl<W: Write> crate::event::EventSink for TextSink<W> {
+impl<W: Write> EventSink for TextSink<W> {
     fn event(&mut self, ev: Event) {
-        if self.error.is_some() {
+        if self.latch.failed() {
             return;
         }
         self.line.clear();
@@ -73,10 +71,12 @@ impl<W: Write> crate::event::EventSink for TextSink<W> {
             } else {
                 res
             };
-            if let Err(e) = res {
-                self.error = Some(e);
-            }
+            self.latch.keep(res);
         }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.latch.finish(|| self.w.flush())
     }
 }
 

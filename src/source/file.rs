@@ -5,8 +5,9 @@
 //!
 //! pcapng: interfaces are tracked per section, each with its own link type
 //! and timestamp resolution (`if_tsresol`) and offset (`if_tsoffset`).
+//! Decryption Secrets Blocks are handed on as [`SourceItem::Secrets`].
 
-use super::{LinkType, Packet, PacketSource, SourceEnd};
+use super::{LinkType, Packet, PacketSource, SecretsKind, SourceEnd, SourceItem};
 use crate::event::Timestamp;
 use anyhow::{Context, bail};
 use pcap_parser::pcapng::Block;
@@ -15,7 +16,7 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
 use std::io::Read;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Initial read buffer; grown (up to [`MAX_BUFFER`]) for giant records.
 const BUFFER: usize = 4 << 20;
@@ -68,10 +69,6 @@ impl FileSource {
             ),
         }
     }
-
-    pub fn path_name(path: &Path) -> PathBuf {
-        path.to_path_buf()
-    }
 }
 
 impl PacketSource for FileSource {
@@ -79,7 +76,7 @@ impl PacketSource for FileSource {
         self.name.clone()
     }
 
-    fn run(&mut self, f: &mut dyn FnMut(Packet<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
+    fn run(&mut self, f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
         let mut end = SourceEnd::default();
         // Legacy pcap state.
         let mut legacy_link = LinkType::ETHERNET;
@@ -115,7 +112,7 @@ impl PacketSource for FileSource {
                                 data: b.data,
                                 orig_len: b.origlen.max(b.caplen),
                             };
-                            stop = f(pkt).is_break();
+                            stop = f(SourceItem::Packet(pkt)).is_break();
                         }
                         PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -141,7 +138,7 @@ impl PacketSource for FileSource {
                                 data: epb.data.get(..epb.caplen as usize).unwrap_or(epb.data),
                                 orig_len: epb.origlen.max(epb.caplen),
                             };
-                            stop = f(pkt).is_break();
+                            stop = f(SourceItem::Packet(pkt)).is_break();
                         }
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             index += 1;
@@ -155,7 +152,13 @@ impl PacketSource for FileSource {
                                 data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
                                 orig_len: spb.origlen,
                             };
-                            stop = f(pkt).is_break();
+                            stop = f(SourceItem::Packet(pkt)).is_break();
+                        }
+                        PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
+                            // The data is padded to 32 bits; secrets_len bounds the secrets.
+                            let data = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
+                            let kind = SecretsKind(dsb.secrets_type.0);
+                            stop = f(SourceItem::Secrets { kind, data }).is_break();
                         }
                         PcapBlockOwned::NG(_) => {}
                     }
@@ -242,8 +245,10 @@ mod tests {
         let mut src = FileSource::from_reader("t".into(), Box::new(std::io::Cursor::new(bytes))).unwrap();
         let mut out = Vec::new();
         let end = src
-            .run(&mut |p| {
-                out.push((p.index, p.ts, p.link, p.data.to_vec(), p.orig_len));
+            .run(&mut |item| {
+                if let SourceItem::Packet(p) = item {
+                    out.push((p.index, p.ts, p.link, p.data.to_vec(), p.orig_len));
+                }
                 ControlFlow::Continue(())
             })
             .unwrap();

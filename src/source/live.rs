@@ -8,9 +8,9 @@
 //! SIGTERM, `-c` and `--duration` all stop capture cleanly: the file is
 //! flushed and the drop counts are reported in [`SourceEnd`].
 
-use super::{LinkType, Packet, PacketSource, SourceEnd};
+use super::{LinkType, Packet, PacketSource, SourceEnd, SourceItem};
 use crate::event::Timestamp;
-use crate::output::pcap::PcapWriter;
+use crate::source::pcap_writer::PcapWriter;
 use anyhow::{Context, bail};
 use std::io::BufWriter;
 use std::ops::ControlFlow;
@@ -297,7 +297,7 @@ impl PacketSource for LiveSource {
         format!("{} (live)", self.opts.interface)
     }
 
-    fn run(&mut self, f: &mut dyn FnMut(Packet<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
+    fn run(&mut self, f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
         let rx = self.rx.take().context("live capture already ran")?;
         let mut index = 0u64;
         'outer: for batch in rx.iter() {
@@ -310,7 +310,7 @@ impl PacketSource for LiveSource {
                     data: &p.data,
                     orig_len: p.orig_len,
                 };
-                if f(pkt).is_break() {
+                if f(SourceItem::Packet(pkt)).is_break() {
                     self.stop.store(true, Ordering::Relaxed);
                     break 'outer;
                 }

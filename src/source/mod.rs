@@ -1,12 +1,16 @@
 //! Packet sources: capture files (pcap/pcapng, also on stdin) and, with the
-//! `live` feature, interfaces. Every source hands out borrowed [`Packet`]s
-//! through a callback, so the hot path never copies or allocates per packet.
+//! `live` feature, interfaces. Every source hands out borrowed
+//! [`SourceItem`]s — packets, and the decryption secrets a pcapng file may
+//! carry — through a callback, so the hot path never copies or allocates per
+//! packet.
 
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod pcap_writer;
 
 use crate::event::Timestamp;
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 /// A link-layer type (pcap `LINKTYPE_*` value).
@@ -54,6 +58,43 @@ pub struct Packet<'a> {
     pub orig_len: u32,
 }
 
+/// The type of a pcapng Decryption Secrets Block (`secrets_type`): an open
+/// set, so an unknown type is kept and named by its number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SecretsKind(pub u32);
+
+impl SecretsKind {
+    /// NSS key log lines for TLS ("TLSK").
+    pub const TLS_KEY_LOG: SecretsKind = SecretsKind(0x544c_534b);
+    /// WireGuard static and ephemeral keys ("WGKL").
+    pub const WIREGUARD_KEY_LOG: SecretsKind = SecretsKind(0x5747_4b4c);
+    /// ZigBee network keys ("ZNWK").
+    pub const ZIGBEE_NWK_KEY: SecretsKind = SecretsKind(0x5a4e_574b);
+    /// ZigBee application support keys ("ZAPS").
+    pub const ZIGBEE_APS_KEY: SecretsKind = SecretsKind(0x5a41_5053);
+
+    /// `tls-key-log`, …, or `secrets-0x…` for a type this build does not know.
+    pub fn name(self) -> Cow<'static, str> {
+        match self {
+            SecretsKind::TLS_KEY_LOG => "tls-key-log".into(),
+            SecretsKind::WIREGUARD_KEY_LOG => "wireguard-key-log".into(),
+            SecretsKind::ZIGBEE_NWK_KEY => "zigbee-nwk-key".into(),
+            SecretsKind::ZIGBEE_APS_KEY => "zigbee-aps-key".into(),
+            SecretsKind(n) => format!("secrets-0x{n:08x}").into(),
+        }
+    }
+}
+
+/// What a source hands out, in capture order.
+#[derive(Clone, Copy, Debug)]
+pub enum SourceItem<'a> {
+    /// A captured packet.
+    Packet(Packet<'a>),
+    /// Decryption secrets carried by the capture (a pcapng Decryption
+    /// Secrets Block), to be handed to the analyzer before the packets after it.
+    Secrets { kind: SecretsKind, data: &'a [u8] },
+}
+
 /// How a source ended.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SourceEnd {
@@ -69,10 +110,10 @@ pub struct SourceEnd {
     pub dropped_pipeline: Option<u64>,
 }
 
-/// A source of packets. `run` calls `f` for each packet in order until the
+/// A source of packets. `run` calls `f` for each item in order until the
 /// input ends or `f` returns `Break`.
 pub trait PacketSource {
-    fn run(&mut self, f: &mut dyn FnMut(Packet<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd>;
+    fn run(&mut self, f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd>;
 
     /// A short description for headers and summaries (file name or interface).
     fn describe(&self) -> String;

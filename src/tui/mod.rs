@@ -21,6 +21,7 @@ pub use app::{Action, App, Feed, Options, Progress};
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::event::Event;
+use crate::pipeline::{self, Control};
 use crate::source::PacketSource;
 use crate::source::file::FileSource;
 use anyhow::Context;
@@ -244,9 +245,13 @@ fn reader_thread(
         pps,
         dropped: dropped.as_ref().map(|f| f()),
     };
-    let result = source.run(&mut |pkt| {
-        analyzer.feed(&pkt, &mut batch);
-        packets += 1;
+    let ctl = Control {
+        limit,
+        stop: Some(stop),
+    };
+    // Events collect in `batch`; the hook hands them over with the progress.
+    let result = pipeline::run(source, &mut analyzer, &mut batch, ctl, |fed, batch| {
+        packets = fed.count;
         if live {
             if window.0.elapsed() >= Duration::from_secs(1) {
                 pps = Some((packets - window.1) as f64 / window.0.elapsed().as_secs_f64());
@@ -256,7 +261,7 @@ fn reader_thread(
             // has its own bounded channel and counts what it must drop, so
             // a slow screen shows up as drops, never as stranded events.
             if !batch.is_empty() {
-                gone = tx.send(Feed::Events(std::mem::take(&mut batch))).is_err();
+                gone = tx.send(Feed::Events(std::mem::take(batch))).is_err();
             }
             // Packets/s and drops update even when packets yield no events.
             if last_send.elapsed() >= FLUSH {
@@ -264,12 +269,12 @@ fn reader_thread(
                 last_send = Instant::now();
             }
         } else if batch.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
-            let b = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            let b = std::mem::replace(batch, Vec::with_capacity(BATCH));
             gone =
                 tx.send(Feed::Events(b)).is_err() || tx.send(Feed::Progress(progress(packets, pps))).is_err();
             last_send = Instant::now();
         }
-        if gone || stop.load(Ordering::Relaxed) || limit.is_some_and(|l| packets >= l) {
+        if gone {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -278,13 +283,8 @@ fn reader_thread(
     if gone {
         return;
     }
-    let done = match result {
-        Ok(end) => {
-            analyzer.finish(&end, &mut batch);
-            Ok(end)
-        }
-        Err(e) => Err(format!("{e:#}")),
-    };
+    // The pipeline finished the analysis into `batch` (not on a source error).
+    let done = result.map_err(|e| format!("{e:#}"));
     let _ = tx.send(Feed::Events(batch));
     let mut p = progress(packets, pps);
     if let Some(total) = p.total_bytes {

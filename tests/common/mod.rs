@@ -48,7 +48,8 @@ pub fn analyze(path: &Path) -> Vec<Event> {
 pub fn analyze_with(path: &Path, cfg: wsscope::analyzer::AnalyzerConfig) -> Vec<Event> {
     let mut src = FileSource::open(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     let mut events = Vec::new();
-    wsscope::run::analyze(&mut src, cfg, &mut events).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+    wsscope::pipeline::analyze(&mut src, cfg, &mut events)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     events
 }
 
@@ -92,12 +93,12 @@ pub fn tshark(args: &[&str]) -> String {
 }
 
 /// Parses `wsscope export` arguments as the CLI would.
-pub fn export_args(a: &[&str]) -> wsscope::output::export::ExportArgs {
+pub fn export_args(a: &[&str]) -> wsscope::cli::ExportArgs {
     use clap::Parser;
     #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
-        args: wsscope::output::export::ExportArgs,
+        args: wsscope::cli::ExportArgs,
     }
     let mut v = vec!["export"];
     v.extend_from_slice(a);

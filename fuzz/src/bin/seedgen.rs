@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use wsscope::decode::{Decoded, Decoder};
-use wsscope::source::PacketSource;
+use wsscope::source::{PacketSource, SourceItem};
 use wsscope::source::file::FileSource;
 use wsscope::tcp::{FlowTable, NoClassifier, StreamEvent};
 use wsscope_fuzz::LINK_TYPES;
@@ -55,7 +55,10 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
     let mut http: BTreeMap<(u64, usize), Vec<u8>> = BTreeMap::new();
     let mut prev_ts = None;
     let mut index = 0u64;
-    src.run(&mut |pkt| {
+    src.run(&mut |item| {
+        let SourceItem::Packet(pkt) = item else {
+            return ControlFlow::Continue(());
+        };
         index += 1;
         if packets_seed.is_empty() {
             let li = LINK_TYPES.iter().position(|&l| l == pkt.link.0).unwrap_or(1) as u8;

@@ -1,6 +1,8 @@
-//! A minimal pcap (libpcap format) writer: used by `export --format pcap`,
-//! live capture's `-w`, and the benchmark generator. Nanosecond magic, so
-//! timestamps survive exactly; tshark, Wireshark and tcpdump all read it.
+//! A minimal pcap (libpcap format) writer: used by live capture's `-w`,
+//! `export --format pcap`, and the benchmark generator. It lives beside the
+//! sources because a source (live `-w`) writes with it, and a source must not
+//! depend on a sink module. Nanosecond magic, so timestamps survive exactly;
+//! tshark, Wireshark and tcpdump all read it.
 
 use crate::event::Timestamp;
 use crate::source::{LinkType, Packet};

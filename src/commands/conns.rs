@@ -1,0 +1,40 @@
+//! `wsscope conns`: one row per TCP connection, as a table or JSON Lines.
+
+use super::report_end;
+use crate::analyzer::Analyzer;
+use crate::cli::{AnalysisArgs, ConnsFormat, InputArgs};
+use crate::output::conns::{ConnsCollector, write_jsonl, write_table};
+use crate::pipeline::{self, Control};
+use anyhow::Context;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub fn run(
+    input: &InputArgs,
+    format: ConnsFormat,
+    analysis: &AnalysisArgs,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<ExitCode> {
+    let mut src = input.open(stop)?;
+    input.announce_live();
+    let mut sink = ConnsCollector::default();
+    let mut analyzer = Analyzer::new(analysis.config());
+    let ctl = Control::limit(input.count);
+    let end = pipeline::run(src.as_mut(), &mut analyzer, &mut sink, ctl, |_, _| {
+        ControlFlow::Continue(())
+    })?;
+    let conns = sink.sorted();
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    match format {
+        ConnsFormat::Table => write_table(&conns, &mut w),
+        ConnsFormat::Jsonl => write_jsonl(&conns, &mut w),
+    }
+    .context("writing output")?;
+    w.flush().context("writing output")?;
+    report_end(input, &end);
+    Ok(ExitCode::SUCCESS)
+}

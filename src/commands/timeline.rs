@@ -1,0 +1,67 @@
+//! `wsscope FILE` / `wsscope -i IFACE`: the interactive timeline. Without a
+//! terminal on stdout (a pipe, a file) the same events print as the text
+//! timeline instead, so `wsscope FILE | less` works.
+
+use crate::cli::{Cli, DumpFormat};
+use anyhow::Context;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if cli.input.file.is_none() && cli.input.interface.is_none() {
+        anyhow::bail!(
+            "no capture given; try `wsscope FILE`, `wsscope -i IFACE`, `wsscope dump FILE`, or --help"
+        );
+    }
+    let cfg = cli.analysis.config();
+    if cli.headless {
+        return headless(cli);
+    }
+    if !std::io::stdout().is_terminal() {
+        return super::dump::run(&cli.input, DumpFormat::Text, &cli.analysis, stop);
+    }
+    #[cfg(feature = "live")]
+    if cli.input.is_live() {
+        let src = cli.input.open_live(stop)?;
+        crate::tui::run_live(src, cfg, cli.input.count)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (&cli.input.file, cli.input.count) {
+        (Some(f), None) => crate::tui::run_file(f, cfg)?,
+        _ => crate::tui::run_source(
+            cli.input.open(stop)?,
+            cfg,
+            crate::tui::RunOptions {
+                live: cli.input.is_live(),
+                limit: cli.input.count,
+                dropped: None,
+            },
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--headless`: the timeline on a virtual screen, for measurements.
+fn headless(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let file = cli
+        .input
+        .file
+        .as_ref()
+        .context("--headless needs a capture FILE")?;
+    let r = crate::tui::run_headless(file, cli.analysis.config(), 120, 40, cli.headless_first)?;
+    print!("{}", r.screen);
+    eprintln!(
+        "first screen {:?}; first content {:?}; loaded {:?}; {} draws; {} rows; {} conns; {} frames; {} messages",
+        r.first_screen,
+        r.first_content,
+        r.loaded,
+        r.frames_drawn,
+        r.records,
+        r.connections,
+        r.frames,
+        r.messages
+    );
+    Ok(ExitCode::SUCCESS)
+}

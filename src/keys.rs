@@ -1,0 +1,115 @@
+//! Decryption secrets that came with the capture (pcapng Decryption Secrets
+//! Blocks), kept as received: kind and bytes, in arrival order.
+//!
+//! Nothing reads them yet. The TLS layer will parse the TLS key logs (NSS
+//! key log format: `CLIENT_RANDOM …`, `CLIENT_TRAFFIC_SECRET_0 …`) in a later
+//! issue, behind a lookup by client random; until then this store only
+//! bounds what a capture can make us hold. Past [`MAX_TOTAL_BYTES`] further
+//! blobs are counted and dropped, not kept.
+
+use crate::source::SecretsKind;
+
+/// Most secret bytes held for one analysis (a key log is kilobytes; this
+/// only guards against a hostile or broken capture).
+pub const MAX_TOTAL_BYTES: usize = 64 << 20;
+
+/// One Decryption Secrets Block's payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretsBlob {
+    pub kind: SecretsKind,
+    pub data: Vec<u8>,
+}
+
+/// The secrets received so far.
+#[derive(Clone, Debug)]
+pub struct KeyStore {
+    blobs: Vec<SecretsBlob>,
+    total: usize,
+    max_total: usize,
+    dropped: u64,
+}
+
+impl Default for KeyStore {
+    fn default() -> Self {
+        KeyStore::with_limit(MAX_TOTAL_BYTES)
+    }
+}
+
+impl KeyStore {
+    /// A store holding at most `max_total` secret bytes.
+    pub fn with_limit(max_total: usize) -> Self {
+        KeyStore {
+            blobs: Vec::new(),
+            total: 0,
+            max_total,
+            dropped: 0,
+        }
+    }
+
+    /// Keeps a copy of `data`, unless that would pass the byte limit (then
+    /// it is counted in [`dropped`](Self::dropped)). Returns whether it was kept.
+    pub fn add(&mut self, kind: SecretsKind, data: &[u8]) -> bool {
+        match self.total.checked_add(data.len()) {
+            Some(total) if total <= self.max_total => {
+                self.total = total;
+                self.blobs.push(SecretsBlob {
+                    kind,
+                    data: data.to_vec(),
+                });
+                true
+            }
+            _ => {
+                self.dropped = self.dropped.saturating_add(1);
+                false
+            }
+        }
+    }
+
+    /// Every kept blob, in arrival order.
+    pub fn blobs(&self) -> &[SecretsBlob] {
+        &self.blobs
+    }
+
+    /// The kept blobs of one kind, in arrival order.
+    pub fn of_kind(&self, kind: SecretsKind) -> impl Iterator<Item = &[u8]> {
+        self.blobs
+            .iter()
+            .filter(move |b| b.kind == kind)
+            .map(|b| b.data.as_slice())
+    }
+
+    /// Bytes held.
+    pub fn total_bytes(&self) -> usize {
+        self.total
+    }
+
+    /// Blobs dropped because the store was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_blobs_in_order_up_to_the_limit() {
+        let mut ks = KeyStore::with_limit(10);
+        assert!(ks.add(SecretsKind::TLS_KEY_LOG, b"abcdef"));
+        assert!(ks.add(SecretsKind::WIREGUARD_KEY_LOG, b"wg"));
+        assert!(!ks.add(SecretsKind::TLS_KEY_LOG, b"too long"));
+        assert!(ks.add(SecretsKind::TLS_KEY_LOG, b"xy"));
+        assert_eq!(ks.total_bytes(), 10);
+        assert_eq!(ks.dropped(), 1);
+        let tls: Vec<&[u8]> = ks.of_kind(SecretsKind::TLS_KEY_LOG).collect();
+        assert_eq!(tls, [&b"abcdef"[..], b"xy"]);
+        assert_eq!(ks.blobs().len(), 3);
+        assert_eq!(ks.blobs()[1].kind.name(), "wireguard-key-log");
+        assert_eq!(SecretsKind(0x1234).name(), "secrets-0x00001234");
+    }
+}
