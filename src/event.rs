@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 
-pub use crate::model::{ConnId, Dir, PacketSpan, PerDir, SessionId, Stamp, Timestamp};
+pub use crate::model::{ConnId, Dir, Opcode, PacketSpan, PerDir, SessionId, Stamp, Timestamp};
 
 /// What protocol a TCP connection turned out to carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -406,15 +406,8 @@ impl<F: FnMut(Event)> EventSink for F {
     }
 }
 
-/// WebSocket opcode names (RFC 6455 §5.2); `None` for reserved values.
+/// WebSocket opcode names (RFC 6455 §5.2); `None` for reserved values
+/// (events keep the opcode as a byte; the names live with [`Opcode`]).
 pub fn opcode_name(opcode: u8) -> Option<&'static str> {
-    Some(match opcode {
-        0x0 => "continuation",
-        0x1 => "text",
-        0x2 => "binary",
-        0x8 => "close",
-        0x9 => "ping",
-        0xA => "pong",
-        _ => return None,
-    })
+    Opcode(opcode).known_name()
 }

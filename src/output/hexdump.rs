@@ -26,6 +26,7 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use crate::event::FrameEvent;
+use crate::ws::frame::{LenForm, encode_header};
 use std::io::{self, Write};
 
 /// Bytes per dump line (both tools).
@@ -138,20 +139,23 @@ pub struct HeaderPart {
 /// length form the frame used (`len_bits`), split into labelled parts:
 /// FIN/RSV/opcode byte, MASK/length byte, extended length, masking key.
 pub fn frame_header(f: &FrameEvent) -> Vec<HeaderPart> {
-    let byte0 = (u8::from(f.fin) << 7) | ((f.rsv & 0x7) << 4) | (f.opcode & 0xF);
-    let (len7, ext): (u8, Vec<u8>) = match f.len_bits {
-        16 => (
-            126,
-            u16::try_from(f.len).unwrap_or(u16::MAX).to_be_bytes().to_vec(),
-        ),
-        64 => (127, f.len.to_be_bytes().to_vec()),
-        // 7-bit form: the length itself (an inconsistent event shows as 127).
-        _ => (
-            u8::try_from(f.len).ok().filter(|l| *l < 126).unwrap_or(127),
-            Vec::new(),
-        ),
+    // The one header encoder, in the form the frame used on the wire.
+    let form = match f.len_bits {
+        16 => LenForm::Bits16,
+        64 => LenForm::Bits64,
+        _ => LenForm::Minimal,
     };
-    let byte1 = (u8::from(f.masked) << 7) | len7;
+    let key = if f.masked { f.mask_key } else { None };
+    let enc = encode_header(f.fin, f.rsv, f.opcode, key, f.len, form);
+    let ext_len = match f.len_bits {
+        16 => 2,
+        64 => 8,
+        _ => 0,
+    };
+    let byte0 = enc.first().copied().unwrap_or(0);
+    let byte1 = enc.get(1).copied().unwrap_or(0);
+    let len7 = byte1 & 0x7F;
+    let ext: Vec<u8> = enc.get(2..2 + ext_len).unwrap_or_default().to_vec();
     let op = crate::ws::frame::Opcode(f.opcode).name();
     let rsv = |bit: u8| u8::from(f.rsv & bit != 0);
     let mut parts = vec![
@@ -181,9 +185,7 @@ pub fn frame_header(f: &FrameEvent) -> Vec<HeaderPart> {
             label: format!("extended payload length = {}", f.len),
         });
     }
-    if f.masked
-        && let Some(key) = f.mask_key
-    {
+    if let Some(key) = key {
         parts.push(HeaderPart {
             bytes: key.to_vec(),
             label: "masking key".to_string(),

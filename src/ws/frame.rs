@@ -13,44 +13,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::fmt;
-
-/// A WebSocket opcode, kept open: reserved values are shown, not rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Opcode(pub u8);
-
-impl Opcode {
-    pub const CONTINUATION: Opcode = Opcode(0x0);
-    pub const TEXT: Opcode = Opcode(0x1);
-    pub const BINARY: Opcode = Opcode(0x2);
-    pub const CLOSE: Opcode = Opcode(0x8);
-    pub const PING: Opcode = Opcode(0x9);
-    pub const PONG: Opcode = Opcode(0xA);
-
-    /// Control frames have the high opcode bit set (0x8..=0xF).
-    pub fn is_control(self) -> bool {
-        self.0 & 0x8 != 0
-    }
-
-    /// One of the six opcodes RFC 6455 defines.
-    pub fn is_defined(self) -> bool {
-        matches!(self.0, 0x0..=0x2 | 0x8..=0xA)
-    }
-
-    /// `text`, `ping`, … or `reserved-0x3`.
-    pub fn name(self) -> std::borrow::Cow<'static, str> {
-        match crate::event::opcode_name(self.0) {
-            Some(n) => n.into(),
-            None => format!("reserved-0x{:x}", self.0).into(),
-        }
-    }
-}
-
-impl fmt::Display for Opcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
-    }
-}
+pub use crate::model::Opcode;
 
 /// A parsed frame header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

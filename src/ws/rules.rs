@@ -139,6 +139,31 @@ pub fn close_code_allowed(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
+/// What a close code means (RFC 6455 §7.4.1 and the IANA registry), in a
+/// few words.
+pub fn close_code_name(code: u16) -> &'static str {
+    match code {
+        1000 => "normal",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1005 => "no status",
+        1006 => "abnormal",
+        1007 => "invalid payload",
+        1008 => "policy violation",
+        1009 => "too big",
+        1010 => "missing extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later",
+        1014 => "bad gateway",
+        1015 => "TLS handshake",
+        3000..=3999 => "registered",
+        4000..=4999 => "private",
+        _ => "invalid code",
+    }
+}
+
 /// A close frame's payload, decoded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClosePayload {

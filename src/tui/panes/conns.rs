@@ -5,8 +5,9 @@
 use super::super::app::{App, Focus};
 use super::super::keys::{self, Move};
 use super::super::text;
-use super::{badge, block, close_code_name};
+use super::{badge, block};
 use crate::event::{Protocol, TcpEnd};
+use crate::ws::rules::close_code_name;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;

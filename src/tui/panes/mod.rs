@@ -10,6 +10,7 @@ use super::app::{App, Focus, TimeFormat};
 use super::store::{Kind, Record, flag};
 use super::text;
 use crate::event::{ConnId, Timestamp, opcode_name};
+use crate::ws::rules;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
@@ -161,44 +162,21 @@ pub fn hex_bytes(b: &[u8]) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
-/// `1000 normal "bye"` from a close frame's payload.
+/// `1000 normal "bye"` from a close frame's payload (decoded by the one
+/// close parser, [`rules::parse_close`]).
 pub fn close_text(payload: &[u8]) -> String {
-    match payload {
-        [] => "(no status)".into(),
-        [a, b, rest @ ..] => {
-            let code = u16::from_be_bytes([*a, *b]);
-            let reason = String::from_utf8_lossy(rest);
-            let mut s = format!("{code} {}", close_code_name(code));
-            if !reason.is_empty() {
-                s.push_str(&format!(" \"{}\"", text::safe(&reason)));
-            }
-            s
-        }
-        [_] => "(1-byte close payload)".into(),
+    if payload.len() == 1 {
+        return "(1-byte close payload)".into();
     }
-}
-
-pub fn close_code_name(code: u16) -> &'static str {
-    match code {
-        1000 => "normal",
-        1001 => "going away",
-        1002 => "protocol error",
-        1003 => "unsupported data",
-        1005 => "no status",
-        1006 => "abnormal",
-        1007 => "invalid payload",
-        1008 => "policy violation",
-        1009 => "too big",
-        1010 => "missing extension",
-        1011 => "internal error",
-        1012 => "service restart",
-        1013 => "try again later",
-        1014 => "bad gateway",
-        1015 => "TLS handshake",
-        3000..=3999 => "registered",
-        4000..=4999 => "private",
-        _ => "invalid code",
+    let c = rules::parse_close(payload, false, &mut Vec::new());
+    let Some(code) = c.code else {
+        return "(no status)".into();
+    };
+    let mut s = format!("{code} {}", rules::close_code_name(code));
+    if let Some(reason) = c.reason {
+        s.push_str(&format!(" \"{}\"", text::safe(&reason)));
     }
+    s
 }
 
 /// `GET /chat → 101 ✓` for handshake rows.
