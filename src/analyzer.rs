@@ -124,6 +124,7 @@ impl Analyzer {
             diags: &mut self.diags,
             mem: &mut self.mem,
             hook: self.hook.as_deref(),
+            keys: &self.keys,
             out,
         };
         match self.decoder.decode(pkt) {
@@ -163,6 +164,7 @@ impl Analyzer {
             diags: &mut self.diags,
             mem: &mut self.mem,
             hook: self.hook.as_deref(),
+            keys: &self.keys,
             out,
         };
         if let Some(why) = &end.truncated {
@@ -207,6 +209,7 @@ struct Router<'a> {
     diags: &'a mut DiagnosticLimiter,
     mem: &'a mut MemLedger,
     hook: Option<&'a LayerHook>,
+    keys: &'a KeyStore,
     out: &'a mut dyn EventSink,
 }
 
@@ -218,6 +221,7 @@ impl Router<'_> {
                 out: &mut *self.out,
                 diags: &mut *self.diags,
                 mem: &mut *self.mem,
+                keys: self.keys,
             };
             stack.input(item, self.hook, &mut cx);
         }
@@ -299,6 +303,7 @@ impl StreamConsumer for Router<'_> {
                         out: &mut *self.out,
                         diags: &mut *self.diags,
                         mem: &mut *self.mem,
+                        keys: self.keys,
                     };
                     stack.finish(Stamp::new(s.ts, 0), &mut cx)
                 });

@@ -18,6 +18,7 @@
 //!   being processed when they were released (the one that completed them).
 
 use crate::event::{DiagnosticEvent, Event, EventSink, GapReason, Protocol};
+use crate::keys::KeyStore;
 use crate::model::{Dir, PacketSpan, PerDir, SessionId, Stamp};
 
 /// How long a gap is. TCP always knows; a layer that loses record or frame
@@ -141,12 +142,14 @@ impl MemLedger {
 }
 
 /// What a layer needs from the world: who it is, where events go, the one
-/// diagnostic path and the memory ledger.
+/// diagnostic path, the memory ledger, and the decryption secrets known so
+/// far (key logs, pcapng Decryption Secrets Blocks) for the TLS layer.
 pub struct LayerCx<'a> {
     pub id: SessionId,
     pub out: &'a mut dyn EventSink,
     pub diags: &'a mut DiagnosticLimiter,
     pub mem: &'a mut MemLedger,
+    pub keys: &'a KeyStore,
 }
 
 impl LayerCx<'_> {
@@ -177,6 +180,7 @@ impl LayerCx<'_> {
             out: &mut *self.out,
             diags: &mut *self.diags,
             mem: &mut *self.mem,
+            keys: self.keys,
         }
     }
 }
@@ -279,6 +283,7 @@ pub struct StreamDriver {
     packet: u64,
     diags: DiagnosticLimiter,
     mem: MemLedger,
+    keys: KeyStore,
 }
 
 impl StreamDriver {
@@ -290,7 +295,13 @@ impl StreamDriver {
             packet: 0,
             diags: DiagnosticLimiter::default(),
             mem: MemLedger::default(),
+            keys: KeyStore::default(),
         }
+    }
+
+    /// The secrets the layer will see (a TLS layer's key log).
+    pub fn keys_mut(&mut self) -> &mut KeyStore {
+        &mut self.keys
     }
 
     fn next(&mut self, ts: crate::model::Timestamp) -> Stamp {
@@ -304,6 +315,7 @@ impl StreamDriver {
             out,
             diags: &mut self.diags,
             mem: &mut self.mem,
+            keys: &self.keys,
         };
         self.layer.input(item, &mut cx);
     }
@@ -352,6 +364,7 @@ impl StreamDriver {
             out,
             diags: &mut self.diags,
             mem: &mut self.mem,
+            keys: &self.keys,
         };
         self.layer.finish(Stamp::new(ts, 0), &mut cx)
     }

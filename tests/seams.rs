@@ -347,11 +347,13 @@ fn gap_of_unknown_length_resynchronises() {
     let mut ev: Vec<Event> = Vec::new();
     let mut diags = wsscope::stream::DiagnosticLimiter::default();
     let mut mem = wsscope::stream::MemLedger::default();
+    let keys = wsscope::keys::KeyStore::default();
     let mut cx = LayerCx {
         id,
         out: &mut ev,
         diags: &mut diags,
         mem: &mut mem,
+        keys: &keys,
     };
     let at = |p: u64| Stamp::new(Timestamp::new(1, 0), p);
     let big = encode_frame(true, 0, 2, None, &[7u8; 300]);

@@ -313,7 +313,8 @@ impl<'a> ExportSink<'a> {
     fn message(&mut self, m: MessageEvent) -> io::Result<()> {
         let number = self.next_number(m.conn);
         let frames: Vec<Vec<u8>> = if self.wire {
-            self.pending.take(m.conn, m.dir, m.frames)
+            self.pending
+                .take(m.session, m.dir, m.first_frame_offset, m.frames)
         } else {
             Vec::new()
         };
