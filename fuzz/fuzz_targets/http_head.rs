@@ -23,9 +23,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use wsscope::http::handshake::{
-    HeadError, HttpItem, HttpStream, Side, head_end, looks_like_request, looks_like_response,
-    parse_request_head, parse_response_head,
+    HeadError, head_end, looks_like_request, looks_like_response, parse_request_head, parse_response_head,
 };
+use wsscope::http::stream::{HttpItem, HttpStream, Side};
 use wsscope_fuzz::Input;
 
 #[derive(Debug, PartialEq)]

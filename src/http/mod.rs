@@ -1,18 +1,18 @@
 //! HTTP/1.1: the upgrade handshake (nom, streaming) and the accept key.
 //!
-//! [`handshake`] parses request and response heads incrementally (a head may
-//! arrive in many chunks; several requests may be pipelined before the
-//! upgrade) and skips ordinary bodies (`Content-Length`, chunked, read until
-//! close). [`accept`] computes `Sec-WebSocket-Accept` from the client's key.
+//! [`handshake`] is the head grammar and sniffing; [`stream`] runs it over
+//! one direction incrementally (a head may arrive in many chunks; several
+//! requests may be pipelined before the upgrade) and skips ordinary bodies
+//! (`Content-Length`, chunked, read until close). [`accept`] computes `Sec-WebSocket-Accept` from the client's key.
 //! [`upgrade`] is the connection layer built on them: HTTP/1.1 until a
 //! `101`, then the WebSocket session it hands every later byte to.
 
 pub mod accept;
 pub mod handshake;
+pub mod stream;
 pub mod upgrade;
 
 pub use accept::accept_for_key;
-pub use handshake::{
-    BodyFraming, HeadError, Headers, HttpItem, HttpStream, MAX_HEAD_BYTES, RequestHead, ResponseHead,
-};
+pub use handshake::{BodyFraming, HeadError, Headers, MAX_HEAD_BYTES, RequestHead, ResponseHead};
+pub use stream::{HttpItem, HttpStream};
 pub use upgrade::Http1Upgrade;

@@ -36,9 +36,9 @@ use std::collections::VecDeque;
 use super::Headers;
 use super::accept::accept_for_key;
 use super::handshake::{
-    HeadError, HttpItem, HttpStream, Looks, RequestHead, ResponseHead, Side, looks_like_request,
-    looks_like_response,
+    HeadError, Looks, RequestHead, ResponseHead, looks_like_request, looks_like_response,
 };
+use super::stream::{HttpItem, HttpStream, Side};
 use crate::event::{DeflateParams, Event, HandshakeEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PerDir, Stamp};
 use crate::stream::SessionSummary;
