@@ -329,6 +329,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         rtt: None,
         handshake_seen: false,
         violations: 0,
+        tls: None,
     };
     if let Some(sum) = summary {
         for (d, st) in Dir::BOTH.into_iter().zip(end.stats.iter_mut()) {
@@ -341,6 +342,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         end.rtt = sum.rtt;
         end.handshake_seen = sum.handshake_seen;
         end.violations = sum.violations;
+        end.tls = sum.tls;
     }
     end
 }

@@ -242,6 +242,48 @@ pub struct MessageEvent {
     pub truncated: bool,
 }
 
+/// `{"type":"tls"}` — once per TLS connection, after `connection` and before
+/// anything decrypted: what the cleartext handshake shows, and whether (and
+/// how) the records could be decrypted.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TlsEvent {
+    pub conn: ConnId,
+    pub session: SessionId,
+    pub ts: Timestamp,
+    /// `TLS 1.2` or `TLS 1.3`; `None` when no hello was captured.
+    pub version: Option<&'static str>,
+    /// IANA name of the negotiated suite (or `0xNNNN`).
+    pub cipher_suite: Option<String>,
+    pub sni: Option<String>,
+    /// The selected application protocol.
+    pub alpn: Option<String>,
+    pub alpn_offered: Vec<String>,
+    /// The ClientHello random, hex.
+    pub client_random: Option<String>,
+    /// The session was resumed (PSK, session id or ticket).
+    pub resumed: bool,
+    pub decrypted: bool,
+    /// Why not decrypted: `no-key`, `bad-key`, `unsupported`, `no-handshake`.
+    pub reason: Option<&'static str>,
+    /// Where the key came from: `keylog`, `dsb` or `trial`.
+    pub decrypted_by: Option<&'static str>,
+    /// Human detail: the unsupported suite, the trial's sequence offset.
+    pub detail: Option<String>,
+}
+
+/// What the TLS layer saw on a connection, for its `close` record.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TlsSummary {
+    pub version: Option<&'static str>,
+    pub cipher_suite: Option<String>,
+    pub sni: Option<String>,
+    pub decrypted: bool,
+    /// Records seen, records that could not be decrypted, KeyUpdates.
+    pub records: PerDir<u64>,
+    pub records_undecrypted: PerDir<u64>,
+    pub key_updates: PerDir<u64>,
+}
+
 /// `{"type":"gap"}` — bytes of a stream that were not captured.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GapEvent {
@@ -325,12 +367,28 @@ pub struct ConnectionEndEvent {
     /// WebSocket: was the connection picked up without a handshake?
     pub handshake_seen: bool,
     pub violations: u64,
+    /// TLS connections: what the TLS layer saw (`protocol` then renders as
+    /// `wss` when the WebSocket inside was decrypted, else `tls`).
+    pub tls: Option<TlsSummary>,
+}
+
+impl ConnectionEndEvent {
+    /// The `protocol` as the outputs name it: `websocket`, `http`, `other`,
+    /// and for TLS connections `wss` (decrypted WebSocket) or `tls`.
+    pub fn protocol_name(&self) -> &'static str {
+        match &self.tls {
+            Some(t) if t.decrypted && self.protocol == Protocol::WebSocket => "wss",
+            Some(_) => "tls",
+            None => self.protocol.as_str(),
+        }
+    }
 }
 
 /// Everything the core produces, in capture order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Connection(ConnectionEvent),
+    Tls(Box<TlsEvent>),
     Handshake(Box<HandshakeEvent>),
     Frame(FrameEvent),
     Message(MessageEvent),
@@ -344,6 +402,7 @@ impl Event {
     pub fn ts(&self) -> Timestamp {
         match self {
             Event::Connection(e) => e.ts,
+            Event::Tls(e) => e.ts,
             Event::Handshake(e) => e.ts,
             Event::Frame(e) => e.ts,
             Event::Message(e) => e.ts,
@@ -357,6 +416,7 @@ impl Event {
     pub fn conn(&self) -> Option<ConnId> {
         match self {
             Event::Connection(e) => Some(e.conn),
+            Event::Tls(e) => Some(e.conn),
             Event::Handshake(e) => Some(e.conn),
             Event::Frame(e) => Some(e.conn),
             Event::Message(e) => Some(e.conn),
@@ -371,6 +431,7 @@ impl Event {
     pub fn type_name(&self) -> &'static str {
         match self {
             Event::Connection(_) => "connection",
+            Event::Tls(_) => "tls",
             Event::Handshake(_) => "handshake",
             Event::Frame(_) => "frame",
             Event::Message(_) => "message",

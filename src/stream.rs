@@ -198,6 +198,8 @@ pub struct SessionSummary {
     pub rtt: Option<(f64, f64, f64)>,
     pub handshake_seen: bool,
     pub violations: u64,
+    /// Set by a TLS layer for the connection's `close` record.
+    pub tls: Option<crate::event::TlsSummary>,
 }
 
 /// A layer between TCP and WebSocket: consumes a [`StreamInput`] stream and

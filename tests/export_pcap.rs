@@ -41,6 +41,10 @@ fn per_conn(events: &[Event], map: &BTreeMap<ConnId, ConnId>) -> BTreeMap<ConnId
         let mut e = e.clone();
         match &mut e {
             Event::Connection(x) => x.conn = new,
+            Event::Tls(x) => {
+                x.conn = new;
+                x.session.conn = new;
+            }
             // Packet numbers are the exported file's own (it holds fewer
             // packets); tests/stamps_tshark.rs checks them against tshark.
             Event::Handshake(x) => {

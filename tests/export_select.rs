@@ -80,6 +80,7 @@ fn close(c: u64) -> Event {
         rtt: None,
         handshake_seen: true,
         violations: 0,
+        tls: None,
     }))
 }
 

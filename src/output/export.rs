@@ -208,6 +208,7 @@ impl<'a> ExportSink<'a> {
                 self.numbers.remove(&conn);
                 self.pending.forget(conn);
             }
+            Event::Tls(t) => self.conn_record(t.conn, Event::Tls(t))?,
             Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) => {}
         }
         Ok(())

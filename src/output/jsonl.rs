@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use super::WriteLatch;
 use crate::event::{
     ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, EventSink, FrameEvent,
-    GapEvent, HandshakeEvent, MessageEvent, Timestamp, ViolationEvent,
+    GapEvent, HandshakeEvent, MessageEvent, Timestamp, TlsEvent, TlsSummary, ViolationEvent,
 };
 
 /// Writes every event as one JSON line.
@@ -86,6 +86,7 @@ pub fn event_json(ev: &Event, out: &mut Vec<u8>) {
     o.ts("ts", ev.ts());
     match ev {
         Event::Connection(e) => connection(&mut o, e),
+        Event::Tls(e) => tls(&mut o, e),
         Event::Handshake(e) => handshake(&mut o, e),
         Event::Frame(e) => frame(&mut o, e),
         Event::Message(e) => message(&mut o, e),
@@ -111,6 +112,43 @@ fn connection(o: &mut Obj<'_>, e: &ConnectionEvent) {
     o.display("server", &e.server);
     o.bool("syn_seen", e.syn_seen);
     o.str("role_basis", e.role_basis.as_str());
+}
+
+fn tls(o: &mut Obj<'_>, e: &TlsEvent) {
+    o.u64("conn", e.conn);
+    o.opt_str("version", e.version);
+    o.opt_str("cipher_suite", e.cipher_suite.as_deref());
+    o.opt_str("sni", e.sni.as_deref());
+    o.opt_str("alpn", e.alpn.as_deref());
+    o.key("alpn_offered");
+    o.str_array(&e.alpn_offered);
+    o.opt_str("client_random", e.client_random.as_deref());
+    o.bool("resumed", e.resumed);
+    o.bool("decrypted", e.decrypted);
+    o.opt_str("reason", e.reason);
+    o.opt_str("decrypted_by", e.decrypted_by);
+    o.opt_str("detail", e.detail.as_deref());
+}
+
+fn tls_summary(out: &mut Vec<u8>, t: &TlsSummary) {
+    let mut o = Obj::new(out);
+    o.opt_str("version", t.version);
+    o.opt_str("cipher_suite", t.cipher_suite.as_deref());
+    o.opt_str("sni", t.sni.as_deref());
+    o.bool("decrypted", t.decrypted);
+    for (name, v) in [
+        ("records", &t.records),
+        ("records_undecrypted", &t.records_undecrypted),
+        ("key_updates", &t.key_updates),
+    ] {
+        o.key(name);
+        let mut d = Obj::new(o.out);
+        for (dir, n) in v.iter() {
+            d.u64(dir.as_str(), *n);
+        }
+        d.end();
+    }
+    o.end();
 }
 
 fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
@@ -225,7 +263,7 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
     o.ts("last_ts", e.last_ts);
     o.opt_f64("duration", Some(e.last_ts.seconds_since(e.first_ts)));
     o.str("end", e.end.as_str());
-    o.str("protocol", e.protocol.as_str());
+    o.str("protocol", e.protocol_name());
     for dir in Dir::BOTH {
         let Some(s) = e.stats.get(dir.index()) else {
             continue;
@@ -239,6 +277,11 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
     o.opt_f64("rtt_max", e.rtt.map(|r| r.2));
     o.bool("handshake_seen", e.handshake_seen);
     o.u64("violations", e.violations);
+    // Only TLS connections carry it (added field; others unchanged).
+    if let Some(t) = &e.tls {
+        o.key("tls");
+        tls_summary(o.out, t);
+    }
 }
 
 fn dir_stats(out: &mut Vec<u8>, s: &DirStats) {
@@ -282,6 +325,18 @@ impl<'a> Obj<'a> {
         self.out.push(b'"');
         self.out.extend_from_slice(k.as_bytes());
         self.out.extend_from_slice(b"\":");
+    }
+
+    /// An array of strings, after [`Obj::key`].
+    fn str_array(&mut self, v: &[String]) {
+        self.out.push(b'[');
+        for (i, s) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.raw_str(s);
+        }
+        self.out.push(b']');
     }
 
     fn raw_str(&mut self, v: &str) {
@@ -569,6 +624,7 @@ mod tests {
             rtt: Some((0.1, 0.2, 0.3)),
             handshake_seen: true,
             violations: 1,
+            tls: None,
         };
         let v = json(&Event::Close(Box::new(c)));
         assert_eq!(v["client"], "[::1]:8765");

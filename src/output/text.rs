@@ -191,6 +191,7 @@ pub fn format_event(ev: &Event, preview: usize, all_messages: bool, out: &mut St
     let _ = write!(out, "{} ", ev.ts());
     match ev {
         Event::Connection(e) => connection(e, out),
+        Event::Tls(e) => tls(e, out),
         Event::Handshake(e) => handshake(e, out),
         Event::Frame(e) => frame(e, preview, out),
         Event::Message(e) => return message(e, preview, all_messages, out),
@@ -220,6 +221,35 @@ fn connection(e: &ConnectionEvent, out: &mut String) {
 
 fn opt(s: &Option<String>) -> String {
     s.as_deref().map_or_else(|| "-".to_string(), sanitize_str)
+}
+
+fn tls(e: &crate::event::TlsEvent, out: &mut String) {
+    let _ = write!(
+        out,
+        "#{} tls {}",
+        e.conn,
+        e.version.unwrap_or("(version unknown)")
+    );
+    if let Some(s) = &e.cipher_suite {
+        let _ = write!(out, " {}", sanitize_str(s));
+    }
+    if let Some(s) = &e.sni {
+        let _ = write!(out, " sni={}", sanitize_str(s));
+    }
+    if let Some(a) = &e.alpn {
+        let _ = write!(out, " alpn={}", sanitize_str(a));
+    }
+    if e.resumed {
+        out.push_str(" resumed");
+    }
+    if e.decrypted {
+        let _ = write!(out, ", decrypted ({})", e.decrypted_by.unwrap_or("keylog"));
+    } else {
+        let _ = write!(out, ", NOT decrypted: {}", e.reason.unwrap_or("unknown"));
+    }
+    if let Some(d) = &e.detail {
+        let _ = write!(out, " ({})", sanitize_str(d));
+    }
 }
 
 fn handshake(e: &HandshakeEvent, out: &mut String) {
@@ -387,7 +417,7 @@ fn close(e: &ConnectionEndEvent, out: &mut String) {
         out,
         "#{} close {} {} ({:.3} s)",
         e.conn,
-        e.protocol.as_str(),
+        e.protocol_name(),
         e.end.as_str(),
         e.last_ts.seconds_since(e.first_ts)
     );

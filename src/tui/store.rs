@@ -147,6 +147,8 @@ pub struct Conn {
     pub syn_seen: bool,
     pub protocol: Protocol,
     pub handshake: Option<Box<HandshakeEvent>>,
+    /// TLS connections: what the handshake showed and whether it was decrypted.
+    pub tls: Option<Box<crate::event::TlsEvent>>,
     pub frames: [u64; 2],
     pub messages: [u64; 2],
     pub bytes: [u64; 2],
@@ -382,6 +384,7 @@ impl Store {
                 syn_seen: false,
                 protocol: Protocol::Other,
                 handshake: None,
+                tls: None,
                 frames: [0; 2],
                 messages: [0; 2],
                 bytes: [0; 2],
@@ -424,6 +427,11 @@ impl Store {
                     conn.client = c.client;
                     conn.server = c.server;
                     conn.syn_seen = c.syn_seen;
+                }
+            }
+            Event::Tls(t) => {
+                if let Some(c) = self.conn_mut(t.conn) {
+                    c.tls = Some(t);
                 }
             }
             Event::Handshake(h) => {

@@ -229,6 +229,7 @@ impl WsSession {
             rtt: self.pings.summary(),
             handshake_seen: self.handshake_seen,
             violations: self.violations,
+            tls: None,
         }
     }
 
