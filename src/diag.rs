@@ -38,6 +38,10 @@ codes! {
     WS_INFLATE_CAPPED = "ws-inflate-capped": "an inflated message over the decompression-bomb cap";
     WS_INFLATE_HISTORY_LOST = "ws-inflate-history-lost": "a gap with context takeover: later messages may not inflate";
     WS_DEFLATE_ASSUMED = "ws-deflate-assumed": "RSV1 without a captured handshake: permessage-deflate assumed";
+    TLS_MALFORMED = "tls-malformed": "a TLS handshake message that cannot be parsed";
+    TLS_RESYNC = "tls-resync": "bytes skipped to find the next TLS record after a gap or garbage";
+    TLS_UNDECRYPTABLE = "tls-undecryptable": "a TLS record that could not be decrypted although keys were known";
+    TLS_KEYLOG = "tls-keylog": "a key log line that could not be read";
 }
 
 #[cfg(test)]

@@ -212,6 +212,12 @@ impl<T> PerDir<T> {
         }
     }
 
+    /// Both directions' values by reference.
+    pub fn as_ref(&self) -> PerDir<&T> {
+        let [c, s] = &self.0;
+        PerDir([c, s])
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (Dir, &T)> {
         Dir::BOTH.into_iter().zip(self.0.iter())
     }

@@ -42,7 +42,7 @@ use super::stream::{HttpItem, HttpStream, Side};
 use crate::event::{DeflateParams, Event, HandshakeEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PerDir, Stamp};
 use crate::stream::SessionSummary;
-use crate::stream::{ByteLayer, LayerCx, SpanLog, StreamInput};
+use crate::stream::{ByteLayer, GapLen, LayerCx, SpanLog, StreamInput};
 use crate::ws::decoder::{Expect, RunVerdict, check_run};
 use crate::ws::deflate::parse_permessage_deflate;
 use crate::ws::detect::{Detection, Detector, starts_off_frame};
@@ -685,7 +685,14 @@ impl ByteLayer for Http1Upgrade {
                 log.record(offset, bytes.len(), packets);
                 self.on_data(dir, at, bytes, cx);
             }
-            StreamInput::Gap { dir, len, at, .. } => self.on_gap(dir, at, len.bytes(), cx),
+            StreamInput::Gap { dir, len, at, .. } => {
+                self.on_gap(dir, at, len.bytes(), cx);
+                if let (GapLen::AtLeast(_), Mode::WebSocket(ws)) = (len, &mut self.mode) {
+                    // Frame boundaries inside the gap are unknown (TLS lost
+                    // records): resynchronise rather than skip.
+                    ws.lost_boundaries(dir);
+                }
+            }
             StreamInput::End { dir, at, .. } => self.end_dir(dir, at, cx),
         }
     }

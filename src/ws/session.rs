@@ -205,6 +205,14 @@ impl WsSession {
         }
     }
 
+    /// A gap of unknown length preceded the next bytes of `dir` (a layer
+    /// below lost record boundaries): look for the next frame header.
+    pub fn lost_boundaries(&mut self, dir: Dir) {
+        self.dirs[dir]
+            .decoder
+            .start_resync_after_gap("frame boundaries lost in a gap of unknown length");
+    }
+
     /// `dir` ended: flush a partial frame and message as truncated.
     pub fn end(&mut self, dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
         let mut items = std::mem::take(&mut self.scratch);
@@ -512,9 +520,7 @@ impl ByteLayer for WsSession {
                 // is decoded after a resynchronisation.
                 GapLen::AtLeast(n) => {
                     self.gap(dir, at, n, cx);
-                    self.dirs[dir]
-                        .decoder
-                        .start_resync_after_gap("frame boundaries lost in a gap of unknown length");
+                    self.lost_boundaries(dir);
                 }
             },
             StreamInput::End { dir, at, .. } => self.end(dir, at, cx),

@@ -1,0 +1,733 @@
+//! The TLS layer of a connection: records in, plaintext out — inserted
+//! between TCP and HTTP/1.1 on the seam ([`crate::stream`]), so nothing above
+//! knows the bytes were encrypted.
+//!
+//! Per direction, TCP's chunks are cut into records (header, then a bounded
+//! body). Cleartext handshake records feed the handshake reassembler: the
+//! ClientHello and ServerHello give the facts (version, suite, SNI, ALPN,
+//! randoms) and, with the key log, the keys:
+//! - **TLS 1.3**: the handshake traffic secrets decrypt each side's records
+//!   after the ServerHello; a side's `Finished` switches it to its
+//!   application traffic secret; a `KeyUpdate` to the next secret, derived
+//!   here (key logs only hold generation 0).
+//! - **TLS 1.2**: the master secret (`CLIENT_RANDOM`) and both randoms give
+//!   the key block; a side's `ChangeCipherSpec` turns its decryption on.
+//!
+//! Application data goes up as [`StreamInput::Data`] at plaintext offsets,
+//! with the packets that carried the record and the stamp of the packet that
+//! completed it. A TCP gap loses the records it touches: the layer above is
+//! told of a gap of at least the plaintext it could account for, and the
+//! layer resumes at the next record — right after the lost one when its
+//! header was seen, else found by scanning for a plausible header that then
+//! authenticates under one of the next few sequence numbers.
+//!
+//! Without keys the layer still reports what the cleartext handshake shows
+//! (a `tls` event with `decrypted: false` and why), and invents nothing from
+//! ciphertext: no bytes reach the layer above.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects
+)]
+
+use super::cipher::{DecryptError, Plain, RecordDecrypter, tls12_decrypter, tls13_decrypter};
+use super::hello::{
+    ClientHello, HandshakeMessage, HandshakeReassembler, HandshakeType, ServerHello, parse_client_hello,
+    parse_encrypted_extensions, parse_server_hello,
+};
+use super::keylog::Secrets;
+use super::record::{ContentType, HEADER_LEN, RecordHeader, find_record_start, parse_header};
+use super::schedule::{tls12_key_block, tls13_next_secret};
+use super::suites::{Suite, TlsVersion, suite, suite_name};
+use crate::diag;
+use crate::event::{Event, GapReason, TlsEvent, TlsSummary};
+use crate::model::{Dir, PacketSpan, PerDir, Stamp};
+use crate::stream::{ByteLayer, GapLen, LayerCx, SessionSummary, SpanLog, StreamInput};
+
+/// Largest handshake message reassembled (certificate chains).
+const MAX_HANDSHAKE_MESSAGE: usize = 256 * 1024;
+/// Sequence numbers tried past the expected one when resynchronising after
+/// a gap that swallowed record boundaries (each try is one AEAD check).
+const RESYNC_SEQ_WINDOW: u64 = 64;
+/// Bytes scanned for the next record header after such a gap.
+const MAX_RESYNC_SCAN: usize = 64 * 1024;
+/// Records held, per direction, while no key is known yet (a pcapng
+/// Decryption Secrets Block further on, a live key log not yet written).
+const MAX_HELD_BYTES: usize = 1 << 20;
+
+/// TLS 1.3 key epochs of one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Epoch {
+    /// Records are cleartext.
+    Clear,
+    /// TLS 1.3 handshake traffic keys.
+    Handshake,
+    /// Application traffic keys of this generation (KeyUpdates so far).
+    Application(u64),
+}
+
+/// Why the records of a connection could not be decrypted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Undecryptable {
+    NoKey,
+    BadKey,
+    Unsupported(String),
+    NoHandshake,
+}
+
+impl Undecryptable {
+    fn reason(&self) -> &'static str {
+        match self {
+            Undecryptable::NoKey => "no-key",
+            Undecryptable::BadKey => "bad-key",
+            Undecryptable::Unsupported(_) => "unsupported",
+            Undecryptable::NoHandshake => "no-handshake",
+        }
+    }
+}
+
+/// One direction's record layer.
+#[derive(Debug, Default)]
+struct TlsDir {
+    /// Bytes of an incomplete record (header included), starting at `buf_start`.
+    buf: Vec<u8>,
+    buf_start: u64,
+    /// TCP stream offset of the next byte expected.
+    next: u64,
+    /// Stamp of the chunk that brought the latest bytes.
+    at: Stamp,
+    spans: SpanLog,
+    /// Bytes still to skip: the rest of a record whose start a gap swallowed.
+    skip: u64,
+    /// A gap swallowed record boundaries: the next header must be found.
+    lost_sync: bool,
+    /// Plaintext bytes known lost, to report before the next plaintext.
+    lost_plain: u64,
+    lost_at: Option<(Stamp, GapReason)>,
+    handshake: Option<HandshakeReassembler>,
+    decrypter: Option<Box<dyn RecordDecrypter>>,
+    /// TLS 1.2: the decrypter a ChangeCipherSpec will turn on.
+    pending: Option<Box<dyn RecordDecrypter>>,
+    /// TLS 1.3: the current traffic secret (for the next KeyUpdate).
+    secret: Option<Vec<u8>>,
+    /// TLS 1.3: the application traffic secret to switch to after Finished.
+    app_secret: Option<Vec<u8>>,
+    epoch: Option<Epoch>,
+    seq: u64,
+    /// Offset in the plaintext stream handed up.
+    plain: u64,
+    records: u64,
+    undecrypted: u64,
+    key_updates: u64,
+    decrypted_any: bool,
+}
+
+/// The TLS layer of one connection; owns the layer above it.
+pub struct TlsLayer {
+    upper: Box<dyn ByteLayer>,
+    dirs: PerDir<TlsDir>,
+    client_hello: Option<ClientHello>,
+    server_hello: Option<ServerHello>,
+    suite: Option<&'static Suite>,
+    alpn: Option<String>,
+    /// The `tls` event went out (it precedes anything decrypted).
+    announced: bool,
+    /// Why not decrypted, once known.
+    failure: Option<Undecryptable>,
+    /// Where the key came from.
+    key_source: Option<&'static str>,
+    first_at: Option<Stamp>,
+}
+
+impl std::fmt::Debug for TlsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsLayer")
+            .field("suite", &self.suite.map(|s| s.name))
+            .field("announced", &self.announced)
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsLayer {
+    pub fn new(upper: Box<dyn ByteLayer>) -> Self {
+        TlsLayer {
+            upper,
+            dirs: PerDir::default(),
+            client_hello: None,
+            server_hello: None,
+            suite: None,
+            alpn: None,
+            announced: false,
+            failure: None,
+            key_source: None,
+            first_at: None,
+        }
+    }
+
+    fn tls13(&self) -> bool {
+        self.suite.is_some_and(|s| s.version == TlsVersion::Tls13)
+    }
+
+    fn version_name(&self) -> Option<&'static str> {
+        let sh = self.server_hello.as_ref()?;
+        Some(match sh.version() {
+            0x0304 => "TLS 1.3",
+            0x0303 => "TLS 1.2",
+            0x0302 => "TLS 1.1",
+            0x0301 => "TLS 1.0",
+            _ => "SSL 3.0",
+        })
+    }
+
+    fn resumed(&self) -> bool {
+        match (&self.client_hello, &self.server_hello) {
+            (Some(ch), Some(sh)) if sh.version() == 0x0304 => sh.psk_selected,
+            (Some(ch), Some(sh)) => !sh.session_id.is_empty() && sh.session_id == ch.session_id,
+            _ => false,
+        }
+    }
+
+    /// The `tls` event, once, before anything decrypted goes up.
+    fn announce(&mut self, at: Stamp, cx: &mut LayerCx<'_>) {
+        if self.announced {
+            return;
+        }
+        self.announced = true;
+        let decrypted = self.failure.is_none() && self.key_source.is_some();
+        let failure = if decrypted {
+            None
+        } else {
+            Some(self.failure.clone().unwrap_or(if self.client_hello.is_some() {
+                Undecryptable::NoKey
+            } else {
+                Undecryptable::NoHandshake
+            }))
+        };
+        let ch = self.client_hello.as_ref();
+        let ev = TlsEvent {
+            conn: cx.id.conn,
+            session: cx.id,
+            ts: self.first_at.unwrap_or(at).ts,
+            version: self.version_name(),
+            cipher_suite: self.server_hello.as_ref().map(|s| suite_name(s.cipher_suite).into_owned()),
+            sni: ch.and_then(|c| c.sni.clone()),
+            alpn: self.alpn.clone().or_else(|| self.server_hello.as_ref().and_then(|s| s.alpn.clone())),
+            alpn_offered: ch.map(|c| c.alpn.clone()).unwrap_or_default(),
+            client_random: ch.map(|c| hex::encode(c.random)),
+            resumed: self.resumed(),
+            decrypted,
+            reason: failure.as_ref().map(Undecryptable::reason),
+            decrypted_by: if decrypted { self.key_source } else { None },
+            detail: match &failure {
+                Some(Undecryptable::Unsupported(what)) => Some(what.clone()),
+                _ => None,
+            },
+        };
+        cx.event(Event::Tls(Box::new(ev)));
+    }
+
+    /// Looks the connection's secrets up by client random.
+    fn secrets<'k>(&mut self, cx: &LayerCx<'k>) -> Option<&'k Secrets> {
+        let random = self.client_hello.as_ref()?.random;
+        let (secrets, source) = cx.keys.tls_secrets(&random)?;
+        self.key_source = Some(source);
+        Some(secrets)
+    }
+
+    /// The ServerHello is in: install what the key log allows.
+    fn keys_ready(&mut self, cx: &mut LayerCx<'_>) {
+        let Some(sh) = self.server_hello.as_ref() else { return };
+        let Some(s) = suite(sh.cipher_suite) else {
+            self.failure = Some(Undecryptable::Unsupported(format!(
+                "cipher suite {} is not supported",
+                suite_name(sh.cipher_suite)
+            )));
+            return;
+        };
+        self.suite = Some(s);
+        let server_random = sh.random;
+        let etm = sh.encrypt_then_mac;
+        let Some(secrets) = self.secrets(cx) else {
+            self.failure = Some(Undecryptable::NoKey);
+            return;
+        };
+        match s.version {
+            TlsVersion::Tls13 => {
+                let (Some(c), Some(sv)) = (&secrets.client_handshake, &secrets.server_handshake) else {
+                    self.failure = Some(Undecryptable::NoKey);
+                    return;
+                };
+                for (dir, hs, app) in [
+                    (Dir::C2S, c, &secrets.client_traffic_0),
+                    (Dir::S2C, sv, &secrets.server_traffic_0),
+                ] {
+                    let d = &mut self.dirs[dir];
+                    match tls13_decrypter(s, hs) {
+                        Ok(dec) => {
+                            d.decrypter = Some(dec);
+                            d.secret = Some(hs.clone());
+                            d.app_secret = app.clone();
+                            d.epoch = Some(Epoch::Handshake);
+                            d.seq = 0;
+                        }
+                        Err(_) => self.failure = Some(Undecryptable::BadKey),
+                    }
+                }
+            }
+            TlsVersion::Tls12 => {
+                let Some(ms) = &secrets.master_secret else {
+                    self.failure = Some(Undecryptable::NoKey);
+                    return;
+                };
+                let Some(client_random) = self.client_hello.as_ref().map(|c| c.random) else { return };
+                let keys = match tls12_key_block(s, ms, &client_random, &server_random) {
+                    Ok(k) => k,
+                    Err(_) => {
+                        self.failure = Some(Undecryptable::BadKey);
+                        return;
+                    }
+                };
+                for (dir, k) in [(Dir::C2S, &keys.client), (Dir::S2C, &keys.server)] {
+                    match tls12_decrypter(s, k, etm) {
+                        Ok(dec) => self.dirs[dir].pending = Some(dec),
+                        Err(_) => self.failure = Some(Undecryptable::BadKey),
+                    }
+                }
+            }
+        }
+    }
+
+    fn handshake_messages(&mut self, dir: Dir, bytes: &[u8], at: Stamp, cx: &mut LayerCx<'_>) {
+        let mut out = Vec::new();
+        self.dirs[dir]
+            .handshake
+            .get_or_insert_with(|| HandshakeReassembler::new(MAX_HANDSHAKE_MESSAGE))
+            .push(bytes, &mut out);
+        for m in out {
+            match m {
+                Ok(m) => self.handshake_message(dir, m, at, cx),
+                Err(e) => cx.diagnostic(at, Some(dir), diag::TLS_MALFORMED, format!("TLS handshake: {e:?}")),
+            }
+        }
+    }
+
+    fn handshake_message(&mut self, dir: Dir, m: HandshakeMessage, at: Stamp, cx: &mut LayerCx<'_>) {
+        match (dir, m.typ) {
+            (Dir::C2S, HandshakeType::CLIENT_HELLO) => match parse_client_hello(&m.body) {
+                // A second ClientHello (after a HelloRetryRequest) replaces the first.
+                Ok(ch) => self.client_hello = Some(ch),
+                Err(e) => cx.diagnostic(at, Some(dir), diag::TLS_MALFORMED, format!("ClientHello: {e:?}")),
+            },
+            (Dir::S2C, HandshakeType::SERVER_HELLO) => match parse_server_hello(&m.body) {
+                Ok(sh) if sh.hello_retry_request => {}
+                Ok(sh) => {
+                    self.server_hello = Some(sh);
+                    self.keys_ready(cx);
+                }
+                Err(e) => cx.diagnostic(at, Some(dir), diag::TLS_MALFORMED, format!("ServerHello: {e:?}")),
+            },
+            (Dir::S2C, HandshakeType::ENCRYPTED_EXTENSIONS) => {
+                if let Ok(alpn) = parse_encrypted_extensions(&m.body) {
+                    self.alpn = alpn.or(self.alpn.take());
+                }
+            }
+            (_, HandshakeType::FINISHED) if self.tls13() => {
+                // This side now protects its records with application keys.
+                self.switch_to_app(dir, at, cx);
+            }
+            (_, HandshakeType::KEY_UPDATE) if self.tls13() => self.key_update(dir, at, cx),
+            _ => {}
+        }
+    }
+
+    fn switch_to_app(&mut self, dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
+        let Some(s) = self.suite else { return };
+        let d = &mut self.dirs[dir];
+        let Some(secret) = d.app_secret.take() else {
+            // Handshake keys were known but not the application ones.
+            d.decrypter = None;
+            d.epoch = Some(Epoch::Application(0));
+            if self.failure.is_none() {
+                self.failure = Some(Undecryptable::NoKey);
+                cx.diagnostic(
+                    at,
+                    Some(dir),
+                    diag::TLS_UNDECRYPTABLE,
+                    "the key log has handshake secrets but no application traffic secret for this connection".into(),
+                );
+            }
+            return;
+        };
+        match tls13_decrypter(s, &secret) {
+            Ok(dec) => {
+                d.decrypter = Some(dec);
+                d.secret = Some(secret);
+                d.epoch = Some(Epoch::Application(0));
+                d.seq = 0;
+            }
+            Err(_) => d.decrypter = None,
+        }
+    }
+
+    fn key_update(&mut self, dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
+        let Some(s) = self.suite else { return };
+        let d = &mut self.dirs[dir];
+        let Some(Epoch::Application(n)) = d.epoch else { return };
+        let next = d.secret.as_deref().map(|sec| tls13_next_secret(s, sec));
+        match next {
+            Some(Ok(next)) => match tls13_decrypter(s, &next) {
+                Ok(dec) => {
+                    d.decrypter = Some(dec);
+                    d.secret = Some(next);
+                    d.epoch = Some(Epoch::Application(n.saturating_add(1)));
+                    d.seq = 0;
+                    d.key_updates = d.key_updates.saturating_add(1);
+                }
+                Err(_) => d.decrypter = None,
+            },
+            _ => {
+                cx.diagnostic(at, Some(dir), diag::TLS_UNDECRYPTABLE, "KeyUpdate without a current secret".into());
+            }
+        }
+    }
+
+    /// One complete record of `dir`, whose bytes are `[start, start + 5 + len)`.
+    fn record(&mut self, dir: Dir, h: RecordHeader, header: [u8; 5], body: &[u8], start: u64, cx: &mut LayerCx<'_>) {
+        let at = self.dirs[dir].at;
+        let end = start.saturating_add(HEADER_LEN as u64).saturating_add(u64::from(h.len));
+        let packets = self.dirs[dir].spans.span(start, end).unwrap_or(PacketSpan::one(at.packet));
+        self.dirs[dir].spans.forget_before(end);
+        self.dirs[dir].records = self.dirs[dir].records.saturating_add(1);
+        let encrypted = self.dirs[dir].decrypter.is_some()
+            || (h.content_type == ContentType::APPLICATION_DATA)
+            || matches!(self.dirs[dir].epoch, Some(Epoch::Handshake | Epoch::Application(_)));
+        if h.content_type == ContentType::CHANGE_CIPHER_SPEC {
+            // TLS 1.2: this side's next records are protected (TLS 1.3
+            // sends it for middlebox compatibility only).
+            if let Some(p) = self.dirs[dir].pending.take() {
+                let d = &mut self.dirs[dir];
+                d.decrypter = Some(p);
+                d.seq = 0;
+                d.epoch = Some(Epoch::Application(0));
+            }
+            return;
+        }
+        if !encrypted {
+            match h.content_type {
+                ContentType::HANDSHAKE => self.handshake_messages(dir, body, at, cx),
+                ContentType::ALERT => {}
+                _ => {}
+            }
+            return;
+        }
+        let Some(dec) = self.dirs[dir].decrypter.as_ref() else {
+            self.dirs[dir].undecrypted = self.dirs[dir].undecrypted.saturating_add(1);
+            if self.failure.is_none() && self.key_source.is_none() {
+                self.failure = Some(if self.client_hello.is_some() {
+                    Undecryptable::NoKey
+                } else {
+                    Undecryptable::NoHandshake
+                });
+            }
+            self.announce(at, cx);
+            return;
+        };
+        let seq = self.dirs[dir].seq;
+        let result = dec.decrypt(seq, &header, body);
+        self.dirs[dir].seq = seq.saturating_add(1);
+        match result {
+            Ok(plain) => {
+                self.dirs[dir].decrypted_any = true;
+                self.plaintext(dir, plain, packets, at, cx);
+            }
+            Err(e) => {
+                let d = &mut self.dirs[dir];
+                d.undecrypted = d.undecrypted.saturating_add(1);
+                if !d.decrypted_any && self.failure.is_none() {
+                    self.failure = Some(match e {
+                        DecryptError::Unsupported => Undecryptable::Unsupported("record protection".into()),
+                        _ => Undecryptable::BadKey,
+                    });
+                }
+                self.announce(at, cx);
+                if d.decrypted_any {
+                    cx.diagnostic(
+                        at,
+                        Some(dir),
+                        diag::TLS_UNDECRYPTABLE,
+                        format!("a {}-byte record at {dir} offset {start} did not authenticate ({e:?})", h.len),
+                    );
+                }
+            }
+        }
+    }
+
+    fn plaintext(&mut self, dir: Dir, plain: Plain, packets: PacketSpan, at: Stamp, cx: &mut LayerCx<'_>) {
+        match ContentType(plain.content_type) {
+            ContentType::APPLICATION_DATA => {
+                self.announce(at, cx);
+                self.up_data(dir, &plain.data, packets, at, cx);
+            }
+            ContentType::HANDSHAKE => self.handshake_messages(dir, &plain.data, at, cx),
+            _ => {}
+        }
+    }
+
+    /// Plaintext for the layer above (after any gap it must hear of first).
+    fn up_data(&mut self, dir: Dir, bytes: &[u8], packets: PacketSpan, at: Stamp, cx: &mut LayerCx<'_>) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.flush_lost(dir, cx);
+        let d = &mut self.dirs[dir];
+        let offset = d.plain;
+        d.plain = d.plain.saturating_add(bytes.len() as u64);
+        self.upper.input(
+            StreamInput::Data {
+                dir,
+                offset,
+                bytes,
+                packets,
+                at,
+                starts_write: true,
+            },
+            cx,
+        );
+    }
+
+    fn flush_lost(&mut self, dir: Dir, cx: &mut LayerCx<'_>) {
+        let d = &mut self.dirs[dir];
+        let Some((at, reason)) = d.lost_at.take() else { return };
+        let len = d.lost_plain.max(1);
+        d.lost_plain = 0;
+        let offset = d.plain;
+        d.plain = d.plain.saturating_add(len);
+        if !self.announced {
+            // Nothing went up yet: the layer above has not started.
+            return;
+        }
+        self.upper.input(
+            StreamInput::Gap {
+                dir,
+                offset,
+                len: GapLen::AtLeast(len),
+                reason,
+                at,
+            },
+            cx,
+        );
+    }
+
+    /// Cuts `dir`'s buffered bytes into records.
+    fn drain(&mut self, dir: Dir, cx: &mut LayerCx<'_>) {
+        loop {
+            let d = &mut self.dirs[dir];
+            if d.lost_sync && !self.resync(dir) {
+                return;
+            }
+            let d = &mut self.dirs[dir];
+            let h = match parse_header(&d.buf) {
+                Ok(h) => h,
+                Err(super::record::RecordError::Short) => return,
+                Err(e) => {
+                    // Not a record where one must start: lost sync.
+                    cx.diagnostic(
+                        d.at,
+                        Some(dir),
+                        diag::TLS_RESYNC,
+                        format!("no TLS record header at {dir} offset {} ({e:?}); looking for the next one", d.buf_start),
+                    );
+                    d.lost_sync = true;
+                    continue;
+                }
+            };
+            let total = HEADER_LEN.saturating_add(usize::from(h.len));
+            if d.buf.len() < total {
+                return;
+            }
+            let rest = d.buf.split_off(total);
+            let rec = std::mem::replace(&mut d.buf, rest);
+            let start = d.buf_start;
+            d.buf_start = d.buf_start.saturating_add(total as u64);
+            let mut header = [0u8; HEADER_LEN];
+            header.copy_from_slice(rec.get(..HEADER_LEN).unwrap_or(&[0; HEADER_LEN]));
+            let body = rec.get(HEADER_LEN..).unwrap_or_default();
+            self.record(dir, h, header, body, start, cx);
+        }
+    }
+
+    /// After a gap that swallowed record boundaries: finds the next record
+    /// that authenticates under one of the next few sequence numbers (or,
+    /// before any key, the next plausible header). Returns whether `buf` now
+    /// starts at a record.
+    fn resync(&mut self, dir: Dir) -> bool {
+        let d = &mut self.dirs[dir];
+        let mut from = 0usize;
+        while let Some(k) = find_record_start(&d.buf, from) {
+            let Ok(h) = parse_header(d.buf.get(k..).unwrap_or_default()) else {
+                from = k.saturating_add(1);
+                continue;
+            };
+            let total = HEADER_LEN.saturating_add(usize::from(h.len));
+            let Some(rec) = d.buf.get(k..k.saturating_add(total)) else {
+                // The candidate is not complete yet: wait for more.
+                return false;
+            };
+            let ok = match d.decrypter.as_ref() {
+                None => true,
+                Some(dec) => {
+                    let mut header = [0u8; HEADER_LEN];
+                    header.copy_from_slice(rec.get(..HEADER_LEN).unwrap_or(&[0; HEADER_LEN]));
+                    let body = rec.get(HEADER_LEN..).unwrap_or_default();
+                    let found = (0..RESYNC_SEQ_WINDOW)
+                        .map(|i| d.seq.saturating_add(i))
+                        .find(|s| dec.decrypt(*s, &header, body).is_ok());
+                    match found {
+                        Some(s) => {
+                            d.seq = s;
+                            true
+                        }
+                        None => false,
+                    }
+                }
+            };
+            if ok {
+                d.buf.drain(..k);
+                d.buf_start = d.buf_start.saturating_add(k as u64);
+                d.lost_sync = false;
+                return true;
+            }
+            from = k.saturating_add(1);
+        }
+        // Nothing yet: keep only a bounded tail for the next try.
+        if d.buf.len() > MAX_RESYNC_SCAN {
+            let cut = d.buf.len().saturating_sub(HEADER_LEN);
+            d.buf.drain(..cut);
+            d.buf_start = d.buf_start.saturating_add(cut as u64);
+        }
+        false
+    }
+
+    fn on_data(&mut self, dir: Dir, offset: u64, bytes: &[u8], packets: PacketSpan, at: Stamp, cx: &mut LayerCx<'_>) {
+        self.first_at.get_or_insert(at);
+        let d = &mut self.dirs[dir];
+        d.at = at;
+        d.spans.record(offset, bytes.len(), packets);
+        let mut bytes = bytes;
+        let mut offset = offset;
+        if d.skip > 0 {
+            let n = usize::try_from(d.skip).unwrap_or(usize::MAX).min(bytes.len());
+            d.skip = d.skip.saturating_sub(n as u64);
+            bytes = bytes.get(n..).unwrap_or_default();
+            offset = offset.saturating_add(n as u64);
+        }
+        if d.buf.is_empty() {
+            d.buf_start = offset;
+        }
+        d.buf.extend_from_slice(bytes);
+        d.next = offset.saturating_add(bytes.len() as u64);
+        self.drain(dir, cx);
+        if !self.announced && self.dirs[dir].buf.len() > MAX_HELD_BYTES {
+            // Bounded: a record that never completes is not held forever.
+            let d = &mut self.dirs[dir];
+            d.buf.clear();
+            d.lost_sync = true;
+        }
+    }
+
+    fn on_gap(&mut self, dir: Dir, len: u64, reason: GapReason, at: Stamp) {
+        let d = &mut self.dirs[dir];
+        d.at = at;
+        // Plaintext the gap certainly cost: a record whose header was seen.
+        let mut lost_plain = 0u64;
+        if let Ok(h) = parse_header(&d.buf) {
+            let total = (HEADER_LEN as u64).saturating_add(u64::from(h.len));
+            let have = d.buf.len() as u64;
+            let remaining = total.saturating_sub(have);
+            lost_plain = u64::from(h.len);
+            d.records = d.records.saturating_add(1);
+            d.undecrypted = d.undecrypted.saturating_add(1);
+            // The record's sequence number is used up.
+            d.seq = d.seq.saturating_add(1);
+            d.buf.clear();
+            if len < remaining {
+                d.skip = remaining.saturating_sub(len);
+            } else if len > remaining {
+                d.lost_sync = true;
+            }
+        } else if d.skip > 0 {
+            if len <= d.skip {
+                d.skip = d.skip.saturating_sub(len);
+            } else {
+                d.skip = 0;
+                d.lost_sync = true;
+            }
+        } else {
+            d.buf.clear();
+            d.lost_sync = true;
+        }
+        d.buf_start = d.next.saturating_add(len);
+        d.next = d.buf_start;
+        if let Some(hs) = d.handshake.as_mut() {
+            hs.reset();
+        }
+        d.lost_plain = d.lost_plain.saturating_add(lost_plain);
+        d.lost_at = Some((at, reason));
+    }
+}
+
+impl ByteLayer for TlsLayer {
+    fn input(&mut self, item: StreamInput<'_>, cx: &mut LayerCx<'_>) {
+        match item {
+            StreamInput::Data {
+                dir,
+                offset,
+                bytes,
+                packets,
+                at,
+                ..
+            } => self.on_data(dir, offset, bytes, packets, at, cx),
+            StreamInput::Gap {
+                dir, len, reason, at, ..
+            } => self.on_gap(dir, len.bytes(), reason, at),
+            StreamInput::End { dir, rst, at } => {
+                if self.announced {
+                    self.flush_lost(dir, cx);
+                    self.upper.input(StreamInput::End { dir, rst, at }, cx);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, at: Stamp, cx: &mut LayerCx<'_>) -> SessionSummary {
+        self.announce(at, cx);
+        let mut s = self.upper.finish(at, cx);
+        let decrypted = self.failure.is_none() && self.key_source.is_some();
+        s.tls = Some(TlsSummary {
+            version: self.version_name(),
+            cipher_suite: self.server_hello.as_ref().map(|h| suite_name(h.cipher_suite).into_owned()),
+            sni: self.client_hello.as_ref().and_then(|c| c.sni.clone()),
+            decrypted,
+            records: self.dirs.as_ref().map(|_, d| d.records),
+            records_undecrypted: self.dirs.as_ref().map(|_, d| d.undecrypted),
+            key_updates: self.dirs.as_ref().map(|_, d| d.key_updates),
+        });
+        s
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let mine: usize = self
+            .dirs
+            .iter()
+            .map(|(_, d)| {
+                d.buf
+                    .capacity()
+                    .saturating_add(d.spans.heap_bytes())
+                    .saturating_add(d.handshake.as_ref().map_or(0, HandshakeReassembler::pending))
+            })
+            .fold(0, usize::saturating_add);
+        mine.saturating_add(self.upper.heap_bytes())
+    }
+}
