@@ -5,19 +5,21 @@
 //! sink; packet timestamps are the only clock. Files, live capture and the
 //! terminal are the caller's business.
 
+use crate::conn::stack::LayerHook;
+use crate::conn::{ConnStack, PayloadClassifier, ProbeHints};
 use crate::decode::{Decoded, Decoder, DefragConfig};
+use crate::diag;
 use crate::event::{
     ConnId, ConnectionEndEvent, DiagnosticEvent, Dir, Event, EventSink, GapEvent, Protocol, RoleBasis,
     Timestamp,
 };
 use crate::keys::KeyStore;
+use crate::model::{SessionId, Stamp};
 use crate::source::{Packet, SecretsKind, SourceEnd};
-use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig};
-use crate::ws::{PayloadClassifier, Session, SessionConfig};
+use crate::stream::{DIAGNOSTICS_PER_CODE, DiagnosticLimiter, GapLen, LayerCx, MemLedger, StreamInput};
+use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig, TcpSummary};
+use crate::ws::{SessionConfig, SessionSummary};
 use rustc_hash::FxHashMap;
-
-/// How many diagnostics of one kind are printed before they are only counted.
-const DIAGNOSTICS_PER_CODE: u64 = 10;
 
 /// Everything that tunes an analysis.
 #[derive(Clone, Debug, Default)]
@@ -42,19 +44,17 @@ pub struct Totals {
     pub last_ts: Option<Timestamp>,
 }
 
-/// Per-connection state above TCP: the HTTP → WebSocket state machine.
-struct Upper {
-    session: Session,
-}
-
 /// The analysis pipeline.
 pub struct Analyzer {
     cfg: AnalyzerConfig,
     decoder: Decoder,
     flows: FlowTable,
-    uppers: FxHashMap<ConnId, Upper>,
+    /// One protocol stack per live TCP connection.
+    stacks: FxHashMap<ConnId, ConnStack>,
     totals: Totals,
-    diag_counts: FxHashMap<&'static str, u64>,
+    diags: DiagnosticLimiter,
+    mem: MemLedger,
+    hook: Option<Box<LayerHook>>,
     /// Decryption secrets that came with the capture.
     keys: KeyStore,
 }
@@ -66,11 +66,25 @@ impl Analyzer {
             decoder: Decoder::new(cfg.defrag),
             flows: FlowTable::new(cfg.tcp, classifier),
             cfg,
-            uppers: FxHashMap::default(),
+            stacks: FxHashMap::default(),
             totals: Totals::default(),
-            diag_counts: FxHashMap::default(),
+            diags: DiagnosticLimiter::default(),
+            mem: MemLedger::default(),
+            hook: None,
             keys: KeyStore::default(),
         }
+    }
+
+    /// Wraps (or replaces) the first layer of every connection's stack: how
+    /// tests insert a layer between TCP and HTTP/1, or split a connection.
+    pub fn with_layer_hook(mut self, hook: Box<LayerHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// Heap bytes the connections' layers hold (and the peak so far).
+    pub fn memory(&self) -> MemLedger {
+        self.mem
     }
 
     /// Decryption secrets from the capture (a pcapng Decryption Secrets Block).
@@ -104,17 +118,19 @@ impl Analyzer {
         t.bytes = t.bytes.saturating_add(u64::from(pkt.orig_len));
         t.first_ts.get_or_insert(pkt.ts);
         t.last_ts = Some(t.last_ts.map_or(pkt.ts, |l| l.max(pkt.ts)));
-        let mut ctx = Ctx {
+        let mut router = Router {
             cfg: &self.cfg,
-            uppers: &mut self.uppers,
-            diag_counts: &mut self.diag_counts,
+            stacks: &mut self.stacks,
+            diags: &mut self.diags,
+            mem: &mut self.mem,
+            hook: self.hook.as_deref(),
             out,
         };
         match self.decoder.decode(pkt) {
             Decoded::Tcp(seg) => {
                 self.totals.tcp_segments = self.totals.tcp_segments.saturating_add(1);
                 self.flows
-                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut ctx)
+                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router)
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {
                 self.totals.not_tcp = self.totals.not_tcp.saturating_add(1);
@@ -122,14 +138,17 @@ impl Analyzer {
             }
             Decoded::Malformed(e) => {
                 self.totals.malformed = self.totals.malformed.saturating_add(1);
-                ctx.diagnostic(DiagnosticEvent {
-                    ts: pkt.ts,
-                    conn: None,
-                    dir: None,
-                    code: e.code(),
-                    detail: format!("packet {}: {e}", pkt.index),
-                    packet: Some(pkt.index),
-                });
+                router.diags.emit(
+                    DiagnosticEvent {
+                        ts: pkt.ts,
+                        conn: None,
+                        dir: None,
+                        code: e.code(),
+                        detail: format!("packet {}: {e}", pkt.index),
+                        packet: Some(pkt.index),
+                    },
+                    router.out,
+                );
                 None
             }
         }
@@ -138,42 +157,37 @@ impl Analyzer {
     /// End of input: flushes every connection and reports how the input ended.
     pub fn finish(&mut self, end: &SourceEnd, out: &mut dyn EventSink) {
         let ts = self.totals.last_ts.unwrap_or_default();
-        let mut ctx = Ctx {
+        let mut router = Router {
             cfg: &self.cfg,
-            uppers: &mut self.uppers,
-            diag_counts: &mut self.diag_counts,
+            stacks: &mut self.stacks,
+            diags: &mut self.diags,
+            mem: &mut self.mem,
+            hook: self.hook.as_deref(),
             out,
         };
         if let Some(why) = &end.truncated {
-            ctx.out.event(Event::Diagnostic(DiagnosticEvent {
+            router.out.event(Event::Diagnostic(DiagnosticEvent {
                 ts,
                 conn: None,
                 dir: None,
-                code: "capture-truncated",
+                code: diag::CAPTURE_TRUNCATED,
                 detail: why.clone(),
                 packet: None,
             }));
         }
-        self.flows.finish(&mut ctx);
+        self.flows.finish(&mut router);
         let incomplete = self.decoder.defrag.incomplete();
         if incomplete > 0 {
-            ctx.out.event(Event::Diagnostic(DiagnosticEvent {
+            router.out.event(Event::Diagnostic(DiagnosticEvent {
                 ts,
                 conn: None,
                 dir: None,
-                code: "ip-fragments-incomplete",
+                code: diag::IP_FRAGMENTS_INCOMPLETE,
                 detail: format!("{incomplete} fragmented IP datagrams never completed"),
                 packet: None,
             }));
         }
-        let mut codes: Vec<(&'static str, u64)> = self
-            .diag_counts
-            .iter()
-            .filter(|(_, n)| **n > DIAGNOSTICS_PER_CODE)
-            .map(|(c, n)| (*c, *n))
-            .collect();
-        codes.sort_unstable();
-        for (code, n) in codes {
+        for (code, n) in self.diags.over_limit() {
             out.event(Event::Diagnostic(DiagnosticEvent {
                 ts,
                 conn: None,
@@ -186,124 +200,142 @@ impl Analyzer {
     }
 }
 
-/// The layer above TCP for one `feed` call.
-struct Ctx<'a> {
+/// Routes TCP's output for one `feed` call to the connections' stacks.
+struct Router<'a> {
     cfg: &'a AnalyzerConfig,
-    uppers: &'a mut FxHashMap<ConnId, Upper>,
-    diag_counts: &'a mut FxHashMap<&'static str, u64>,
+    stacks: &'a mut FxHashMap<ConnId, ConnStack>,
+    diags: &'a mut DiagnosticLimiter,
+    mem: &'a mut MemLedger,
+    hook: Option<&'a LayerHook>,
     out: &'a mut dyn EventSink,
 }
 
-impl Ctx<'_> {
-    /// Emits a diagnostic unless too many of its kind were shown already.
-    fn diagnostic(&mut self, d: DiagnosticEvent) {
-        let n = self.diag_counts.entry(d.code).or_insert(0);
-        *n = n.saturating_add(1);
-        if *n <= DIAGNOSTICS_PER_CODE {
-            self.out.event(Event::Diagnostic(d));
+impl Router<'_> {
+    fn input(&mut self, conn: ConnId, item: StreamInput<'_>) {
+        if let Some(stack) = self.stacks.get_mut(&conn) {
+            let mut cx = LayerCx {
+                id: SessionId::conn(conn),
+                out: &mut *self.out,
+                diags: &mut *self.diags,
+                mem: &mut *self.mem,
+            };
+            stack.input(item, self.hook, &mut cx);
         }
     }
 }
 
-impl StreamConsumer for Ctx<'_> {
+impl StreamConsumer for Router<'_> {
     fn stream_event(&mut self, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open(c) => {
-                let forced = self
-                    .cfg
-                    .ws_ports
-                    .iter()
-                    .any(|p| *p == c.server.port() || *p == c.client.port());
-                // Both streams' starts are known when the SYN or SYN+ACK was seen.
-                let start_seen = matches!(c.role_basis, RoleBasis::Syn | RoleBasis::SynAck);
-                let session = Session::new(
+                let hints = ProbeHints {
+                    force_ws: self
+                        .cfg
+                        .ws_ports
+                        .iter()
+                        .any(|p| *p == c.server.port() || *p == c.client.port()),
+                    // Both streams' starts are known when the SYN or SYN+ACK was seen.
+                    stream_start_seen: matches!(c.role_basis, RoleBasis::Syn | RoleBasis::SynAck),
+                };
+                self.stacks.insert(
                     c.conn,
-                    SessionConfig {
-                        force_ws: forced,
-                        stream_start_seen: start_seen,
-                        ..self.cfg.session
-                    },
+                    ConnStack::new(SessionId::conn(c.conn), hints, self.cfg.session),
                 );
-                self.uppers.insert(c.conn, Upper { session });
                 self.out.event(Event::Connection(c));
             }
             StreamEvent::Data {
-                conn, dir, ts, bytes, ..
-            } => {
-                if let Some(u) = self.uppers.get_mut(&conn) {
-                    u.session.on_data(dir, ts, bytes, self.out);
-                }
-            }
+                conn,
+                dir,
+                offset,
+                bytes,
+                packets,
+                at,
+                starts_write,
+            } => self.input(
+                conn,
+                StreamInput::Data {
+                    dir,
+                    offset,
+                    bytes,
+                    packets,
+                    at,
+                    starts_write,
+                },
+            ),
             StreamEvent::Gap {
                 conn,
                 dir,
-                ts,
+                at,
                 offset,
                 len,
                 reason,
             } => {
                 self.out.event(Event::Gap(GapEvent {
                     conn,
-                    ts,
+                    ts: at.ts,
                     dir,
                     offset,
                     bytes: len,
                     reason,
                 }));
-                if let Some(u) = self.uppers.get_mut(&conn) {
-                    u.session.on_gap(dir, ts, len, self.out);
-                }
+                self.input(
+                    conn,
+                    StreamInput::Gap {
+                        dir,
+                        offset,
+                        len: GapLen::Exact(len),
+                        reason,
+                        at,
+                    },
+                );
             }
-            StreamEvent::Fin { conn, dir, ts } => {
-                if let Some(u) = self.uppers.get_mut(&conn) {
-                    u.session.on_fin(dir, ts, self.out);
-                }
-            }
-            StreamEvent::Rst { conn, dir, ts } => {
-                if let Some(u) = self.uppers.get_mut(&conn) {
-                    u.session.on_rst(dir, ts, self.out);
-                }
-            }
-            StreamEvent::Diagnostic(d) => self.diagnostic(d),
+            StreamEvent::Fin { conn, dir, at } => self.input(conn, StreamInput::End { dir, rst: false, at }),
+            StreamEvent::Rst { conn, dir, at } => self.input(conn, StreamInput::End { dir, rst: true, at }),
+            StreamEvent::Diagnostic(d) => self.diags.emit(d, self.out),
             StreamEvent::Closed(s) => {
-                let summary = self
-                    .uppers
-                    .remove(&s.conn)
-                    .map(|mut u| u.session.finish(s.ts, self.out));
-                let mut stats = s.stats.clone();
-                let mut end = ConnectionEndEvent {
-                    conn: s.conn,
-                    ts: s.ts,
-                    client: s.client,
-                    server: s.server,
-                    first_ts: s.first_ts,
-                    last_ts: s.last_ts,
-                    end: s.end,
-                    protocol: Protocol::Other,
-                    stats: Default::default(),
-                    close_first: None,
-                    rtt: None,
-                    handshake_seen: false,
-                    violations: 0,
-                };
-                if let Some(sum) = summary {
-                    for d in Dir::BOTH {
-                        let i = d.index();
-                        if let Some(st) = stats.get_mut(i) {
-                            st.frames = sum.frames.get(i).copied().unwrap_or(0);
-                            st.messages = sum.messages.get(i).copied().unwrap_or(0);
-                            st.close = sum.close.get(i).cloned().flatten();
-                        }
-                    }
-                    end.protocol = sum.protocol;
-                    end.close_first = sum.close_first;
-                    end.rtt = sum.rtt;
-                    end.handshake_seen = sum.handshake_seen;
-                    end.violations = sum.violations;
-                }
-                end.stats = stats;
-                self.out.event(Event::Close(Box::new(end)));
+                let summary = self.stacks.remove(&s.conn).map(|mut stack| {
+                    let mut cx = LayerCx {
+                        id: SessionId::conn(s.conn),
+                        out: &mut *self.out,
+                        diags: &mut *self.diags,
+                        mem: &mut *self.mem,
+                    };
+                    stack.finish(Stamp::new(s.ts, 0), &mut cx)
+                });
+                self.out.event(Event::Close(Box::new(close_record(&s, summary))));
             }
         }
     }
+}
+
+/// The `close` record: TCP's facts plus what the stack found on top.
+fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEndEvent {
+    let mut end = ConnectionEndEvent {
+        conn: s.conn,
+        ts: s.ts,
+        client: s.client,
+        server: s.server,
+        first_ts: s.first_ts,
+        last_ts: s.last_ts,
+        end: s.end,
+        protocol: Protocol::Other,
+        stats: s.stats.clone(),
+        close_first: None,
+        rtt: None,
+        handshake_seen: false,
+        violations: 0,
+    };
+    if let Some(sum) = summary {
+        for (d, st) in Dir::BOTH.into_iter().zip(end.stats.iter_mut()) {
+            st.frames = sum.frames[d];
+            st.messages = sum.messages[d];
+            st.close = sum.close[d].clone();
+        }
+        end.protocol = sum.protocol;
+        end.close_first = sum.close_first;
+        end.rtt = sum.rtt;
+        end.handshake_seen = sum.handshake_seen;
+        end.violations = sum.violations;
+    }
+    end
 }

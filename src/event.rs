@@ -9,117 +9,9 @@
 //! The JSON Lines rendering of these events is a public contract (see
 //! README.md): fields may be added, never renamed or dropped.
 
-use std::fmt;
 use std::net::SocketAddr;
 
-/// Connection id: numbered from 0 in order of first appearance, exactly like
-/// Wireshark's `tcp.stream`, so `conn 3` here is `tcp.stream eq 3` there.
-pub type ConnId = u64;
-
-/// A capture timestamp. Packets' timestamps are the analyzer's only clock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp {
-    /// Whole seconds since the Unix epoch.
-    pub secs: i64,
-    /// Nanoseconds within the second, `0..1_000_000_000`.
-    pub nanos: u32,
-}
-
-impl Timestamp {
-    pub const fn new(secs: i64, nanos: u32) -> Self {
-        Self { secs, nanos }
-    }
-
-    /// Seconds since the epoch as a float (microsecond precision survives
-    /// for dates up to year ~2200).
-    pub fn as_f64(self) -> f64 {
-        self.secs as f64 + f64::from(self.nanos) / 1e9
-    }
-
-    /// `self - earlier` in seconds (negative if `earlier` is later).
-    pub fn seconds_since(self, earlier: Timestamp) -> f64 {
-        // Wire timestamps can lie (pcapng offsets span all of i64): no overflow.
-        (i128::from(self.secs) - i128::from(earlier.secs)) as f64
-            + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
-    }
-
-    /// Exact decimal rendering with 9 fractional digits (`1700000000.123456789`),
-    /// used for JSON so that no precision is lost to float formatting.
-    pub fn to_decimal(self) -> String {
-        if self.secs < 0 && self.nanos > 0 {
-            // -1.5 s is secs = -2, nanos = 500_000_000.
-            let total = i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos);
-            let abs = total.unsigned_abs();
-            format!("-{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000)
-        } else {
-            format!("{}.{:09}", self.secs, self.nanos)
-        }
-    }
-}
-
-impl fmt::Display for Timestamp {
-    /// UTC `HH:MM:SS.ffffff` — the timeline format.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let day_secs = self.secs.rem_euclid(86_400);
-        write!(
-            f,
-            "{:02}:{:02}:{:02}.{:06}",
-            day_secs / 3600,
-            (day_secs / 60) % 60,
-            day_secs % 60,
-            self.nanos / 1000
-        )
-    }
-}
-
-/// Direction of travel within a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Dir {
-    /// Client → server (the side that sent the SYN, or the HTTP request).
-    C2S,
-    /// Server → client.
-    S2C,
-}
-
-impl Dir {
-    pub const BOTH: [Dir; 2] = [Dir::C2S, Dir::S2C];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::C2S => "c2s",
-            Dir::S2C => "s2c",
-        }
-    }
-
-    pub fn reverse(self) -> Dir {
-        match self {
-            Dir::C2S => Dir::S2C,
-            Dir::S2C => Dir::C2S,
-        }
-    }
-
-    /// 0 for c2s, 1 for s2c: for per-direction arrays.
-    pub fn index(self) -> usize {
-        match self {
-            Dir::C2S => 0,
-            Dir::S2C => 1,
-        }
-    }
-
-    /// A terminal arrow: `→` for c2s, `←` for s2c.
-    pub fn arrow(self) -> &'static str {
-        match self {
-            Dir::C2S => "→",
-            Dir::S2C => "←",
-        }
-    }
-}
-
-impl fmt::Display for Dir {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::model::{ConnId, Dir, PacketSpan, PerDir, SessionId, Stamp, Timestamp};
 
 /// What protocol a TCP connection turned out to carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -237,6 +129,8 @@ impl RoleBasis {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct HandshakeEvent {
     pub conn: ConnId,
+    /// The session the handshake opened (`session.conn == conn`).
+    pub session: SessionId,
     pub ts: Timestamp,
     pub method: String,
     pub path: String,
@@ -281,6 +175,10 @@ pub struct DeflateParams {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameEvent {
     pub conn: ConnId,
+    /// The session the frame belongs to (`session.conn == conn`).
+    pub session: SessionId,
+    /// The packets that carried the frame's bytes (header and payload).
+    pub packets: PacketSpan,
     pub ts: Timestamp,
     pub dir: Dir,
     pub fin: bool,
@@ -313,6 +211,17 @@ pub struct FrameEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageEvent {
     pub conn: ConnId,
+    /// The session the message belongs to (`session.conn == conn`).
+    pub session: SessionId,
+    /// Messages of this session and direction before this one (0, 1, 2...).
+    pub seq: u64,
+    /// Stream offset of the first captured frame of the message: with
+    /// `frames`, which frames made it (the data frames of `dir` from there on;
+    /// control frames may be interleaved).
+    pub first_frame_offset: u64,
+    /// The packets that carried its data frames (`None` if no byte of it was
+    /// captured, e.g. a message cut by a gap before its first frame's end).
+    pub packets: Option<PacketSpan>,
     pub ts: Timestamp,
     pub dir: Dir,
     /// Opcode of the first frame (1 text, 2 binary, or a reserved data opcode).
@@ -349,6 +258,8 @@ pub struct GapEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViolationEvent {
     pub conn: ConnId,
+    /// The session whose peers broke the rule (`session.conn == conn`).
+    pub session: SessionId,
     pub ts: Timestamp,
     /// `None` for connection-level rules (e.g. accept mismatch is `Some(S2C)`).
     pub dir: Option<Dir>,
@@ -506,41 +417,4 @@ pub fn opcode_name(opcode: u8) -> Option<&'static str> {
         0xA => "pong",
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamp_decimal_is_exact() {
-        assert_eq!(
-            Timestamp::new(1_700_000_000, 123_456_789).to_decimal(),
-            "1700000000.123456789"
-        );
-        assert_eq!(Timestamp::new(-2, 500_000_000).to_decimal(), "-1.500000000");
-        assert_eq!(Timestamp::new(0, 0).to_decimal(), "0.000000000");
-    }
-
-    #[test]
-    fn timestamp_display_is_utc_time_of_day() {
-        // 2023-11-14T22:13:20.123456Z
-        assert_eq!(
-            Timestamp::new(1_700_000_000, 123_456_789).to_string(),
-            "22:13:20.123456"
-        );
-    }
-
-    #[test]
-    fn seconds_since_does_not_overflow_on_lying_timestamps() {
-        let d = Timestamp::new(i64::MAX, 0).seconds_since(Timestamp::new(i64::MIN, 0));
-        assert!(d > 1.8e19);
-    }
-
-    #[test]
-    fn seconds_since_handles_nanosecond_borrow() {
-        let a = Timestamp::new(10, 900_000_000);
-        let b = Timestamp::new(12, 100_000_000);
-        assert!((b.seconds_since(a) - 1.2).abs() < 1e-9);
-    }
 }

@@ -41,11 +41,27 @@ fn per_conn(events: &[Event], map: &BTreeMap<ConnId, ConnId>) -> BTreeMap<ConnId
         let mut e = e.clone();
         match &mut e {
             Event::Connection(x) => x.conn = new,
-            Event::Handshake(x) => x.conn = new,
-            Event::Frame(x) => x.conn = new,
-            Event::Message(x) => x.conn = new,
+            // Packet numbers are the exported file's own (it holds fewer
+            // packets); tests/stamps_tshark.rs checks them against tshark.
+            Event::Handshake(x) => {
+                x.conn = new;
+                x.session.conn = new;
+            }
+            Event::Frame(x) => {
+                x.conn = new;
+                x.session.conn = new;
+                x.packets = wsscope::model::PacketSpan::one(0);
+            }
+            Event::Message(x) => {
+                x.conn = new;
+                x.session.conn = new;
+                x.packets = None;
+            }
             Event::Gap(x) => x.conn = new,
-            Event::Violation(x) => x.conn = new,
+            Event::Violation(x) => {
+                x.conn = new;
+                x.session.conn = new;
+            }
             Event::Diagnostic(_) => continue,
             Event::Close(x) => {
                 x.conn = new;

@@ -58,6 +58,7 @@ fn conn(c: u64) -> Event {
 fn handshake(c: u64) -> Event {
     Event::Handshake(Box::new(HandshakeEvent {
         conn: c,
+        session: wsscope::model::SessionId::conn(c),
         method: "GET".into(),
         path: "/".into(),
         ..Default::default()
@@ -88,6 +89,8 @@ fn frame(c: u64, dir: Dir, opcode: u8, fin: bool, payload: &[u8]) -> FrameEvent 
     let masked = dir == Dir::C2S;
     FrameEvent {
         conn: c,
+        session: wsscope::model::SessionId::conn(c),
+        packets: wsscope::model::PacketSpan::one(1),
         ts: ts(payload.len() as u32),
         dir,
         fin,
@@ -110,6 +113,10 @@ fn frame(c: u64, dir: Dir, opcode: u8, fin: bool, payload: &[u8]) -> FrameEvent 
 fn message(c: u64, dir: Dir, opcode: u8, frames: u32, data: &[u8]) -> MessageEvent {
     MessageEvent {
         conn: c,
+        session: wsscope::model::SessionId::conn(c),
+        seq: 0,
+        first_frame_offset: 0,
+        packets: None,
         ts: ts(data.len() as u32),
         dir,
         opcode,

@@ -448,6 +448,8 @@ fn addr(s: &str) -> SocketAddr {
 fn frame(conn: ConnId, n: u32, dir: Dir, opcode: u8, payload: &[u8]) -> Event {
     Event::Frame(FrameEvent {
         conn,
+        session: wsscope::model::SessionId::conn(conn),
+        packets: wsscope::model::PacketSpan::one(u64::from(n)),
         ts: Timestamp::new(1_700_000_000, n * 1000),
         dir,
         fin: true,
@@ -470,6 +472,10 @@ fn frame(conn: ConnId, n: u32, dir: Dir, opcode: u8, payload: &[u8]) -> Event {
 fn message(conn: ConnId, n: u32, dir: Dir, data: &[u8]) -> Event {
     Event::Message(MessageEvent {
         conn,
+        session: wsscope::model::SessionId::conn(conn),
+        seq: 0,
+        first_frame_offset: u64::from(n) * 100,
+        packets: Some(wsscope::model::PacketSpan::one(u64::from(n))),
         ts: Timestamp::new(1_700_000_000, n * 1000),
         dir,
         opcode: 1,
@@ -502,6 +508,7 @@ fn control_characters_render_as_inert_placeholders() {
     let mut evs = vec![connection(0)];
     evs.push(Event::Handshake(Box::new(HandshakeEvent {
         conn: 0,
+        session: wsscope::model::SessionId::conn(0),
         ts: Timestamp::new(1_700_000_000, 0),
         method: "GET".into(),
         path: "/\x1b[31mred".into(),

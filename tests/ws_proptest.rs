@@ -3,9 +3,12 @@
 
 use proptest::prelude::*;
 use wsscope::event::{Dir, Event, Timestamp};
+use wsscope::http::Http1Upgrade;
+use wsscope::model::SessionId;
+use wsscope::stream::StreamDriver;
+use wsscope::ws::SessionConfig;
 use wsscope::ws::decoder::{Decoded, Expect, FrameDecoder};
 use wsscope::ws::frame::encode_frame;
-use wsscope::ws::{Session, SessionConfig};
 
 /// One message: opcode, payload, fragment cut points, and a ping after each fragment?
 #[derive(Clone, Debug)]
@@ -109,13 +112,13 @@ proptest! {
                                      c2s in any::<bool>()) {
         let dir = if c2s { Dir::C2S } else { Dir::S2C };
         let (frames, messages, stream) = encode(&msgs, c2s);
-        let mut s = Session::new(0, SessionConfig::default());
+        let mut s = StreamDriver::new(SessionId::conn(0), Box::new(Http1Upgrade::new(SessionConfig::default())));
         let mut ev: Vec<Event> = Vec::new();
         let ts = Timestamp::new(1, 0);
-        s.on_data(Dir::C2S, ts, REQ, &mut ev);
-        s.on_data(Dir::S2C, ts, RESP, &mut ev);
+        s.data(Dir::C2S, ts, REQ, &mut ev);
+        s.data(Dir::S2C, ts, RESP, &mut ev);
         for c in chunks(&stream, &sizes) {
-            s.on_data(dir, ts, &c, &mut ev);
+            s.data(dir, ts, &c, &mut ev);
         }
         let sum = s.finish(ts, &mut ev);
         let got_frames: Vec<(bool, u8, Vec<u8>)> = ev.iter().filter_map(|e| match e {
@@ -138,7 +141,7 @@ proptest! {
         }).collect();
         prop_assert_eq!(&got_msgs, &messages);
         prop_assert_eq!(sum.violations, 0);
-        prop_assert_eq!(sum.frames[dir.index()], frames.len() as u64);
+        prop_assert_eq!(sum.frames[dir], frames.len() as u64);
         // Frame offsets are exact: each header sits where the encoder put it.
         let mut off = if c2s { REQ.len() } else { RESP.len() } as u64;
         for e in &ev {

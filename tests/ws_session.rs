@@ -1,10 +1,15 @@
-//! Session-level tests: handshake + frames through `ws::Session`.
+//! Connection-level tests: handshake + frames through the HTTP/1.1 upgrade
+//! layer and the WebSocket session it builds, driven by `StreamDriver`.
 
+use wsscope::conn::PayloadClassifier;
 use wsscope::event::{Dir, Event, FrameEvent, HandshakeEvent, MessageEvent, Protocol, Timestamp};
+use wsscope::http::Http1Upgrade;
+use wsscope::model::SessionId;
+use wsscope::stream::StreamDriver;
 use wsscope::tcp::{Role, RoleClassifier};
 use wsscope::ws::frame::{LenForm, encode_frame, encode_frame_with, encode_header};
 use wsscope::ws::rules;
-use wsscope::ws::{PayloadClassifier, Session, SessionConfig, SessionSummary};
+use wsscope::ws::{SessionConfig, SessionSummary};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -40,7 +45,7 @@ fn t(ms: i64) -> Timestamp {
 }
 
 struct Run {
-    s: Session,
+    s: StreamDriver,
     ev: Vec<Event>,
     clock: i64,
 }
@@ -48,7 +53,7 @@ struct Run {
 impl Run {
     fn new(cfg: SessionConfig) -> Self {
         Run {
-            s: Session::new(7, cfg),
+            s: StreamDriver::new(SessionId::conn(7), Box::new(Http1Upgrade::new(cfg))),
             ev: Vec::new(),
             clock: 0,
         }
@@ -64,7 +69,7 @@ impl Run {
 
     fn data(&mut self, dir: Dir, b: &[u8]) {
         self.clock += 10;
-        self.s.on_data(dir, t(self.clock), b, &mut self.ev);
+        self.s.data(dir, t(self.clock), b, &mut self.ev);
     }
 
     fn finish(&mut self) -> SessionSummary {
@@ -146,7 +151,6 @@ fn full_session() {
     assert_eq!(h.subprotocol.as_deref(), Some("chat"));
     assert_eq!(h.version.as_deref(), Some("13"));
     assert_eq!(h.deflate, None);
-    assert_eq!(r.s.protocol(), Protocol::WebSocket);
 
     // RFC 6455 §5.7 masked "Hello", then a fragmented text "Hel"+"lo" with a ping between.
     r.data(
@@ -194,10 +198,10 @@ fn full_session() {
 
     assert_eq!(r.rules(), [rules::DATA_AFTER_CLOSE]);
     assert_eq!(sum.protocol, Protocol::WebSocket);
-    assert_eq!(sum.frames, [6, 3]);
-    assert_eq!(sum.messages, [3, 1]);
-    assert_eq!(sum.close[0], Some((Some(1000), Some("bye".into()))));
-    assert_eq!(sum.close[1], Some((Some(1001), None)));
+    assert_eq!(sum.frames.into_array(), [6, 3]);
+    assert_eq!(sum.messages.into_array(), [3, 1]);
+    assert_eq!(sum.close[Dir::C2S], Some((Some(1000), Some("bye".into()))));
+    assert_eq!(sum.close[Dir::S2C], Some((Some(1001), None)));
     assert_eq!(sum.close_first, Some(Dir::C2S));
     assert!(sum.handshake_seen);
     assert_eq!(sum.violations, 1);
@@ -282,7 +286,7 @@ fn gap_in_context_takeover_direction() {
     let lost = encode_frame(true, 4, 1, None, &[0xf2, 0x00, 0x11, 0x00, 0x00]);
     r.data(Dir::S2C, &lost[..3]);
     r.clock += 1;
-    r.s.on_gap(Dir::S2C, t(r.clock), (lost.len() - 3) as u64, &mut r.ev);
+    r.s.gap(Dir::S2C, t(r.clock), (lost.len() - 3) as u64, &mut r.ev);
     r.data(
         Dir::S2C,
         &encode_frame(true, 4, 1, None, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
@@ -651,18 +655,24 @@ fn payload_classifier() {
 #[test]
 fn client_gap_during_pending_upgrade_keeps_the_handshake() {
     use wsscope::event::{Dir, Event, Timestamp};
-    use wsscope::ws::{Session, SessionConfig};
+    use wsscope::http::Http1Upgrade;
+    use wsscope::model::SessionId;
+    use wsscope::stream::StreamDriver;
+    use wsscope::ws::SessionConfig;
     let ts = Timestamp::new(1, 0);
-    let mut s = Session::new(0, SessionConfig::default());
+    let mut s = StreamDriver::new(
+        SessionId::conn(0),
+        Box::new(Http1Upgrade::new(SessionConfig::default())),
+    );
     let mut ev: Vec<Event> = Vec::new();
-    s.on_data(
+    s.data(
         Dir::C2S,
         ts,
         b"GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         &mut ev,
     );
-    s.on_gap(Dir::C2S, ts, 20, &mut ev);
-    s.on_data(
+    s.gap(Dir::C2S, ts, 20, &mut ev);
+    s.data(
         Dir::S2C,
         ts,
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x02hi",

@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     let mut hs = HalfStream::new(4096);
     let expected = Cell::new(0u64);
     let mut out = |ev: HalfEvent<'_>| match ev {
-        HalfEvent::Data { offset, bytes } => {
+        HalfEvent::Data { offset, bytes, .. } => {
             assert_eq!(offset, expected.get(), "Data offset not contiguous");
             expected.set(expected.get() + bytes.len() as u64);
         }
@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
                     0
                 };
                 let fin = op & 16 != 0;
-                hs.segment(seq, payload, missing, fin, &mut out);
+                hs.segment(seq, payload, missing, fin, 0, &mut out);
                 last_end = seq.wrapping_add(payload.len() as u32).wrapping_add(missing);
             }
             2 => {

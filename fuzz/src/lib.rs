@@ -2,7 +2,10 @@
 //! which writes seeds in these same formats).
 
 use wsscope::event::{Dir, Event, Timestamp};
-use wsscope::ws::{Session, SessionConfig};
+use wsscope::http::Http1Upgrade;
+use wsscope::model::SessionId;
+use wsscope::stream::StreamDriver;
+use wsscope::ws::SessionConfig;
 
 /// A cursor over fuzz input; every read saturates at the end.
 pub struct Input<'a> {
@@ -84,7 +87,7 @@ pub fn run_session(data: &[u8], upgraded: bool) {
         cfg.max_frame_bytes = 64;
         cfg.max_message_bytes = 256;
     }
-    let mut s = Session::new(0, cfg);
+    let mut s = StreamDriver::new(SessionId::conn(0), Box::new(Http1Upgrade::new(cfg)));
     let mut events: Vec<Event> = Vec::new();
     let mut ts = Timestamp::new(1_700_000_000, 0);
     let tick = |ts: &mut Timestamp, micros: u64| {
@@ -93,9 +96,9 @@ pub fn run_session(data: &[u8], upgraded: bool) {
         ts.nanos = (n % 1_000_000_000) as u32;
     };
     if upgraded {
-        s.on_data(Dir::C2S, ts, UPGRADE_REQUEST, &mut events);
+        s.data(Dir::C2S, ts, UPGRADE_REQUEST, &mut events);
         tick(&mut ts, 1000);
-        s.on_data(Dir::S2C, ts, UPGRADE_RESPONSE, &mut events);
+        s.data(Dir::S2C, ts, UPGRADE_RESPONSE, &mut events);
     }
     while let Some(op) = inp.u8() {
         let dir = if op & 1 == 0 { Dir::C2S } else { Dir::S2C };
@@ -103,25 +106,25 @@ pub fn run_session(data: &[u8], upgraded: bool) {
         match (op >> 1) & 7 {
             0..=3 => {
                 let n = inp.u8().unwrap_or(0) as usize;
-                s.on_data(dir, ts, inp.take(n), &mut events);
+                s.data(dir, ts, inp.take(n), &mut events);
             }
             4 => {
                 let n = inp.u16().unwrap_or(0) as usize;
-                s.on_data(dir, ts, inp.take(n), &mut events);
+                s.data(dir, ts, inp.take(n), &mut events);
             }
             5 => {
                 let n = u64::from(inp.u8().unwrap_or(0)) + 1;
-                s.on_gap(dir, ts, n, &mut events);
+                s.gap(dir, ts, n, &mut events);
             }
             6 => {
                 let n = u64::from(inp.u32().unwrap_or(1));
-                s.on_gap(dir, ts, n, &mut events);
+                s.gap(dir, ts, n, &mut events);
             }
             _ => {
                 if op & 0x10 == 0 {
-                    s.on_fin(dir, ts, &mut events);
+                    s.end(dir, ts, false, &mut events);
                 } else {
-                    s.on_rst(dir, ts, &mut events);
+                    s.end(dir, ts, true, &mut events);
                 }
             }
         }
@@ -132,7 +135,6 @@ pub fn run_session(data: &[u8], upgraded: bool) {
     }
     tick(&mut ts, 1);
     let _ = s.finish(ts, &mut events);
-    let _ = s.protocol();
 }
 
 /// Link types the `packets` target picks from with its first byte.

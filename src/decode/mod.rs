@@ -13,6 +13,7 @@ pub mod ip;
 pub mod link;
 pub mod tcp;
 
+use crate::diag;
 use crate::source::Packet;
 use std::net::SocketAddr;
 
@@ -80,11 +81,11 @@ impl DecodeError {
     /// Stable kebab-case code for diagnostics.
     pub fn code(&self) -> &'static str {
         match self {
-            DecodeError::UnsupportedLink(_) => "unsupported-link-type",
-            DecodeError::LinkTruncated { .. } => "link-truncated",
-            DecodeError::BadIp(_) => "bad-ip-header",
-            DecodeError::BadTcp(_) => "bad-tcp-header",
-            DecodeError::Fragment(_) => "ip-fragment-dropped",
+            DecodeError::UnsupportedLink(_) => diag::UNSUPPORTED_LINK_TYPE,
+            DecodeError::LinkTruncated { .. } => diag::LINK_TRUNCATED,
+            DecodeError::BadIp(_) => diag::BAD_IP_HEADER,
+            DecodeError::BadTcp(_) => diag::BAD_TCP_HEADER,
+            DecodeError::Fragment(_) => diag::IP_FRAGMENT_DROPPED,
         }
     }
 }

@@ -4,11 +4,15 @@
 //! arrive in many chunks; several requests may be pipelined before the
 //! upgrade) and skips ordinary bodies (`Content-Length`, chunked, read until
 //! close). [`accept`] computes `Sec-WebSocket-Accept` from the client's key.
+//! [`upgrade`] is the connection layer built on them: HTTP/1.1 until a
+//! `101`, then the WebSocket session it hands every later byte to.
 
 pub mod accept;
 pub mod handshake;
+pub mod upgrade;
 
 pub use accept::accept_for_key;
 pub use handshake::{
     BodyFraming, HeadError, Headers, HttpItem, HttpStream, MAX_HEAD_BYTES, RequestHead, ResponseHead,
 };
+pub use upgrade::Http1Upgrade;

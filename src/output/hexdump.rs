@@ -302,6 +302,8 @@ mod tests {
     fn frame(len: u64, len_bits: u8, masked: bool) -> FrameEvent {
         FrameEvent {
             conn: 0,
+            session: crate::model::SessionId::conn(0),
+            packets: crate::model::PacketSpan::one(1),
             ts: Timestamp::default(),
             dir: Dir::C2S,
             fin: true,

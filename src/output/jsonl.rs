@@ -421,6 +421,8 @@ mod tests {
     fn frame_ev() -> FrameEvent {
         FrameEvent {
             conn: 3,
+            session: crate::model::SessionId::conn(3),
+            packets: crate::model::PacketSpan::one(1),
             ts: Timestamp::new(1_700_000_000, 123_456_789),
             dir: Dir::C2S,
             fin: true,
@@ -479,6 +481,10 @@ mod tests {
     fn message_text_or_hex() {
         let mut m = MessageEvent {
             conn: 1,
+            session: crate::model::SessionId::conn(1),
+            seq: 0,
+            first_frame_offset: 0,
+            packets: None,
             ts: Timestamp::new(5, 0),
             dir: Dir::S2C,
             opcode: 1,
@@ -506,6 +512,7 @@ mod tests {
     fn handshake_and_close_contract() {
         let h = HandshakeEvent {
             conn: 0,
+            session: crate::model::SessionId::conn(0),
             method: "GET".into(),
             path: "/chat".into(),
             key: Some("k".into()),

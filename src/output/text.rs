@@ -453,6 +453,8 @@ mod tests {
     fn fe(opcode: u8, payload: &[u8]) -> FrameEvent {
         FrameEvent {
             conn: 0,
+            session: crate::model::SessionId::conn(0),
+            packets: crate::model::PacketSpan::one(1),
             ts: Timestamp::new(1_700_000_000, 123_456_789),
             dir: Dir::C2S,
             fin: true,
@@ -504,6 +506,10 @@ mod tests {
     fn message_lines_only_when_interesting() {
         let m = MessageEvent {
             conn: 0,
+            session: crate::model::SessionId::conn(0),
+            seq: 0,
+            first_frame_offset: 0,
+            packets: None,
             ts: Timestamp::new(0, 0),
             dir: Dir::S2C,
             opcode: 1,
@@ -534,6 +540,7 @@ mod tests {
         s.event(Event::Frame(fe(9, b"")));
         s.event(Event::Violation(ViolationEvent {
             conn: 0,
+            session: crate::model::SessionId::conn(0),
             ts: Timestamp::new(0, 0),
             dir: Some(Dir::C2S),
             rule: "client-frame-unmasked",

@@ -15,7 +15,9 @@
 use super::reassembly::{HalfEvent, HalfStream};
 use super::{Role, RoleClassifier, StreamConsumer, StreamEvent, TcpSummary};
 use crate::decode::Segment;
+use crate::diag;
 use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, RoleBasis, TcpEnd, Timestamp};
+use crate::model::{PacketSpan, Stamp};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -229,10 +231,14 @@ impl FlowTable {
                 s.rst = true;
             }
             conn.rst = true;
-            out.stream_event(StreamEvent::Rst { conn: id, dir, ts });
+            out.stream_event(StreamEvent::Rst {
+                conn: id,
+                dir,
+                at: Stamp::new(ts, packet),
+            });
             if !conn.closed {
                 conn.closed = true;
-                flush_halves(conn, ts, out);
+                flush_halves(conn, Stamp::new(ts, packet), out);
                 self.closing
                     .push_back((linger_deadline(ts, self.cfg.linger_secs), key, id));
             }
@@ -250,19 +256,19 @@ impl FlowTable {
                     s.fin = true;
                 }
                 if let (Some(h), Some(s)) = (half.get_mut(d), stats.get_mut(d)) {
-                    let mut sink = |e: HalfEvent<'_>| emit(id, dir, ts, packet, s, e, out);
-                    h.segment(seq, seg.payload, seg.missing, seg.flags.fin(), &mut sink);
+                    let mut sink = |e: HalfEvent<'_>| emit(id, dir, Stamp::new(ts, packet), s, e, out);
+                    h.segment(seq, seg.payload, seg.missing, seg.flags.fin(), packet, &mut sink);
                 }
             } else if let Some(h) = half.get_mut(d) {
                 // A bare ACK still anchors a mid-stream direction.
                 if !h.started() {
-                    h.segment(seq, &[], 0, false, &mut |_| {});
+                    h.segment(seq, &[], 0, false, packet, &mut |_| {});
                 }
             }
             if seg.flags.ack() {
                 let o = dir.reverse();
                 if let (Some(h), Some(s)) = (half.get_mut(o.index()), stats.get_mut(o.index())) {
-                    let mut sink = |e: HalfEvent<'_>| emit(id, o, ts, packet, s, e, out);
+                    let mut sink = |e: HalfEvent<'_>| emit(id, o, Stamp::new(ts, packet), s, e, out);
                     h.ack(seg.ack, &mut sink);
                 }
             }
@@ -288,7 +294,7 @@ impl FlowTable {
                     ts,
                     conn: Some(id),
                     dir: None,
-                    code: "tcp-buffer-cap",
+                    code: diag::TCP_BUFFER_CAP,
                     detail: format!(
                         "{} out-of-order bytes held (caps: {} per connection, {} in total); skipping holes as gaps",
                         pending_after, self.cfg.max_conn_buffer, self.cfg.max_total_buffer
@@ -315,7 +321,7 @@ impl FlowTable {
                 };
                 let (stats, half) = (&mut conn.stats, &mut conn.half);
                 if let (Some(h), Some(s)) = (half.get_mut(big.index()), stats.get_mut(big.index())) {
-                    let mut sink = |e: HalfEvent<'_>| emit(id, big, ts, packet, s, e, out);
+                    let mut sink = |e: HalfEvent<'_>| emit(id, big, Stamp::new(ts, packet), s, e, out);
                     h.skip_hole(&mut sink);
                 }
                 if conn.pending() == held {
@@ -414,7 +420,7 @@ impl FlowTable {
             ts,
             conn: None,
             dir: None,
-            code: "tcp-conn-evicted",
+            code: diag::TCP_CONN_EVICTED,
             detail: format!(
                 "more than {} connections tracked at once; {} least recently active were summarised early (raise --max-conns to keep them)",
                 self.cfg.max_conns,
@@ -435,7 +441,8 @@ impl FlowTable {
     fn finalize_as(&mut self, mut c: Conn, ts: Timestamp, end: Option<TcpEnd>, out: &mut dyn StreamConsumer) {
         self.total_pending = self.total_pending.saturating_sub(c.pending());
         announce(&mut c, out);
-        flush_halves(&mut c, ts, out);
+        // No packet completes these bytes: the connection ended.
+        flush_halves(&mut c, Stamp::new(ts, 0), out);
         out.stream_event(StreamEvent::Closed(Box::new(TcpSummary {
             conn: c.id,
             ts: ts.max(c.last_ts),
@@ -469,36 +476,44 @@ fn announce(conn: &mut Conn, out: &mut dyn StreamConsumer) {
     }));
 }
 
-fn flush_halves(conn: &mut Conn, ts: Timestamp, out: &mut dyn StreamConsumer) {
+fn flush_halves(conn: &mut Conn, at: Stamp, out: &mut dyn StreamConsumer) {
     let id = conn.id;
     for dir in Dir::BOTH {
         let (stats, half) = (&mut conn.stats, &mut conn.half);
         if let (Some(h), Some(s)) = (half.get_mut(dir.index()), stats.get_mut(dir.index())) {
-            let mut sink = |e: HalfEvent<'_>| emit(id, dir, ts, 0, s, e, out);
+            let mut sink = |e: HalfEvent<'_>| emit(id, dir, at, s, e, out);
             h.flush(&mut sink);
         }
     }
 }
 
 /// Turns a half-stream event into a stream event, counting as it goes.
+/// `at` is the packet being processed (0 at the end of the connection).
 fn emit(
     conn: ConnId,
     dir: Dir,
-    ts: Timestamp,
-    packet: u64,
+    at: Stamp,
     stats: &mut DirStats,
     e: HalfEvent<'_>,
     out: &mut dyn StreamConsumer,
 ) {
+    let ts = at.ts;
     match e {
-        HalfEvent::Data { offset, bytes } => {
+        HalfEvent::Data {
+            offset,
+            bytes,
+            packet,
+            starts_write,
+        } => {
             stats.stream_bytes = stats.stream_bytes.saturating_add(bytes.len() as u64);
             out.stream_event(StreamEvent::Data {
                 conn,
                 dir,
-                ts,
                 offset,
                 bytes,
+                packets: PacketSpan::one(packet),
+                at,
+                starts_write,
             });
         }
         HalfEvent::Gap { offset, len, reason } => {
@@ -507,7 +522,7 @@ fn emit(
             out.stream_event(StreamEvent::Gap {
                 conn,
                 dir,
-                ts,
+                at,
                 offset,
                 len,
                 reason,
@@ -518,13 +533,13 @@ fn emit(
                 ts,
                 conn: Some(conn),
                 dir: Some(dir),
-                code: "tcp-overlap-conflict",
+                code: diag::TCP_OVERLAP_CONFLICT,
                 detail: format!(
                     "{len} bytes at stream offset {offset} were sent again with different content; kept the first copy"
                 ),
-                packet: (packet > 0).then_some(packet),
+                packet: (at.packet > 0).then_some(at.packet),
             }));
         }
-        HalfEvent::Fin => out.stream_event(StreamEvent::Fin { conn, dir, ts }),
+        HalfEvent::Fin => out.stream_event(StreamEvent::Fin { conn, dir, at }),
     }
 }

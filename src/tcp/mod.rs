@@ -2,9 +2,10 @@
 //!
 //! Input: [`crate::decode::Segment`]s in capture order. Output: for every
 //! connection, in capture order, [`StreamEvent`]s — open, ordered chunks of
-//! stream bytes (each stamped with the packet that completed it), gap markers
-//! with exact sizes, FIN/RST, and a final summary. Every byte of each
-//! direction's stream is delivered exactly once as `Data` or `Gap`.
+//! stream bytes (each with the packet that carried it and the [`Stamp`] of
+//! the packet being processed when it was released), gap markers with exact
+//! sizes, FIN/RST, and a final summary. Every byte of each direction's stream
+//! is delivered exactly once as `Data` or `Gap`.
 //!
 //! Nothing here knows about HTTP or WebSocket: who is the client, when no SYN
 //! was seen, is asked of an injected [`RoleClassifier`].
@@ -16,6 +17,7 @@ pub mod reassembly;
 pub mod seq;
 
 use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, GapReason, TcpEnd, Timestamp};
+use crate::model::{PacketSpan, Stamp};
 use std::net::SocketAddr;
 
 pub use flow::{FlowTable, TcpConfig};
@@ -30,23 +32,29 @@ pub enum StreamEvent<'a> {
     Data {
         conn: ConnId,
         dir: Dir,
-        ts: Timestamp,
         offset: u64,
         bytes: &'a [u8],
+        /// The packet(s) whose segments carried `bytes`.
+        packets: PacketSpan,
+        /// The packet being processed when the bytes were released (it
+        /// completed them: filled the hole before them, or carried them).
+        at: Stamp,
+        /// `bytes` begin a segment's payload (a peer's write).
+        starts_write: bool,
     },
     /// `len` bytes at `offset` that will never be delivered.
     Gap {
         conn: ConnId,
         dir: Dir,
-        ts: Timestamp,
+        at: Stamp,
         offset: u64,
         len: u64,
         reason: GapReason,
     },
     /// The direction's FIN was reached in sequence (all its data delivered).
-    Fin { conn: ConnId, dir: Dir, ts: Timestamp },
+    Fin { conn: ConnId, dir: Dir, at: Stamp },
     /// A RST was sent in `dir`.
-    Rst { conn: ConnId, dir: Dir, ts: Timestamp },
+    Rst { conn: ConnId, dir: Dir, at: Stamp },
     /// Something about the capture worth telling the user (overlap conflict,
     /// buffer cap, odd flags...). The connection goes on.
     Diagnostic(DiagnosticEvent),

@@ -21,9 +21,15 @@ use std::collections::{BTreeMap, VecDeque};
 /// What one direction produces, in stream order.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HalfEvent<'a> {
+    /// In-order bytes at `offset`, all from packet `packet` (the packet
+    /// whose segment carried them; a later one may have released them).
     Data {
         offset: u64,
         bytes: &'a [u8],
+        packet: u64,
+        /// `bytes` begin where their segment's payload began: where a peer's
+        /// write (and so usually a protocol header) starts.
+        starts_write: bool,
     },
     Gap {
         offset: u64,
@@ -31,17 +37,20 @@ pub enum HalfEvent<'a> {
         reason: GapReason,
     },
     /// A later copy of `len` bytes at `offset` differed from the first copy.
-    Conflict {
-        offset: u64,
-        len: u64,
-    },
+    Conflict { offset: u64, len: u64 },
     /// The FIN was reached in order.
     Fin,
 }
 
 #[derive(Debug)]
 enum Chunk {
-    Data(Vec<u8>),
+    /// Bytes held out of order, with the packet that carried them and
+    /// whether they begin that packet's payload.
+    Data {
+        bytes: Vec<u8>,
+        packet: u64,
+        starts_write: bool,
+    },
     /// Bytes promised by the IP length but cut by the snapshot length.
     Missing(u64),
 }
@@ -49,7 +58,7 @@ enum Chunk {
 impl Chunk {
     fn len(&self) -> u64 {
         match self {
-            Chunk::Data(d) => d.len() as u64,
+            Chunk::Data { bytes, .. } => bytes.len() as u64,
             Chunk::Missing(n) => *n,
         }
     }
@@ -163,14 +172,16 @@ impl HalfStream {
         }
     }
 
-    /// A segment of this direction: `payload` captured, then `missing` bytes
-    /// cut by the snapshot length; `fin` if the FIN flag was set.
+    /// A segment of this direction, carried by packet `packet`: `payload`
+    /// captured, then `missing` bytes cut by the snapshot length; `fin` if
+    /// the FIN flag was set.
     pub fn segment(
         &mut self,
         seq: u32,
         payload: &[u8],
         missing: u32,
         fin: bool,
+        packet: u64,
         out: &mut dyn FnMut(HalfEvent<'_>),
     ) {
         self.anchor(seq);
@@ -187,12 +198,12 @@ impl HalfStream {
         if total > 0 {
             if start == self.next && self.pending.is_empty() {
                 // Fast path: in order, nothing buffered — straight from the packet.
-                self.deliver(payload, out);
+                self.deliver(payload, packet, true, out);
                 if missing > 0 {
                     self.gap(u64::from(missing), GapReason::Snaplen, out);
                 }
             } else {
-                self.insert(start, payload, missing, out);
+                self.insert(start, payload, missing, packet, out);
             }
             self.drain(out);
             self.release_acked(out);
@@ -246,7 +257,7 @@ impl HalfStream {
         self.check_fin(out);
     }
 
-    fn deliver(&mut self, bytes: &[u8], out: &mut dyn FnMut(HalfEvent<'_>)) {
+    fn deliver(&mut self, bytes: &[u8], packet: u64, starts_write: bool, out: &mut dyn FnMut(HalfEvent<'_>)) {
         if bytes.is_empty() {
             return;
         }
@@ -254,6 +265,8 @@ impl HalfStream {
         out(HalfEvent::Data {
             offset: self.next,
             bytes,
+            packet,
+            starts_write,
         });
         self.advance(bytes.len() as u64);
     }
@@ -278,7 +291,14 @@ impl HalfStream {
 
     /// Places `[start, start + payload + missing)` into `pending`, keeping
     /// whatever arrived first on every overlap.
-    fn insert(&mut self, start: u64, payload: &[u8], missing: u32, out: &mut dyn FnMut(HalfEvent<'_>)) {
+    fn insert(
+        &mut self,
+        start: u64,
+        payload: &[u8],
+        missing: u32,
+        packet: u64,
+        out: &mut dyn FnMut(HalfEvent<'_>),
+    ) {
         let data_end = start.saturating_add(payload.len() as u64);
         let end = data_end.saturating_add(u64::from(missing));
         // Part already delivered: compare with history (keep-alive probes —
@@ -325,21 +345,21 @@ impl HalfStream {
             .collect();
         for (cstart, cend) in overlapping {
             if cstart > at {
-                new_chunks.extend(Self::piece(at, cstart, start, payload, data_end));
+                new_chunks.extend(Self::piece(at, cstart, start, payload, data_end, packet));
             }
             let ov_end = cend.min(end);
             self.compare_with(cstart.max(at), ov_end, start, payload, &mut conflicts);
             at = at.max(ov_end);
         }
         if at < end {
-            new_chunks.extend(Self::piece(at, end, start, payload, data_end));
+            new_chunks.extend(Self::piece(at, end, start, payload, data_end, packet));
         }
         for (off, len) in conflicts {
             out(HalfEvent::Conflict { offset: off, len });
         }
         for (off, chunk) in new_chunks {
-            if let Chunk::Data(d) = &chunk {
-                self.pending_bytes = self.pending_bytes.saturating_add(d.len());
+            if let Chunk::Data { bytes, .. } = &chunk {
+                self.pending_bytes = self.pending_bytes.saturating_add(bytes.len());
             }
             self.pending.insert(off, chunk);
         }
@@ -347,12 +367,26 @@ impl HalfStream {
 
     /// Chunks for `[from, to)` of a segment whose data spans `[start, data_end)`
     /// and whose remainder (up to the segment end) is missing.
-    fn piece(from: u64, to: u64, start: u64, payload: &[u8], data_end: u64) -> Vec<(u64, Chunk)> {
+    fn piece(
+        from: u64,
+        to: u64,
+        start: u64,
+        payload: &[u8],
+        data_end: u64,
+        packet: u64,
+    ) -> Vec<(u64, Chunk)> {
         let mut v = Vec::with_capacity(2);
         if from < data_end.min(to) {
             let a = (from - start) as usize;
             let b = (data_end.min(to) - start) as usize;
-            v.push((from, Chunk::Data(payload.get(a..b).unwrap_or_default().to_vec())));
+            v.push((
+                from,
+                Chunk::Data {
+                    bytes: payload.get(a..b).unwrap_or_default().to_vec(),
+                    packet,
+                    starts_write: from == start,
+                },
+            ));
         }
         let miss_from = from.max(data_end);
         if miss_from < to {
@@ -373,7 +407,9 @@ impl HalfStream {
             if cend <= from {
                 break;
             }
-            let Chunk::Data(d) = chunk else { continue };
+            let Chunk::Data { bytes: d, .. } = chunk else {
+                continue;
+            };
             let lo = from.max(k);
             let hi = to.min(cend);
             for off in lo..hi {
@@ -400,8 +436,8 @@ impl HalfStream {
                 break;
             }
             let chunk = entry.remove();
-            if let Chunk::Data(d) = &chunk {
-                self.pending_bytes = self.pending_bytes.saturating_sub(d.len());
+            if let Chunk::Data { bytes, .. } = &chunk {
+                self.pending_bytes = self.pending_bytes.saturating_sub(bytes.len());
             }
             let cend = k.saturating_add(chunk.len());
             if cend <= self.next {
@@ -409,9 +445,13 @@ impl HalfStream {
             }
             let skip = (self.next - k) as usize;
             match chunk {
-                Chunk::Data(d) => {
-                    let rest = d.get(skip..).unwrap_or_default();
-                    self.deliver(rest, out);
+                Chunk::Data {
+                    bytes,
+                    packet,
+                    starts_write,
+                } => {
+                    let rest = bytes.get(skip..).unwrap_or_default();
+                    self.deliver(rest, packet, starts_write && skip == 0, out);
                 }
                 Chunk::Missing(n) => self.gap(n - skip as u64, GapReason::Snaplen, out),
             }
@@ -459,7 +499,7 @@ mod tests {
         let mut conflicts = 0;
         let mut fin = false;
         let mut sink = |e: HalfEvent<'_>| match e {
-            HalfEvent::Data { offset, bytes } => {
+            HalfEvent::Data { offset, bytes, .. } => {
                 assert_eq!(offset, stream.len() as u64, "data out of order");
                 stream.extend(bytes.iter().map(|b| Some(*b)));
             }
@@ -471,7 +511,7 @@ mod tests {
             HalfEvent::Fin => fin = true,
         };
         for (i, (seq, data, missing, f)) in segs.iter().enumerate() {
-            h.segment(*seq, data, *missing, *f, &mut sink);
+            h.segment(*seq, data, *missing, *f, i as u64 + 1, &mut sink);
             for (at, ack) in acks {
                 if *at == i {
                     h.ack(*ack, &mut sink);
@@ -544,8 +584,8 @@ mod tests {
         let mut h = HalfStream::new(0);
         h.syn(0);
         let mut ev = Vec::new();
-        h.segment(1, b"ab", 0, false, &mut |e| ev.push(format!("{e:?}")));
-        h.segment(6, b"fg", 0, false, &mut |e| ev.push(format!("{e:?}")));
+        h.segment(1, b"ab", 0, false, 1, &mut |e| ev.push(format!("{e:?}")));
+        h.segment(6, b"fg", 0, false, 2, &mut |e| ev.push(format!("{e:?}")));
         assert_eq!(ev.len(), 1, "hole not yet confirmed: {ev:?}");
         h.ack(8, &mut |e| ev.push(format!("{e:?}")));
         assert_eq!(ev.len(), 3, "{ev:?}");

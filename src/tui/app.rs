@@ -50,13 +50,7 @@ pub enum Action {
     Export(ExportJob),
 }
 
-#[derive(Debug, PartialEq)]
-pub struct ExportJob {
-    pub path: PathBuf,
-    pub contents: Vec<u8>,
-    /// What was written, for the status line.
-    pub summary: String,
-}
+pub use super::export::ExportJob;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {

@@ -1,7 +1,16 @@
 //! Export effects: formatting is pure (done by the app), writing the file is
 //! the run loop's job.
 
-use super::app::ExportJob;
+use std::path::PathBuf;
+
+/// A file the user asked for: written by the run loop, reported by the app.
+#[derive(Debug, PartialEq)]
+pub struct ExportJob {
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+    /// What was written, for the status line.
+    pub summary: String,
+}
 
 /// `hexdump -C` layout, from the shared export formatter (so the TUI's `e`
 /// and `wsscope export --format hexdump` write the same bytes).

@@ -13,6 +13,7 @@
 )]
 
 use super::rules;
+use crate::model::PacketSpan;
 
 /// Incremental UTF-8 validation of a buffer that only grows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +88,26 @@ pub struct Assembled {
     pub capped: u64,
     /// UTF-8 state of `data` (meaningful for uncompressed text).
     pub utf8: Utf8Check,
+    /// Stream offset of its first captured frame.
+    pub first_offset: u64,
+    /// Packets that carried its frames.
+    pub packets: Option<PacketSpan>,
+}
+
+/// A data frame as the assembler needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct DataFrame<'a> {
+    pub opcode: u8,
+    pub fin: bool,
+    /// RSV1 with permessage-deflate on: the message is compressed.
+    pub rsv1: bool,
+    /// The payload as captured (unmasked).
+    pub payload: &'a [u8],
+    pub declared_len: u64,
+    pub truncated: bool,
+    /// Where the frame starts in the stream, and the packets that carried it.
+    pub offset: u64,
+    pub packets: PacketSpan,
 }
 
 /// One direction's message assembler.
@@ -115,18 +136,22 @@ impl Assembler {
 
     /// A data frame (opcode not control). Completed messages are pushed to
     /// `done`, rule breaches to `viol`.
-    #[allow(clippy::too_many_arguments)]
     pub fn on_data_frame(
         &mut self,
-        opcode: u8,
-        fin: bool,
-        rsv1: bool,
-        payload: &[u8],
-        declared_len: u64,
-        frame_truncated: bool,
+        f: DataFrame<'_>,
         viol: &mut Vec<(&'static str, String)>,
         done: &mut Vec<Assembled>,
     ) {
+        let DataFrame {
+            opcode,
+            fin,
+            rsv1,
+            payload,
+            declared_len,
+            truncated: frame_truncated,
+            offset,
+            packets,
+        } = f;
         if opcode == 0 {
             if self.cur.is_none() {
                 if !self.lost_sync {
@@ -139,6 +164,7 @@ impl Assembler {
                 self.cur = Some(Assembled {
                     opcode: 0,
                     truncated: self.lost_sync,
+                    first_offset: offset,
                     ..Default::default()
                 });
             }
@@ -158,11 +184,13 @@ impl Assembler {
             self.cur = Some(Assembled {
                 opcode,
                 rsv1,
+                first_offset: offset,
                 ..Default::default()
             });
         }
         let Some(m) = self.cur.as_mut() else { return };
         m.frames = m.frames.saturating_add(1);
+        m.packets = Some(PacketSpan::join(m.packets, packets));
         m.wire_len = m.wire_len.saturating_add(declared_len);
         m.truncated |= frame_truncated;
         let room = self.max_message_bytes.saturating_sub(m.data.len());
@@ -209,6 +237,19 @@ impl Assembler {
 mod tests {
     use super::*;
 
+    fn df(opcode: u8, fin: bool, payload: &[u8]) -> DataFrame<'_> {
+        DataFrame {
+            opcode,
+            fin,
+            rsv1: false,
+            payload,
+            declared_len: payload.len() as u64,
+            truncated: false,
+            offset: 0,
+            packets: PacketSpan::one(1),
+        }
+    }
+
     #[test]
     fn utf8_across_fragments() {
         let s = "héllo wörld €𝄞".as_bytes();
@@ -229,19 +270,19 @@ mod tests {
     fn fragments_and_violations() {
         let mut a = Assembler::new(1 << 20, false);
         let (mut v, mut d) = (Vec::new(), Vec::new());
-        a.on_data_frame(1, false, false, b"Hel", 3, false, &mut v, &mut d);
+        a.on_data_frame(df(1, false, b"Hel"), &mut v, &mut d);
         assert!(a.in_message());
-        a.on_data_frame(0, true, false, b"lo", 2, false, &mut v, &mut d);
+        a.on_data_frame(df(0, true, b"lo"), &mut v, &mut d);
         assert!(v.is_empty());
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].data, b"Hello");
         assert_eq!(d[0].frames, 2);
         assert_eq!(d[0].utf8.verdict(&d[0].data), Utf8Verdict::Valid);
 
-        a.on_data_frame(0, true, false, b"x", 1, false, &mut v, &mut d);
+        a.on_data_frame(df(0, true, b"x"), &mut v, &mut d);
         assert_eq!(v[0].0, rules::CONTINUATION_WITHOUT_MESSAGE);
-        a.on_data_frame(2, false, false, b"a", 1, false, &mut v, &mut d);
-        a.on_data_frame(2, true, false, b"b", 1, false, &mut v, &mut d);
+        a.on_data_frame(df(2, false, b"a"), &mut v, &mut d);
+        a.on_data_frame(df(2, true, b"b"), &mut v, &mut d);
         assert_eq!(v[1].0, rules::DATA_FRAME_INSIDE_MESSAGE);
         assert_eq!(d.len(), 4);
         assert!(d[2].truncated);
@@ -252,10 +293,10 @@ mod tests {
     fn cap_and_lost_sync() {
         let mut a = Assembler::new(4, true);
         let (mut v, mut d) = (Vec::new(), Vec::new());
-        a.on_data_frame(0, true, false, b"tail", 4, false, &mut v, &mut d);
+        a.on_data_frame(df(0, true, b"tail"), &mut v, &mut d);
         assert!(v.is_empty(), "a continuation after lost sync is not a violation");
         assert!(d[0].truncated);
-        a.on_data_frame(2, true, false, b"123456", 6, false, &mut v, &mut d);
+        a.on_data_frame(df(2, true, b"123456"), &mut v, &mut d);
         assert_eq!(d[1].data, b"1234");
         assert_eq!(d[1].capped, 2);
         assert_eq!(d[1].wire_len, 6);

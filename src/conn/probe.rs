@@ -1,0 +1,124 @@
+//! Which protocol a connection carries, judged from its first bytes — the
+//! registry of protocol probes, in the manner of Retina's `ProbeResult`.
+//!
+//! Each entry answers [`Probe::Certain`], [`Probe::Unsure`] (needs more
+//! bytes, or cannot tell) or [`Probe::NotForUs`]. Entries are asked in
+//! order and the first certain one wins; TLS (`16 03 0x` from the client)
+//! and the HTTP/2 connection preface join the front of the list with their
+//! issues. When nobody is certain the HTTP/1 layer takes the connection:
+//! it sniffs each direction itself and falls back to headerless WebSocket
+//! detection ([`crate::ws::detect`]) or to ignoring the bytes, because that
+//! decision is per direction and interleaved with HTTP parsing (one side
+//! may speak HTTP while the other already sends frames, and the bytes held
+//! while deciding belong to the HTTP parser).
+//!
+//! The same first bytes also tell client from server on connections picked
+//! up without their SYN ([`PayloadClassifier`]).
+
+use crate::http::handshake::{Looks, looks_like_request, looks_like_response};
+use crate::model::Dir;
+use crate::tcp::{Role, RoleClassifier};
+use crate::ws::decoder::{Expect, RunVerdict, check_run};
+use crate::ws::frame::parse_header;
+
+/// A probe's answer about one direction's first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Certain(Proto),
+    Unsure,
+    NotForUs,
+}
+
+/// The protocols a stack can start with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// HTTP/1.x, upgrading to WebSocket or not; also hosts headerless
+    /// WebSocket detection (see the module docs).
+    Http1,
+}
+
+/// What the user and the TCP layer know about a connection before its bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProbeHints {
+    /// `--ws-port`: the connection is WebSocket even without a handshake.
+    pub force_ws: bool,
+    /// The SYN or SYN+ACK was seen: both streams start at their beginning.
+    pub stream_start_seen: bool,
+}
+
+type ProbeFn = fn(Dir, &[u8], &ProbeHints) -> Probe;
+
+/// The registry, in order of precedence.
+const PROBES: &[ProbeFn] = &[probe_http1];
+
+/// HTTP/1: a request line from the client or a status line from the server.
+fn probe_http1(dir: Dir, first: &[u8], _: &ProbeHints) -> Probe {
+    let looks = match dir {
+        Dir::C2S => looks_like_request(first),
+        Dir::S2C => looks_like_response(first),
+    };
+    match looks {
+        Looks::Yes => Probe::Certain(Proto::Http1),
+        Looks::Maybe => Probe::Unsure,
+        Looks::No => Probe::NotForUs,
+    }
+}
+
+/// The protocol for a connection whose first bytes (in `dir`) are `first`.
+pub fn choose(dir: Dir, first: &[u8], hints: &ProbeHints) -> Proto {
+    PROBES
+        .iter()
+        .find_map(|p| match p(dir, first, hints) {
+            Probe::Certain(proto) => Some(proto),
+            Probe::Unsure | Probe::NotForUs => None,
+        })
+        .unwrap_or(Proto::Http1)
+}
+
+/// Tells client from server by the first payload: the sender of an HTTP
+/// request line or of masked WebSocket frames is the client; the sender of
+/// `HTTP/1.x NNN` or of unmasked frames is the server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PayloadClassifier;
+
+impl RoleClassifier for PayloadClassifier {
+    fn classify(&self, payload: &[u8], _src_port: u16, _dst_port: u16) -> Option<Role> {
+        if looks_like_request(payload) == Looks::Yes {
+            return Some(Role::Client);
+        }
+        if looks_like_response(payload) == Looks::Yes {
+            return Some(Role::Server);
+        }
+        let h = parse_header(payload).ok()?;
+        let expect = Expect {
+            masked: h.masked,
+            rsv1: true,
+        };
+        match check_run(payload, expect) {
+            RunVerdict::Accept { frames, exact } if frames >= 2 || exact => {
+                Some(if h.masked { Role::Client } else { Role::Server })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_heads_are_certain_anything_else_falls_back_to_http1() {
+        let h = ProbeHints::default();
+        assert_eq!(
+            probe_http1(Dir::C2S, b"GET / HTTP/1.1\r\n", &h),
+            Probe::Certain(Proto::Http1)
+        );
+        assert_eq!(
+            probe_http1(Dir::S2C, b"HTTP/1.1 101 ", &h),
+            Probe::Certain(Proto::Http1)
+        );
+        assert_eq!(probe_http1(Dir::C2S, b"\x81\x05hello", &h), Probe::NotForUs);
+        assert_eq!(choose(Dir::C2S, b"\x81\x05hello", &h), Proto::Http1);
+    }
+}

@@ -1,0 +1,85 @@
+//! One TCP connection's protocol stack: the layers its stream runs through.
+//!
+//! The stack is created when TCP announces the connection and picks its
+//! first layer from the first bytes ([`super::probe`]); layers above that
+//! are the first layer's business (an inserting layer owns its upper, a
+//! multiplexing one owns one per stream). The stack reports the memory its
+//! layers hold to the ledger after every input.
+
+use super::probe::{self, ProbeHints, Proto};
+use crate::http::Http1Upgrade;
+use crate::model::{SessionId, Stamp};
+use crate::stream::{ByteLayer, LayerCx, StreamInput};
+use crate::ws::{SessionConfig, SessionSummary};
+
+/// Wraps or replaces the layer a stack would build — for tests and tools
+/// that insert a layer of their own (the shape TLS takes), or split a
+/// connection into sessions (the shape HTTP/2 takes).
+pub type LayerHook = dyn Fn(SessionId, Box<dyn ByteLayer>) -> Box<dyn ByteLayer> + Send + Sync;
+
+/// The layers of one TCP connection.
+pub struct ConnStack {
+    id: SessionId,
+    hints: ProbeHints,
+    limits: SessionConfig,
+    /// `None` until the first input picks the protocol.
+    top: Option<Box<dyn ByteLayer>>,
+    /// Heap bytes reported to the ledger last time.
+    reported: usize,
+}
+
+impl ConnStack {
+    pub fn new(id: SessionId, hints: ProbeHints, limits: SessionConfig) -> Self {
+        ConnStack {
+            id,
+            hints,
+            limits,
+            top: None,
+            reported: 0,
+        }
+    }
+
+    fn build(&self, proto: Proto) -> Box<dyn ByteLayer> {
+        match proto {
+            Proto::Http1 => Box::new(Http1Upgrade::new(SessionConfig {
+                force_ws: self.hints.force_ws,
+                stream_start_seen: self.hints.stream_start_seen,
+                ..self.limits
+            })),
+        }
+    }
+
+    pub fn input(&mut self, item: StreamInput<'_>, hook: Option<&LayerHook>, cx: &mut LayerCx<'_>) {
+        let top = match &mut self.top {
+            Some(t) => t,
+            None => {
+                let proto = match item {
+                    StreamInput::Data { dir, bytes, .. } => probe::choose(dir, bytes, &self.hints),
+                    // A gap or an end before any byte: nothing to probe.
+                    StreamInput::Gap { .. } | StreamInput::End { .. } => Proto::Http1,
+                };
+                let layer = self.build(proto);
+                let layer = match hook {
+                    Some(h) => h(self.id, layer),
+                    None => layer,
+                };
+                self.top.insert(layer)
+            }
+        };
+        top.input(item, cx);
+        let now = top.heap_bytes();
+        cx.mem.update(self.reported, now);
+        self.reported = now;
+    }
+
+    /// The connection ended: flush every layer, return what it carried.
+    pub fn finish(&mut self, at: Stamp, cx: &mut LayerCx<'_>) -> SessionSummary {
+        let summary = match &mut self.top {
+            Some(t) => t.finish(at, cx),
+            None => SessionSummary::default(),
+        };
+        cx.mem.update(self.reported, 0);
+        self.reported = 0;
+        summary
+    }
+}

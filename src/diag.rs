@@ -1,0 +1,68 @@
+//! The registry of diagnostic codes: what wsscope says about the capture
+//! itself (not about the peers — those are [`crate::ws::rules`] violations).
+//!
+//! Codes are stable kebab-case ids, part of the JSON Lines contract. Every
+//! diagnostic any layer raises uses one of these constants, and goes through
+//! the one rate-limited path ([`crate::stream::DiagnosticLimiter`]). `ALL`
+//! pairs each code with its meaning, for documentation and (later) SARIF.
+
+macro_rules! codes {
+    ($($name:ident = $code:literal : $meaning:literal;)*) => {
+        $(#[doc = $meaning] pub const $name: &str = $code;)*
+        /// Every code with its meaning, in documentation order.
+        pub const ALL: &[(&str, &str)] = &[$(($code, $meaning)),*];
+    };
+}
+
+codes! {
+    CAPTURE_TRUNCATED = "capture-truncated": "the file ends mid-record; read up to the cut";
+    BAD_IP_HEADER = "bad-ip-header": "an IP header that cannot be parsed";
+    BAD_TCP_HEADER = "bad-tcp-header": "a TCP header that cannot be parsed";
+    LINK_TRUNCATED = "link-truncated": "a packet shorter than its link-layer header";
+    UNSUPPORTED_LINK_TYPE = "unsupported-link-type": "a link type wsscope does not decode";
+    IP_FRAGMENT_DROPPED = "ip-fragment-dropped": "an IP fragment dropped (limits, overlaps)";
+    IP_FRAGMENTS_INCOMPLETE = "ip-fragments-incomplete": "fragmented datagrams never completed";
+    TCP_OVERLAP_CONFLICT = "tcp-overlap-conflict": "a retransmission carried different bytes; the first copy is kept";
+    TCP_BUFFER_CAP = "tcp-buffer-cap": "out-of-order bytes hit a cap; holes are skipped as gaps";
+    TCP_CONN_EVICTED = "tcp-conn-evicted": "too many connections at once; the least recently active were summarised early";
+    HTTP_GAP = "http-gap": "bytes lost in an HTTP stream";
+    HTTP_MALFORMED = "http-malformed": "an HTTP head that cannot be parsed";
+    HTTP_HEAD_TOO_LONG = "http-head-too-long": "an HTTP head over the size limit";
+    HTTP_UPGRADE_HELD_OVERFLOW = "http-upgrade-held-overflow": "client bytes sent before the upgrade answer were lost or over the hold cap";
+    WS_DETECTED = "ws-detected": "WebSocket found without a handshake";
+    WS_HANDSHAKE_CUT = "ws-handshake-cut": "the handshake was cut by the snapshot length; frames decoded after it";
+    WS_UPGRADE_UNANSWERED = "ws-upgrade-unanswered": "no answer to the upgrade was captured, but the client sent frames";
+    WS_RESYNC = "ws-resync": "bytes skipped to find the next frame header after a gap";
+    WS_FRAME_CAPPED = "ws-frame-capped": "a frame's payload over the frame cap";
+    WS_MESSAGE_CAPPED = "ws-message-capped": "a message over the message cap";
+    WS_INFLATE_CAPPED = "ws-inflate-capped": "an inflated message over the decompression-bomb cap";
+    WS_INFLATE_HISTORY_LOST = "ws-inflate-history-lost": "a gap with context takeover: later messages may not inflate";
+    WS_DEFLATE_ASSUMED = "ws-deflate-assumed": "RSV1 without a captured handshake: permessage-deflate assumed";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for (code, meaning) in super::ALL {
+            assert!(seen.insert(*code), "{code} twice");
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{code}"
+            );
+            assert!(!meaning.is_empty());
+        }
+    }
+
+    #[test]
+    fn readme_documents_every_code() {
+        let readme = include_str!("../README.md");
+        for (code, _) in super::ALL {
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "README.md does not document `{code}`"
+            );
+        }
+    }
+}
