@@ -78,7 +78,7 @@ pub struct RunOptions {
     pub dropped: Option<Box<dyn Fn() -> u64 + Send>>,
 }
 
-/// [`run_with`] with every option.
+/// The interactive view over any source (live, stdin, `-c`), with every option.
 pub fn run_source(
     source: Box<dyn PacketSource + Send>,
     cfg: AnalyzerConfig,
