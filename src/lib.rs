@@ -5,7 +5,9 @@
 //! [`http`] handshake and [`ws`] frames/messages → [`event::Event`]s → sinks
 //! in [`output`] (text, JSON Lines, conns table, exports) and the [`tui`].
 //! The core is sans-IO: [`analyzer::Analyzer::feed`] takes a packet and pushes
-//! events; packet timestamps are its only clock.
+//! events; packet timestamps are its only clock. [`pipeline`] is the one loop
+//! that drives a source through the analyzer into a sink; [`commands`] are
+//! what the binary runs, over the clap types in [`cli`].
 //!
 //! A worked example over a bundled capture (permessage-deflate with context
 //! takeover, recorded from Python `websockets`):

@@ -1,12 +1,13 @@
-//! The interactive terminal UI: `wsscope FILE` (and, later, `wsscope -i IFACE`).
+//! The interactive terminal UI: `wsscope FILE` and `wsscope -i IFACE`.
 //!
 //! Design (after bandwhich and ratatui's demo2): a background thread reads the
-//! capture through the analyzer and sends batches of events over a bounded
-//! channel; the UI thread owns an [`App`] (state, no terminal IO), feeds it
+//! capture through the [`crate::pipeline`] and sends batches of events over a
+//! bounded channel; the UI thread owns an [`App`] (state, no terminal IO), feeds it
 //! those batches and key presses, and draws it (`impl Widget for &App`).
-//! Every OS effect — terminal, clock, files written by export — stays in this
-//! module's run loop, so tests drive an `App` with real events and keys and
-//! snapshot a `TestBackend`.
+//! There is one run loop; its OS effects — the terminal backend and where
+//! key presses come from ([`Input`]) — are injected, so the interactive
+//! timeline, the headless measurement and tests all run the same loop
+//! (tests also drive an `App` directly and snapshot a `TestBackend`).
 
 pub mod app;
 pub mod export;
@@ -77,7 +78,7 @@ pub struct RunOptions {
     pub dropped: Option<Box<dyn Fn() -> u64 + Send>>,
 }
 
-/// [`run_with`] with every option.
+/// The interactive view over any source (live, stdin, `-c`), with every option.
 pub fn run_source(
     source: Box<dyn PacketSource + Send>,
     cfg: AnalyzerConfig,
@@ -331,27 +332,113 @@ fn run_terminal(mut app: App, reader: Reader) -> anyhow::Result<()> {
         prev(info);
     }));
     execute!(std::io::stdout(), EnableMouseCapture).context("cannot enable the mouse")?;
-    let result = event_loop(&mut terminal, &mut app, &reader, &terminate);
+    let result = run_loop(
+        &mut terminal,
+        &mut TerminalInput,
+        &mut app,
+        &reader,
+        &terminate,
+        Until::Quit,
+    );
     reader.stop();
     drop(reader);
-    result
+    result.map(|_| ())
 }
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+/// Where the run loop's key presses and mouse events come from: the
+/// terminal, or nothing (headless). The loop waits in [`Input::poll`], so an
+/// input without events still paces the loop like an idle terminal.
+pub trait Input {
+    /// Waits up to `timeout` for an event; whether one is ready.
+    fn poll(&mut self, timeout: Duration) -> std::io::Result<bool>;
+    /// The next event (after `poll` said one is ready).
+    fn read(&mut self) -> std::io::Result<term::Event>;
+}
+
+/// The terminal's events, through crossterm.
+struct TerminalInput;
+
+impl Input for TerminalInput {
+    fn poll(&mut self, timeout: Duration) -> std::io::Result<bool> {
+        term::poll(timeout)
+    }
+    fn read(&mut self) -> std::io::Result<term::Event> {
+        term::read()
+    }
+}
+
+/// No key is ever pressed: waiting is sleeping.
+struct NoInput;
+
+impl Input for NoInput {
+    fn poll(&mut self, timeout: Duration) -> std::io::Result<bool> {
+        std::thread::sleep(timeout);
+        Ok(false)
+    }
+    fn read(&mut self) -> std::io::Result<term::Event> {
+        Err(std::io::Error::other("no input"))
+    }
+}
+
+/// When [`run_loop`] returns, besides `q` and SIGTERM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Until {
+    /// Only `q` or SIGTERM (the interactive timeline).
+    Quit,
+    /// Once a screen shows the whole capture loaded.
+    Loaded,
+    /// Once a screen shows indexed content (or the capture loaded empty).
+    FirstContent,
+}
+
+/// What the run loop saw, and when.
+#[derive(Clone, Copy, Debug, Default)]
+struct LoopStats {
+    first_screen: Option<Instant>,
+    first_content: Option<Instant>,
+    frames_drawn: u64,
+}
+
+/// The run loop: draw when something changed (at most once a frame, at
+/// once after input), take what the reader sent without starving input,
+/// handle input, until `q`, `terminate` or `until`. The terminal backend and
+/// the input are injected: the interactive timeline and the headless
+/// measurement run the same loop.
+fn run_loop<B>(
+    terminal: &mut ratatui::Terminal<B>,
+    input: &mut dyn Input,
     app: &mut App,
     reader: &Reader,
     terminate: &AtomicBool,
-) -> anyhow::Result<()> {
+    until: Until,
+) -> anyhow::Result<LoopStats>
+where
+    B: ratatui::backend::Backend,
+    B::Error: Send + Sync + 'static,
+{
+    let mut stats = LoopStats::default();
     let mut dirty = true;
-    let mut input = true;
+    let mut input_seen = true;
     let mut last_draw = Instant::now();
     loop {
-        if input || (dirty && last_draw.elapsed() >= FRAME) {
+        if input_seen || (dirty && last_draw.elapsed() >= FRAME) {
             terminal.draw(|f| f.render_widget(&*app, f.area()))?;
             last_draw = Instant::now();
             dirty = false;
-            input = false;
+            input_seen = false;
+            stats.frames_drawn += 1;
+            stats.first_screen.get_or_insert(last_draw);
+            if stats.first_content.is_none() && (!app.store.records.is_empty() || !app.loading) {
+                stats.first_content = Some(last_draw);
+            }
+            let done = match until {
+                Until::Quit => false,
+                Until::Loaded => !app.loading,
+                Until::FirstContent => stats.first_content.is_some(),
+            };
+            if done {
+                return Ok(stats);
+            }
         }
         // Take what the reader has, but stay responsive to keys.
         let started = Instant::now();
@@ -375,19 +462,20 @@ fn event_loop(
             }
         }
         if terminate.load(Ordering::Relaxed) {
-            return Ok(());
+            return Ok(stats);
         }
-        let wait = if dirty {
+        // While loading, look at the reader again within a frame.
+        let wait = if dirty || app.loading {
             FRAME.saturating_sub(last_draw.elapsed())
         } else {
             FRAME * 3
         };
-        if term::poll(wait)? {
+        if input.poll(wait)? {
             // Handle every queued input event before drawing again.
             loop {
-                match term::read()? {
+                match input.read()? {
                     term::Event::Key(k) => match app.on_key(k) {
-                        Action::Quit => return Ok(()),
+                        Action::Quit => return Ok(stats),
                         Action::Export(job) => {
                             let r = export::write(&job);
                             app.export_done(job.summary, r);
@@ -397,8 +485,8 @@ fn event_loop(
                     term::Event::Mouse(m) => app.on_mouse(m),
                     _ => {}
                 }
-                input = true;
-                if !term::poll(Duration::ZERO)? {
+                input_seen = true;
+                if !input.poll(Duration::ZERO)? {
                     break;
                 }
             }
@@ -425,10 +513,10 @@ pub struct HeadlessReport {
 }
 
 /// Runs the TUI without a terminal: reads `path` exactly as `run_file` does
-/// and draws to a `width`×`height` `TestBackend` at the normal frame rate,
-/// until the capture is loaded (or after the first screen with content when
-/// `first_only`). For measuring time to first screen and memory (hidden
-/// `--headless` mode) and for tests.
+/// and runs the same loop, drawing to a `width`×`height` `TestBackend`
+/// with no key ever pressed, until the capture is loaded (or the first
+/// screen with content, when `first_only`). For measuring time to first
+/// screen and memory (hidden `--headless` mode).
 pub fn run_headless(
     path: &Path,
     cfg: AnalyzerConfig,
@@ -441,52 +529,23 @@ pub fn run_headless(
     let t0 = Instant::now();
     let (mut app, reader) = open_file(path, cfg, Options::default())?;
     let mut terminal = Terminal::new(TestBackend::new(width, height))?;
-    terminal.draw(|f| f.render_widget(&app, f.area()))?;
-    let first_screen = t0.elapsed();
-    let mut first_content = None;
-    let mut frames_drawn = 1;
-    loop {
-        let next = Instant::now() + FRAME;
-        let mut done = false;
-        // Block for the first message of this frame, then drain until the frame is due.
-        match reader.rx.recv_timeout(FRAME) {
-            Ok(feed) => {
-                app.on_feed(feed);
-                while Instant::now() < next {
-                    match reader.rx.try_recv() {
-                        Ok(feed) => app.on_feed(feed),
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            done = true;
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => done = true,
-        }
-        done |= !app.loading;
-        terminal.draw(|f| f.render_widget(&app, f.area()))?;
-        frames_drawn += 1;
-        if first_content.is_none() && !app.store.records.is_empty() || first_content.is_none() && done {
-            first_content = Some(t0.elapsed());
-            if first_only {
-                break;
-            }
-        }
-        if done {
-            break;
-        }
-    }
+    let until = if first_only {
+        Until::FirstContent
+    } else {
+        Until::Loaded
+    };
+    let never = AtomicBool::new(false);
+    let stats = run_loop(&mut terminal, &mut NoInput, &mut app, &reader, &never, until)?;
     reader.stop();
     let loaded = t0.elapsed();
     let screen = buffer_text(terminal.backend().buffer());
     Ok(HeadlessReport {
-        first_screen,
-        first_content,
+        first_screen: stats
+            .first_screen
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(t0)),
+        first_content: stats.first_content.map(|t| t.saturating_duration_since(t0)),
         loaded,
-        frames_drawn,
+        frames_drawn: stats.frames_drawn,
         screen,
         records: app.store.records.len(),
         connections: app.store.conns.len(),
@@ -514,4 +573,114 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use std::collections::VecDeque;
+
+    /// Replays events, then has none; never waits (the loop spins on the
+    /// reader instead of sleeping).
+    struct Script(VecDeque<term::Event>);
+
+    impl Script {
+        fn keys(keys: &str) -> Self {
+            let key = |c| term::Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+            Script(keys.chars().map(key).collect())
+        }
+    }
+
+    impl Input for Script {
+        fn poll(&mut self, _: Duration) -> std::io::Result<bool> {
+            Ok(!self.0.is_empty())
+        }
+        fn read(&mut self) -> std::io::Result<term::Event> {
+            self.0
+                .pop_front()
+                .ok_or_else(|| std::io::Error::other("script ended"))
+        }
+    }
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    }
+
+    #[test]
+    fn the_loop_loads_the_whole_capture_and_draws_it() {
+        let path = fixture("py_basic.pcap");
+        let mut events: Vec<Event> = Vec::new();
+        let mut src = FileSource::open(&path).unwrap();
+        crate::pipeline::analyze(&mut src, AnalyzerConfig::default(), &mut events).unwrap();
+        let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count() as u64;
+
+        let (mut app, reader) = open_file(&path, AnalyzerConfig::default(), Options::default()).unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let never = AtomicBool::new(false);
+        let stats = run_loop(
+            &mut terminal,
+            &mut Script::keys(""),
+            &mut app,
+            &reader,
+            &never,
+            Until::Loaded,
+        )
+        .unwrap();
+        assert!(!app.loading);
+        assert!(stats.first_screen.is_some() && stats.first_content.is_some());
+        assert_eq!(app.store.frames, count(|e| matches!(e, Event::Frame(_))));
+        assert_eq!(app.store.messages, count(|e| matches!(e, Event::Message(_))));
+        let screen = buffer_text(terminal.backend().buffer());
+        assert!(screen.contains("20 frames · 14 msgs"), "{screen}");
+    }
+
+    #[test]
+    fn injected_keys_drive_the_loop_until_quit() {
+        let (mut app, reader) = open_file(
+            &fixture("py_basic.pcap"),
+            AnalyzerConfig::default(),
+            Options::default(),
+        )
+        .unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let never = AtomicBool::new(false);
+        assert!(!app.hex);
+        let stats = run_loop(
+            &mut terminal,
+            &mut Script::keys("xq"),
+            &mut app,
+            &reader,
+            &never,
+            Until::Quit,
+        )
+        .unwrap();
+        assert!(app.hex, "`x` switched the payload to hex");
+        assert!(stats.frames_drawn >= 1);
+        reader.stop();
+    }
+
+    #[test]
+    fn terminate_ends_the_loop() {
+        let (mut app, reader) = open_file(
+            &fixture("py_basic.pcap"),
+            AnalyzerConfig::default(),
+            Options::default(),
+        )
+        .unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let terminate = AtomicBool::new(true);
+        run_loop(
+            &mut terminal,
+            &mut Script::keys(""),
+            &mut app,
+            &reader,
+            &terminate,
+            Until::Quit,
+        )
+        .unwrap();
+        reader.stop();
+    }
 }
