@@ -47,5 +47,6 @@ pub mod select;
 pub mod source;
 pub mod stream;
 pub mod tcp;
+pub mod tls;
 pub mod tui;
 pub mod ws;

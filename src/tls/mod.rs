@@ -1,0 +1,26 @@
+//! TLS: the cryptographic core that lets wsscope see inside `wss://`.
+//!
+//! Pure functions and types, no I/O, no knowledge of TCP: the TLS layer
+//! (records, handshake facts, the per-connection state machine) calls them.
+//! - [`suites`]: which cipher suites we decrypt, and the IANA name of any
+//!   suite a peer offers;
+//! - [`keylog`]: the NSS key log format (`SSLKEYLOGFILE`, pcapng Decryption
+//!   Secrets Blocks), secrets by client random;
+//! - [`schedule`]: from those secrets to record keys — TLS 1.3 HKDF
+//!   (traffic keys, KeyUpdate) and the TLS 1.2 PRF key block;
+//! - [`cipher`]: record protection per direction and key epoch — TLS 1.3
+//!   AEAD, TLS 1.2 AES-GCM, ChaCha20-Poly1305 and AES-CBC with HMAC (with
+//!   and without encrypt-then-MAC) — plus encrypters for tests and benches.
+//!
+//! Cryptographic primitives come from RustCrypto (`aes-gcm`,
+//! `chacha20poly1305`, `aes` + `cbc`, `hkdf`, `hmac`, `sha1`, `sha2`); what
+//! is ours is the wiring: label encodings, key block layout, nonces,
+//! additional data, padding and MAC checks. The unit tests pin it to RFC
+//! 8448's TLS 1.3 traces, the published TLS 1.2 PRF vectors and records
+//! made by OpenSSL (`tls/testdata/`).
+//!
+//! Not covered: TLS 1.0/1.1 (MD5/SHA-1 PRF; TLS 1.0's chained CBC IVs),
+//! CCM, ARIA, Camellia, 3DES, RC4 and NULL suites — [`suites::suite`]
+//! returns `None` for them and the caller reports them as unsupported.
+
+pub mod suites;
