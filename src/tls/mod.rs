@@ -23,4 +23,5 @@
 //! CCM, ARIA, Camellia, 3DES, RC4 and NULL suites — [`suites::suite`]
 //! returns `None` for them and the caller reports them as unsupported.
 
+pub mod keylog;
 pub mod suites;
