@@ -24,4 +24,5 @@
 //! returns `None` for them and the caller reports them as unsupported.
 
 pub mod keylog;
+pub mod schedule;
 pub mod suites;
