@@ -23,6 +23,7 @@
 //! CCM, ARIA, Camellia, 3DES, RC4 and NULL suites — [`suites::suite`]
 //! returns `None` for them and the caller reports them as unsupported.
 
+pub mod cipher;
 pub mod keylog;
 pub mod schedule;
 pub mod suites;
