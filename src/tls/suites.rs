@@ -1,0 +1,1161 @@
+//! Cipher suites: which ones we can decrypt, and the IANA name of every
+//! suite a peer is likely to offer.
+//!
+//! Two tables, both sorted by id and searched by binary search:
+//! - [`suite`] knows the suites whose records [`super::cipher`] can
+//!   decrypt: the three TLS 1.3 suites, and every TLS 1.2 suite whose record
+//!   protection is AES-GCM, ChaCha20-Poly1305 or AES-CBC with HMAC-SHA1/256/384.
+//!   The key exchange does not matter to a passive decryptor (the key log
+//!   hands us the master secret), so RSA, DHE, ECDHE, static ECDH, PSK and
+//!   anonymous variants of the same protection all decrypt the same way.
+//! - [`suite_name`] names any suite in the registry subset below, decryptable
+//!   or not (3DES, RC4, CCM, ARIA, Camellia, NULL, the SCSVs), so that the
+//!   `tls` event can show what a ClientHello offered. GREASE values
+//!   (RFC 8701) are named `GREASE`; anything else is shown as `0xXXXX`.
+//!
+//! The names are the IANA registry's, which OpenSSL (`openssl ciphers
+//! -stdname`) and Wireshark also use; a test checks both tables agree, and an
+//! ignored test checks the names against `tshark -G values`.
+
+use std::borrow::Cow;
+
+/// The protocol version a suite belongs to (TLS 1.3 suites name only the
+/// AEAD and the hash; TLS 1.2 suites name the whole record protection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+/// The bulk cipher protecting records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bulk {
+    Aes128Gcm,
+    Aes256Gcm,
+    ChaCha20Poly1305,
+    Aes128Cbc,
+    Aes256Cbc,
+}
+
+impl Bulk {
+    /// The cipher key length in bytes.
+    pub fn key_len(self) -> usize {
+        match self {
+            Bulk::Aes128Gcm | Bulk::Aes128Cbc => 16,
+            Bulk::Aes256Gcm | Bulk::Aes256Cbc | Bulk::ChaCha20Poly1305 => 32,
+        }
+    }
+
+    /// Whether this is an AEAD (GCM or ChaCha20-Poly1305) rather than CBC.
+    pub fn is_aead(self) -> bool {
+        !matches!(self, Bulk::Aes128Cbc | Bulk::Aes256Cbc)
+    }
+}
+
+/// The hash of the key schedule: the TLS 1.2 PRF's P_hash, or TLS 1.3's HKDF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hash {
+    Sha256,
+    Sha384,
+}
+
+impl Hash {
+    /// The output length in bytes (also the length of TLS 1.3 secrets).
+    pub fn output_len(self) -> usize {
+        match self {
+            Hash::Sha256 => 32,
+            Hash::Sha384 => 48,
+        }
+    }
+}
+
+/// Record integrity: the AEAD's own tag, or an HMAC for CBC suites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mac {
+    Aead,
+    HmacSha1,
+    HmacSha256,
+    HmacSha384,
+}
+
+impl Mac {
+    /// The MAC (and MAC key) length in bytes; 0 for AEAD suites.
+    pub fn output_len(self) -> usize {
+        match self {
+            Mac::Aead => 0,
+            Mac::HmacSha1 => 20,
+            Mac::HmacSha256 => 32,
+            Mac::HmacSha384 => 48,
+        }
+    }
+}
+
+/// A cipher suite we can decrypt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Suite {
+    pub id: u16,
+    /// The IANA name, e.g. `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
+    pub name: &'static str,
+    pub version: TlsVersion,
+    pub bulk: Bulk,
+    pub mac: Mac,
+    /// The PRF hash (TLS 1.2) or HKDF hash (TLS 1.3).
+    pub hash: Hash,
+}
+
+impl Suite {
+    /// The length of the implicit IV each side derives: TLS 1.3 and
+    /// ChaCha20-Poly1305 12 bytes, TLS 1.2 AES-GCM the 4-byte salt, TLS 1.2
+    /// CBC a block (16; the key block holds it although records carry
+    /// explicit IVs).
+    pub fn fixed_iv_len(&self) -> usize {
+        match (self.version, self.bulk) {
+            (TlsVersion::Tls13, _) | (TlsVersion::Tls12, Bulk::ChaCha20Poly1305) => 12,
+            (TlsVersion::Tls12, Bulk::Aes128Gcm | Bulk::Aes256Gcm) => 4,
+            (TlsVersion::Tls12, Bulk::Aes128Cbc | Bulk::Aes256Cbc) => 16,
+        }
+    }
+}
+
+const fn s(id: u16, name: &'static str, version: TlsVersion, bulk: Bulk, mac: Mac, hash: Hash) -> Suite {
+    Suite {
+        id,
+        name,
+        version,
+        bulk,
+        mac,
+        hash,
+    }
+}
+
+use Bulk::*;
+use Hash::*;
+use Mac::*;
+use TlsVersion::*;
+
+/// Every suite we can decrypt, sorted by id.
+static SUITES: &[Suite] = &[
+    s(
+        0x002F,
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0032,
+        "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0033,
+        "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0034,
+        "TLS_DH_anon_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0035,
+        "TLS_RSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0038,
+        "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0039,
+        "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x003A,
+        "TLS_DH_anon_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x003C,
+        "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x003D,
+        "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        Tls12,
+        Aes256Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x0040,
+        "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x0067,
+        "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x006A,
+        "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",
+        Tls12,
+        Aes256Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x006B,
+        "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+        Tls12,
+        Aes256Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x006C,
+        "TLS_DH_anon_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x006D,
+        "TLS_DH_anon_WITH_AES_256_CBC_SHA256",
+        Tls12,
+        Aes256Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x008C,
+        "TLS_PSK_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x008D,
+        "TLS_PSK_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0090,
+        "TLS_DHE_PSK_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0091,
+        "TLS_DHE_PSK_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0094,
+        "TLS_RSA_PSK_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x0095,
+        "TLS_RSA_PSK_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0x009C,
+        "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x009D,
+        "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x009E,
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x009F,
+        "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x00A2,
+        "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x00A3,
+        "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x00A6,
+        "TLS_DH_anon_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x00A7,
+        "TLS_DH_anon_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x00A8,
+        "TLS_PSK_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x00A9,
+        "TLS_PSK_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x00AA,
+        "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x00AB,
+        "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x00AC,
+        "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0x00AD,
+        "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0x00AE,
+        "TLS_PSK_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x00AF,
+        "TLS_PSK_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0x00B2,
+        "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x00B3,
+        "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0x00B6,
+        "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0x00B7,
+        "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(0x1301, "TLS_AES_128_GCM_SHA256", Tls13, Aes128Gcm, Aead, Sha256),
+    s(0x1302, "TLS_AES_256_GCM_SHA384", Tls13, Aes256Gcm, Aead, Sha384),
+    s(
+        0x1303,
+        "TLS_CHACHA20_POLY1305_SHA256",
+        Tls13,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xC004,
+        "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC005,
+        "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC009,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC00A,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC00E,
+        "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC00F,
+        "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC013,
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC014,
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC018,
+        "TLS_ECDH_anon_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC019,
+        "TLS_ECDH_anon_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC01D,
+        "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC01E,
+        "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC01F,
+        "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC020,
+        "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC021,
+        "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC022,
+        "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC023,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0xC024,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0xC025,
+        "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0xC026,
+        "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0xC027,
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0xC028,
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0xC029,
+        "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0xC02A,
+        "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0xC02B,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xC02C,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0xC02D,
+        "TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xC02E,
+        "TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0xC02F,
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xC030,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0xC031,
+        "TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256",
+        Tls12,
+        Aes128Gcm,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xC032,
+        "TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384",
+        Tls12,
+        Aes256Gcm,
+        Aead,
+        Sha384,
+    ),
+    s(
+        0xC035,
+        "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA",
+        Tls12,
+        Aes128Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC036,
+        "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA",
+        Tls12,
+        Aes256Cbc,
+        HmacSha1,
+        Sha256,
+    ),
+    s(
+        0xC037,
+        "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256",
+        Tls12,
+        Aes128Cbc,
+        HmacSha256,
+        Sha256,
+    ),
+    s(
+        0xC038,
+        "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384",
+        Tls12,
+        Aes256Cbc,
+        HmacSha384,
+        Sha384,
+    ),
+    s(
+        0xCCA8,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xCCA9,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xCCAA,
+        "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xCCAB,
+        "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xCCAC,
+        "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xCCAD,
+        "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+    s(
+        0xCCAE,
+        "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256",
+        Tls12,
+        ChaCha20Poly1305,
+        Aead,
+        Sha256,
+    ),
+];
+
+/// IANA names of the registered suites a peer is likely to offer, sorted by id.
+static NAMES: &[(u16, &str)] = &[
+    (0x0000, "TLS_NULL_WITH_NULL_NULL"),
+    (0x0001, "TLS_RSA_WITH_NULL_MD5"),
+    (0x0002, "TLS_RSA_WITH_NULL_SHA"),
+    (0x0004, "TLS_RSA_WITH_RC4_128_MD5"),
+    (0x0005, "TLS_RSA_WITH_RC4_128_SHA"),
+    (0x000A, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+    (0x0013, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA"),
+    (0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"),
+    (0x002C, "TLS_PSK_WITH_NULL_SHA"),
+    (0x002D, "TLS_DHE_PSK_WITH_NULL_SHA"),
+    (0x002E, "TLS_RSA_PSK_WITH_NULL_SHA"),
+    (0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA"),
+    (0x0032, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA"),
+    (0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
+    (0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA"),
+    (0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"),
+    (0x0038, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA"),
+    (0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"),
+    (0x003A, "TLS_DH_anon_WITH_AES_256_CBC_SHA"),
+    (0x003B, "TLS_RSA_WITH_NULL_SHA256"),
+    (0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256"),
+    (0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256"),
+    (0x0040, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256"),
+    (0x0041, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA"),
+    (0x0044, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA"),
+    (0x0045, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA"),
+    (0x0046, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA"),
+    (0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
+    (0x006A, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256"),
+    (0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"),
+    (0x006C, "TLS_DH_anon_WITH_AES_128_CBC_SHA256"),
+    (0x006D, "TLS_DH_anon_WITH_AES_256_CBC_SHA256"),
+    (0x0084, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA"),
+    (0x0087, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA"),
+    (0x0088, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA"),
+    (0x0089, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA"),
+    (0x008C, "TLS_PSK_WITH_AES_128_CBC_SHA"),
+    (0x008D, "TLS_PSK_WITH_AES_256_CBC_SHA"),
+    (0x0090, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA"),
+    (0x0091, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA"),
+    (0x0094, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA"),
+    (0x0095, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA"),
+    (0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256"),
+    (0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384"),
+    (0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
+    (0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
+    (0x00A2, "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256"),
+    (0x00A3, "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384"),
+    (0x00A6, "TLS_DH_anon_WITH_AES_128_GCM_SHA256"),
+    (0x00A7, "TLS_DH_anon_WITH_AES_256_GCM_SHA384"),
+    (0x00A8, "TLS_PSK_WITH_AES_128_GCM_SHA256"),
+    (0x00A9, "TLS_PSK_WITH_AES_256_GCM_SHA384"),
+    (0x00AA, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256"),
+    (0x00AB, "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384"),
+    (0x00AC, "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256"),
+    (0x00AD, "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384"),
+    (0x00AE, "TLS_PSK_WITH_AES_128_CBC_SHA256"),
+    (0x00AF, "TLS_PSK_WITH_AES_256_CBC_SHA384"),
+    (0x00B0, "TLS_PSK_WITH_NULL_SHA256"),
+    (0x00B1, "TLS_PSK_WITH_NULL_SHA384"),
+    (0x00B2, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256"),
+    (0x00B3, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384"),
+    (0x00B4, "TLS_DHE_PSK_WITH_NULL_SHA256"),
+    (0x00B5, "TLS_DHE_PSK_WITH_NULL_SHA384"),
+    (0x00B6, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256"),
+    (0x00B7, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384"),
+    (0x00B8, "TLS_RSA_PSK_WITH_NULL_SHA256"),
+    (0x00B9, "TLS_RSA_PSK_WITH_NULL_SHA384"),
+    (0x00BA, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0x00BD, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0x00BE, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0x00BF, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0x00C0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256"),
+    (0x00C3, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256"),
+    (0x00C4, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256"),
+    (0x00C5, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256"),
+    (0x00FF, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"),
+    (0x1301, "TLS_AES_128_GCM_SHA256"),
+    (0x1302, "TLS_AES_256_GCM_SHA384"),
+    (0x1303, "TLS_CHACHA20_POLY1305_SHA256"),
+    (0x1304, "TLS_AES_128_CCM_SHA256"),
+    (0x1305, "TLS_AES_128_CCM_8_SHA256"),
+    (0x5600, "TLS_FALLBACK_SCSV"),
+    (0xC004, "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA"),
+    (0xC005, "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA"),
+    (0xC006, "TLS_ECDHE_ECDSA_WITH_NULL_SHA"),
+    (0xC007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"),
+    (0xC008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA"),
+    (0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"),
+    (0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
+    (0xC00E, "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA"),
+    (0xC00F, "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA"),
+    (0xC010, "TLS_ECDHE_RSA_WITH_NULL_SHA"),
+    (0xC011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+    (0xC012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"),
+    (0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+    (0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"),
+    (0xC015, "TLS_ECDH_anon_WITH_NULL_SHA"),
+    (0xC018, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"),
+    (0xC019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA"),
+    (0xC01D, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA"),
+    (0xC01E, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA"),
+    (0xC01F, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA"),
+    (0xC020, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA"),
+    (0xC021, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA"),
+    (0xC022, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA"),
+    (0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
+    (0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"),
+    (0xC025, "TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256"),
+    (0xC026, "TLS_ECDH_ECDSA_WITH_AES_256_CBC_SHA384"),
+    (0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
+    (0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"),
+    (0xC029, "TLS_ECDH_RSA_WITH_AES_128_CBC_SHA256"),
+    (0xC02A, "TLS_ECDH_RSA_WITH_AES_256_CBC_SHA384"),
+    (0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+    (0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+    (0xC02D, "TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256"),
+    (0xC02E, "TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384"),
+    (0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    (0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+    (0xC031, "TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256"),
+    (0xC032, "TLS_ECDH_RSA_WITH_AES_256_GCM_SHA384"),
+    (0xC035, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA"),
+    (0xC036, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA"),
+    (0xC037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256"),
+    (0xC038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384"),
+    (0xC039, "TLS_ECDHE_PSK_WITH_NULL_SHA"),
+    (0xC03A, "TLS_ECDHE_PSK_WITH_NULL_SHA256"),
+    (0xC03B, "TLS_ECDHE_PSK_WITH_NULL_SHA384"),
+    (0xC050, "TLS_RSA_WITH_ARIA_128_GCM_SHA256"),
+    (0xC051, "TLS_RSA_WITH_ARIA_256_GCM_SHA384"),
+    (0xC052, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256"),
+    (0xC053, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384"),
+    (0xC056, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256"),
+    (0xC057, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384"),
+    (0xC05C, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256"),
+    (0xC05D, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384"),
+    (0xC060, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256"),
+    (0xC061, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384"),
+    (0xC06A, "TLS_PSK_WITH_ARIA_128_GCM_SHA256"),
+    (0xC06B, "TLS_PSK_WITH_ARIA_256_GCM_SHA384"),
+    (0xC06C, "TLS_DHE_PSK_WITH_ARIA_128_GCM_SHA256"),
+    (0xC06D, "TLS_DHE_PSK_WITH_ARIA_256_GCM_SHA384"),
+    (0xC06E, "TLS_RSA_PSK_WITH_ARIA_128_GCM_SHA256"),
+    (0xC06F, "TLS_RSA_PSK_WITH_ARIA_256_GCM_SHA384"),
+    (0xC072, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0xC073, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384"),
+    (0xC076, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0xC077, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384"),
+    (0xC094, "TLS_PSK_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0xC095, "TLS_PSK_WITH_CAMELLIA_256_CBC_SHA384"),
+    (0xC096, "TLS_DHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0xC097, "TLS_DHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"),
+    (0xC098, "TLS_RSA_PSK_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0xC099, "TLS_RSA_PSK_WITH_CAMELLIA_256_CBC_SHA384"),
+    (0xC09A, "TLS_ECDHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"),
+    (0xC09B, "TLS_ECDHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"),
+    (0xC09C, "TLS_RSA_WITH_AES_128_CCM"),
+    (0xC09D, "TLS_RSA_WITH_AES_256_CCM"),
+    (0xC09E, "TLS_DHE_RSA_WITH_AES_128_CCM"),
+    (0xC09F, "TLS_DHE_RSA_WITH_AES_256_CCM"),
+    (0xC0A0, "TLS_RSA_WITH_AES_128_CCM_8"),
+    (0xC0A1, "TLS_RSA_WITH_AES_256_CCM_8"),
+    (0xC0A2, "TLS_DHE_RSA_WITH_AES_128_CCM_8"),
+    (0xC0A3, "TLS_DHE_RSA_WITH_AES_256_CCM_8"),
+    (0xC0A4, "TLS_PSK_WITH_AES_128_CCM"),
+    (0xC0A5, "TLS_PSK_WITH_AES_256_CCM"),
+    (0xC0A6, "TLS_DHE_PSK_WITH_AES_128_CCM"),
+    (0xC0A7, "TLS_DHE_PSK_WITH_AES_256_CCM"),
+    (0xC0A8, "TLS_PSK_WITH_AES_128_CCM_8"),
+    (0xC0A9, "TLS_PSK_WITH_AES_256_CCM_8"),
+    (0xC0AA, "TLS_PSK_DHE_WITH_AES_128_CCM_8"),
+    (0xC0AB, "TLS_PSK_DHE_WITH_AES_256_CCM_8"),
+    (0xC0AC, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM"),
+    (0xC0AD, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM"),
+    (0xC0AE, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"),
+    (0xC0AF, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8"),
+    (0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCAA, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCAB, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCAC, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCAD, "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xCCAE, "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256"),
+];
+
+/// The suite with this id, if we can decrypt it.
+pub fn suite(id: u16) -> Option<&'static Suite> {
+    SUITES
+        .binary_search_by_key(&id, |s| s.id)
+        .ok()
+        .and_then(|i| SUITES.get(i))
+}
+
+/// Every suite we can decrypt, sorted by id.
+pub fn all_suites() -> &'static [Suite] {
+    SUITES
+}
+
+/// Whether `id` is a GREASE value (RFC 8701): `0x?A?A` with both bytes equal.
+pub fn is_grease(id: u16) -> bool {
+    id & 0x0f0f == 0x0a0a && id >> 8 == id & 0xff
+}
+
+/// The IANA name of a suite (`TLS_AES_128_GCM_SHA256`), `GREASE` for GREASE
+/// values, else the id as `0xXXXX`.
+pub fn suite_name(id: u16) -> Cow<'static, str> {
+    if is_grease(id) {
+        return Cow::Borrowed("GREASE");
+    }
+    match NAMES.binary_search_by_key(&id, |&(i, _)| i) {
+        Ok(i) => NAMES
+            .get(i)
+            .map_or(Cow::Borrowed("?"), |&(_, n)| Cow::Borrowed(n)),
+        Err(_) => Cow::Owned(format!("0x{id:04X}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_and_agree() {
+        assert!(SUITES.windows(2).all(|w| w[0].id < w[1].id));
+        assert!(NAMES.windows(2).all(|w| w[0].0 < w[1].0));
+        for s in SUITES {
+            assert_eq!(suite_name(s.id), s.name, "{:04x}", s.id);
+            assert_eq!(suite(s.id), Some(s));
+        }
+    }
+
+    #[test]
+    fn the_brief_s_suites_are_decryptable() {
+        for id in [
+            0x1301, 0x1302, 0x1303, 0xC02F, 0xC030, 0xC02B, 0xC02C, 0xCCA8, 0xCCA9, 0xCCAA, 0x009C, 0x009D,
+            0x009E, 0x009F, 0xC013, 0xC014, 0xC009, 0xC00A, 0xC027, 0xC028, 0xC023, 0xC024, 0x002F, 0x0035,
+            0x003C, 0x003D, 0x0033, 0x0039, 0x0067, 0x006B,
+        ] {
+            assert!(suite(id).is_some(), "{id:04x}");
+        }
+    }
+
+    /// The suite's parameters follow from its name: bulk cipher, MAC and PRF
+    /// hash (RFC 5246 §5: SHA-256 unless the suite says SHA384).
+    #[test]
+    fn parameters_follow_the_name() {
+        for s in SUITES {
+            let n = s.name;
+            let bulk = if n.contains("AES_128_GCM") {
+                Aes128Gcm
+            } else if n.contains("AES_256_GCM") {
+                Aes256Gcm
+            } else if n.contains("CHACHA20_POLY1305") {
+                ChaCha20Poly1305
+            } else if n.contains("AES_128_CBC") {
+                Aes128Cbc
+            } else {
+                assert!(n.contains("AES_256_CBC"), "{n}");
+                Aes256Cbc
+            };
+            assert_eq!(s.bulk, bulk, "{n}");
+            assert_eq!(s.hash, if n.ends_with("SHA384") { Sha384 } else { Sha256 }, "{n}");
+            let mac = match (bulk.is_aead(), n.rsplit('_').next()) {
+                (true, _) => Aead,
+                (false, Some("SHA")) => HmacSha1,
+                (false, Some("SHA256")) => HmacSha256,
+                (false, Some("SHA384")) => HmacSha384,
+                other => panic!("{n}: {other:?}"),
+            };
+            assert_eq!(s.mac, mac, "{n}");
+            assert_eq!(s.version == Tls13, !n.contains("_WITH_"), "{n}");
+        }
+        let c = suite(0xCCA8).unwrap();
+        assert_eq!(
+            (c.fixed_iv_len(), c.bulk.key_len(), c.mac.output_len()),
+            (12, 32, 0)
+        );
+        let g = suite(0xC030).unwrap();
+        assert_eq!(
+            (g.fixed_iv_len(), g.bulk.key_len(), g.hash.output_len()),
+            (4, 32, 48)
+        );
+        let b = suite(0xC014).unwrap();
+        assert_eq!(
+            (b.fixed_iv_len(), b.bulk.key_len(), b.mac.output_len()),
+            (16, 32, 20)
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(suite_name(0x1301), "TLS_AES_128_GCM_SHA256");
+        assert_eq!(suite_name(0xC02F), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        assert_eq!(suite_name(0x000A), "TLS_RSA_WITH_3DES_EDE_CBC_SHA");
+        assert_eq!(suite_name(0x00FF), "TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
+        assert_eq!(suite_name(0x5600), "TLS_FALLBACK_SCSV");
+        assert_eq!(suite_name(0x1304), "TLS_AES_128_CCM_SHA256");
+        assert!(suite(0x1304).is_none() && suite(0x000A).is_none());
+        for g in [0x0A0A, 0x1A1A, 0x7A7A, 0xFAFA] {
+            assert_eq!(suite_name(g), "GREASE");
+        }
+        assert!(!is_grease(0x0A1A) && !is_grease(0x0B0B));
+        assert_eq!(suite_name(0xFFFE), "0xFFFE");
+        assert_eq!(suite_name(0x0A1A), "0x0A1A");
+    }
+
+    /// Our names are Wireshark's (which follows the IANA registry).
+    #[test]
+    #[ignore = "needs tshark"]
+    fn names_agree_with_tshark() {
+        let out = std::process::Command::new("tshark")
+            .args(["-G", "values"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut checked = 0;
+        for line in text.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() == 4 && f[0] == "V" && f[1] == "tls.handshake.ciphersuite" {
+                let id: u16 = f[2].parse().unwrap();
+                if let Ok(i) = NAMES.binary_search_by_key(&id, |&(i, _)| i) {
+                    assert_eq!(NAMES[i].1, f[3], "{id:04x}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, NAMES.len());
+    }
+}
