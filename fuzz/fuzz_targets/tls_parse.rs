@@ -27,9 +27,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use wsscope::tls::hello::{
-    DEFAULT_MAX_MESSAGE, HandshakeError, HandshakeMessage, HandshakeReassembler, HandshakeType,
-    parse_alert, parse_client_hello, parse_encrypted_extensions, parse_key_update,
-    parse_new_session_ticket, parse_server_hello,
+    DEFAULT_MAX_MESSAGE, HandshakeError, HandshakeMessage, HandshakeReassembler, HandshakeType, parse_alert,
+    parse_client_hello, parse_encrypted_extensions, parse_key_update, parse_new_session_ticket,
+    parse_server_hello,
 };
 use wsscope::tls::record::{
     ContentType, HELLO_SNIFF_LEN, Looks, RecordError, find_record_start, looks_like_client_hello,
