@@ -143,10 +143,10 @@ done
 if [ "${SKIP_WALL:-0}" = 1 ]; then exit 0; fi
 
 # ---- 3. wall clock on the big capture -----------------------------------
-secs() { # CMD... -> seconds (stdout discarded)
-  local s e
-  s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
-  awk -v s="$s" -v e="$e" 'BEGIN{printf "%.3f", e-s}'
+secs() { # CMD... -> "wall cpu" seconds, cpu = user + sys (stdout discarded)
+  local TIMEFORMAT='%R %U %S' t
+  t=$( { time "$@" >/dev/null 2>&1; } 2>&1 )
+  awk -v t="$t" 'BEGIN{split(t, a, " "); printf "%.3f %.3f\n", a[1], a[2] + a[3]}'
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -158,22 +158,26 @@ if busy; then
 fi
 cat "$big" >/dev/null
 tc=()
-for _ in $(seq "$runs"); do tc+=("$(secs cat "$big")"); done
+for _ in $(seq "$runs"); do tc+=("$(secs cat "$big" | cut -d' ' -f1)"); done
 echo
-printf '%-22s %9s %9s %9s   %s\n' "wall s (big, median)" "base" "head" "head/base" "runs base | head"
-printf '%-22s %9s %9s %9s\n' "cat FILE" "$(median "${tc[@]}")" "" ""
+echo "wall and cpu (user+sys) seconds on the big capture: medians of $runs alternating runs"
+printf '%-22s %7s %7s %7s  %7s %7s %7s   %s\n' "" "wall" "wall" "head/" "cpu" "cpu" "head/" "wall runs"
+printf '%-22s %7s %7s %7s  %7s %7s %7s   %s\n' "command" "base" "head" "base" "base" "head" "base" "base | head"
+printf '%-22s %7s\n' "cat FILE" "$(median "${tc[@]}")"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b/a}'; }
 for c in "${cmds[@]}"; do
   # shellcheck disable=SC2086
   { "$base" $c "$big"; "$head" $c "$big"; } >/dev/null 2>&1 # warm
-  tb=(); th=()
+  wb=(); wh=(); cb=(); ch=()
   for _ in $(seq "$runs"); do
     # shellcheck disable=SC2086
-    tb+=("$(secs "$base" $c "$big")")
+    read -r w u < <(secs "$base" $c "$big"); wb+=("$w"); cb+=("$u")
     # shellcheck disable=SC2086
-    th+=("$(secs "$head" $c "$big")")
+    read -r w u < <(secs "$head" $c "$big"); wh+=("$w"); ch+=("$u")
   done
-  mb=$(median "${tb[@]}"); mh=$(median "${th[@]}")
-  printf '%-22s %9s %9s %9s   %s | %s\n' "$c" "$mb" "$mh" \
-    "$(awk -v a="$mb" -v b="$mh" 'BEGIN{printf "%.3f", b/a}')" "${tb[*]}" "${th[*]}"
+  mb=$(median "${wb[@]}"); mh=$(median "${wh[@]}")
+  ub=$(median "${cb[@]}"); uh=$(median "${ch[@]}")
+  printf '%-22s %7s %7s %7s  %7s %7s %7s   %s | %s\n' "$c" "$mb" "$mh" "$(ratio "$mb" "$mh")" \
+    "$ub" "$uh" "$(ratio "$ub" "$uh")" "${wb[*]}" "${wh[*]}"
 done
 echo "(load average before/after timing: $load0 / $(load))"

@@ -30,6 +30,8 @@ pub struct AnalyzerConfig {
     pub ws_ports: Vec<u16>,
     /// WebSocket decoding limits.
     pub session: SessionConfig,
+    /// TLS secrets from key log files (`--keylog`, `$SSLKEYLOGFILE`).
+    pub keylog: Option<std::sync::Arc<crate::tls::keylog::KeyLog>>,
 }
 
 /// Counters over the whole input.
@@ -62,6 +64,8 @@ pub struct Analyzer {
 impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
         let classifier: Box<dyn RoleClassifier + Send> = Box::new(PayloadClassifier);
+        let mut keys = KeyStore::default();
+        keys.set_keylog(cfg.keylog.clone());
         Analyzer {
             decoder: Decoder::new(cfg.defrag),
             flows: FlowTable::new(cfg.tcp, classifier),
@@ -71,7 +75,7 @@ impl Analyzer {
             diags: DiagnosticLimiter::default(),
             mem: MemLedger::default(),
             hook: None,
-            keys: KeyStore::default(),
+            keys,
         }
     }
 

@@ -435,6 +435,12 @@ pub struct AnalysisArgs {
     /// Connections tracked at once; the least recently active are summarised early beyond it.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_conns: usize,
+
+    /// TLS key log (NSS format, as written by SSLKEYLOGFILE) to decrypt wss://
+    /// and other TLS connections. Repeatable. Without it, $SSLKEYLOGFILE is used
+    /// when set; keys inside a pcapng (Decryption Secrets Block) always are.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylog: Vec<std::path::PathBuf>,
 }
 
 impl AnalysisArgs {

@@ -1,13 +1,15 @@
 //! Decryption secrets that came with the capture (pcapng Decryption Secrets
 //! Blocks), kept as received: kind and bytes, in arrival order.
 //!
-//! Nothing reads them yet. The TLS layer will parse the TLS key logs (NSS
-//! key log format: `CLIENT_RANDOM …`, `CLIENT_TRAFFIC_SECRET_0 …`) in a later
-//! issue, behind a lookup by client random; until then this store only
-//! bounds what a capture can make us hold. Past [`MAX_TOTAL_BYTES`] further
-//! blobs are counted and dropped, not kept.
+//! TLS key logs (NSS format: `CLIENT_RANDOM …`, `CLIENT_TRAFFIC_SECRET_0 …`)
+//! are also parsed as they arrive, so that the TLS layer looks secrets up by
+//! client random ([`KeyStore::tls_secrets`]), next to those of the key log
+//! files the user gave (`--keylog`). Past [`MAX_TOTAL_BYTES`] further blobs
+//! are counted and dropped, not kept.
 
 use crate::source::SecretsKind;
+use crate::tls::keylog::{KeyLog, ParseReport, Secrets};
+use std::sync::Arc;
 
 /// Most secret bytes held for one analysis (a key log is kilobytes; this
 /// only guards against a hostile or broken capture).
@@ -27,6 +29,11 @@ pub struct KeyStore {
     total: usize,
     max_total: usize,
     dropped: u64,
+    /// Key log files given by the user.
+    files: Option<Arc<KeyLog>>,
+    /// TLS key logs found inside the capture.
+    dsb: KeyLog,
+    dsb_report: ParseReport,
 }
 
 impl Default for KeyStore {
@@ -43,7 +50,40 @@ impl KeyStore {
             total: 0,
             max_total,
             dropped: 0,
+            files: None,
+            dsb: KeyLog::new(),
+            dsb_report: ParseReport::default(),
         }
+    }
+
+    /// The key log files the user gave.
+    pub fn set_keylog(&mut self, log: Option<Arc<KeyLog>>) {
+        self.files = log;
+    }
+
+    /// A connection's TLS secrets by its ClientHello random, and where they
+    /// came from (`keylog`: a file; `dsb`: the capture itself).
+    pub fn tls_secrets(&self, client_random: &[u8; 32]) -> Option<(&Secrets, &'static str)> {
+        if let Some(s) = self.files.as_deref().and_then(|f| f.get(client_random)) {
+            return Some((s, "keylog"));
+        }
+        self.dsb.get(client_random).map(|s| (s, "dsb"))
+    }
+
+    /// Every known set of TLS secrets (for trial decryption mid-stream).
+    pub fn tls_all(&self) -> impl Iterator<Item = (&[u8; 32], &Secrets, &'static str)> {
+        let files = self
+            .files
+            .as_deref()
+            .into_iter()
+            .flat_map(|f| f.app_secrets())
+            .map(|(r, s)| (r, s, "keylog"));
+        files.chain(self.dsb.app_secrets().map(|(r, s)| (r, s, "dsb")))
+    }
+
+    /// How the key logs inside the capture parsed.
+    pub fn dsb_report(&self) -> &ParseReport {
+        &self.dsb_report
     }
 
     /// Keeps a copy of `data`, unless that would pass the byte limit (then
@@ -52,6 +92,15 @@ impl KeyStore {
         match self.total.checked_add(data.len()) {
             Some(total) if total <= self.max_total => {
                 self.total = total;
+                if kind == SecretsKind::TLS_KEY_LOG {
+                    let used = self.dsb.parse(data, &mut self.dsb_report);
+                    if used < data.len() {
+                        // A block ends its last line.
+                        let mut tail = data.get(used..).unwrap_or_default().to_vec();
+                        tail.push(b'\n');
+                        self.dsb.parse(&tail, &mut self.dsb_report);
+                    }
+                }
                 self.blobs.push(SecretsBlob {
                     kind,
                     data: data.to_vec(),

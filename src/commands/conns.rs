@@ -21,7 +21,7 @@ pub fn run(
     let mut src = input.open(stop)?;
     input.announce_live();
     let mut sink = ConnsCollector::default();
-    let mut analyzer = Analyzer::new(analysis.config());
+    let mut analyzer = Analyzer::new(super::analysis_config(analysis)?);
     let ctl = Control::limit(input.count);
     let end = pipeline::run(src.as_mut(), &mut analyzer, &mut sink, ctl, |_, _| {
         ControlFlow::Continue(())

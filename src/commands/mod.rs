@@ -12,9 +12,75 @@ pub mod dump;
 pub mod export;
 pub mod timeline;
 
-use crate::cli::InputArgs;
+use crate::analyzer::AnalyzerConfig;
+use crate::cli::{AnalysisArgs, InputArgs};
 use crate::source::SourceEnd;
+use crate::tls::keylog::{KeyLog, ParseReport};
+use anyhow::Context;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The analysis settings of a command, with its key logs read: `--keylog`
+/// files, else `$SSLKEYLOGFILE` when set (said on stderr). Lines that could
+/// not be read are counted and the first is shown, once per file.
+pub fn analysis_config(args: &AnalysisArgs) -> anyhow::Result<AnalyzerConfig> {
+    let mut cfg = args.config();
+    let mut paths = args.keylog.clone();
+    if paths.is_empty()
+        && let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty())
+    {
+        let p = std::path::PathBuf::from(env);
+        if p.is_file() {
+            eprintln!(
+                "wsscope: using the TLS key log in $SSLKEYLOGFILE ({})",
+                p.display()
+            );
+            paths.push(p);
+        }
+    }
+    if paths.is_empty() {
+        return Ok(cfg);
+    }
+    let mut log = KeyLog::new();
+    for p in &paths {
+        let text = std::fs::read(p).with_context(|| {
+            format!(
+                "cannot read the key log {}; give a file written through SSLKEYLOGFILE (or --ssl-key-log-file)",
+                p.display()
+            )
+        })?;
+        let mut report = ParseReport::default();
+        let mut one = KeyLog::new();
+        let used = one.parse(&text, &mut report);
+        if used < text.len() {
+            // A last line without its newline is still a line in a file.
+            let mut tail = text.get(used..).unwrap_or_default().to_vec();
+            tail.push(b'\n');
+            one.parse(&tail, &mut report);
+        }
+        if report.malformed > 0 {
+            let first = report
+                .first_malformed
+                .as_ref()
+                .map(|(line, why)| format!(", first at line {line}: {why}"))
+                .unwrap_or_default();
+            eprintln!(
+                "wsscope: warning: {}: {} key log lines could not be read{first}",
+                p.display(),
+                report.malformed
+            );
+        }
+        if one.is_empty() {
+            eprintln!(
+                "wsscope: warning: {}: no TLS secrets found in this key log",
+                p.display()
+            );
+        }
+        log.merge(one);
+    }
+    cfg.keylog = Some(Arc::new(log));
+    Ok(cfg)
+}
 
 /// `wsscope -D`: the interfaces live capture can use.
 #[cfg(feature = "live")]

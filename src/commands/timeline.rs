@@ -15,9 +15,9 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
             "no capture given; try `wsscope FILE`, `wsscope -i IFACE`, `wsscope dump FILE`, or --help"
         );
     }
-    let cfg = cli.analysis.config();
+    let cfg = super::analysis_config(&cli.analysis)?;
     if cli.headless {
-        return headless(cli);
+        return headless(cli, cfg);
     }
     if !std::io::stdout().is_terminal() {
         return super::dump::run(&cli.input, DumpFormat::Text, &cli.analysis, stop);
@@ -44,13 +44,13 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
 }
 
 /// `--headless`: the timeline on a virtual screen, for measurements.
-fn headless(cli: &Cli) -> anyhow::Result<ExitCode> {
+fn headless(cli: &Cli, cfg: crate::analyzer::AnalyzerConfig) -> anyhow::Result<ExitCode> {
     let file = cli
         .input
         .file
         .as_ref()
         .context("--headless needs a capture FILE")?;
-    let r = crate::tui::run_headless(file, cli.analysis.config(), 120, 40, cli.headless_first)?;
+    let r = crate::tui::run_headless(file, cfg, 120, 40, cli.headless_first)?;
     print!("{}", r.screen);
     eprintln!(
         "first screen {:?}; first content {:?}; loaded {:?}; {} draws; {} rows; {} conns; {} frames; {} messages",

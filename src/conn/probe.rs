@@ -18,6 +18,7 @@
 use crate::http::handshake::{Looks, looks_like_request, looks_like_response};
 use crate::model::Dir;
 use crate::tcp::{Role, RoleClassifier};
+use crate::tls::record;
 use crate::ws::decoder::{Expect, RunVerdict, check_run};
 use crate::ws::frame::parse_header;
 
@@ -32,6 +33,8 @@ pub enum Probe {
 /// The protocols a stack can start with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proto {
+    /// TLS (then HTTP/1.x inside it, as far as it can be decrypted).
+    Tls,
     /// HTTP/1.x, upgrading to WebSocket or not; also hosts headerless
     /// WebSocket detection (see the module docs).
     Http1,
@@ -49,7 +52,36 @@ pub struct ProbeHints {
 type ProbeFn = fn(Dir, &[u8], &ProbeHints) -> Probe;
 
 /// The registry, in order of precedence.
-const PROBES: &[ProbeFn] = &[probe_http1];
+const PROBES: &[ProbeFn] = &[probe_tls, probe_http1];
+
+/// TLS by content, on any port: a ClientHello from the client, a
+/// ServerHello from the server, or — picked up mid-connection — a run of
+/// TLS 1.2/1.3 records (a plausible header followed by another, or ending
+/// exactly where the captured bytes end).
+fn probe_tls(dir: Dir, first: &[u8], _: &ProbeHints) -> Probe {
+    let hello = match dir {
+        Dir::C2S => record::looks_like_client_hello(first),
+        Dir::S2C => record::looks_like_server_hello(first),
+    };
+    match hello {
+        record::Looks::Yes => return Probe::Certain(Proto::Tls),
+        record::Looks::NeedMore => return Probe::Unsure,
+        record::Looks::No => {}
+    }
+    let record_run = first.len() > record::HEADER_LEN
+        && matches!(first, [22 | 23, 3, 3, ..])
+        && record::find_record_start(first, 0) == Some(0)
+        && record::parse_header(first).is_ok_and(|h| {
+            // The whole first record and the next header must be there.
+            let next = record::HEADER_LEN.saturating_add(usize::from(h.len));
+            first.len() == next || first.len() >= next.saturating_add(record::HEADER_LEN)
+        });
+    if record_run {
+        Probe::Certain(Proto::Tls)
+    } else {
+        Probe::NotForUs
+    }
+}
 
 /// HTTP/1: a request line from the client or a status line from the server.
 fn probe_http1(dir: Dir, first: &[u8], _: &ProbeHints) -> Probe {
@@ -87,6 +119,12 @@ impl RoleClassifier for PayloadClassifier {
             return Some(Role::Client);
         }
         if looks_like_response(payload) == Looks::Yes {
+            return Some(Role::Server);
+        }
+        if record::looks_like_client_hello(payload) == record::Looks::Yes {
+            return Some(Role::Client);
+        }
+        if record::looks_like_server_hello(payload) == record::Looks::Yes {
             return Some(Role::Server);
         }
         let h = parse_header(payload).ok()?;

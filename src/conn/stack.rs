@@ -10,6 +10,7 @@ use super::probe::{self, ProbeHints, Proto};
 use crate::http::Http1Upgrade;
 use crate::model::{SessionId, Stamp};
 use crate::stream::{ByteLayer, LayerCx, StreamInput};
+use crate::tls::TlsLayer;
 use crate::ws::{SessionConfig, SessionSummary};
 
 /// Wraps or replaces the layer a stack would build — for tests and tools
@@ -40,12 +41,17 @@ impl ConnStack {
     }
 
     fn build(&self, proto: Proto) -> Box<dyn ByteLayer> {
-        match proto {
-            Proto::Http1 => Box::new(Http1Upgrade::new(SessionConfig {
+        let http1 = || {
+            Box::new(Http1Upgrade::new(SessionConfig {
                 force_ws: self.hints.force_ws,
                 stream_start_seen: self.hints.stream_start_seen,
                 ..self.limits
-            })),
+            }))
+        };
+        match proto {
+            // TLS owns the HTTP/1 layer and feeds it plaintext.
+            Proto::Tls => Box::new(TlsLayer::new(http1())),
+            Proto::Http1 => http1(),
         }
     }
 

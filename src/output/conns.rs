@@ -64,10 +64,12 @@ fn ms(secs: f64) -> String {
     }
 }
 
-/// The human table.
+/// The human table. An `sni` column follows `proto` when the capture has
+/// TLS connections (plaintext-only captures keep their narrower table).
 pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Result<()> {
     let start = conns.iter().map(|c| c.first_ts).min();
-    let rows: Vec<[String; 11]> = conns
+    let with_sni = conns.iter().any(|c| c.tls.is_some());
+    let rows: Vec<Vec<String>> = conns
         .iter()
         .map(|c| {
             let rel = |t: crate::event::Timestamp| start.map_or(0.0, |s| t.seconds_since(s));
@@ -100,11 +102,16 @@ pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Resul
             } else {
                 String::new()
             };
-            [
+            let sni = c
+                .tls
+                .as_ref()
+                .and_then(|t| t.sni.as_deref())
+                .map_or_else(|| "-".to_string(), crate::output::text::sanitize_str);
+            let mut row = vec![
                 c.conn.to_string(),
                 c.client.to_string(),
                 c.server.to_string(),
-                c.protocol.as_str().to_string(),
+                c.protocol_name().to_string(),
                 format!("{:.6}", rel(c.first_ts)),
                 format!("{:.6}", rel(c.last_ts)),
                 d(Dir::C2S),
@@ -112,10 +119,14 @@ pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Resul
                 gaps,
                 c.end.as_str().to_string(),
                 ws,
-            ]
+            ];
+            if with_sni {
+                row.insert(4, sni);
+            }
+            row
         })
         .collect();
-    let header = [
+    let mut header = vec![
         "conn",
         "client",
         "server",
@@ -128,6 +139,11 @@ pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Resul
         "end",
         "websocket",
     ];
+    if with_sni {
+        header.insert(4, "sni");
+    }
+    // Right-aligned (numeric) columns, after the optional one.
+    let numeric: &[usize] = if with_sni { &[0, 5, 6] } else { &[0, 4, 5] };
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r.iter()) {
@@ -141,7 +157,7 @@ pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Resul
                 s.push_str("  ");
             }
             // Numbers right-aligned, text left-aligned.
-            if matches!(i, 0 | 4 | 5) {
+            if numeric.contains(&i) {
                 s.push_str(&format!("{cell:>width$}"));
             } else {
                 s.push_str(&format!("{cell:<width$}"));

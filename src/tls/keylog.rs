@@ -143,7 +143,7 @@ impl ParseReport {
 }
 
 /// Secrets by client random.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KeyLog {
     entries: FxHashMap<[u8; 32], Secrets>,
     /// Inside an over-long line: skip up to the next `\n`.

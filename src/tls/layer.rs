@@ -59,8 +59,6 @@ const MAX_HELD_BYTES: usize = 1 << 20;
 /// TLS 1.3 key epochs of one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Epoch {
-    /// Records are cleartext.
-    Clear,
     /// TLS 1.3 handshake traffic keys.
     Handshake,
     /// Application traffic keys of this generation (KeyUpdates so far).
@@ -114,6 +112,10 @@ struct TlsDir {
     /// TLS 1.3: the application traffic secret to switch to after Finished.
     app_secret: Option<Vec<u8>>,
     epoch: Option<Epoch>,
+    /// Records of this direction are protected from here on (TLS 1.3: after
+    /// the ServerHello; TLS 1.2: after this side's ChangeCipherSpec),
+    /// whether or not a key is known.
+    protected: bool,
     seq: u64,
     /// Offset in the plaintext stream handed up.
     plain: u64,
@@ -211,9 +213,15 @@ impl TlsLayer {
             session: cx.id,
             ts: self.first_at.unwrap_or(at).ts,
             version: self.version_name(),
-            cipher_suite: self.server_hello.as_ref().map(|s| suite_name(s.cipher_suite).into_owned()),
+            cipher_suite: self
+                .server_hello
+                .as_ref()
+                .map(|s| suite_name(s.cipher_suite).into_owned()),
             sni: ch.and_then(|c| c.sni.clone()),
-            alpn: self.alpn.clone().or_else(|| self.server_hello.as_ref().and_then(|s| s.alpn.clone())),
+            alpn: self
+                .alpn
+                .clone()
+                .or_else(|| self.server_hello.as_ref().and_then(|s| s.alpn.clone())),
             alpn_offered: ch.map(|c| c.alpn.clone()).unwrap_or_default(),
             client_random: ch.map(|c| hex::encode(c.random)),
             resumed: self.resumed(),
@@ -238,7 +246,9 @@ impl TlsLayer {
 
     /// The ServerHello is in: install what the key log allows.
     fn keys_ready(&mut self, cx: &mut LayerCx<'_>) {
-        let Some(sh) = self.server_hello.as_ref() else { return };
+        let Some(sh) = self.server_hello.as_ref() else {
+            return;
+        };
         let Some(s) = suite(sh.cipher_suite) else {
             self.failure = Some(Undecryptable::Unsupported(format!(
                 "cipher suite {} is not supported",
@@ -281,7 +291,9 @@ impl TlsLayer {
                     self.failure = Some(Undecryptable::NoKey);
                     return;
                 };
-                let Some(client_random) = self.client_hello.as_ref().map(|c| c.random) else { return };
+                let Some(client_random) = self.client_hello.as_ref().map(|c| c.random) else {
+                    return;
+                };
                 let keys = match tls12_key_block(s, ms, &client_random, &server_random) {
                     Ok(k) => k,
                     Err(_) => {
@@ -308,7 +320,12 @@ impl TlsLayer {
         for m in out {
             match m {
                 Ok(m) => self.handshake_message(dir, m, at, cx),
-                Err(e) => cx.diagnostic(at, Some(dir), diag::TLS_MALFORMED, format!("TLS handshake: {e:?}")),
+                Err(e) => cx.diagnostic(
+                    at,
+                    Some(dir),
+                    diag::TLS_MALFORMED,
+                    format!("TLS handshake: {e:?}"),
+                ),
             }
         }
     }
@@ -323,6 +340,11 @@ impl TlsLayer {
             (Dir::S2C, HandshakeType::SERVER_HELLO) => match parse_server_hello(&m.body) {
                 Ok(sh) if sh.hello_retry_request => {}
                 Ok(sh) => {
+                    if sh.version() == 0x0304 {
+                        // Everything after the ServerHello is protected.
+                        self.dirs[Dir::C2S].protected = true;
+                        self.dirs[Dir::S2C].protected = true;
+                    }
                     self.server_hello = Some(sh);
                     self.keys_ready(cx);
                 }
@@ -355,7 +377,8 @@ impl TlsLayer {
                     at,
                     Some(dir),
                     diag::TLS_UNDECRYPTABLE,
-                    "the key log has handshake secrets but no application traffic secret for this connection".into(),
+                    "the key log has handshake secrets but no application traffic secret for this connection"
+                        .into(),
                 );
             }
             return;
@@ -374,7 +397,9 @@ impl TlsLayer {
     fn key_update(&mut self, dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
         let Some(s) = self.suite else { return };
         let d = &mut self.dirs[dir];
-        let Some(Epoch::Application(n)) = d.epoch else { return };
+        let Some(Epoch::Application(n)) = d.epoch else {
+            return;
+        };
         let next = d.secret.as_deref().map(|sec| tls13_next_secret(s, sec));
         match next {
             Some(Ok(next)) => match tls13_decrypter(s, &next) {
@@ -388,29 +413,50 @@ impl TlsLayer {
                 Err(_) => d.decrypter = None,
             },
             _ => {
-                cx.diagnostic(at, Some(dir), diag::TLS_UNDECRYPTABLE, "KeyUpdate without a current secret".into());
+                cx.diagnostic(
+                    at,
+                    Some(dir),
+                    diag::TLS_UNDECRYPTABLE,
+                    "KeyUpdate without a current secret".into(),
+                );
             }
         }
     }
 
     /// One complete record of `dir`, whose bytes are `[start, start + 5 + len)`.
-    fn record(&mut self, dir: Dir, h: RecordHeader, header: [u8; 5], body: &[u8], start: u64, cx: &mut LayerCx<'_>) {
+    fn record(
+        &mut self,
+        dir: Dir,
+        h: RecordHeader,
+        header: [u8; 5],
+        body: &[u8],
+        start: u64,
+        cx: &mut LayerCx<'_>,
+    ) {
         let at = self.dirs[dir].at;
-        let end = start.saturating_add(HEADER_LEN as u64).saturating_add(u64::from(h.len));
-        let packets = self.dirs[dir].spans.span(start, end).unwrap_or(PacketSpan::one(at.packet));
+        let end = start
+            .saturating_add(HEADER_LEN as u64)
+            .saturating_add(u64::from(h.len));
+        let packets = self.dirs[dir]
+            .spans
+            .span(start, end)
+            .unwrap_or(PacketSpan::one(at.packet));
         self.dirs[dir].spans.forget_before(end);
         self.dirs[dir].records = self.dirs[dir].records.saturating_add(1);
-        let encrypted = self.dirs[dir].decrypter.is_some()
-            || (h.content_type == ContentType::APPLICATION_DATA)
-            || matches!(self.dirs[dir].epoch, Some(Epoch::Handshake | Epoch::Application(_)));
+        let encrypted = self.dirs[dir].protected || h.content_type == ContentType::APPLICATION_DATA;
         if h.content_type == ContentType::CHANGE_CIPHER_SPEC {
-            // TLS 1.2: this side's next records are protected (TLS 1.3
-            // sends it for middlebox compatibility only).
-            if let Some(p) = self.dirs[dir].pending.take() {
+            // TLS 1.2: this side's next records are protected. TLS 1.3
+            // sends it for middlebox compatibility only (also around a
+            // HelloRetryRequest, before any ServerHello).
+            let tls12 = self.server_hello.as_ref().is_some_and(|s| s.version() < 0x0304);
+            if tls12 {
                 let d = &mut self.dirs[dir];
-                d.decrypter = Some(p);
-                d.seq = 0;
-                d.epoch = Some(Epoch::Application(0));
+                d.protected = true;
+                if let Some(p) = d.pending.take() {
+                    d.decrypter = Some(p);
+                    d.seq = 0;
+                    d.epoch = Some(Epoch::Application(0));
+                }
             }
             return;
         }
@@ -445,19 +491,23 @@ impl TlsLayer {
             Err(e) => {
                 let d = &mut self.dirs[dir];
                 d.undecrypted = d.undecrypted.saturating_add(1);
-                if !d.decrypted_any && self.failure.is_none() {
+                let decrypted_any = d.decrypted_any;
+                if !decrypted_any && self.failure.is_none() {
                     self.failure = Some(match e {
                         DecryptError::Unsupported => Undecryptable::Unsupported("record protection".into()),
                         _ => Undecryptable::BadKey,
                     });
                 }
                 self.announce(at, cx);
-                if d.decrypted_any {
+                if decrypted_any {
                     cx.diagnostic(
                         at,
                         Some(dir),
                         diag::TLS_UNDECRYPTABLE,
-                        format!("a {}-byte record at {dir} offset {start} did not authenticate ({e:?})", h.len),
+                        format!(
+                            "a {}-byte record at {dir} offset {start} did not authenticate ({e:?})",
+                            h.len
+                        ),
                     );
                 }
             }
@@ -499,7 +549,9 @@ impl TlsLayer {
 
     fn flush_lost(&mut self, dir: Dir, cx: &mut LayerCx<'_>) {
         let d = &mut self.dirs[dir];
-        let Some((at, reason)) = d.lost_at.take() else { return };
+        let Some((at, reason)) = d.lost_at.take() else {
+            return;
+        };
         let len = d.lost_plain.max(1);
         d.lost_plain = 0;
         let offset = d.plain;
@@ -537,7 +589,10 @@ impl TlsLayer {
                         d.at,
                         Some(dir),
                         diag::TLS_RESYNC,
-                        format!("no TLS record header at {dir} offset {} ({e:?}); looking for the next one", d.buf_start),
+                        format!(
+                            "no TLS record header at {dir} offset {} ({e:?}); looking for the next one",
+                            d.buf_start
+                        ),
                     );
                     d.lost_sync = true;
                     continue;
@@ -610,7 +665,15 @@ impl TlsLayer {
         false
     }
 
-    fn on_data(&mut self, dir: Dir, offset: u64, bytes: &[u8], packets: PacketSpan, at: Stamp, cx: &mut LayerCx<'_>) {
+    fn on_data(
+        &mut self,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+        packets: PacketSpan,
+        at: Stamp,
+        cx: &mut LayerCx<'_>,
+    ) {
         self.first_at.get_or_insert(at);
         let d = &mut self.dirs[dir];
         d.at = at;
@@ -707,7 +770,10 @@ impl ByteLayer for TlsLayer {
         let decrypted = self.failure.is_none() && self.key_source.is_some();
         s.tls = Some(TlsSummary {
             version: self.version_name(),
-            cipher_suite: self.server_hello.as_ref().map(|h| suite_name(h.cipher_suite).into_owned()),
+            cipher_suite: self
+                .server_hello
+                .as_ref()
+                .map(|h| suite_name(h.cipher_suite).into_owned()),
             sni: self.client_hello.as_ref().and_then(|c| c.sni.clone()),
             decrypted,
             records: self.dirs.as_ref().map(|_, d| d.records),

@@ -40,7 +40,10 @@
 pub mod cipher;
 pub mod hello;
 pub mod keylog;
+pub mod layer;
 pub mod reader;
 pub mod record;
 pub mod schedule;
 pub mod suites;
+
+pub use layer::TlsLayer;
