@@ -9,7 +9,20 @@
 
 use crate::source::SecretsKind;
 use crate::tls::keylog::{KeyLog, ParseReport, Secrets};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// TLS 1.2 master secrets learnt from full handshakes in this capture, so
+/// that a later connection resuming the session (by session id or ticket)
+/// can be decrypted even when the key log has no line for it. Bounded.
+#[derive(Debug, Default)]
+struct SessionCache {
+    by_id: HashMap<Vec<u8>, Vec<u8>>,
+    by_ticket: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+/// Sessions remembered at most (each a few hundred bytes).
+const MAX_SESSIONS: usize = 16 * 1024;
 
 /// Most secret bytes held for one analysis (a key log is kilobytes; this
 /// only guards against a hostile or broken capture).
@@ -34,6 +47,8 @@ pub struct KeyStore {
     /// TLS key logs found inside the capture.
     dsb: KeyLog,
     dsb_report: ParseReport,
+    /// Shared by every connection's TLS layer (they hold `&KeyStore`).
+    sessions: Arc<Mutex<SessionCache>>,
 }
 
 impl Default for KeyStore {
@@ -53,7 +68,34 @@ impl KeyStore {
             files: None,
             dsb: KeyLog::new(),
             dsb_report: ParseReport::default(),
+            sessions: Arc::default(),
         }
+    }
+
+    /// A TLS 1.2 session whose master secret is known: remember it under
+    /// its session id and/or ticket for later resumptions.
+    pub fn remember_session(&self, session_id: &[u8], ticket: Option<&[u8]>, master_secret: &[u8]) {
+        let Ok(mut c) = self.sessions.lock() else { return };
+        if c.by_id.len().saturating_add(c.by_ticket.len()) >= MAX_SESSIONS {
+            return;
+        }
+        if !session_id.is_empty() {
+            c.by_id.insert(session_id.to_vec(), master_secret.to_vec());
+        }
+        if let Some(t) = ticket.filter(|t| !t.is_empty()) {
+            c.by_ticket.insert(t.to_vec(), master_secret.to_vec());
+        }
+    }
+
+    /// The master secret of an earlier session this one resumes: by the
+    /// session id the server echoed, else by the ticket the client offered.
+    pub fn resumed_master(&self, session_id: &[u8], ticket: Option<&[u8]>) -> Option<Vec<u8>> {
+        let c = self.sessions.lock().ok()?;
+        (!session_id.is_empty())
+            .then(|| c.by_id.get(session_id))
+            .flatten()
+            .or_else(|| ticket.and_then(|t| c.by_ticket.get(t)))
+            .cloned()
     }
 
     /// The key log files the user gave.

@@ -34,7 +34,7 @@
 use super::cipher::{DecryptError, Plain, RecordDecrypter, tls12_decrypter, tls13_decrypter};
 use super::hello::{
     ClientHello, HandshakeMessage, HandshakeReassembler, HandshakeType, ServerHello, parse_client_hello,
-    parse_encrypted_extensions, parse_server_hello,
+    parse_encrypted_extensions, parse_new_session_ticket, parse_server_hello,
 };
 use super::keylog::Secrets;
 use super::record::{ContentType, HEADER_LEN, RecordHeader, find_record_start, parse_header};
@@ -139,6 +139,10 @@ pub struct TlsLayer {
     failure: Option<Undecryptable>,
     /// Where the key came from.
     key_source: Option<&'static str>,
+    /// TLS 1.2: this connection's master secret (to remember its session).
+    master: Option<Vec<u8>>,
+    /// How the keys were found, when not simply by client random.
+    key_detail: Option<String>,
     first_at: Option<Stamp>,
 }
 
@@ -164,6 +168,8 @@ impl TlsLayer {
             announced: false,
             failure: None,
             key_source: None,
+            master: None,
+            key_detail: None,
             first_at: None,
         }
     }
@@ -230,7 +236,8 @@ impl TlsLayer {
             decrypted_by: if decrypted { self.key_source } else { None },
             detail: match &failure {
                 Some(Undecryptable::Unsupported(what)) => Some(what.clone()),
-                _ => None,
+                Some(_) => None,
+                None => self.key_detail.clone(),
             },
         };
         cx.event(Event::Tls(Box::new(ev)));
@@ -259,6 +266,51 @@ impl TlsLayer {
         self.suite = Some(s);
         let server_random = sh.random;
         let etm = sh.encrypt_then_mac;
+        let server_session = sh.session_id.clone();
+        if s.version == TlsVersion::Tls12 {
+            let logged = self.secrets(cx).and_then(|x| x.master_secret.clone());
+            let master = match logged {
+                Some(m) => Some(m),
+                None => {
+                    // Resumed from a full handshake earlier in this capture?
+                    let ticket = self
+                        .client_hello
+                        .as_ref()
+                        .and_then(|c| c.session_ticket.as_deref());
+                    let m = cx.keys.resumed_master(&server_session, ticket);
+                    if m.is_some() {
+                        self.key_source = Some("keylog");
+                        self.key_detail =
+                            Some("resumed: master secret of an earlier connection in this capture".into());
+                    }
+                    m
+                }
+            };
+            let Some(ms) = master else {
+                self.key_source = None;
+                self.failure = Some(Undecryptable::NoKey);
+                return;
+            };
+            cx.keys.remember_session(&server_session, None, &ms);
+            let Some(client_random) = self.client_hello.as_ref().map(|c| c.random) else {
+                return;
+            };
+            let keys = match tls12_key_block(s, &ms, &client_random, &server_random) {
+                Ok(k) => k,
+                Err(_) => {
+                    self.failure = Some(Undecryptable::BadKey);
+                    return;
+                }
+            };
+            self.master = Some(ms);
+            for (dir, k) in [(Dir::C2S, &keys.client), (Dir::S2C, &keys.server)] {
+                match tls12_decrypter(s, k, etm) {
+                    Ok(dec) => self.dirs[dir].pending = Some(dec),
+                    Err(_) => self.failure = Some(Undecryptable::BadKey),
+                }
+            }
+            return;
+        }
         let Some(secrets) = self.secrets(cx) else {
             self.failure = Some(Undecryptable::NoKey);
             return;
@@ -286,28 +338,8 @@ impl TlsLayer {
                     }
                 }
             }
-            TlsVersion::Tls12 => {
-                let Some(ms) = &secrets.master_secret else {
-                    self.failure = Some(Undecryptable::NoKey);
-                    return;
-                };
-                let Some(client_random) = self.client_hello.as_ref().map(|c| c.random) else {
-                    return;
-                };
-                let keys = match tls12_key_block(s, ms, &client_random, &server_random) {
-                    Ok(k) => k,
-                    Err(_) => {
-                        self.failure = Some(Undecryptable::BadKey);
-                        return;
-                    }
-                };
-                for (dir, k) in [(Dir::C2S, &keys.client), (Dir::S2C, &keys.server)] {
-                    match tls12_decrypter(s, k, etm) {
-                        Ok(dec) => self.dirs[dir].pending = Some(dec),
-                        Err(_) => self.failure = Some(Undecryptable::BadKey),
-                    }
-                }
-            }
+            // Handled above.
+            TlsVersion::Tls12 => {}
         }
     }
 
@@ -350,6 +382,12 @@ impl TlsLayer {
                 }
                 Err(e) => cx.diagnostic(at, Some(dir), diag::TLS_MALFORMED, format!("ServerHello: {e:?}")),
             },
+            (Dir::S2C, HandshakeType::NEW_SESSION_TICKET) if !self.tls13() => {
+                // TLS 1.2: a ticket a later connection may resume with.
+                if let (Ok(t), Some(ms)) = (parse_new_session_ticket(&m.body, false), &self.master) {
+                    cx.keys.remember_session(&[], Some(&t.ticket), ms);
+                }
+            }
             (Dir::S2C, HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 if let Ok(alpn) = parse_encrypted_extensions(&m.body) {
                     self.alpn = alpn.or(self.alpn.take());
