@@ -52,6 +52,11 @@ const MAX_HANDSHAKE_MESSAGE: usize = 256 * 1024;
 const RESYNC_SEQ_WINDOW: u64 = 64;
 /// Bytes scanned for the next record header after such a gap.
 const MAX_RESYNC_SCAN: usize = 64 * 1024;
+/// Mid-stream TLS 1.3: records per direction tried against the key log's
+/// application secrets, secrets tried, and sequence numbers tried for each.
+const TRIAL_RECORDS: u32 = 2;
+const TRIAL_SECRETS: usize = 256;
+const TRIAL_SEQ_WINDOW: u64 = 32;
 /// Records held, per direction, while no key is known yet (a pcapng
 /// Decryption Secrets Block further on, a live key log not yet written).
 const MAX_HELD_BYTES: usize = 1 << 20;
@@ -143,6 +148,10 @@ pub struct TlsLayer {
     master: Option<Vec<u8>>,
     /// How the keys were found, when not simply by client random.
     key_detail: Option<String>,
+    /// Mid-stream TLS 1.3: records tried per direction, and the secret of
+    /// the other direction once one direction's secret authenticated.
+    trial_tries: PerDir<u32>,
+    trial_pair: Option<(Vec<u8>, &'static Suite)>,
     first_at: Option<Stamp>,
 }
 
@@ -170,6 +179,8 @@ impl TlsLayer {
             key_source: None,
             master: None,
             key_detail: None,
+            trial_tries: PerDir::default(),
+            trial_pair: None,
             first_at: None,
         }
     }
@@ -179,6 +190,10 @@ impl TlsLayer {
     }
 
     fn version_name(&self) -> Option<&'static str> {
+        if self.server_hello.is_none() && self.key_source == Some("trial") {
+            // Only TLS 1.3 secrets are tried.
+            return Some("TLS 1.3");
+        }
         let sh = self.server_hello.as_ref()?;
         Some(match sh.version() {
             0x0304 => "TLS 1.3",
@@ -187,6 +202,14 @@ impl TlsLayer {
             0x0301 => "TLS 1.0",
             _ => "SSL 3.0",
         })
+    }
+
+    /// The negotiated suite's name (or the one a mid-stream trial found).
+    fn suite_label(&self) -> Option<String> {
+        match &self.server_hello {
+            Some(sh) => Some(suite_name(sh.cipher_suite).into_owned()),
+            None => self.suite.map(|s| s.name.to_string()),
+        }
     }
 
     fn resumed(&self) -> bool {
@@ -219,10 +242,7 @@ impl TlsLayer {
             session: cx.id,
             ts: self.first_at.unwrap_or(at).ts,
             version: self.version_name(),
-            cipher_suite: self
-                .server_hello
-                .as_ref()
-                .map(|s| suite_name(s.cipher_suite).into_owned()),
+            cipher_suite: self.suite_label(),
             sni: ch.and_then(|c| c.sni.clone()),
             alpn: self
                 .alpn
@@ -506,8 +526,15 @@ impl TlsLayer {
             }
             return;
         }
+        if self.dirs[dir].decrypter.is_none() && self.client_hello.is_none() {
+            self.trial(dir, &header, body, cx);
+        }
         let Some(dec) = self.dirs[dir].decrypter.as_ref() else {
             self.dirs[dir].undecrypted = self.dirs[dir].undecrypted.saturating_add(1);
+            if self.client_hello.is_none() && self.trial_left(cx) {
+                // Mid-stream: the other direction may still find its key.
+                return;
+            }
             if self.failure.is_none() && self.key_source.is_none() {
                 self.failure = Some(if self.client_hello.is_some() {
                     Undecryptable::NoKey
@@ -548,6 +575,75 @@ impl TlsLayer {
                         ),
                     );
                 }
+            }
+        }
+    }
+
+    /// Can a mid-stream trial still succeed?
+    fn trial_left(&self, cx: &LayerCx<'_>) -> bool {
+        self.dirs.iter().any(|(_, d)| d.decrypter.is_none())
+            && self.trial_tries.iter().any(|(_, n)| *n < TRIAL_RECORDS)
+            && cx.keys.tls_all().next().is_some()
+    }
+
+    /// Mid-stream TLS 1.3 (no handshake captured): tries the key log's
+    /// application traffic secrets on this record over a small window of
+    /// sequence numbers; on success this direction decrypts from there, and
+    /// the paired secret is tried on the other one. Bounded work.
+    fn trial(&mut self, dir: Dir, header: &[u8; 5], body: &[u8], cx: &mut LayerCx<'_>) {
+        if self.trial_tries[dir] >= TRIAL_RECORDS {
+            return;
+        }
+        self.trial_tries[dir] = self.trial_tries[dir].saturating_add(1);
+        // (secret of this direction, the other's, suite when known, source)
+        let candidates: Vec<(Vec<u8>, Option<Vec<u8>>, Option<&'static Suite>, &'static str)> =
+            match &self.trial_pair {
+                Some((secret, suite)) => vec![(secret.clone(), None, Some(*suite), "trial")],
+                None => cx
+                    .keys
+                    .tls_all()
+                    .take(TRIAL_SECRETS)
+                    .filter_map(|(_, sec, _)| {
+                        let (mine, other) = match dir {
+                            Dir::C2S => (&sec.client_traffic_0, &sec.server_traffic_0),
+                            Dir::S2C => (&sec.server_traffic_0, &sec.client_traffic_0),
+                        };
+                        Some((mine.clone()?, other.clone(), None, "trial"))
+                    })
+                    .collect(),
+            };
+        for (secret, other, known, source) in candidates {
+            let suites: Vec<&'static Suite> = match known {
+                Some(s) => vec![s],
+                // The secret's length is its hash's: SHA-256 or SHA-384 suites.
+                None => [0x1301u16, 0x1303, 0x1302]
+                    .into_iter()
+                    .filter_map(suite)
+                    .filter(|s| s.hash.output_len() == secret.len())
+                    .collect(),
+            };
+            for s in suites {
+                let Ok(dec) = tls13_decrypter(s, &secret) else {
+                    continue;
+                };
+                let Some(seq) = (0..TRIAL_SEQ_WINDOW).find(|q| dec.decrypt(*q, header, body).is_ok()) else {
+                    continue;
+                };
+                let d = &mut self.dirs[dir];
+                d.decrypter = Some(dec);
+                d.secret = Some(secret);
+                d.epoch = Some(Epoch::Application(0));
+                d.protected = true;
+                d.seq = seq;
+                self.suite = Some(s);
+                if let Some(o) = other {
+                    self.trial_pair = Some((o, s));
+                }
+                if self.key_source.is_none() {
+                    self.key_source = Some(source);
+                    self.key_detail = Some(format!("decrypted by trial, sequence offset {seq} ({dir})"));
+                }
+                return;
             }
         }
     }
@@ -808,10 +904,7 @@ impl ByteLayer for TlsLayer {
         let decrypted = self.failure.is_none() && self.key_source.is_some();
         s.tls = Some(TlsSummary {
             version: self.version_name(),
-            cipher_suite: self
-                .server_hello
-                .as_ref()
-                .map(|h| suite_name(h.cipher_suite).into_owned()),
+            cipher_suite: self.suite_label(),
             sni: self.client_hello.as_ref().and_then(|c| c.sni.clone()),
             decrypted,
             records: self.dirs.as_ref().map(|_, d| d.records),
