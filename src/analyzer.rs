@@ -32,6 +32,10 @@ pub struct AnalyzerConfig {
     pub session: SessionConfig,
     /// TLS secrets from key log files (`--keylog`, `$SSLKEYLOGFILE`).
     pub keylog: Option<std::sync::Arc<crate::tls::keylog::KeyLog>>,
+    /// Those files and how many bytes of each were read: the drive loop
+    /// follows them as they grow (live capture: a browser writes each
+    /// connection's line just after its handshake).
+    pub keylog_files: Vec<(std::path::PathBuf, u64)>,
 }
 
 /// Counters over the whole input.
@@ -89,6 +93,12 @@ impl Analyzer {
     /// Heap bytes the connections' layers hold (and the peak so far).
     pub fn memory(&self) -> MemLedger {
         self.mem
+    }
+
+    /// Key log lines appended to a followed key log file; returns the bytes
+    /// consumed (complete lines).
+    pub fn add_keylog_lines(&mut self, text: &[u8]) -> usize {
+        self.keys.add_keylog_lines(text)
     }
 
     /// Decryption secrets from the capture (a pcapng Decryption Secrets Block).

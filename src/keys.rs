@@ -49,6 +49,12 @@ pub struct KeyStore {
     dsb_report: ParseReport,
     /// Shared by every connection's TLS layer (they hold `&KeyStore`).
     sessions: Arc<Mutex<SessionCache>>,
+    /// Lines appended to the key log files while capturing live.
+    appended: KeyLog,
+    appended_report: ParseReport,
+    /// Bumped whenever secrets arrive: a TLS layer waiting for its key
+    /// looks again only then.
+    generation: u64,
 }
 
 impl Default for KeyStore {
@@ -69,7 +75,26 @@ impl KeyStore {
             dsb: KeyLog::new(),
             dsb_report: ParseReport::default(),
             sessions: Arc::default(),
+            appended: KeyLog::new(),
+            appended_report: ParseReport::default(),
+            generation: 0,
         }
+    }
+
+    /// Changes whenever new secrets arrive.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Key log lines appended to a `--keylog` file since it was read (live
+    /// capture: browsers write a line just after each handshake). Complete
+    /// lines only; returns the bytes consumed (keep the rest for later).
+    pub fn add_keylog_lines(&mut self, text: &[u8]) -> usize {
+        let used = self.appended.parse(text, &mut self.appended_report);
+        if used > 0 {
+            self.generation = self.generation.wrapping_add(1);
+        }
+        used
     }
 
     /// A TLS 1.2 session whose master secret is known: remember it under
@@ -109,6 +134,9 @@ impl KeyStore {
         if let Some(s) = self.files.as_deref().and_then(|f| f.get(client_random)) {
             return Some((s, "keylog"));
         }
+        if let Some(s) = self.appended.get(client_random) {
+            return Some((s, "keylog"));
+        }
         self.dsb.get(client_random).map(|s| (s, "dsb"))
     }
 
@@ -120,7 +148,9 @@ impl KeyStore {
             .into_iter()
             .flat_map(|f| f.app_secrets())
             .map(|(r, s)| (r, s, "keylog"));
-        files.chain(self.dsb.app_secrets().map(|(r, s)| (r, s, "dsb")))
+        files
+            .chain(self.appended.app_secrets().map(|(r, s)| (r, s, "keylog")))
+            .chain(self.dsb.app_secrets().map(|(r, s)| (r, s, "dsb")))
     }
 
     /// How the key logs inside the capture parsed.
@@ -135,6 +165,7 @@ impl KeyStore {
             Some(total) if total <= self.max_total => {
                 self.total = total;
                 if kind == SecretsKind::TLS_KEY_LOG {
+                    self.generation = self.generation.wrapping_add(1);
                     let used = self.dsb.parse(data, &mut self.dsb_report);
                     if used < data.len() {
                         // A block ends its last line.

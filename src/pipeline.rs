@@ -58,6 +58,7 @@ pub fn run<S: EventSink>(
 ) -> anyhow::Result<SourceEnd> {
     let mut count = 0u64;
     let mut abandoned = false;
+    let mut follow = KeylogFollower::new(&analyzer.config().keylog_files);
     let reached = |count: u64| ctl.limit.is_some_and(|l| count >= l);
     let end = source.run(&mut |item| {
         let packet = match item {
@@ -70,6 +71,9 @@ pub fn run<S: EventSink>(
         // Only `-c 0` gets here with the limit reached.
         if reached(count) {
             return ControlFlow::Break(());
+        }
+        if count % KEYLOG_POLL_PACKETS == 0 {
+            follow.poll(analyzer);
         }
         let conn = analyzer.feed(&packet, sink);
         count += 1;
@@ -89,9 +93,58 @@ pub fn run<S: EventSink>(
         }
     })?;
     if !abandoned {
+        // Keys written while the last packets came in still count.
+        follow.poll(analyzer);
         analyzer.finish(&end, sink);
     }
     Ok(end)
+}
+
+/// Packets between two looks at the followed key log files.
+const KEYLOG_POLL_PACKETS: u64 = 64;
+
+/// Follows `--keylog` files as they grow and hands new lines to the
+/// analyzer (the TLS layer holds records whose key is not known yet).
+struct KeylogFollower {
+    files: Vec<(std::path::PathBuf, u64)>,
+    /// A line not yet complete, per file.
+    partial: Vec<Vec<u8>>,
+}
+
+impl KeylogFollower {
+    fn new(files: &[(std::path::PathBuf, u64)]) -> Self {
+        KeylogFollower {
+            files: files.to_vec(),
+            partial: vec![Vec::new(); files.len()],
+        }
+    }
+
+    fn poll(&mut self, analyzer: &mut Analyzer) {
+        use std::io::{Read, Seek, SeekFrom};
+        for ((path, read), partial) in self.files.iter_mut().zip(self.partial.iter_mut()) {
+            let Ok(meta) = std::fs::metadata(&*path) else {
+                continue;
+            };
+            if meta.len() <= *read {
+                continue;
+            }
+            let Ok(mut f) = std::fs::File::open(&*path) else {
+                continue;
+            };
+            if f.seek(SeekFrom::Start(*read)).is_err() {
+                continue;
+            }
+            let mut buf = Vec::new();
+            // Bounded: a key log grows by a few hundred bytes a connection.
+            if f.take(1 << 20).read_to_end(&mut buf).is_err() {
+                continue;
+            }
+            *read += buf.len() as u64;
+            partial.extend_from_slice(&buf);
+            let used = analyzer.add_keylog_lines(partial);
+            partial.drain(..used.min(partial.len()));
+        }
+    }
 }
 
 /// Reads all of `source` with a new analyzer into `sink` (tests, benches,

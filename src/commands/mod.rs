@@ -77,6 +77,7 @@ pub fn analysis_config(args: &AnalysisArgs) -> anyhow::Result<AnalyzerConfig> {
             );
         }
         log.merge(one);
+        cfg.keylog_files.push((p.clone(), used as u64));
     }
     cfg.keylog = Some(Arc::new(log));
     Ok(cfg)

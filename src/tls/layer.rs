@@ -130,6 +130,22 @@ struct TlsDir {
     decrypted_any: bool,
 }
 
+/// A secret to try mid-stream: this direction's, the other direction's,
+/// the suite when known, and where it came from.
+type TrialCandidate = (Vec<u8>, Option<Vec<u8>>, Option<&'static Suite>, &'static str);
+
+/// A protected record waiting for its key.
+#[derive(Debug)]
+struct HeldRecord {
+    dir: Dir,
+    h: RecordHeader,
+    header: [u8; HEADER_LEN],
+    body: Vec<u8>,
+    start: u64,
+    packets: PacketSpan,
+    at: Stamp,
+}
+
 /// The TLS layer of one connection; owns the layer above it.
 pub struct TlsLayer {
     upper: Box<dyn ByteLayer>,
@@ -152,6 +168,12 @@ pub struct TlsLayer {
     /// the other direction once one direction's secret authenticated.
     trial_tries: PerDir<u32>,
     trial_pair: Option<(Vec<u8>, &'static Suite)>,
+    /// No key yet, as of this key store generation: protected records are
+    /// held (bounded) until secrets arrive — a Decryption Secrets Block
+    /// further on in the file, a key log line written after the handshake.
+    awaiting: Option<u64>,
+    held: std::collections::VecDeque<HeldRecord>,
+    held_bytes: usize,
     first_at: Option<Stamp>,
 }
 
@@ -181,6 +203,9 @@ impl TlsLayer {
             key_detail: None,
             trial_tries: PerDir::default(),
             trial_pair: None,
+            awaiting: None,
+            held: std::collections::VecDeque::new(),
+            held_bytes: 0,
             first_at: None,
         }
     }
@@ -308,7 +333,7 @@ impl TlsLayer {
             };
             let Some(ms) = master else {
                 self.key_source = None;
-                self.failure = Some(Undecryptable::NoKey);
+                self.awaiting = Some(cx.keys.generation());
                 return;
             };
             cx.keys.remember_session(&server_session, None, &ms);
@@ -332,13 +357,13 @@ impl TlsLayer {
             return;
         }
         let Some(secrets) = self.secrets(cx) else {
-            self.failure = Some(Undecryptable::NoKey);
+            self.awaiting = Some(cx.keys.generation());
             return;
         };
         match s.version {
             TlsVersion::Tls13 => {
                 let (Some(c), Some(sv)) = (&secrets.client_handshake, &secrets.server_handshake) else {
-                    self.failure = Some(Undecryptable::NoKey);
+                    self.awaiting = Some(cx.keys.generation());
                     return;
                 };
                 for (dir, hs, app) in [
@@ -501,6 +526,84 @@ impl TlsLayer {
             .unwrap_or(PacketSpan::one(at.packet));
         self.dirs[dir].spans.forget_before(end);
         self.dirs[dir].records = self.dirs[dir].records.saturating_add(1);
+        let protected = self.dirs[dir].protected
+            || h.content_type == ContentType::APPLICATION_DATA
+            || h.content_type == ContentType::CHANGE_CIPHER_SPEC;
+        if protected && self.awaiting.is_some() {
+            self.retry_keys(cx);
+        }
+        if protected && self.awaiting.is_some() {
+            if h.content_type == ContentType::CHANGE_CIPHER_SPEC
+                && self.server_hello.as_ref().is_some_and(|s| s.version() < 0x0304)
+            {
+                self.dirs[dir].protected = true;
+            }
+            let cost = body.len().saturating_add(HEADER_LEN);
+            if self.held_bytes.saturating_add(cost) <= MAX_HELD_BYTES {
+                self.held_bytes = self.held_bytes.saturating_add(cost);
+                self.held.push_back(HeldRecord {
+                    dir,
+                    h,
+                    header,
+                    body: body.to_vec(),
+                    start,
+                    packets,
+                    at,
+                });
+                return;
+            }
+            // The budget ran out before the key came: give up waiting.
+            self.give_up_waiting(at, cx);
+        }
+        self.process_record(dir, h, header, body, start, packets, at, cx);
+    }
+
+    /// Secrets arrived since the key was found missing? Then install them
+    /// and replay the held records in their order.
+    fn retry_keys(&mut self, cx: &mut LayerCx<'_>) {
+        if self.awaiting == Some(cx.keys.generation()) || self.awaiting.is_none() {
+            return;
+        }
+        self.awaiting = None;
+        self.keys_ready(cx);
+        if self.awaiting.is_some() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        self.held_bytes = 0;
+        for r in held {
+            self.process_record(r.dir, r.h, r.header, &r.body, r.start, r.packets, r.at, cx);
+        }
+    }
+
+    /// No key will come (budget, end of input): the held records are
+    /// undecryptable.
+    fn give_up_waiting(&mut self, at: Stamp, cx: &mut LayerCx<'_>) {
+        self.awaiting = None;
+        if self.failure.is_none() {
+            self.failure = Some(Undecryptable::NoKey);
+        }
+        for r in std::mem::take(&mut self.held) {
+            let d = &mut self.dirs[r.dir];
+            d.undecrypted = d.undecrypted.saturating_add(1);
+        }
+        self.held_bytes = 0;
+        self.announce(at, cx);
+    }
+
+    /// One record, with the packets that carried it and its stamp.
+    #[allow(clippy::too_many_arguments)]
+    fn process_record(
+        &mut self,
+        dir: Dir,
+        h: RecordHeader,
+        header: [u8; HEADER_LEN],
+        body: &[u8],
+        start: u64,
+        packets: PacketSpan,
+        at: Stamp,
+        cx: &mut LayerCx<'_>,
+    ) {
         let encrypted = self.dirs[dir].protected || h.content_type == ContentType::APPLICATION_DATA;
         if h.content_type == ContentType::CHANGE_CIPHER_SPEC {
             // TLS 1.2: this side's next records are protected. TLS 1.3
@@ -595,8 +698,7 @@ impl TlsLayer {
             return;
         }
         self.trial_tries[dir] = self.trial_tries[dir].saturating_add(1);
-        // (secret of this direction, the other's, suite when known, source)
-        let candidates: Vec<(Vec<u8>, Option<Vec<u8>>, Option<&'static Suite>, &'static str)> =
+        let candidates: Vec<TrialCandidate> =
             match &self.trial_pair {
                 Some((secret, suite)) => vec![(secret.clone(), None, Some(*suite), "trial")],
                 None => cx
@@ -809,6 +911,9 @@ impl TlsLayer {
         cx: &mut LayerCx<'_>,
     ) {
         self.first_at.get_or_insert(at);
+        if self.awaiting.is_some() {
+            self.retry_keys(cx);
+        }
         let d = &mut self.dirs[dir];
         d.at = at;
         d.spans.record(offset, bytes.len(), packets);
@@ -899,6 +1004,12 @@ impl ByteLayer for TlsLayer {
     }
 
     fn finish(&mut self, at: Stamp, cx: &mut LayerCx<'_>) -> SessionSummary {
+        if self.awaiting.is_some() {
+            self.retry_keys(cx);
+        }
+        if self.awaiting.is_some() {
+            self.give_up_waiting(at, cx);
+        }
         self.announce(at, cx);
         let mut s = self.upper.finish(at, cx);
         let decrypted = self.failure.is_none() && self.key_source.is_some();
