@@ -308,6 +308,21 @@ impl TlsLayer {
             )));
             return;
         };
+        let negotiated = sh.version();
+        let expected = match s.version {
+            TlsVersion::Tls13 => 0x0304,
+            TlsVersion::Tls12 => 0x0303,
+        };
+        if negotiated != expected {
+            // TLS 1.0/1.1 (another PRF, chained CBC IVs), or a suite that does
+            // not belong to the version negotiated.
+            self.failure = Some(Undecryptable::Unsupported(format!(
+                "{} with {} is not supported",
+                self.version_name().unwrap_or("this TLS version"),
+                s.name
+            )));
+            return;
+        }
         self.suite = Some(s);
         let server_random = sh.random;
         let etm = sh.encrypt_then_mac;
@@ -698,22 +713,21 @@ impl TlsLayer {
             return;
         }
         self.trial_tries[dir] = self.trial_tries[dir].saturating_add(1);
-        let candidates: Vec<TrialCandidate> =
-            match &self.trial_pair {
-                Some((secret, suite)) => vec![(secret.clone(), None, Some(*suite), "trial")],
-                None => cx
-                    .keys
-                    .tls_all()
-                    .take(TRIAL_SECRETS)
-                    .filter_map(|(_, sec, _)| {
-                        let (mine, other) = match dir {
-                            Dir::C2S => (&sec.client_traffic_0, &sec.server_traffic_0),
-                            Dir::S2C => (&sec.server_traffic_0, &sec.client_traffic_0),
-                        };
-                        Some((mine.clone()?, other.clone(), None, "trial"))
-                    })
-                    .collect(),
-            };
+        let candidates: Vec<TrialCandidate> = match &self.trial_pair {
+            Some((secret, suite)) => vec![(secret.clone(), None, Some(*suite), "trial")],
+            None => cx
+                .keys
+                .tls_all()
+                .take(TRIAL_SECRETS)
+                .filter_map(|(_, sec, _)| {
+                    let (mine, other) = match dir {
+                        Dir::C2S => (&sec.client_traffic_0, &sec.server_traffic_0),
+                        Dir::S2C => (&sec.server_traffic_0, &sec.client_traffic_0),
+                    };
+                    Some((mine.clone()?, other.clone(), None, "trial"))
+                })
+                .collect(),
+        };
         for (secret, other, known, source) in candidates {
             let suites: Vec<&'static Suite> = match known {
                 Some(s) => vec![s],
