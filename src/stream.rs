@@ -248,6 +248,16 @@ impl SpanLog {
 
     /// The packets that carried any byte of `[start, end)`.
     pub fn span(&self, start: u64, end: u64) -> Option<PacketSpan> {
+        // The common cases: a frame inside the oldest chunk still held, or
+        // inside the chunk that just came in.
+        for entry in [self.entries.front(), self.entries.back()] {
+            if let Some(&(s, e, p)) = entry
+                && s <= start
+                && end <= e
+            {
+                return Some(p);
+            }
+        }
         self.entries
             .iter()
             .skip_while(|(_, e, _)| *e <= start)
