@@ -51,6 +51,40 @@ fn app(name: &str) -> App {
     app_from(name, Options::default())
 }
 
+/// Events of a capture analysed with the key log `keys` (NSS format text).
+fn events_with_keys(name: &str, keys: Option<&[u8]>) -> Vec<Event> {
+    let path = fixture(name);
+    let mut cfg = wsscope::analyzer::AnalyzerConfig::default();
+    if let Some(text) = keys {
+        let mut log = wsscope::tls::keylog::KeyLog::new();
+        log.parse_complete(text, &mut Default::default());
+        cfg.keylog = Some(std::sync::Arc::new(log));
+    }
+    let mut src = FileSource::open(&path).unwrap();
+    let mut out = Vec::new();
+    wsscope::pipeline::analyze(&mut src, cfg, &mut out).unwrap();
+    out
+}
+
+/// An app over a TLS fixture, decrypted with `keys` (or not).
+fn tls_app(name: &str, keys: Option<&[u8]>, opts: Options) -> App {
+    let evs = events_with_keys(name, keys);
+    assert!(
+        evs.iter().any(|e| matches!(e, Event::Tls(_))),
+        "{name}: no TLS seen"
+    );
+    let mut app = App::new(name, opts);
+    for chunk in evs.chunks(7) {
+        app.on_feed(Feed::Events(chunk.to_vec()));
+    }
+    app.on_feed(Feed::Done(Ok(Default::default())));
+    app
+}
+
+fn keys_of(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).unwrap()
+}
+
 fn render(app: &App, w: u16, h: u16) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| f.render_widget(app, f.area())).unwrap();
@@ -648,4 +682,208 @@ fn a_million_rows_stay_virtualised() {
         t.elapsed()
     );
     assert!(s.contains("12345"));
+}
+
+// ------------------------------------------------------------------- TLS
+
+/// The key log lines of one client random (a key log holding only some
+/// connections decrypts exactly those).
+fn keys_for(keys: &[u8], random_prefix: &str) -> Vec<u8> {
+    String::from_utf8_lossy(keys)
+        .lines()
+        .filter(|l| l.contains(random_prefix))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[test]
+fn wss_with_keys_lock_badge_and_tls_facts() {
+    let keys = keys_of("wss/wss_chromium.keys");
+    let mut app = tls_app("wss/wss_chromium.pcap", Some(&keys), Options::default());
+    let s = screen(&app, 120, 40);
+    // Decrypted: the WebSocket is listed with an open lock; the page and
+    // favicon connections (decrypted HTTPS, no WebSocket) only with `a`.
+    assert!(
+        s.contains("1 ✓ 🔓 127.0.0.1:50224 → 127.0.0.1:19119 /ws deflate  16f 14m  closed 1000 normal"),
+        "{s}"
+    );
+    assert!(s.contains("3 tls (🔓 decrypted 🔒 not)"), "{s}");
+    assert!(!s.contains("127.0.0.1:50218"), "{s}");
+    assert!(s.contains("hello from chromium over wss"), "{s}");
+    // The connection's detail: TLS facts, where the key came from.
+    press(&mut app, "<BTab>j");
+    let s = screen(&app, 120, 60);
+    for want in [
+        "Connection 1 · 127.0.0.1:50224 → 127.0.0.1:19119 · wss",
+        "▾ TLS · TLS 1.3 · 🔓 decrypted",
+        "Version          TLS 1.3",
+        "Cipher suite     TLS_AES_256_GCM_SHA384",
+        "SNI              wsscope.test",
+        "ALPN             http/1.1 (offered http/1.1)",
+        "Resumed          yes (session resumption)",
+        "Client random    a53da65a1a687f100992cd232e8955dc041c2ee397cd65f27472a170706575a1",
+        "Key              🔓 found in the key log (--keylog / $SSLKEYLOGFILE)",
+        "Records          c2s 12 · s2c 15",
+        "▾ Handshake · GET /ws → 101 accept ✓",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    insta::assert_snapshot!("wss_with_keys", s);
+    // `a`: every TCP connection, the decrypted HTTPS ones too.
+    press(&mut app, "a");
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains(
+            "0 · 🔓 127.0.0.1:50218 → 127.0.0.1:19119 https wsscope.test [http/1.1]  6.9 KiB  tcp fin"
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("not decrypted"), "{s}");
+}
+
+#[test]
+fn wss_without_keys_lists_the_tls_connections_with_the_reason() {
+    let mut app = tls_app("wss/wss_chromium.pcap", None, Options::default());
+    let s = screen(&app, 120, 40);
+    for want in [
+        "0 ws / 3 tcp",
+        "3 tls (3 not decrypted)",
+        "0 · 🔒 127.0.0.1:50218 → 127.0.0.1:19119 tls wsscope.test  not decrypted: no-key",
+        "1 · 🔒 127.0.0.1:50224 → 127.0.0.1:19119 tls wsscope.test  not decrypted: no-key",
+        "2 · 🔒 127.0.0.1:50240 → 127.0.0.1:19119 tls wsscope.test  not decrypted: no-key",
+        "no WebSocket seen: 3 TLS connection(s) not decrypted",
+        "TLS              3 connections · 0 decrypted · 3 not",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    // Select the WebSocket one: its timeline is empty, the detail says why.
+    press(&mut app, "<BTab>jj");
+    let s = screen(&app, 120, 60);
+    for want in [
+        "TLS not decrypted (no-key): nothing inside to show",
+        "Connection 1 · 127.0.0.1:50224 → 127.0.0.1:19119 · tls",
+        "▾ TLS · TLS 1.3 · 🔒 not decrypted: no-key",
+        "ALPN             not visible: encrypted in TLS 1.3 (offered http/1.1)",
+        "Key              🔒 not found: no key log line for this connection's client random",
+        "SSLKEYLOGFILE=/path/keys.log",
+        "wsscope --keylog /path/keys.log FILE",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    insta::assert_snapshot!("wss_without_keys", s);
+}
+
+/// A key log holding only the WebSocket connection's lines: the other two
+/// TLS connections are listed beside it, undecrypted, without pressing `a`.
+#[test]
+fn undecrypted_tls_is_listed_beside_websocket() {
+    let keys = keys_for(&keys_of("wss/wss_chromium.keys"), "a53da65a1a687f10");
+    let mut app = tls_app("wss/wss_chromium.pcap", Some(&keys), Options::default());
+    let s = screen(&app, 120, 40);
+    for want in [
+        "1 ws / 3 tcp",
+        "3 tls (2 not decrypted)",
+        "(a: all TCP)",
+        "0 · 🔒 127.0.0.1:50218 → 127.0.0.1:19119 tls wsscope.test  not decrypted: no-key",
+        "1 ✓ 🔓 127.0.0.1:50224 → 127.0.0.1:19119 /ws deflate",
+        "2 · 🔒 127.0.0.1:50240 → 127.0.0.1:19119 tls wsscope.test  not decrypted: no-key",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    assert_eq!(app.conn_list().len(), 3);
+    // The merged timeline still shows only the WebSocket's rows.
+    assert!(
+        app.view
+            .rows
+            .iter()
+            .all(|&i| app.store.records[i as usize].conn == 1)
+    );
+    // The help explains the locks (only when the capture has TLS).
+    press(&mut app, "?");
+    assert!(
+        screen(&app, 120, 40).contains("TLS: 🔓 decrypted · 🔒 not decrypted"),
+        "{}",
+        screen(&app, 120, 40)
+    );
+    let mut plain = self::app("py_basic.pcap");
+    press(&mut plain, "?");
+    assert!(!screen(&plain, 120, 40).contains("TLS:"));
+}
+
+#[test]
+fn lock_styles_and_no_color() {
+    let keys = keys_for(&keys_of("wss/wss_chromium.keys"), "a53da65a1a687f10");
+    let app = tls_app("wss/wss_chromium.pcap", Some(&keys), Options::default());
+    let buf = render(&app, 120, 40);
+    let y = line_of(&buf, "/ws deflate").unwrap();
+    assert_eq!(buf[(cell_x(&buf, y, "🔓").unwrap(), y)].fg, Color::Green);
+    let y = line_of(&buf, "127.0.0.1:50218").unwrap();
+    assert_eq!(buf[(cell_x(&buf, y, "🔒").unwrap(), y)].fg, Color::Yellow);
+    let x = cell_x(&buf, y, "n").unwrap(); // "not decrypted"
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+
+    // NO_COLOR: no colour anywhere; the two locks still differ (glyph and
+    // emphasis), and the reason is in words.
+    let app = tls_app(
+        "wss/wss_chromium.pcap",
+        Some(&keys),
+        Options {
+            no_color: true,
+            ..Default::default()
+        },
+    );
+    let buf = render(&app, 120, 40);
+    for cell in buf.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    let y = line_of(&buf, "/ws deflate").unwrap();
+    let open = &buf[(cell_x(&buf, y, "🔓").unwrap(), y)];
+    let y = line_of(&buf, "127.0.0.1:50218").unwrap();
+    let closed = &buf[(cell_x(&buf, y, "🔒").unwrap(), y)];
+    assert!(open.modifier.contains(Modifier::BOLD));
+    assert!(closed.modifier.contains(Modifier::UNDERLINED));
+    assert_ne!(open.modifier, closed.modifier);
+}
+
+/// SNI, ALPN and the unsupported-suite detail come off the wire: they
+/// render as inert placeholders in the row and the detail.
+#[test]
+fn hostile_tls_fields_render_inert() {
+    let mut app = App::new("evil-tls", Options::default());
+    let evil = "a\x1b[2Jb\u{202e}c\x07";
+    app.on_events(vec![
+        connection(0),
+        Event::Tls(Box::new(TlsEvent {
+            conn: 0,
+            session: wsscope::model::SessionId::conn(0),
+            ts: Timestamp::new(1_700_000_000, 0),
+            version: Some("TLS 1.2"),
+            cipher_suite: Some(format!("TLS_{evil}")),
+            sni: Some(evil.into()),
+            alpn: Some(evil.into()),
+            alpn_offered: vec![evil.into()],
+            client_random: Some("00".repeat(32)),
+            reason: Some("unsupported"),
+            detail: Some(evil.into()),
+            ..Default::default()
+        })),
+    ]);
+    press(&mut app, "<BTab>j");
+    for (w, h) in [(120, 40), (80, 24)] {
+        let buf = render(&app, w, h);
+        for cell in buf.content() {
+            for c in cell.symbol().chars() {
+                let u = u32::from(c);
+                assert!(
+                    !(u < 0x20 || (0x7f..=0x9f).contains(&u) || (0x202a..=0x202e).contains(&u)),
+                    "raw control U+{u:04X} reached the buffer"
+                );
+            }
+        }
+    }
+    let s = screen(&app, 160, 50);
+    assert!(s.contains("🔒 127.0.0.1") || s.contains("🔒 10.0.0.1"), "{s}");
+    assert!(s.contains("not decrypted: unsupported (a␛[2Jb⟨U+202E⟩c␇)"), "{s}");
+    assert!(s.contains("SNI              a␛[2Jb⟨U+202E⟩c␇"), "{s}");
 }

@@ -11,9 +11,10 @@
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::event::{ConnId, EventSink, opcode_name};
+use crate::keys::KeyStore;
 use crate::output::export::{ExportOptions, ExportSink, ExportSummary, Output, PayloadFormat};
 use crate::output::export_jsonl::jsonl_writer;
-use crate::output::export_pcap::write_connections;
+use crate::output::export_pcap::{key_log_lines, write_connections};
 use crate::pipeline::{self, Control};
 use crate::source::file::FileSource;
 use crate::source::{LinkType, PacketSource, SourceEnd};
@@ -78,7 +79,7 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         (None, _) => Output::Events(jsonl_writer(w)),
     };
     let mut sink = ExportSink::new(options(args), out);
-    let (end, _) = analyze_into(src, cfg, &mut sink, args.input.count)?;
+    let (end, ..) = analyze_into(src, cfg, &mut sink, args.input.count)?;
     sink.finish().context("writing output")?;
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
@@ -86,7 +87,8 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
 }
 
 /// `--format pcap`: the analysis pass finds the connections, a second pass
-/// over the file copies their packets.
+/// over the file copies their packets. When some of them were decrypted,
+/// the file is a pcapng carrying their TLS keys (and only theirs).
 fn run_pcap(
     args: &ExportArgs,
     src: &mut dyn PacketSource,
@@ -94,7 +96,7 @@ fn run_pcap(
     stdout: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     let mut sink = ExportSink::new(options(args), Output::Conns);
-    let (end, links) = analyze_into(src, cfg.clone(), &mut sink, args.input.count)?;
+    let (end, links, analyzer) = analyze_into(src, cfg.clone(), &mut sink, args.input.count)?;
     sink.finish().context("writing output")?;
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
@@ -102,30 +104,61 @@ fn run_pcap(
         return Ok(summary);
     }
     check_one_link(&summary.matched_conns, &links)?;
+    let keys = exported_tls_keys(&mut summary, analyzer.keys());
+    drop(analyzer);
+    let keys = (!keys.is_empty()).then_some(keys.as_bytes());
     // `check` made sure the input is a file, not stdin or an interface.
     let mut src = FileSource::open(&args.input.file.clone().unwrap_or_default())?;
     let (conns, limit) = (&summary.matched_conns, args.input.count);
     summary.packets = match &args.output {
         Some(path) => {
             let mut w = create(path)?;
-            let n = write_connections(&mut src, cfg, conns, limit, &mut w)?;
+            let n = write_connections(&mut src, cfg, conns, limit, keys, &mut w)?;
             w.flush().with_context(|| format!("writing {}", path.display()))?;
             n
         }
-        None => write_connections(&mut src, cfg, conns, limit, stdout)?,
+        None => write_connections(&mut src, cfg, conns, limit, keys, stdout)?,
     };
     Ok(summary)
 }
 
+/// The key log lines of the exported connections that were decrypted:
+/// their secrets as the analysis found them (key log files or the
+/// capture's own Decryption Secrets Blocks), looked up by client random,
+/// so no other connection's keys leave with the file. Records in
+/// `summary` which connections have their keys written and which not.
+fn exported_tls_keys(summary: &mut ExportSummary, keys: &KeyStore) -> String {
+    let mut lines = String::new();
+    let decrypted: Vec<(ConnId, Option<[u8; 32]>)> = summary
+        .tls_decrypted
+        .iter()
+        .filter(|(c, _)| summary.matched_conns.contains(c))
+        .map(|(c, r)| (*c, *r))
+        .collect();
+    for (conn, random) in decrypted {
+        match random.and_then(|r| keys.tls_secrets(&r).map(|(s, _)| (r, s))) {
+            Some((r, secrets)) => {
+                key_log_lines(&r, secrets, &mut lines);
+                summary.tls_keys_written.insert(conn);
+            }
+            None => {
+                summary.tls_keys_missing.insert(conn);
+            }
+        }
+    }
+    lines
+}
+
 /// The analysis pass, stopping early when the output fails (closed pipe)
 /// or after `limit` packets (`-c`). Also returns the link type of each
-/// connection's first packet (a pcap holds one).
+/// connection's first packet (a pcap holds one), and the analyzer (its
+/// keys).
 fn analyze_into(
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     sink: &mut ExportSink<'_>,
     limit: Option<u64>,
-) -> anyhow::Result<(SourceEnd, FxHashMap<ConnId, LinkType>)> {
+) -> anyhow::Result<(SourceEnd, FxHashMap<ConnId, LinkType>, Analyzer)> {
     let mut analyzer = Analyzer::new(cfg);
     let mut links = FxHashMap::default();
     let end = pipeline::run(src, &mut analyzer, sink, Control::limit(limit), |fed, sink| {
@@ -138,7 +171,7 @@ fn analyze_into(
             ControlFlow::Continue(())
         }
     })?;
-    Ok((end, links))
+    Ok((end, links, analyzer))
 }
 
 /// A pcap holds one link type: selected connections captured on interfaces
@@ -218,10 +251,50 @@ pub fn nothing_message(summary: &ExportSummary, args: &ExportArgs) -> String {
         args.input_name(),
         if units == 1 { "" } else { "s" }
     );
-    if units == 0 && !args.frames {
+    let tls = &summary.tls_not_decrypted;
+    if !tls.is_empty() {
+        let mut reasons: Vec<&str> = tls.values().copied().collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        msg.push_str(&format!(
+            "; {} TLS connection{} could not be decrypted ({}): give the key log with --keylog \
+             (see `wsscope conns`)",
+            tls.len(),
+            if tls.len() == 1 { "" } else { "s" },
+            reasons.join(", ")
+        ));
+    } else if units == 0 && !args.frames {
         msg.push_str("; try --frames, or `wsscope conns` to see what it holds");
     }
     msg
+}
+
+/// `--format pcap` of decrypted TLS: what the file is and which keys it
+/// could not carry (stderr lines, without the `wsscope: ` prefix).
+pub fn tls_key_notes(summary: &ExportSummary) -> Vec<String> {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut notes = Vec::new();
+    let n = summary.tls_keys_written.len();
+    if n > 0 {
+        notes.push(format!(
+            "wrote pcapng, not pcap: it carries the TLS keys of {n} decrypted connection{} in a Decryption \
+             Secrets Block, so Wireshark and tshark decrypt it with no key log setting",
+            plural(n)
+        ));
+    }
+    let missing = &summary.tls_keys_missing;
+    if !missing.is_empty() {
+        let ids: Vec<String> = missing.iter().map(|c| c.to_string()).collect();
+        notes.push(format!(
+            "warning: no key log lines to embed for decrypted connection{} {} (decrypted by trial without \
+             a captured handshake, or a TLS 1.2 session resumed with an earlier connection's master secret: \
+             export that connection too); Wireshark will not decrypt {} from the file alone",
+            plural(ids.len()),
+            ids.join(", "),
+            if ids.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    notes
 }
 
 /// `wsscope export` on standard output: runs the export, reports on
@@ -250,6 +323,9 @@ pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             if summary.files == 1 { "" } else { "s" },
             dir.display()
         );
+    }
+    for line in tls_key_notes(&summary) {
+        eprintln!("wsscope: {line}");
     }
     Ok(exit_code(&summary))
 }

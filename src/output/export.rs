@@ -19,7 +19,7 @@ use super::wire::{PendingWire, wire_payload};
 use crate::event::{ConnId, Dir, Event, EventSink, FrameEvent, MessageEvent, Timestamp};
 use crate::select::{Selection, Unit};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -75,6 +75,20 @@ pub struct ExportSummary {
     pub files: u64,
     /// Packets written by --format pcap.
     pub packets: u64,
+    /// `--format pcap`: the connections of the selection whose TLS was
+    /// decrypted, with their ClientHello random (`None` when the handshake
+    /// was not captured and a key was found by trial).
+    pub tls_decrypted: BTreeMap<ConnId, Option<[u8; 32]>>,
+    /// TLS connections of the selection that could not be decrypted, with
+    /// the reason (`no-key`, ...): why an export of them finds nothing inside.
+    pub tls_not_decrypted: BTreeMap<ConnId, &'static str>,
+    /// `--format pcap`: exported connections whose TLS key log lines went
+    /// into the file (then a pcapng with a Decryption Secrets Block).
+    pub tls_keys_written: BTreeSet<ConnId>,
+    /// `--format pcap`: exported connections that were decrypted but whose
+    /// keys cannot be written (no ClientHello random, or a TLS 1.2 session
+    /// resumed with the master secret of an earlier connection).
+    pub tls_keys_missing: BTreeSet<ConnId>,
     /// The capture ended in the middle of a record: why.
     pub truncated: Option<String>,
 }
@@ -208,7 +222,22 @@ impl<'a> ExportSink<'a> {
                 self.numbers.remove(&conn);
                 self.pending.forget(conn);
             }
-            Event::Tls(t) => self.conn_record(t.conn, Event::Tls(t))?,
+            Event::Tls(t) => {
+                if !t.decrypted && self.sel.matches_conn(t.conn) {
+                    self.summary
+                        .tls_not_decrypted
+                        .insert(t.conn, t.reason.unwrap_or("unknown"));
+                }
+                if t.decrypted && matches!(self.out, Output::Conns) && self.sel.matches_conn(t.conn) {
+                    let mut random = [0u8; 32];
+                    let known = t
+                        .client_random
+                        .as_deref()
+                        .is_some_and(|h| hex::decode_to_slice(h, &mut random).is_ok());
+                    self.summary.tls_decrypted.insert(t.conn, known.then_some(random));
+                }
+                self.conn_record(t.conn, Event::Tls(t))?
+            }
             Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) => {}
         }
         Ok(())

@@ -267,12 +267,14 @@ impl App {
 
     // ------------------------------------------------------------ connections
 
-    /// Connections listed in the connections pane (after the "all" row).
+    /// Connections listed in the connections pane (after the "all" row):
+    /// every TCP connection with `a` or when no WebSocket was seen, else the
+    /// WebSocket ones and the TLS ones that could not be decrypted.
     pub fn conn_list(&self) -> ConnList<'_> {
         if self.show_all_tcp || self.store.ws_conns.is_empty() {
             ConnList::All(self.store.conns.len())
         } else {
-            ConnList::Ws(&self.store.ws_conns)
+            ConnList::Ws(&self.store.listed)
         }
     }
 
@@ -734,7 +736,7 @@ impl App {
 pub enum ConnList<'a> {
     /// Every TCP connection, ids `0..n`.
     All(usize),
-    /// WebSocket connections only.
+    /// WebSocket connections (and TLS ones not decrypted) only.
     Ws(&'a [ConnId]),
 }
 

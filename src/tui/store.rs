@@ -170,6 +170,25 @@ impl Conn {
         self.protocol == Protocol::WebSocket
     }
 
+    /// TLS connections: whether the records were decrypted (`None`: not TLS).
+    pub fn tls_decrypted(&self) -> Option<bool> {
+        match (&self.tls, self.end.as_ref().and_then(|e| e.tls.as_ref())) {
+            (Some(t), _) => Some(t.decrypted),
+            (None, Some(s)) => Some(s.decrypted),
+            (None, None) => None,
+        }
+    }
+
+    /// The protocol as `wsscope conns` names it: `websocket`, `http`,
+    /// `other`, and for TLS `wss` (decrypted WebSocket) or `tls`.
+    pub fn protocol_name(&self) -> &'static str {
+        match self.tls_decrypted() {
+            Some(true) if self.is_ws() => "wss",
+            Some(_) => "tls",
+            None => self.protocol.as_str(),
+        }
+    }
+
     pub fn tcp_end(&self) -> TcpEnd {
         self.end.as_ref().map_or(TcpEnd::Open, |e| e.end)
     }
@@ -243,6 +262,14 @@ pub struct Store {
     pub conns: Vec<Conn>,
     /// WebSocket connection ids, ascending.
     pub ws_conns: Vec<ConnId>,
+    /// What the connections pane lists unless `a` shows every TCP
+    /// connection, ascending: the WebSocket connections, and the TLS ones
+    /// that could not be decrypted — they may well carry WebSocket, and
+    /// their row says why nothing inside is shown.
+    pub listed: Vec<ConnId>,
+    /// TLS connections seen, and of those not decrypted.
+    pub tls_conns: u64,
+    pub tls_undecrypted: u64,
     chunks: Vec<Vec<u8>>,
     /// Bytes of full payloads kept (counted against `budget.max_total`).
     pub kept_bytes: usize,
@@ -275,6 +302,9 @@ impl Store {
             notes: Vec::new(),
             conns: Vec::new(),
             ws_conns: Vec::new(),
+            listed: Vec::new(),
+            tls_conns: 0,
+            tls_undecrypted: 0,
             chunks: Vec::new(),
             kept_bytes: 0,
             dropped_payloads: 0,
@@ -406,7 +436,25 @@ impl Store {
                 if let Err(pos) = self.ws_conns.binary_search(&id) {
                     self.ws_conns.insert(pos, id);
                 }
+                self.list(id);
             }
+        }
+    }
+
+    /// Adds a connection to the pane's default list.
+    fn list(&mut self, id: ConnId) {
+        if let Err(pos) = self.listed.binary_search(&id) {
+            self.listed.insert(pos, id);
+        }
+    }
+
+    /// A TLS connection's outcome is known (its `tls` event, or its end
+    /// summary when no event came): count it, and list it if not decrypted.
+    fn tls_seen(&mut self, id: ConnId, decrypted: bool) {
+        self.tls_conns += 1;
+        if !decrypted {
+            self.tls_undecrypted += 1;
+            self.list(id);
         }
     }
 
@@ -430,8 +478,12 @@ impl Store {
                 }
             }
             Event::Tls(t) => {
-                if let Some(c) = self.conn_mut(t.conn) {
-                    c.tls = Some(t);
+                let (id, decrypted) = (t.conn, t.decrypted);
+                if let Some(c) = self.conn_mut(id) {
+                    if c.tls.is_none() {
+                        c.tls = Some(t);
+                        self.tls_seen(id, decrypted);
+                    }
                 }
             }
             Event::Handshake(h) => {
@@ -579,6 +631,11 @@ impl Store {
                 let id = e.conn;
                 if e.protocol == Protocol::WebSocket {
                     self.mark_ws(id);
+                }
+                if let Some(t) = &e.tls
+                    && self.conn(id).is_some_and(|c| c.tls.is_none() && c.end.is_none())
+                {
+                    self.tls_seen(id, t.decrypted);
                 }
                 if let Some(c) = self.conn_mut(id) {
                     if c.protocol == Protocol::Other {

@@ -88,14 +88,24 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             1,
             vec![Span::raw(format!("{} frames · {} msgs", s.frames, s.messages))],
         ),
-        (
-            1,
-            vec![Span::styled(
-                format!("{} violations", s.violations),
-                if s.violations > 0 { t.violation } else { t.dim },
-            )],
-        ),
     ];
+    if s.tls_conns > 0 {
+        let mut v = vec![Span::raw(format!("{} tls", s.tls_conns))];
+        if s.tls_undecrypted > 0 {
+            v.push(Span::styled(
+                format!(" ({} not decrypted)", s.tls_undecrypted),
+                t.gap,
+            ));
+        }
+        segs.push((1, v));
+    }
+    segs.extend([(
+        1,
+        vec![Span::styled(
+            format!("{} violations", s.violations),
+            if s.violations > 0 { t.violation } else { t.dim },
+        )],
+    )]);
     if s.gaps > 0 {
         segs.push((3, vec![Span::styled(format!("{} gaps", s.gaps), t.gap)]));
     }
@@ -220,6 +230,16 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
         "Flags: F fin · 1 2 3 RSV bits · M masked · Z compressed · T truncated · ×N frames",
         t.dim,
     )));
+    if app.store.tls_conns > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "TLS: {} decrypted · {} not decrypted (the row says why; a lists all TCP)",
+                panes::conns::LOCK_OPEN,
+                panes::conns::LOCK_CLOSED
+            ),
+            t.dim,
+        )));
+    }
     let w = area.width.saturating_sub(4).min(84);
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let popup = Rect {

@@ -1,9 +1,12 @@
 //! Connections pane: the "all" row, then one row per WebSocket connection
-//! (or every TCP connection, with `a`): endpoints, path, subprotocol,
-//! deflate, handshake badge, counts, violations, state.
+//! and per TLS connection that could not be decrypted (or every TCP
+//! connection, with `a`): endpoints, path, subprotocol, deflate, handshake
+//! badge, a lock for TLS (open: decrypted; closed: not, with the reason in
+//! words), counts, violations, state.
 
 use super::super::app::{App, Focus};
 use super::super::keys::{self, Move};
+use super::super::store::Conn;
 use super::super::text;
 use super::{badge, block};
 use crate::event::{Protocol, TcpEnd};
@@ -38,14 +41,29 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let list = app.conn_list();
     let ws = app.store.ws_conns.len();
     let all = app.store.conns.len();
+    let tls = app.store.tls_conns;
     let mut title = vec![
         Span::styled(" Connections ", t.title),
         Span::styled(format!("{ws} websocket · {all} tcp "), t.dim),
     ];
+    if tls > 0 {
+        title.push(Span::styled(format!("· {tls} tls ("), t.dim));
+        title.push(Span::styled(LOCK_OPEN, t.ok));
+        title.push(Span::styled(" decrypted ", t.dim));
+        title.push(Span::styled(LOCK_CLOSED, t.gap));
+        title.push(Span::styled(" not) ", t.dim));
+    }
     if ws == 0 && all > 0 {
         title.push(Span::styled("(no WebSocket seen: showing all TCP) ", t.dim));
     } else if app.show_all_tcp {
-        title.push(Span::styled("(all TCP — a: WebSocket only) ", t.dim));
+        let only = if app.store.tls_undecrypted > 0 {
+            "WebSocket and undecrypted TLS only"
+        } else {
+            "WebSocket only"
+        };
+        title.push(Span::styled(format!("(all TCP — a: {only}) "), t.dim));
+    } else if app.store.tls_undecrypted > 0 {
+        title.push(Span::styled("(a: all TCP) ", t.dim));
     }
     let b = block(app, Focus::Conns, Line::from(title));
     let inner = b.inner(area);
@@ -108,6 +126,11 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
         spans.push(Span::styled("·", t.dim));
     }
     spans.push(Span::raw(" "));
+    // A lock column, only in captures with TLS (plaintext rows keep their layout).
+    if app.store.tls_conns > 0 {
+        spans.push(lock(app, c));
+        spans.push(Span::raw(" "));
+    }
     spans.push(Span::styled(c.client.to_string(), t.c2s));
     spans.push(Span::styled(" → ", t.dim));
     spans.push(Span::styled(c.server.to_string(), t.s2c));
@@ -124,6 +147,23 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
         }
     } else if c.is_ws() {
         spans.push(Span::styled(" (no handshake)", t.dim));
+    } else if let Some(decrypted) = c.tls_decrypted() {
+        let proto = match c.protocol {
+            Protocol::Http if decrypted => "https",
+            _ => "tls",
+        };
+        spans.push(Span::styled(format!(" {proto}"), t.dim));
+        if let Some(tls) = &c.tls {
+            if let Some(sni) = &tls.sni {
+                spans.push(Span::raw(format!(" {}", text::safe(sni))));
+            }
+            if let Some(alpn) = &tls.alpn {
+                spans.push(Span::styled(format!(" [{}]", text::safe(alpn)), t.dim));
+            }
+        }
+        if !decrypted {
+            spans.push(Span::styled(format!("  not decrypted: {}", tls_reason(c)), t.gap));
+        }
     } else {
         let proto = match c.protocol {
             Protocol::Http => "http",
@@ -151,7 +191,38 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
     Line::from(spans)
 }
 
-fn state(app: &App, c: &super::super::store::Conn) -> Span<'static> {
+/// Decrypted TLS (an open lock: wsscope sees inside).
+pub const LOCK_OPEN: &str = "🔓";
+/// TLS that could not be decrypted (closed: the reason follows in words).
+pub const LOCK_CLOSED: &str = "🔒";
+
+/// The lock column: open for decrypted TLS, closed for TLS not decrypted,
+/// blank (two cells, the lock's width) for plaintext connections. The
+/// glyphs differ, so the column reads without colour (`NO_COLOR`); the
+/// words after it (`tls`, `not decrypted: no-key`) read without emoji.
+fn lock(app: &App, c: &Conn) -> Span<'static> {
+    let t = &app.theme;
+    match c.tls_decrypted() {
+        Some(true) => Span::styled(LOCK_OPEN, t.ok),
+        Some(false) => Span::styled(LOCK_CLOSED, t.gap),
+        None => Span::raw("  "),
+    }
+}
+
+/// Why a TLS connection was not decrypted: `no-key`, `bad-key`,
+/// `unsupported (…)`, `no-handshake`.
+pub fn tls_reason(c: &Conn) -> String {
+    let Some(tls) = &c.tls else {
+        return "?".into();
+    };
+    let reason = tls.reason.unwrap_or("?");
+    match (&tls.detail, reason) {
+        (Some(d), "unsupported") => format!("{reason} ({})", text::safe(d)),
+        _ => reason.into(),
+    }
+}
+
+fn state(app: &App, c: &Conn) -> Span<'static> {
     let t = &app.theme;
     let close = c.close.iter().flatten().next().copied();
     let tcp = c.tcp_end();

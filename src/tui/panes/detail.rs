@@ -1,14 +1,18 @@
 //! Detail pane: the selected row dissected field by field (like Wireshark's
-//! tree), its connection's handshake (request and response headers, accept
-//! expected vs received), and the payload as text (JSON re-indented) or as
-//! a hexdump (`x`); compressed messages show inflated and wire bytes.
+//! tree), its connection's TLS facts (version, suite, SNI, ALPN, where the
+//! key came from or why none was found) and handshake (request and response
+//! headers, accept expected vs received), and the payload as text (JSON
+//! re-indented) or as a hexdump (`x`); compressed messages show inflated and
+//! wire bytes.
 
 use super::super::app::{App, Focus};
 use super::super::keys::{self, Move};
+use super::super::store::Conn;
 use super::super::store::{Kind, Record, flag};
 use super::super::text;
+use super::conns::{LOCK_CLOSED, LOCK_OPEN, tls_reason};
 use super::{block, close_text, gap_reason, hex_bytes, opcode_word};
-use crate::event::{ConnId, HandshakeEvent, opcode_name};
+use crate::event::{ConnId, Dir, HandshakeEvent, opcode_name};
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -386,7 +390,7 @@ fn connection(app: &App, id: ConnId, out: &mut Out<'_>) {
             "Connection {id} · {} → {} · {}",
             c.client,
             c.server,
-            c.protocol.as_str()
+            c.protocol_name()
         ),
         t.title,
     );
@@ -444,6 +448,7 @@ fn connection(app: &App, id: ConnId, out: &mut Out<'_>) {
     if c.violations > 0 {
         out.styled_field("Violations", c.violations.to_string(), t.violation);
     }
+    tls(app, c, out);
     match &c.handshake {
         Some(h) => handshake(app, h, out),
         None if c.is_ws() => out.text(
@@ -451,6 +456,169 @@ fn connection(app: &App, id: ConnId, out: &mut Out<'_>) {
             t.dim,
         ),
         None => {}
+    }
+}
+
+/// The TLS facts of a connection: what the cleartext handshake showed, and
+/// whether a key was found (where) or why not.
+fn tls(app: &App, c: &Conn, out: &mut Out<'_>) {
+    let t = &app.theme;
+    let summary = c.end.as_ref().and_then(|e| e.tls.as_ref());
+    let Some(decrypted) = c.tls_decrypted() else {
+        return;
+    };
+    let ev = c.tls.as_deref();
+    let version = ev.and_then(|e| e.version).or(summary.and_then(|s| s.version));
+    out.lines.push(Line::default());
+    let (lock, verdict, style) = if decrypted {
+        (LOCK_OPEN, "decrypted".to_string(), t.ok)
+    } else {
+        (LOCK_CLOSED, format!("not decrypted: {}", tls_reason(c)), t.gap)
+    };
+    out.lines.push(Line::from(vec![
+        Span::styled(
+            format!("▾ TLS · {} · ", version.unwrap_or("version unknown")),
+            t.title,
+        ),
+        Span::styled(format!("{lock} {verdict}"), style),
+    ]));
+    out.field("Version", version.unwrap_or("? (no hello captured)").into());
+    let suite = ev
+        .and_then(|e| e.cipher_suite.as_deref())
+        .or(summary.and_then(|s| s.cipher_suite.as_deref()));
+    out.field(
+        "Cipher suite",
+        suite.map_or("? (no ServerHello captured)".into(), |s| {
+            text::safe(s).into_owned()
+        }),
+    );
+    let sni = ev
+        .and_then(|e| e.sni.as_deref())
+        .or(summary.and_then(|s| s.sni.as_deref()));
+    out.field("SNI", sni.map_or("none".into(), |s| text::safe(s).into_owned()));
+    if let Some(e) = ev {
+        let offered = if e.alpn_offered.is_empty() {
+            "none offered".to_string()
+        } else {
+            format!(
+                "offered {}",
+                e.alpn_offered
+                    .iter()
+                    .map(|a| text::safe(a).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let alpn = match &e.alpn {
+            Some(a) => format!("{} ({offered})", text::safe(a)),
+            None if e.alpn_offered.is_empty() => offered,
+            // TLS 1.3 sends the choice in EncryptedExtensions.
+            None if !decrypted && e.version == Some("TLS 1.3") => {
+                format!("not visible: encrypted in TLS 1.3 ({offered})")
+            }
+            None => format!("none selected ({offered})"),
+        };
+        out.field("ALPN", alpn);
+        out.field(
+            "Resumed",
+            if e.resumed {
+                "yes (session resumption)".into()
+            } else {
+                "no".into()
+            },
+        );
+        if let Some(r) = &e.client_random {
+            out.field("Client random", text::safe(r).into_owned());
+        }
+    }
+    let key = match ev {
+        Some(e) if decrypted => {
+            let from = match e.decrypted_by {
+                Some("keylog") => "found in the key log (--keylog / $SSLKEYLOGFILE)",
+                Some("dsb") => "found in the capture (pcapng Decryption Secrets Block)",
+                Some("trial") => "found by trial (handshake not captured)",
+                Some(other) => other,
+                None => "found",
+            };
+            match &e.detail {
+                Some(d) => format!("{LOCK_OPEN} {from}: {}", text::safe(d)),
+                None => format!("{LOCK_OPEN} {from}"),
+            }
+        }
+        Some(e) => {
+            let why = match e.reason {
+                Some("no-key") => "no key log line for this connection's client random".to_string(),
+                Some("bad-key") => {
+                    "the key log has an entry, but the records fail authentication (wrong or corrupted secrets)"
+                        .to_string()
+                }
+                Some("unsupported") => format!(
+                    "unsupported: {}",
+                    e.detail.as_deref().map_or("?".into(), text::safe)
+                ),
+                Some("no-handshake") => {
+                    "the capture started after the TLS handshake, and no key matched by trial".to_string()
+                }
+                Some(other) => other.to_string(),
+                None => "?".to_string(),
+            };
+            format!("{LOCK_CLOSED} not found: {why}")
+        }
+        None if decrypted => format!("{LOCK_OPEN} found"),
+        None => format!("{LOCK_CLOSED} not found"),
+    };
+    out.styled_field("Key", key, style);
+    if let Some(s) = summary {
+        let undecrypted = s.records_undecrypted[Dir::C2S] + s.records_undecrypted[Dir::S2C];
+        out.field(
+            "Records",
+            format!(
+                "c2s {} · s2c {}{}",
+                s.records[Dir::C2S],
+                s.records[Dir::S2C],
+                if undecrypted > 0 {
+                    format!(
+                        " · not decrypted c2s {} · s2c {}",
+                        s.records_undecrypted[Dir::C2S],
+                        s.records_undecrypted[Dir::S2C]
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        if s.key_updates[Dir::C2S] + s.key_updates[Dir::S2C] > 0 {
+            out.field(
+                "Key updates",
+                format!(
+                    "c2s {} · s2c {}",
+                    s.key_updates[Dir::C2S],
+                    s.key_updates[Dir::S2C]
+                ),
+            );
+        }
+    }
+    if !decrypted {
+        match ev.and_then(|e| e.reason) {
+            Some("no-key") | Some("no-handshake") => {
+                out.text(
+                    "Nothing inside is shown. Record the TLS secrets while capturing: SSLKEYLOGFILE=/path/keys.log"
+                        .into(),
+                    t.dim,
+                );
+                out.text(
+                    "(curl, Python, Node --tls-keylog, Firefox, Chrome; Chromium --ssl-key-log-file), then"
+                        .into(),
+                    t.dim,
+                );
+                out.text("wsscope --keylog /path/keys.log FILE".into(), t.dim);
+            }
+            Some("bad-key") => out.text(
+                "Nothing inside is shown. Check that the key log belongs to this capture.".into(),
+                t.dim,
+            ),
+            _ => out.text("Nothing inside is shown.".into(), t.dim),
+        }
     }
 }
 
@@ -535,6 +703,23 @@ fn capture(app: &App, out: &mut Out<'_>) {
         "Connections",
         format!("{} TCP · {} WebSocket", s.conns.len(), s.ws_conns.len()),
     );
+    if s.tls_conns > 0 {
+        let not = s.tls_undecrypted;
+        out.styled_field(
+            "TLS",
+            format!(
+                "{} connections · {} decrypted · {not} not{}",
+                s.tls_conns,
+                s.tls_conns - not,
+                if not > 0 {
+                    " (their rows say why; select one for details)"
+                } else {
+                    ""
+                }
+            ),
+            if not > 0 { t.gap } else { t.text },
+        );
+    }
     out.field("Frames", s.frames.to_string());
     out.field("Messages", s.messages.to_string());
     out.field("Violations", s.violations.to_string());

@@ -68,10 +68,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let h = usize::from(rows_area.height);
     let n = app.view.len();
     if n == 0 {
+        let undecrypted = app
+            .conn_sel
+            .and_then(|c| app.store.conn(c))
+            .filter(|c| c.tls_decrypted() == Some(false));
+        let why;
         let msg = if app.loading {
             "reading capture…"
         } else if app.view.spec.narrowed() {
             "no rows match the filter (f to change it)"
+        } else if let Some(c) = undecrypted {
+            why = format!(
+                "TLS not decrypted ({}): nothing inside to show — the detail pane says how to get keys",
+                super::conns::tls_reason(c)
+            );
+            &why
+        } else if app.conn_sel.is_none() && app.store.ws_conns.is_empty() && app.store.tls_undecrypted > 0 {
+            why = format!(
+                "no WebSocket seen: {} TLS connection(s) not decrypted — select one to see why (wsscope --keylog KEYS)",
+                app.store.tls_undecrypted
+            );
+            &why
         } else {
             "no WebSocket traffic here (a: show all TCP connections, m: frames)"
         };
