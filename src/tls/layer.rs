@@ -21,6 +21,9 @@
 //! header was seen, else found by scanning for a plausible header that then
 //! authenticates under one of the next few sequence numbers.
 //!
+//! Keys — installing them, switching epochs, waiting for late ones, trial
+//! decryption mid-stream — are in [`super::keying`].
+//!
 //! Without keys the layer still reports what the cleartext handshake shows
 //! (a `tls` event with `decrypted: false` and why), and invents nothing from
 //! ciphertext: no bytes reach the layer above.
@@ -31,15 +34,13 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::cipher::{DecryptError, Plain, RecordDecrypter, tls12_decrypter, tls13_decrypter};
+use super::cipher::{DecryptError, Plain, RecordDecrypter};
 use super::hello::{
     ClientHello, HandshakeMessage, HandshakeReassembler, HandshakeType, ServerHello, parse_client_hello,
     parse_encrypted_extensions, parse_new_session_ticket, parse_server_hello,
 };
-use super::keylog::Secrets;
 use super::record::{ContentType, HEADER_LEN, RecordHeader, find_record_start, parse_header};
-use super::schedule::{tls12_key_block, tls13_next_secret};
-use super::suites::{Suite, TlsVersion, suite, suite_name};
+use super::suites::{Suite, TlsVersion, suite_name};
 use crate::diag;
 use crate::event::{Event, GapReason, TlsEvent, TlsSummary};
 use crate::model::{Dir, PacketSpan, PerDir, Stamp};
@@ -52,18 +53,13 @@ const MAX_HANDSHAKE_MESSAGE: usize = 256 * 1024;
 const RESYNC_SEQ_WINDOW: u64 = 64;
 /// Bytes scanned for the next record header after such a gap.
 const MAX_RESYNC_SCAN: usize = 64 * 1024;
-/// Mid-stream TLS 1.3: records per direction tried against the key log's
-/// application secrets, secrets tried, and sequence numbers tried for each.
-const TRIAL_RECORDS: u32 = 2;
-const TRIAL_SECRETS: usize = 256;
-const TRIAL_SEQ_WINDOW: u64 = 32;
 /// Records held, per direction, while no key is known yet (a pcapng
 /// Decryption Secrets Block further on, a live key log not yet written).
 const MAX_HELD_BYTES: usize = 1 << 20;
 
 /// TLS 1.3 key epochs of one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Epoch {
+pub(super) enum Epoch {
     /// TLS 1.3 handshake traffic keys.
     Handshake,
     /// Application traffic keys of this generation (KeyUpdates so far).
@@ -72,7 +68,7 @@ enum Epoch {
 
 /// Why the records of a connection could not be decrypted.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Undecryptable {
+pub(super) enum Undecryptable {
     NoKey,
     BadKey,
     Unsupported(String),
@@ -80,7 +76,7 @@ enum Undecryptable {
 }
 
 impl Undecryptable {
-    fn reason(&self) -> &'static str {
+    pub(super) fn reason(&self) -> &'static str {
         match self {
             Undecryptable::NoKey => "no-key",
             Undecryptable::BadKey => "bad-key",
@@ -92,89 +88,85 @@ impl Undecryptable {
 
 /// One direction's record layer.
 #[derive(Debug, Default)]
-struct TlsDir {
+pub(super) struct TlsDir {
     /// Bytes of an incomplete record (header included), starting at `buf_start`.
-    buf: Vec<u8>,
-    buf_start: u64,
+    pub(super) buf: Vec<u8>,
+    pub(super) buf_start: u64,
     /// TCP stream offset of the next byte expected.
-    next: u64,
+    pub(super) next: u64,
     /// Stamp of the chunk that brought the latest bytes.
-    at: Stamp,
-    spans: SpanLog,
+    pub(super) at: Stamp,
+    pub(super) spans: SpanLog,
     /// Bytes still to skip: the rest of a record whose start a gap swallowed.
-    skip: u64,
+    pub(super) skip: u64,
     /// A gap swallowed record boundaries: the next header must be found.
-    lost_sync: bool,
+    pub(super) lost_sync: bool,
     /// Plaintext bytes known lost, to report before the next plaintext.
-    lost_plain: u64,
-    lost_at: Option<(Stamp, GapReason)>,
-    handshake: Option<HandshakeReassembler>,
-    decrypter: Option<Box<dyn RecordDecrypter>>,
+    pub(super) lost_plain: u64,
+    pub(super) lost_at: Option<(Stamp, GapReason)>,
+    pub(super) handshake: Option<HandshakeReassembler>,
+    pub(super) decrypter: Option<Box<dyn RecordDecrypter>>,
     /// TLS 1.2: the decrypter a ChangeCipherSpec will turn on.
-    pending: Option<Box<dyn RecordDecrypter>>,
+    pub(super) pending: Option<Box<dyn RecordDecrypter>>,
     /// TLS 1.3: the current traffic secret (for the next KeyUpdate).
-    secret: Option<Vec<u8>>,
+    pub(super) secret: Option<Vec<u8>>,
     /// TLS 1.3: the application traffic secret to switch to after Finished.
-    app_secret: Option<Vec<u8>>,
-    epoch: Option<Epoch>,
+    pub(super) app_secret: Option<Vec<u8>>,
+    pub(super) epoch: Option<Epoch>,
     /// Records of this direction are protected from here on (TLS 1.3: after
     /// the ServerHello; TLS 1.2: after this side's ChangeCipherSpec),
     /// whether or not a key is known.
-    protected: bool,
-    seq: u64,
+    pub(super) protected: bool,
+    pub(super) seq: u64,
     /// Offset in the plaintext stream handed up.
-    plain: u64,
-    records: u64,
-    undecrypted: u64,
-    key_updates: u64,
-    decrypted_any: bool,
+    pub(super) plain: u64,
+    pub(super) records: u64,
+    pub(super) undecrypted: u64,
+    pub(super) key_updates: u64,
+    pub(super) decrypted_any: bool,
 }
-
-/// A secret to try mid-stream: this direction's, the other direction's,
-/// the suite when known, and where it came from.
-type TrialCandidate = (Vec<u8>, Option<Vec<u8>>, Option<&'static Suite>, &'static str);
 
 /// A protected record waiting for its key.
 #[derive(Debug)]
-struct HeldRecord {
-    dir: Dir,
-    h: RecordHeader,
-    header: [u8; HEADER_LEN],
-    body: Vec<u8>,
-    start: u64,
-    packets: PacketSpan,
-    at: Stamp,
+pub(super) struct HeldRecord {
+    pub(super) dir: Dir,
+    pub(super) h: RecordHeader,
+    pub(super) header: [u8; HEADER_LEN],
+    pub(super) body: Vec<u8>,
+    pub(super) start: u64,
+    pub(super) packets: PacketSpan,
+    pub(super) at: Stamp,
 }
 
 /// The TLS layer of one connection; owns the layer above it.
 pub struct TlsLayer {
-    upper: Box<dyn ByteLayer>,
-    dirs: PerDir<TlsDir>,
-    client_hello: Option<ClientHello>,
-    server_hello: Option<ServerHello>,
-    suite: Option<&'static Suite>,
-    alpn: Option<String>,
+    pub(super) upper: Box<dyn ByteLayer>,
+    pub(super) dirs: PerDir<TlsDir>,
+    pub(super) client_hello: Option<ClientHello>,
+    pub(super) server_hello: Option<ServerHello>,
+    pub(super) suite: Option<&'static Suite>,
+    pub(super) alpn: Option<String>,
     /// The `tls` event went out (it precedes anything decrypted).
-    announced: bool,
+    pub(super) announced: bool,
     /// Why not decrypted, once known.
-    failure: Option<Undecryptable>,
+    pub(super) failure: Option<Undecryptable>,
     /// Where the key came from.
-    key_source: Option<&'static str>,
+    pub(super) key_source: Option<&'static str>,
     /// TLS 1.2: this connection's master secret (to remember its session).
-    master: Option<Vec<u8>>,
+    pub(super) master: Option<Vec<u8>>,
     /// How the keys were found, when not simply by client random.
-    key_detail: Option<String>,
+    pub(super) key_detail: Option<String>,
     /// Mid-stream TLS 1.3: records tried per direction, and the secret of
     /// the other direction once one direction's secret authenticated.
-    trial_tries: PerDir<u32>,
-    trial_pair: Option<(Vec<u8>, &'static Suite)>,
+    pub(super) trial_tries: PerDir<u32>,
+    pub(super) trial_pair: Option<(Vec<u8>, &'static Suite)>,
     /// No key yet, as of this key store generation: protected records are
     /// held (bounded) until secrets arrive — a Decryption Secrets Block
     /// further on in the file, a key log line written after the handshake.
-    awaiting: Option<u64>,
-    held: std::collections::VecDeque<HeldRecord>,
-    held_bytes: usize,
-    first_at: Option<Stamp>,
+    pub(super) awaiting: Option<u64>,
+    pub(super) held: std::collections::VecDeque<HeldRecord>,
+    pub(super) held_bytes: usize,
+    pub(super) first_at: Option<Stamp>,
 }
 
 impl std::fmt::Debug for TlsLayer {
@@ -210,11 +202,11 @@ impl TlsLayer {
         }
     }
 
-    fn tls13(&self) -> bool {
+    pub(super) fn tls13(&self) -> bool {
         self.suite.is_some_and(|s| s.version == TlsVersion::Tls13)
     }
 
-    fn version_name(&self) -> Option<&'static str> {
+    pub(super) fn version_name(&self) -> Option<&'static str> {
         if self.server_hello.is_none() && self.key_source == Some("trial") {
             // Only TLS 1.3 secrets are tried.
             return Some("TLS 1.3");
@@ -230,7 +222,7 @@ impl TlsLayer {
     }
 
     /// The negotiated suite's name (or the one a mid-stream trial found).
-    fn suite_label(&self) -> Option<String> {
+    pub(super) fn suite_label(&self) -> Option<String> {
         match &self.server_hello {
             Some(sh) => Some(suite_name(sh.cipher_suite).into_owned()),
             None => self.suite.map(|s| s.name.to_string()),
@@ -246,7 +238,7 @@ impl TlsLayer {
     }
 
     /// The `tls` event, once, before anything decrypted goes up.
-    fn announce(&mut self, at: Stamp, cx: &mut LayerCx<'_>) {
+    pub(super) fn announce(&mut self, at: Stamp, cx: &mut LayerCx<'_>) {
         if self.announced {
             return;
         }
@@ -286,121 +278,6 @@ impl TlsLayer {
             },
         };
         cx.event(Event::Tls(Box::new(ev)));
-    }
-
-    /// Looks the connection's secrets up by client random.
-    fn secrets<'k>(&mut self, cx: &LayerCx<'k>) -> Option<&'k Secrets> {
-        let random = self.client_hello.as_ref()?.random;
-        let (secrets, source) = cx.keys.tls_secrets(&random)?;
-        self.key_source = Some(source);
-        Some(secrets)
-    }
-
-    /// The ServerHello is in: install what the key log allows.
-    fn keys_ready(&mut self, cx: &mut LayerCx<'_>) {
-        let Some(sh) = self.server_hello.as_ref() else {
-            return;
-        };
-        let Some(s) = suite(sh.cipher_suite) else {
-            self.failure = Some(Undecryptable::Unsupported(format!(
-                "cipher suite {} is not supported",
-                suite_name(sh.cipher_suite)
-            )));
-            return;
-        };
-        let negotiated = sh.version();
-        let expected = match s.version {
-            TlsVersion::Tls13 => 0x0304,
-            TlsVersion::Tls12 => 0x0303,
-        };
-        if negotiated != expected {
-            // TLS 1.0/1.1 (another PRF, chained CBC IVs), or a suite that does
-            // not belong to the version negotiated.
-            self.failure = Some(Undecryptable::Unsupported(format!(
-                "{} with {} is not supported",
-                self.version_name().unwrap_or("this TLS version"),
-                s.name
-            )));
-            return;
-        }
-        self.suite = Some(s);
-        let server_random = sh.random;
-        let etm = sh.encrypt_then_mac;
-        let server_session = sh.session_id.clone();
-        if s.version == TlsVersion::Tls12 {
-            let logged = self.secrets(cx).and_then(|x| x.master_secret.clone());
-            let master = match logged {
-                Some(m) => Some(m),
-                None => {
-                    // Resumed from a full handshake earlier in this capture?
-                    let ticket = self
-                        .client_hello
-                        .as_ref()
-                        .and_then(|c| c.session_ticket.as_deref());
-                    let m = cx.keys.resumed_master(&server_session, ticket);
-                    if m.is_some() {
-                        self.key_source = Some("keylog");
-                        self.key_detail =
-                            Some("resumed: master secret of an earlier connection in this capture".into());
-                    }
-                    m
-                }
-            };
-            let Some(ms) = master else {
-                self.key_source = None;
-                self.awaiting = Some(cx.keys.generation());
-                return;
-            };
-            cx.keys.remember_session(&server_session, None, &ms);
-            let Some(client_random) = self.client_hello.as_ref().map(|c| c.random) else {
-                return;
-            };
-            let keys = match tls12_key_block(s, &ms, &client_random, &server_random) {
-                Ok(k) => k,
-                Err(_) => {
-                    self.failure = Some(Undecryptable::BadKey);
-                    return;
-                }
-            };
-            self.master = Some(ms);
-            for (dir, k) in [(Dir::C2S, &keys.client), (Dir::S2C, &keys.server)] {
-                match tls12_decrypter(s, k, etm) {
-                    Ok(dec) => self.dirs[dir].pending = Some(dec),
-                    Err(_) => self.failure = Some(Undecryptable::BadKey),
-                }
-            }
-            return;
-        }
-        let Some(secrets) = self.secrets(cx) else {
-            self.awaiting = Some(cx.keys.generation());
-            return;
-        };
-        match s.version {
-            TlsVersion::Tls13 => {
-                let (Some(c), Some(sv)) = (&secrets.client_handshake, &secrets.server_handshake) else {
-                    self.awaiting = Some(cx.keys.generation());
-                    return;
-                };
-                for (dir, hs, app) in [
-                    (Dir::C2S, c, &secrets.client_traffic_0),
-                    (Dir::S2C, sv, &secrets.server_traffic_0),
-                ] {
-                    let d = &mut self.dirs[dir];
-                    match tls13_decrypter(s, hs) {
-                        Ok(dec) => {
-                            d.decrypter = Some(dec);
-                            d.secret = Some(hs.clone());
-                            d.app_secret = app.clone();
-                            d.epoch = Some(Epoch::Handshake);
-                            d.seq = 0;
-                        }
-                        Err(_) => self.failure = Some(Undecryptable::BadKey),
-                    }
-                }
-            }
-            // Handled above.
-            TlsVersion::Tls12 => {}
-        }
     }
 
     fn handshake_messages(&mut self, dir: Dir, bytes: &[u8], at: Stamp, cx: &mut LayerCx<'_>) {
@@ -462,65 +339,6 @@ impl TlsLayer {
         }
     }
 
-    fn switch_to_app(&mut self, dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
-        let Some(s) = self.suite else { return };
-        let d = &mut self.dirs[dir];
-        let Some(secret) = d.app_secret.take() else {
-            // Handshake keys were known but not the application ones.
-            d.decrypter = None;
-            d.epoch = Some(Epoch::Application(0));
-            if self.failure.is_none() {
-                self.failure = Some(Undecryptable::NoKey);
-                cx.diagnostic(
-                    at,
-                    Some(dir),
-                    diag::TLS_UNDECRYPTABLE,
-                    "the key log has handshake secrets but no application traffic secret for this connection"
-                        .into(),
-                );
-            }
-            return;
-        };
-        match tls13_decrypter(s, &secret) {
-            Ok(dec) => {
-                d.decrypter = Some(dec);
-                d.secret = Some(secret);
-                d.epoch = Some(Epoch::Application(0));
-                d.seq = 0;
-            }
-            Err(_) => d.decrypter = None,
-        }
-    }
-
-    fn key_update(&mut self, dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
-        let Some(s) = self.suite else { return };
-        let d = &mut self.dirs[dir];
-        let Some(Epoch::Application(n)) = d.epoch else {
-            return;
-        };
-        let next = d.secret.as_deref().map(|sec| tls13_next_secret(s, sec));
-        match next {
-            Some(Ok(next)) => match tls13_decrypter(s, &next) {
-                Ok(dec) => {
-                    d.decrypter = Some(dec);
-                    d.secret = Some(next);
-                    d.epoch = Some(Epoch::Application(n.saturating_add(1)));
-                    d.seq = 0;
-                    d.key_updates = d.key_updates.saturating_add(1);
-                }
-                Err(_) => d.decrypter = None,
-            },
-            _ => {
-                cx.diagnostic(
-                    at,
-                    Some(dir),
-                    diag::TLS_UNDECRYPTABLE,
-                    "KeyUpdate without a current secret".into(),
-                );
-            }
-        }
-    }
-
     /// One complete record of `dir`, whose bytes are `[start, start + 5 + len)`.
     fn record(
         &mut self,
@@ -573,42 +391,9 @@ impl TlsLayer {
         self.process_record(dir, h, header, body, start, packets, at, cx);
     }
 
-    /// Secrets arrived since the key was found missing? Then install them
-    /// and replay the held records in their order.
-    fn retry_keys(&mut self, cx: &mut LayerCx<'_>) {
-        if self.awaiting == Some(cx.keys.generation()) || self.awaiting.is_none() {
-            return;
-        }
-        self.awaiting = None;
-        self.keys_ready(cx);
-        if self.awaiting.is_some() {
-            return;
-        }
-        let held = std::mem::take(&mut self.held);
-        self.held_bytes = 0;
-        for r in held {
-            self.process_record(r.dir, r.h, r.header, &r.body, r.start, r.packets, r.at, cx);
-        }
-    }
-
-    /// No key will come (budget, end of input): the held records are
-    /// undecryptable.
-    fn give_up_waiting(&mut self, at: Stamp, cx: &mut LayerCx<'_>) {
-        self.awaiting = None;
-        if self.failure.is_none() {
-            self.failure = Some(Undecryptable::NoKey);
-        }
-        for r in std::mem::take(&mut self.held) {
-            let d = &mut self.dirs[r.dir];
-            d.undecrypted = d.undecrypted.saturating_add(1);
-        }
-        self.held_bytes = 0;
-        self.announce(at, cx);
-    }
-
     /// One record, with the packets that carried it and its stamp.
     #[allow(clippy::too_many_arguments)]
-    fn process_record(
+    pub(super) fn process_record(
         &mut self,
         dir: Dir,
         h: RecordHeader,
@@ -693,73 +478,6 @@ impl TlsLayer {
                         ),
                     );
                 }
-            }
-        }
-    }
-
-    /// Can a mid-stream trial still succeed?
-    fn trial_left(&self, cx: &LayerCx<'_>) -> bool {
-        self.dirs.iter().any(|(_, d)| d.decrypter.is_none())
-            && self.trial_tries.iter().any(|(_, n)| *n < TRIAL_RECORDS)
-            && cx.keys.tls_all().next().is_some()
-    }
-
-    /// Mid-stream TLS 1.3 (no handshake captured): tries the key log's
-    /// application traffic secrets on this record over a small window of
-    /// sequence numbers; on success this direction decrypts from there, and
-    /// the paired secret is tried on the other one. Bounded work.
-    fn trial(&mut self, dir: Dir, header: &[u8; 5], body: &[u8], cx: &mut LayerCx<'_>) {
-        if self.trial_tries[dir] >= TRIAL_RECORDS {
-            return;
-        }
-        self.trial_tries[dir] = self.trial_tries[dir].saturating_add(1);
-        let candidates: Vec<TrialCandidate> = match &self.trial_pair {
-            Some((secret, suite)) => vec![(secret.clone(), None, Some(*suite), "trial")],
-            None => cx
-                .keys
-                .tls_all()
-                .take(TRIAL_SECRETS)
-                .filter_map(|(_, sec, _)| {
-                    let (mine, other) = match dir {
-                        Dir::C2S => (&sec.client_traffic_0, &sec.server_traffic_0),
-                        Dir::S2C => (&sec.server_traffic_0, &sec.client_traffic_0),
-                    };
-                    Some((mine.clone()?, other.clone(), None, "trial"))
-                })
-                .collect(),
-        };
-        for (secret, other, known, source) in candidates {
-            let suites: Vec<&'static Suite> = match known {
-                Some(s) => vec![s],
-                // The secret's length is its hash's: SHA-256 or SHA-384 suites.
-                None => [0x1301u16, 0x1303, 0x1302]
-                    .into_iter()
-                    .filter_map(suite)
-                    .filter(|s| s.hash.output_len() == secret.len())
-                    .collect(),
-            };
-            for s in suites {
-                let Ok(dec) = tls13_decrypter(s, &secret) else {
-                    continue;
-                };
-                let Some(seq) = (0..TRIAL_SEQ_WINDOW).find(|q| dec.decrypt(*q, header, body).is_ok()) else {
-                    continue;
-                };
-                let d = &mut self.dirs[dir];
-                d.decrypter = Some(dec);
-                d.secret = Some(secret);
-                d.epoch = Some(Epoch::Application(0));
-                d.protected = true;
-                d.seq = seq;
-                self.suite = Some(s);
-                if let Some(o) = other {
-                    self.trial_pair = Some((o, s));
-                }
-                if self.key_source.is_none() {
-                    self.key_source = Some(source);
-                    self.key_detail = Some(format!("decrypted by trial, sequence offset {seq} ({dir})"));
-                }
-                return;
             }
         }
     }

@@ -39,6 +39,7 @@
 
 pub mod cipher;
 pub mod hello;
+mod keying;
 pub mod keylog;
 pub mod layer;
 pub mod reader;
