@@ -31,7 +31,7 @@ pub struct AnalyzerConfig {
     /// WebSocket decoding limits.
     pub session: SessionConfig,
     /// TLS secrets from key log files (`--keylog`, `$SSLKEYLOGFILE`).
-    pub keylog: Option<std::sync::Arc<crate::tls::keylog::KeyLog>>,
+    pub keylog: Option<std::sync::Arc<crate::keys::keylog::KeyLog>>,
     /// Those files and how many bytes of each were read: the drive loop
     /// follows them as they grow (live capture: a browser writes each
     /// connection's line just after its handshake).

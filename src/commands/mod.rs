@@ -14,8 +14,8 @@ pub mod timeline;
 
 use crate::analyzer::AnalyzerConfig;
 use crate::cli::{AnalysisArgs, InputArgs};
+use crate::keys::keylog::{KeyLog, ParseReport};
 use crate::source::SourceEnd;
-use crate::tls::keylog::{KeyLog, ParseReport};
 use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -16,10 +16,10 @@
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::event::{ConnId, Event};
+use crate::keys::keylog::Secrets;
 use crate::pipeline::{self, Control};
 use crate::source::pcap_writer::{PcapWriter, PcapngWriter};
 use crate::source::{LinkType, Packet, PacketSource, SecretsKind};
-use crate::tls::keylog::Secrets;
 use anyhow::{Context, bail};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -213,7 +213,7 @@ mod tests {
         );
         assert!(out.lines().all(|l| l.split(' ').nth(1) == Some(r.as_str())));
         // What we write, the key log reader reads back unchanged.
-        let mut log = crate::tls::keylog::KeyLog::new();
+        let mut log = crate::keys::keylog::KeyLog::new();
         let mut report = Default::default();
         log.parse(out.as_bytes(), &mut report);
         assert_eq!(

@@ -669,7 +669,7 @@ pub fn tls12_encrypter(
 )]
 mod tests {
     use super::*;
-    use crate::tls::keylog::{KeyLog, ParseReport};
+    use crate::keys::keylog::{KeyLog, ParseReport};
     use crate::tls::schedule::tls12_key_block;
     use crate::tls::suites::{Mac, all_suites, suite};
 

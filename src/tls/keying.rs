@@ -13,11 +13,11 @@
 )]
 
 use super::cipher::{tls12_decrypter, tls13_decrypter};
-use super::keylog::Secrets;
 use super::layer::{Epoch, TlsLayer, Undecryptable};
 use super::schedule::{tls12_key_block, tls13_next_secret};
 use super::suites::{Suite, TlsVersion, suite, suite_name};
 use crate::diag;
+use crate::keys::keylog::Secrets;
 use crate::model::{Dir, Stamp};
 use crate::stream::LayerCx;
 

@@ -13,8 +13,9 @@
 //! The cryptographic core (pure functions, no I/O):
 //! - [`suites`]: which cipher suites we decrypt, and the IANA name of any
 //!   suite a peer offers;
-//! - [`keylog`]: the NSS key log format (`SSLKEYLOGFILE`, pcapng Decryption
-//!   Secrets Blocks), secrets by client random;
+//! - the NSS key log format (`SSLKEYLOGFILE`, pcapng Decryption Secrets
+//!   Blocks) lives with the other secrets in [`crate::keys::keylog`]
+//!   (re-exported here as `keylog`);
 //! - [`schedule`]: from those secrets to record keys — TLS 1.3 HKDF
 //!   (traffic keys, KeyUpdate) and the TLS 1.2 PRF key block;
 //! - [`cipher`]: record protection per direction and key epoch — TLS 1.3
@@ -39,8 +40,8 @@
 
 pub mod cipher;
 pub mod hello;
+pub use crate::keys::keylog;
 mod keying;
-pub mod keylog;
 pub mod layer;
 pub mod reader;
 pub mod record;

@@ -8,7 +8,9 @@
 //! are counted and dropped, not kept.
 
 use crate::source::SecretsKind;
-use crate::tls::keylog::{KeyLog, ParseReport, Secrets};
+pub mod keylog;
+
+use keylog::{KeyLog, ParseReport, Secrets};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
