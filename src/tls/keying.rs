@@ -31,7 +31,71 @@ const TRIAL_SEQ_WINDOW: u64 = 32;
 /// the suite when known, and where it came from.
 type TrialCandidate = (Vec<u8>, Option<Vec<u8>>, Option<&'static Suite>, &'static str);
 
+/// Sequence numbers tried in the next epoch after a lost Finished/KeyUpdate.
+const EPOCH_SEQ_WINDOW: u64 = 64;
+
 impl TlsLayer {
+    /// Bytes a protected record carries beyond its plaintext, at least.
+    pub(super) fn record_overhead(&self) -> u64 {
+        let Some(s) = self.suite else { return 0 };
+        match (s.version, s.bulk.is_aead()) {
+            // Tag and inner content type.
+            (TlsVersion::Tls13, _) => 17,
+            // Explicit nonce (GCM only) and tag.
+            (TlsVersion::Tls12, true) if s.bulk == super::suites::Bulk::ChaCha20Poly1305 => 16,
+            (TlsVersion::Tls12, true) => 24,
+            // IV, MAC and at least one padding byte.
+            (TlsVersion::Tls12, false) => 17u64.saturating_add(s.mac.output_len() as u64),
+        }
+    }
+
+    /// A record that did not authenticate where expected: the record that
+    /// would have switched keys (`Finished`, `KeyUpdate`) or some records
+    /// may have been lost in a gap. Tries the next sequence numbers under
+    /// the current key, then the next epoch's key; on success the direction
+    /// moves there. Bounded work.
+    pub(super) fn recover_epoch(
+        &mut self,
+        dir: Dir,
+        header: &[u8; 5],
+        body: &[u8],
+    ) -> Option<super::cipher::Plain> {
+        let s = self.suite?;
+        let d = &mut self.dirs[dir];
+        if let Some(dec) = d.decrypter.as_ref() {
+            for q in d.seq..d.seq.saturating_add(EPOCH_SEQ_WINDOW) {
+                if let Ok(p) = dec.decrypt(q, header, body) {
+                    d.seq = q.saturating_add(1);
+                    return Some(p);
+                }
+            }
+        }
+        if s.version != TlsVersion::Tls13 {
+            return None;
+        }
+        let (next, epoch) = match d.epoch {
+            Some(Epoch::Handshake) => (d.app_secret.clone()?, Epoch::Application(0)),
+            Some(Epoch::Application(n)) => (
+                tls13_next_secret(s, d.secret.as_deref()?).ok()?,
+                Epoch::Application(n.saturating_add(1)),
+            ),
+            None => return None,
+        };
+        let dec = tls13_decrypter(s, &next).ok()?;
+        let q = (0..EPOCH_SEQ_WINDOW).find(|q| dec.decrypt(*q, header, body).is_ok())?;
+        let plain = dec.decrypt(q, header, body).ok()?;
+        if matches!(epoch, Epoch::Application(n) if n > 0) && d.epoch != Some(Epoch::Handshake) {
+            d.key_updates = d.key_updates.saturating_add(1);
+        }
+        if d.epoch == Some(Epoch::Handshake) {
+            d.app_secret = None;
+        }
+        d.decrypter = Some(dec);
+        d.secret = Some(next);
+        d.epoch = Some(epoch);
+        d.seq = q.saturating_add(1);
+        Some(plain)
+    }
     /// Looks the connection's secrets up by client random.
     fn secrets<'k>(&mut self, cx: &LayerCx<'k>) -> Option<&'k Secrets> {
         let random = self.client_hello.as_ref()?.random;

@@ -457,6 +457,14 @@ impl TlsLayer {
                 self.plaintext(dir, plain, packets, at, cx);
             }
             Err(e) => {
+                // A lost Finished or KeyUpdate (or lost records) moved the
+                // peer on: try the next epoch's key and the next sequence
+                // numbers before calling the record undecryptable.
+                if let Some(plain) = self.recover_epoch(dir, &header, body) {
+                    self.dirs[dir].decrypted_any = true;
+                    self.plaintext(dir, plain, packets, at, cx);
+                    return;
+                }
                 let d = &mut self.dirs[dir];
                 d.undecrypted = d.undecrypted.saturating_add(1);
                 let decrypted_any = d.decrypted_any;
@@ -595,7 +603,11 @@ impl TlsLayer {
             };
             let total = HEADER_LEN.saturating_add(usize::from(h.len));
             let Some(rec) = d.buf.get(k..k.saturating_add(total)) else {
-                // The candidate is not complete yet: wait for more.
+                // The candidate is not complete yet: wait for more, keeping
+                // only it (every earlier candidate failed), so the buffer
+                // stays within one scan window plus one record.
+                d.buf.drain(..k);
+                d.buf_start = d.buf_start.saturating_add(k as u64);
                 return false;
             };
             let ok = match d.decrypter.as_ref() {
@@ -672,6 +684,7 @@ impl TlsLayer {
     }
 
     fn on_gap(&mut self, dir: Dir, len: u64, reason: GapReason, at: Stamp) {
+        let overhead = self.record_overhead();
         let d = &mut self.dirs[dir];
         d.at = at;
         // Plaintext the gap certainly cost: a record whose header was seen.
@@ -680,7 +693,8 @@ impl TlsLayer {
             let total = (HEADER_LEN as u64).saturating_add(u64::from(h.len));
             let have = d.buf.len() as u64;
             let remaining = total.saturating_sub(have);
-            lost_plain = u64::from(h.len);
+            // A lower bound: the record minus its protection overhead.
+            lost_plain = u64::from(h.len).saturating_sub(overhead);
             d.records = d.records.saturating_add(1);
             d.undecrypted = d.undecrypted.saturating_add(1);
             // The record's sequence number is used up.
@@ -768,6 +782,7 @@ impl ByteLayer for TlsLayer {
                     .saturating_add(d.handshake.as_ref().map_or(0, HandshakeReassembler::pending))
             })
             .fold(0, usize::saturating_add);
-        mine.saturating_add(self.upper.heap_bytes())
+        mine.saturating_add(self.held_bytes)
+            .saturating_add(self.upper.heap_bytes())
     }
 }
