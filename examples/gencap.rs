@@ -1,12 +1,33 @@
 //! Writes a large synthetic WebSocket capture, for benchmarks and scale tests.
 //!
 //! `cargo run --release --example gencap -- OUT.pcap [MEGABYTES] [CONNECTIONS]`
+//!
+//! With `--wss PREFIX` it writes the same traffic twice, in lockstep:
+//! `PREFIX-plain.pcap` (the bytes OUT.pcap would get), `PREFIX-wss.pcap`
+//! (inside TLS 1.3) and `PREFIX-wss.keys` (its key log).
 
 #[path = "../benches/synth/mod.rs"]
 mod synth;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if let (Some("--wss"), Some(prefix)) = (args.get(1).map(String::as_str), args.get(2)) {
+        let mb: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(256);
+        let conns: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(500);
+        let open = |suffix: &str| -> std::io::Result<_> {
+            let f = std::fs::File::create(format!("{prefix}-{suffix}"))?;
+            Ok(std::io::BufWriter::with_capacity(1 << 20, f))
+        };
+        let (p, w) = synth::tls::generate_pair(
+            open("plain.pcap")?,
+            open("wss.pcap")?,
+            open("wss.keys")?,
+            mb << 20,
+            conns,
+        )?;
+        eprintln!("wrote {prefix}-plain.pcap: {p} bytes, {prefix}-wss.pcap: {w} bytes, {prefix}-wss.keys");
+        return Ok(());
+    }
     let Some(out) = args.get(1) else {
         eprintln!("usage: gencap OUT.pcap [MEGABYTES=256] [CONNECTIONS=500]");
         std::process::exit(2);

@@ -6,6 +6,9 @@
 //! Deterministic (fixed-seed xorshift), so every run measures the same bytes.
 #![allow(dead_code)]
 
+/// The same traffic inside TLS 1.3, with its key log (`benches/wss_compare.sh`).
+pub mod tls;
+
 use etherparse::PacketBuilder;
 use std::io::{self, Write};
 use wsscope::event::Timestamp;

@@ -56,6 +56,8 @@ const MAX_RESYNC_SCAN: usize = 64 * 1024;
 /// Records held, per direction, while no key is known yet (a pcapng
 /// Decryption Secrets Block further on, a live key log not yet written).
 const MAX_HELD_BYTES: usize = 1 << 20;
+/// Failed records in a row after which recovery stops trying other keys.
+const MAX_RECOVERY_FAILURES: u32 = 4;
 
 /// TLS 1.3 key epochs of one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +126,9 @@ pub(super) struct TlsDir {
     pub(super) undecrypted: u64,
     pub(super) key_updates: u64,
     pub(super) decrypted_any: bool,
+    /// Records in a row that did not authenticate (recovery stops trying
+    /// after a few: a wrong key must not cost a search per record).
+    pub(super) fail_streak: u32,
 }
 
 /// A protected record waiting for its key.
@@ -454,18 +459,23 @@ impl TlsLayer {
         match result {
             Ok(plain) => {
                 self.dirs[dir].decrypted_any = true;
+                self.dirs[dir].fail_streak = 0;
                 self.plaintext(dir, plain, packets, at, cx);
             }
             Err(e) => {
                 // A lost Finished or KeyUpdate (or lost records) moved the
                 // peer on: try the next epoch's key and the next sequence
                 // numbers before calling the record undecryptable.
-                if let Some(plain) = self.recover_epoch(dir, &header, body) {
+                let d = &self.dirs[dir];
+                let worth = d.decrypted_any && d.fail_streak < MAX_RECOVERY_FAILURES;
+                if worth && let Some(plain) = self.recover_epoch(dir, &header, body) {
+                    self.dirs[dir].fail_streak = 0;
                     self.dirs[dir].decrypted_any = true;
                     self.plaintext(dir, plain, packets, at, cx);
                     return;
                 }
                 let d = &mut self.dirs[dir];
+                d.fail_streak = d.fail_streak.saturating_add(1);
                 d.undecrypted = d.undecrypted.saturating_add(1);
                 let decrypted_any = d.decrypted_any;
                 if !decrypted_any && self.failure.is_none() {
@@ -594,9 +604,12 @@ impl TlsLayer {
     /// before any key, the next plausible header). Returns whether `buf` now
     /// starts at a record.
     fn resync(&mut self, dir: Dir) -> bool {
-        let d = &mut self.dirs[dir];
         let mut from = 0usize;
-        while let Some(k) = find_record_start(&d.buf, from) {
+        loop {
+            let d = &mut self.dirs[dir];
+            let Some(k) = find_record_start(&d.buf, from) else {
+                break;
+            };
             let Ok(h) = parse_header(d.buf.get(k..).unwrap_or_default()) else {
                 from = k.saturating_add(1);
                 continue;
@@ -610,24 +623,35 @@ impl TlsLayer {
                 d.buf_start = d.buf_start.saturating_add(k as u64);
                 return false;
             };
+            let mut header = [0u8; HEADER_LEN];
+            header.copy_from_slice(rec.get(..HEADER_LEN).unwrap_or(&[0; HEADER_LEN]));
+            let body = rec.get(HEADER_LEN..).unwrap_or_default().to_vec();
             let ok = match d.decrypter.as_ref() {
                 None => true,
                 Some(dec) => {
-                    let mut header = [0u8; HEADER_LEN];
-                    header.copy_from_slice(rec.get(..HEADER_LEN).unwrap_or(&[0; HEADER_LEN]));
-                    let body = rec.get(HEADER_LEN..).unwrap_or_default();
                     let found = (0..RESYNC_SEQ_WINDOW)
                         .map(|i| d.seq.saturating_add(i))
-                        .find(|s| dec.decrypt(*s, &header, body).is_ok());
+                        .find(|s| dec.decrypt(*s, &header, &body).is_ok());
                     match found {
                         Some(s) => {
                             d.seq = s;
                             true
                         }
-                        None => false,
+                        // The gap may have swallowed a Finished or KeyUpdate:
+                        // the next epoch's key (the record is then decrypted
+                        // again, at the sequence number found).
+                        None => match self.recover_epoch(dir, &header, &body) {
+                            Some(_) => {
+                                let d = &mut self.dirs[dir];
+                                d.seq = d.seq.saturating_sub(1);
+                                true
+                            }
+                            None => false,
+                        },
                     }
                 }
             };
+            let d = &mut self.dirs[dir];
             if ok {
                 d.buf.drain(..k);
                 d.buf_start = d.buf_start.saturating_add(k as u64);
@@ -637,6 +661,7 @@ impl TlsLayer {
             from = k.saturating_add(1);
         }
         // Nothing yet: keep only a bounded tail for the next try.
+        let d = &mut self.dirs[dir];
         if d.buf.len() > MAX_RESYNC_SCAN {
             let cut = d.buf.len().saturating_sub(HEADER_LEN);
             d.buf.drain(..cut);
