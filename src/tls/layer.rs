@@ -561,41 +561,50 @@ impl TlsLayer {
     /// Cuts `dir`'s buffered bytes into records.
     fn drain(&mut self, dir: Dir, cx: &mut LayerCx<'_>) {
         loop {
-            let d = &mut self.dirs[dir];
-            if d.lost_sync && !self.resync(dir) {
+            if self.dirs[dir].lost_sync && !self.resync(dir) {
                 return;
             }
-            let d = &mut self.dirs[dir];
-            let h = match parse_header(&d.buf) {
-                Ok(h) => h,
-                Err(super::record::RecordError::Short) => return,
-                Err(e) => {
-                    // Not a record where one must start: lost sync.
-                    cx.diagnostic(
-                        d.at,
-                        Some(dir),
-                        diag::TLS_RESYNC,
-                        format!(
-                            "no TLS record header at {dir} offset {} ({e:?}); looking for the next one",
-                            d.buf_start
-                        ),
-                    );
-                    d.lost_sync = true;
-                    continue;
-                }
-            };
-            let total = HEADER_LEN.saturating_add(usize::from(h.len));
-            if d.buf.len() < total {
-                return;
+            // Records are read in place with a cursor and the consumed bytes
+            // dropped once (not one `split_off` copy of the rest per record).
+            // Processing a record never touches this buffer.
+            let buf = std::mem::take(&mut self.dirs[dir].buf);
+            let mut pos = 0usize;
+            let mut lost = None;
+            while let Some(rest) = buf.get(pos..) {
+                let h = match parse_header(rest) {
+                    Ok(h) => h,
+                    Err(super::record::RecordError::Short) => break,
+                    Err(e) => {
+                        lost = Some(e);
+                        break;
+                    }
+                };
+                let total = HEADER_LEN.saturating_add(usize::from(h.len));
+                let Some(rec) = rest.get(..total) else { break };
+                let start = self.dirs[dir].buf_start;
+                self.dirs[dir].buf_start = start.saturating_add(total as u64);
+                pos = pos.saturating_add(total);
+                let mut header = [0u8; HEADER_LEN];
+                header.copy_from_slice(rec.get(..HEADER_LEN).unwrap_or(&[0; HEADER_LEN]));
+                let body = rec.get(HEADER_LEN..).unwrap_or_default();
+                self.record(dir, h, header, body, start, cx);
             }
-            let rest = d.buf.split_off(total);
-            let rec = std::mem::replace(&mut d.buf, rest);
-            let start = d.buf_start;
-            d.buf_start = d.buf_start.saturating_add(total as u64);
-            let mut header = [0u8; HEADER_LEN];
-            header.copy_from_slice(rec.get(..HEADER_LEN).unwrap_or(&[0; HEADER_LEN]));
-            let body = rec.get(HEADER_LEN..).unwrap_or_default();
-            self.record(dir, h, header, body, start, cx);
+            let mut buf = buf;
+            buf.drain(..pos.min(buf.len()));
+            let d = &mut self.dirs[dir];
+            d.buf = buf;
+            let Some(e) = lost else { return };
+            // Not a record where one must start: lost sync.
+            cx.diagnostic(
+                d.at,
+                Some(dir),
+                diag::TLS_RESYNC,
+                format!(
+                    "no TLS record header at {dir} offset {} ({e:?}); looking for the next one",
+                    d.buf_start
+                ),
+            );
+            d.lost_sync = true;
         }
     }
 
