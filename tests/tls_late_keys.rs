@@ -2,13 +2,14 @@
 //! Secrets Block at the end of the file (the format allows it anywhere).
 //! The TLS layer holds the protected records (bounded) and decrypts them
 //! once the secrets arrive. The packets are a real recording
-//! (fixtures/wss/wss_py13_aes128.pcap); the pcapng around them is written
-//! here block by block.
+//! (fixtures/wss/wss_py13_aes128.pcap), rewritten as pcapng with the DSB
+//! where the test wants it.
 
 use std::ops::ControlFlow;
 use wsscope::event::Event;
 use wsscope::source::file::FileSource;
-use wsscope::source::{PacketSource, SourceItem};
+use wsscope::source::pcap_writer::PcapngWriter;
+use wsscope::source::{PacketSource, SecretsKind, SourceItem};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,69 +17,32 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-fn block(kind: u32, body: &[u8]) -> Vec<u8> {
-    let mut b = body.to_vec();
-    while b.len() % 4 != 0 {
-        b.push(0);
-    }
-    let len = (b.len() + 12) as u32;
-    let mut out = Vec::new();
-    out.extend(kind.to_le_bytes());
-    out.extend(len.to_le_bytes());
-    out.extend(b);
-    out.extend(len.to_le_bytes());
-    out
-}
-
 /// The fixture as pcapng, with its key log in a DSB at `keys_at`: before
 /// the packets (0) or after them (usize::MAX).
 fn pcapng_with_keys(keys_at: usize) -> Vec<u8> {
     let keys = std::fs::read(fixture("wss_py13_aes128.keys")).unwrap();
-    let mut dsb = Vec::new();
-    dsb.extend(0x544c_534bu32.to_le_bytes());
-    dsb.extend((keys.len() as u32).to_le_bytes());
-    dsb.extend(&keys);
-    let dsb = block(0x0000_000A, &dsb);
-    let mut shb = Vec::new();
-    shb.extend(0x1A2B_3C4Du32.to_le_bytes());
-    shb.extend(1u16.to_le_bytes());
-    shb.extend(0u16.to_le_bytes());
-    shb.extend((-1i64).to_le_bytes());
-    let mut out = block(0x0A0D_0D0A, &shb);
-    let mut packets: Vec<Vec<u8>> = Vec::new();
-    let mut link = 0u16;
+    let mut packets: Vec<(wsscope::event::Timestamp, Vec<u8>, u32, wsscope::source::LinkType)> = Vec::new();
     let mut src = FileSource::open(&fixture("wss_py13_aes128.pcap")).unwrap();
     src.run(&mut |item| {
         if let SourceItem::Packet(p) = item {
-            link = p.link.0 as u16;
-            // Microsecond timestamps (the IDB's default resolution).
-            let us = p.ts.secs as u64 * 1_000_000 + u64::from(p.ts.nanos / 1000);
-            let mut epb = Vec::new();
-            epb.extend(0u32.to_le_bytes());
-            epb.extend(((us >> 32) as u32).to_le_bytes());
-            epb.extend((us as u32).to_le_bytes());
-            epb.extend((p.data.len() as u32).to_le_bytes());
-            epb.extend(p.orig_len.to_le_bytes());
-            epb.extend(p.data);
-            packets.push(block(0x0000_0006, &epb));
+            packets.push((p.ts, p.data.to_vec(), p.orig_len, p.link));
         }
         ControlFlow::Continue(())
     })
     .unwrap();
-    let mut idb = Vec::new();
-    idb.extend(link.to_le_bytes());
-    idb.extend(0u16.to_le_bytes());
-    idb.extend(262_144u32.to_le_bytes());
-    out.extend(block(0x0000_0001, &idb));
-    for (i, p) in packets.iter().enumerate() {
+    let mut out = Vec::new();
+    let mut w = PcapngWriter::new(&mut out, packets[0].3, 262_144, &[]).unwrap();
+    for (i, (ts, data, orig, _)) in packets.iter().enumerate() {
         if i == keys_at {
-            out.extend(&dsb);
+            w.write_secrets(SecretsKind::TLS_KEY_LOG, &keys).unwrap();
         }
-        out.extend(p);
+        w.write_raw(*ts, data, *orig).unwrap();
     }
     if keys_at >= packets.len() {
-        out.extend(&dsb);
+        w.write_secrets(SecretsKind::TLS_KEY_LOG, &keys).unwrap();
     }
+    w.flush().unwrap();
+    drop(w);
     out
 }
 

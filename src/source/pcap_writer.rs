@@ -102,12 +102,7 @@ impl<W: Write> PcapngWriter<W> {
         option(&mut body, OPT_ENDOFOPT, &[]);
         block(&mut w, SHB, &body)?;
         for (kind, data) in secrets {
-            let mut body = Vec::with_capacity(data.len() + 12);
-            body.extend_from_slice(&kind.0.to_le_bytes());
-            body.extend_from_slice(&u32::try_from(data.len()).unwrap_or(u32::MAX).to_le_bytes());
-            body.extend_from_slice(data);
-            body.extend(std::iter::repeat_n(0u8, pad4(data.len())));
-            block(&mut w, DSB, &body)?;
+            write_dsb(&mut w, *kind, data)?;
         }
         // Interface Description Block: link type, snaplen, if_tsresol = 10^-9.
         let mut body = Vec::with_capacity(24);
@@ -118,6 +113,13 @@ impl<W: Write> PcapngWriter<W> {
         option(&mut body, OPT_ENDOFOPT, &[]);
         block(&mut w, IDB, &body)?;
         Ok(PcapngWriter { w })
+    }
+
+    /// A Decryption Secrets Block here, between packets (pcapng allows it
+    /// anywhere; readers apply it to the packets that follow, and wsscope to
+    /// every record still waiting for its key).
+    pub fn write_secrets(&mut self, kind: SecretsKind, data: &[u8]) -> io::Result<()> {
+        write_dsb(&mut self.w, kind, data)
     }
 
     pub fn write_raw(&mut self, ts: Timestamp, data: &[u8], orig_len: u32) -> io::Result<()> {
@@ -159,6 +161,16 @@ fn block(w: &mut impl Write, kind: u32, body: &[u8]) -> io::Result<()> {
     w.write_all(&total.to_le_bytes())?;
     w.write_all(body)?;
     w.write_all(&total.to_le_bytes())
+}
+
+/// One Decryption Secrets Block: secrets type, length, data padded to 4.
+fn write_dsb<W: Write>(w: &mut W, kind: SecretsKind, data: &[u8]) -> io::Result<()> {
+    let mut body = Vec::with_capacity(data.len().saturating_add(12));
+    body.extend_from_slice(&kind.0.to_le_bytes());
+    body.extend_from_slice(&u32::try_from(data.len()).unwrap_or(u32::MAX).to_le_bytes());
+    body.extend_from_slice(data);
+    body.extend(std::iter::repeat_n(0u8, pad4(data.len())));
+    block(w, DSB, &body)
 }
 
 #[cfg(test)]
