@@ -30,8 +30,7 @@ fn pcapng_with_keys(keys_at: usize) -> Vec<u8> {
         ControlFlow::Continue(())
     })
     .unwrap();
-    let mut out = Vec::new();
-    let mut w = PcapngWriter::new(&mut out, packets[0].3, 262_144, &[]).unwrap();
+    let mut w = PcapngWriter::new(Vec::new(), packets[0].3, 262_144, &[]).unwrap();
     for (i, (ts, data, orig, _)) in packets.iter().enumerate() {
         if i == keys_at {
             w.write_secrets(SecretsKind::TLS_KEY_LOG, &keys).unwrap();
@@ -42,8 +41,7 @@ fn pcapng_with_keys(keys_at: usize) -> Vec<u8> {
         w.write_secrets(SecretsKind::TLS_KEY_LOG, &keys).unwrap();
     }
     w.flush().unwrap();
-    drop(w);
-    out
+    w.into_inner()
 }
 
 fn analyze(bytes: Vec<u8>) -> Vec<Event> {

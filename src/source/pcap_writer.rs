@@ -115,6 +115,11 @@ impl<W: Write> PcapngWriter<W> {
         Ok(PcapngWriter { w })
     }
 
+    /// The writer (the file or buffer written to).
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+
     /// A Decryption Secrets Block here, between packets (pcapng allows it
     /// anywhere; readers apply it to the packets that follow, and wsscope to
     /// every record still waiting for its key).
