@@ -62,7 +62,13 @@ pub fn analysis_config(args: &AnalysisArgs) -> anyhow::Result<AnalyzerConfig> {
             let first = report
                 .first_malformed
                 .as_ref()
-                .map(|(line, why)| format!(", first at line {line}: {why}"))
+                // The reason may quote the file's bytes: never raw to a terminal.
+                .map(|(line, why)| {
+                    format!(
+                        ", first at line {line}: {}",
+                        crate::output::text::sanitize_str(why)
+                    )
+                })
                 .unwrap_or_default();
             eprintln!(
                 "wsscope: warning: {}: {} key log lines could not be read{first}",
