@@ -46,6 +46,7 @@ pub mod layer;
 pub mod reader;
 pub mod record;
 pub mod schedule;
+mod suite_names;
 pub mod suites;
 
 pub use layer::TlsLayer;
