@@ -111,6 +111,12 @@ impl Analyzer {
         &self.keys
     }
 
+    /// A diagnostic from outside the layers (the capture file's reader),
+    /// through the same rate limiter as every other.
+    pub fn report(&mut self, d: DiagnosticEvent, out: &mut dyn EventSink) {
+        self.diags.emit(d, out);
+    }
+
     pub fn totals(&self) -> &Totals {
         &self.totals
     }

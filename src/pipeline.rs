@@ -67,6 +67,25 @@ pub fn run<S: EventSink>(
                 analyzer.add_secrets(kind, data);
                 return ControlFlow::Continue(());
             }
+            SourceItem::Diagnostic {
+                code,
+                detail,
+                packet,
+                ts,
+            } => {
+                analyzer.report(
+                    crate::event::DiagnosticEvent {
+                        ts,
+                        conn: None,
+                        dir: None,
+                        code,
+                        detail: detail.to_string(),
+                        packet,
+                    },
+                    sink,
+                );
+                return ControlFlow::Continue(());
+            }
         };
         // Only `-c 0` gets here with the limit reached.
         if reached(count) {

@@ -93,6 +93,16 @@ pub enum SourceItem<'a> {
     /// Decryption secrets carried by the capture (a pcapng Decryption
     /// Secrets Block), to be handed to the analyzer before the packets after it.
     Secrets { kind: SecretsKind, data: &'a [u8] },
+    /// Something about the capture file itself (a timestamp that cannot be
+    /// honoured, a record length that lies): a [`crate::diag`] code, what
+    /// was wrong, and the packet it concerns (the next one handed out when
+    /// the record itself was skipped). Reading goes on.
+    Diagnostic {
+        code: &'static str,
+        detail: &'a str,
+        packet: Option<u64>,
+        ts: Timestamp,
+    },
 }
 
 /// How a source ended.

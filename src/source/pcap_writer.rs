@@ -213,6 +213,7 @@ mod tests {
         src.run(&mut |item| {
             seen.push(match item {
                 SourceItem::Secrets { kind, data } => format!("{} {:?}", kind.name(), data),
+                SourceItem::Diagnostic { code, detail, .. } => format!("{code} {detail}"),
                 SourceItem::Packet(p) => {
                     format!("{} {:?} {:?} {} {}", p.index, p.ts, p.data, p.orig_len, p.link.0)
                 }
