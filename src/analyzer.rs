@@ -5,6 +5,7 @@
 //! sink; packet timestamps are the only clock. Files, live capture and the
 //! terminal are the caller's business.
 
+use crate::budget::{self, Budget};
 use crate::conn::stack::LayerHook;
 use crate::conn::{ConnStack, PayloadClassifier, ProbeHints};
 use crate::decode::{Decoded, Decoder, DefragConfig};
@@ -36,6 +37,24 @@ pub struct AnalyzerConfig {
     /// follows them as they grow (live capture: a browser writes each
     /// connection's line just after its handshake).
     pub keylog_files: Vec<(std::path::PathBuf, u64)>,
+    /// The run's memory budget (`--max-memory`); the analysis keeps to its
+    /// share, evicting the least recently active connections.
+    pub budget: Budget,
+}
+
+impl AnalyzerConfig {
+    /// The caps as the budget allows them: no connection's out-of-order
+    /// buffer, frame or message kept may take more than its share of the
+    /// per-connection budget, nor all connections' out-of-order bytes more
+    /// than half the analysis' share.
+    fn within_budget(mut self) -> Self {
+        let b = self.budget;
+        self.tcp.max_conn_buffer = self.tcp.max_conn_buffer.min(b.per_conn / 2).max(1);
+        self.tcp.max_total_buffer = self.tcp.max_total_buffer.min(b.analysis() / 2).max(1);
+        self.session.max_frame_bytes = self.session.max_frame_bytes.min(b.per_conn / 4).max(1);
+        self.session.max_message_bytes = self.session.max_message_bytes.min(b.per_conn / 4).max(1);
+        self
+    }
 }
 
 /// Counters over the whole input.
@@ -63,10 +82,21 @@ pub struct Analyzer {
     hook: Option<Box<LayerHook>>,
     /// Decryption secrets that came with the capture.
     keys: KeyStore,
+    /// Connections evicted to keep within the budget, so far.
+    evicted: u64,
+    /// What `keys` held when last counted (counting walks the TLS session
+    /// cache under its lock: done every [`KEYS_RECOUNT`] packets, not each).
+    keys_held: usize,
+    /// The most [`Analyzer::held`] was after a packet.
+    peak: usize,
 }
+
+/// Packets between two counts of the secrets' memory.
+const KEYS_RECOUNT: u64 = 4096;
 
 impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
+        let cfg = cfg.within_budget();
         let classifier: Box<dyn RoleClassifier + Send> = Box::new(PayloadClassifier);
         let mut keys = KeyStore::default();
         keys.set_keylog(cfg.keylog.clone());
@@ -80,7 +110,32 @@ impl Analyzer {
             mem: MemLedger::default(),
             hook: None,
             keys,
+            evicted: 0,
+            keys_held: 0,
+            peak: 0,
         }
+    }
+
+    /// Heap bytes the analysis holds now: the connection table and its
+    /// buffers, the stacks and every layer in them, the secrets.
+    pub fn held(&self) -> usize {
+        let stacks = (self.stacks.capacity().saturating_mul(8) / 7)
+            .saturating_mul(std::mem::size_of::<(ConnId, ConnStack)>() + 1);
+        self.flows
+            .heap_bytes()
+            .saturating_add(stacks)
+            .saturating_add(self.mem.held())
+            .saturating_add(self.keys_held)
+    }
+
+    /// The most the analysis held after any packet.
+    pub fn peak_held(&self) -> usize {
+        self.peak
+    }
+
+    /// Connections summarised early to keep within the memory budget.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     /// Wraps (or replaces) the first layer of every connection's stack: how
@@ -133,6 +188,9 @@ impl Analyzer {
     /// Analyses one packet; returns the TCP connection it belongs to, if any
     /// (export uses it to copy whole connections into a pcap).
     pub fn feed(&mut self, pkt: &Packet<'_>, out: &mut dyn EventSink) -> Option<ConnId> {
+        if self.totals.packets % KEYS_RECOUNT == 0 {
+            self.keys_held = self.keys.heap_bytes();
+        }
         let t = &mut self.totals;
         t.packets = t.packets.saturating_add(1);
         t.bytes = t.bytes.saturating_add(u64::from(pkt.orig_len));
@@ -150,8 +208,15 @@ impl Analyzer {
         match self.decoder.decode(pkt) {
             Decoded::Tcp(seg) => {
                 self.totals.tcp_segments = self.totals.tcp_segments.saturating_add(1);
-                self.flows
-                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router)
+                let conn = self
+                    .flows
+                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router);
+                let held = self.held();
+                self.peak = self.peak.max(held);
+                if held > self.cfg.budget.analysis() {
+                    self.shed(pkt.ts, pkt.index, out);
+                }
+                conn
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {
                 self.totals.not_tcp = self.totals.not_tcp.saturating_add(1);
@@ -173,6 +238,54 @@ impl Analyzer {
                 None
             }
         }
+    }
+
+    /// Over budget: summarises connections early, those that never carried
+    /// payload first and then the least recently active, until the
+    /// analysis is back under [`budget::LOW_WATER`] eighths of its share.
+    fn shed(&mut self, ts: Timestamp, packet: u64, out: &mut dyn EventSink) {
+        let share = self.cfg.budget.analysis();
+        let target = share / 8 * budget::LOW_WATER;
+        let before = self.held();
+        let mut n = 0u64;
+        for (slot, id) in self.flows.eviction_order() {
+            if self.held() <= target {
+                break;
+            }
+            let mut router = Router {
+                cfg: &self.cfg,
+                stacks: &mut self.stacks,
+                diags: &mut self.diags,
+                mem: &mut self.mem,
+                hook: self.hook.as_deref(),
+                keys: &self.keys,
+                out: &mut *out,
+            };
+            if self.flows.evict_one(slot, id, ts, &mut router) {
+                n += 1;
+            }
+        }
+        self.stacks.shrink_to_fit();
+        self.evicted = self.evicted.saturating_add(n);
+        let b = self.cfg.budget;
+        self.diags.emit(
+            DiagnosticEvent {
+                ts,
+                conn: None,
+                dir: None,
+                code: diag::MEMORY_BUDGET,
+                detail: format!(
+                    "the analysis held {} of its {} share of the memory budget (--max-memory {}); {n} connections were summarised early (end \"evicted\", {} in all so far), those that never carried data and then the least recently active, leaving {}; raise --max-memory to keep them",
+                    budget::human(before),
+                    budget::human(share),
+                    budget::human(b.total),
+                    self.evicted,
+                    budget::human(self.held()),
+                ),
+                packet: Some(packet),
+            },
+            out,
+        );
     }
 
     /// End of input: flushes every connection and reports how the input ended.

@@ -436,6 +436,17 @@ pub struct AnalysisArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_conns: usize,
 
+    /// Memory budget of the whole run (e.g. 256M, 4G). When the analysis
+    /// reaches its share, the least recently active connections are
+    /// summarised early (end "evicted", with a memory-budget diagnostic).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = crate::budget::parse_size)]
+    pub max_memory: usize,
+
+    /// Most memory one connection may hold (out-of-order bytes, frame and
+    /// message payload kept); default a quarter of --max-memory.
+    #[arg(long, value_name = "SIZE", value_parser = crate::budget::parse_size)]
+    pub max_conn_memory: Option<usize>,
+
     /// TLS key log (NSS format, as written by SSLKEYLOGFILE) to decrypt wss://
     /// and other TLS connections. Repeatable. Without it, $SSLKEYLOGFILE is used
     /// when set; keys inside a pcapng (Decryption Secrets Block) always are.
@@ -444,8 +455,12 @@ pub struct AnalysisArgs {
 }
 
 impl AnalysisArgs {
-    pub fn config(&self) -> AnalyzerConfig {
-        let mut cfg = AnalyzerConfig::default();
+    /// The analysis settings, for a command whose output keeps `output`.
+    pub fn config(&self, output: crate::budget::OutputShare) -> AnalyzerConfig {
+        let mut cfg = AnalyzerConfig {
+            budget: crate::budget::Budget::new(self.max_memory, self.max_conn_memory, output),
+            ..AnalyzerConfig::default()
+        };
         cfg.tcp.max_conn_buffer = self.max_buffer;
         cfg.tcp.max_total_buffer = self.max_total_buffer.max(self.max_buffer);
         cfg.tcp.max_conns = self.max_conns.max(1);

@@ -25,6 +25,7 @@ codes! {
     TCP_OVERLAP_CONFLICT = "tcp-overlap-conflict": "a retransmission carried different bytes; the first copy is kept";
     TCP_BUFFER_CAP = "tcp-buffer-cap": "out-of-order bytes hit a cap; holes are skipped as gaps";
     TCP_CONN_EVICTED = "tcp-conn-evicted": "too many connections at once; the least recently active were summarised early";
+    MEMORY_BUDGET = "memory-budget": "the memory budget (--max-memory) was reached; the least recently active connections were summarised early";
     HTTP_GAP = "http-gap": "bytes lost in an HTTP stream";
     HTTP_MALFORMED = "http-malformed": "an HTTP head that cannot be parsed";
     HTTP_HEAD_TOO_LONG = "http-head-too-long": "an HTTP head over the size limit";

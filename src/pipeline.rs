@@ -116,6 +116,16 @@ pub fn run<S: EventSink>(
         follow.poll(analyzer);
         analyzer.finish(&end, sink);
     }
+    if std::env::var_os("WSSCOPE_MEMSTATS").is_some() {
+        // A measurement aid (benches/memory_hostile.sh): what the budget saw.
+        eprintln!(
+            "wsscope: memstats: peak held {} (analysis share {}), evicted {}, layers peak {}",
+            analyzer.peak_held(),
+            analyzer.config().budget.analysis(),
+            analyzer.evicted(),
+            analyzer.memory().peak()
+        );
+    }
     Ok(end)
 }
 

@@ -3,7 +3,7 @@
 use super::report_end;
 use crate::analyzer::Analyzer;
 use crate::cli::{AnalysisArgs, ConnsFormat, InputArgs};
-use crate::output::conns::{ConnsCollector, write_jsonl, write_table};
+use crate::output::conns::ConnsSink;
 use crate::pipeline::{self, Control};
 use anyhow::Context;
 use std::io::Write;
@@ -20,20 +20,16 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut src = input.open(stop)?;
     input.announce_live();
-    let mut sink = ConnsCollector::default();
-    let mut analyzer = Analyzer::new(super::analysis_config(analysis)?);
+    let cfg = super::analysis_config(analysis, crate::budget::OutputShare::Ordering)?;
+    let stdout = std::io::stdout();
+    let w = std::io::BufWriter::new(stdout.lock());
+    let mut sink = ConnsSink::new(w, format == ConnsFormat::Table, cfg.budget.output);
+    let mut analyzer = Analyzer::new(cfg);
     let ctl = Control::limit(input.count);
     let end = pipeline::run(src.as_mut(), &mut analyzer, &mut sink, ctl, |_, _| {
         ControlFlow::Continue(())
     })?;
-    let conns = sink.sorted();
-    let stdout = std::io::stdout();
-    let mut w = std::io::BufWriter::new(stdout.lock());
-    match format {
-        ConnsFormat::Table => write_table(&conns, &mut w),
-        ConnsFormat::Jsonl => write_jsonl(&conns, &mut w),
-    }
-    .context("writing output")?;
+    let mut w = sink.finish().context("writing output")?;
     w.flush().context("writing output")?;
     report_end(input, &end);
     Ok(ExitCode::SUCCESS)

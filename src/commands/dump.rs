@@ -26,7 +26,11 @@ pub fn run(
     let live = input.is_live();
     let stdout = std::io::stdout();
     let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let (src, cfg, count) = (src.as_mut(), super::analysis_config(analysis)?, input.count);
+    let (src, cfg, count) = (
+        src.as_mut(),
+        super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?,
+        input.count,
+    );
     let (end, written, found) = match format {
         DumpFormat::Jsonl => {
             let sink = JsonlSink::with_flush_each(w, live);

@@ -52,7 +52,7 @@ pub fn payload_format(format: ExportFormat) -> Option<PayloadFormat> {
 /// say otherwise; `stdout_is_tty` guards terminals against raw bytes.
 pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<ExportSummary> {
     args.check(stdout_is_tty)?;
-    let cfg = super::analysis_config(&args.analysis)?;
+    let cfg = super::analysis_config(&args.analysis, crate::budget::OutputShare::Streaming)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut src = args.input.open(stop)?;
     args.input.announce_live();

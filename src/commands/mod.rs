@@ -13,6 +13,7 @@ pub mod export;
 pub mod timeline;
 
 use crate::analyzer::AnalyzerConfig;
+use crate::budget::OutputShare;
 use crate::cli::{AnalysisArgs, InputArgs};
 use crate::keys::keylog::{KeyLog, ParseReport};
 use crate::source::SourceEnd;
@@ -20,11 +21,11 @@ use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// The analysis settings of a command, with its key logs read: `--keylog`
+/// The analysis settings of a command whose output keeps `output`, with its key logs read: `--keylog`
 /// files, else `$SSLKEYLOGFILE` when set (said on stderr). Lines that could
 /// not be read are counted and the first is shown, once per file.
-pub fn analysis_config(args: &AnalysisArgs) -> anyhow::Result<AnalyzerConfig> {
-    let mut cfg = args.config();
+pub fn analysis_config(args: &AnalysisArgs, output: OutputShare) -> anyhow::Result<AnalyzerConfig> {
+    let mut cfg = args.config(output);
     let mut paths = args.keylog.clone();
     if paths.is_empty()
         && let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty())

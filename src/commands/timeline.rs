@@ -15,7 +15,7 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
             "no capture given; try `wsscope FILE`, `wsscope -i IFACE`, `wsscope dump FILE`, or --help"
         );
     }
-    let cfg = super::analysis_config(&cli.analysis)?;
+    let cfg = super::analysis_config(&cli.analysis, crate::budget::OutputShare::Index)?;
     if cli.headless {
         return headless(cli, cfg);
     }

@@ -34,6 +34,10 @@ pub struct ConnStack {
 /// Inputs between two memory reports of a stack.
 const MEMORY_REPORT_EVERY: u32 = 32;
 
+/// Inputs at the start of a connection after each of which its memory is
+/// reported (the handshake, the first frames).
+const REPORT_FIRST: u32 = 4;
+
 impl ConnStack {
     pub fn new(id: SessionId, hints: ProbeHints, limits: SessionConfig) -> Self {
         ConnStack {
@@ -83,8 +87,14 @@ impl ConnStack {
         // the ledger is brought up to date every few inputs and at gaps
         // and ends (where holdings change most).
         self.inputs = self.inputs.wrapping_add(1);
-        if self.inputs % MEMORY_REPORT_EVERY == 0 || !matches!(item, StreamInput::Data { .. }) {
-            let now = top.heap_bytes();
+        // The first inputs too: a connection that sends a handshake and then
+        // stays quiet (a million of them) must not go uncounted.
+        if self.inputs % MEMORY_REPORT_EVERY == 0
+            || self.inputs <= REPORT_FIRST
+            || !matches!(item, StreamInput::Data { .. })
+        {
+            // The layer's own allocation (a `Box`) counts as much as what it points to.
+            let now = top.heap_bytes().saturating_add(std::mem::size_of_val(&**top));
             cx.mem.update(self.reported, now);
             self.reported = now;
         }

@@ -755,7 +755,7 @@ impl ByteLayer for Http1Upgrade {
     fn heap_bytes(&self) -> usize {
         let held = match &self.mode {
             Mode::AwaitingAnswer(up) => up.held_len,
-            Mode::WebSocket(ws) => ws.heap_bytes(),
+            Mode::WebSocket(ws) => ws.heap_bytes().saturating_add(std::mem::size_of_val(&**ws)),
             Mode::Http | Mode::Opaque => 0,
         };
         let dirs: usize = Dir::BOTH

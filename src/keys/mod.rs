@@ -84,6 +84,26 @@ impl KeyStore {
     }
 
     /// Changes whenever new secrets arrive.
+    /// Heap bytes held: capture secrets, parsed key logs (the user's files
+    /// are shared with the configuration and counted once, here) and
+    /// remembered TLS 1.2 sessions (bounded by [`MAX_SESSIONS`]).
+    pub fn heap_bytes(&self) -> usize {
+        let logs = self
+            .files
+            .as_ref()
+            .map_or(0, |l| l.heap_bytes())
+            .saturating_add(self.dsb.heap_bytes())
+            .saturating_add(self.appended.heap_bytes());
+        let sessions = self.sessions.lock().map_or(0, |c| {
+            c.by_id
+                .iter()
+                .chain(c.by_ticket.iter())
+                .map(|(k, v)| k.capacity().saturating_add(v.capacity()).saturating_add(64))
+                .sum::<usize>()
+        });
+        self.total.saturating_add(logs).saturating_add(sessions)
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }

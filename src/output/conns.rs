@@ -2,43 +2,94 @@
 //! but with reassembly facts (stream bytes, gaps) and, for WebSocket
 //! connections, frame/message counts and ping round-trip times.
 
-use crate::event::{ConnectionEndEvent, Dir, Event, EventSink};
+use super::ordered::OrderedRows;
+use crate::event::{ConnectionEndEvent, Dir, Event, EventSink, Timestamp};
 use std::io::{self, Write};
 
-/// Collects connection summaries (they arrive as connections end).
-#[derive(Default)]
-pub struct ConnsCollector {
-    pub conns: Vec<ConnectionEndEvent>,
+/// The `conns` output as connections end. JSON Lines — exactly the `close`
+/// records of `dump --format jsonl`, so the two never disagree on a field —
+/// go out in connection
+/// order as soon as every earlier connection has ended; the table (whose
+/// column widths depend on every row) is written at the end. Rows that
+/// must wait are held within `limit` bytes, then spill to a temporary file
+/// ([`OrderedRows`]), so the output never holds a summary per connection.
+pub struct ConnsSink<W: Write> {
+    out: W,
+    table: Option<Table>,
+    rows: OrderedRows,
+    count: u64,
+    /// The first write error; later rows are dropped.
+    error: Option<io::Error>,
 }
 
-impl EventSink for ConnsCollector {
-    fn event(&mut self, ev: Event) {
-        if let Event::Close(c) = ev {
-            self.conns.push(*c);
+impl<W: Write> ConnsSink<W> {
+    /// A table (`table`) or JSON Lines into `out`; `limit` bytes of rows may
+    /// wait in memory.
+    pub fn new(out: W, table: bool, limit: usize) -> Self {
+        ConnsSink {
+            out,
+            table: table.then(Table::default),
+            rows: OrderedRows::new(!table, limit),
+            count: 0,
+            error: None,
         }
     }
-}
 
-impl ConnsCollector {
-    /// In connection order (summaries arrive in end order).
-    pub fn sorted(mut self) -> Vec<ConnectionEndEvent> {
-        self.conns.sort_by_key(|c| c.conn);
-        self.conns
+    /// Rows that waited on disk.
+    pub fn spilled(&self) -> u64 {
+        self.rows.spilled()
+    }
+
+    /// Writes every row not yet out (and the table's header and footer);
+    /// returns the output.
+    pub fn finish(self) -> io::Result<W> {
+        let ConnsSink {
+            mut out,
+            table,
+            rows,
+            count,
+            error,
+        } = self;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        match table {
+            None => rows.finish(&mut |r| out.write_all(r))?,
+            Some(t) => {
+                let layout = t.layout();
+                layout.header(&mut out)?;
+                rows.finish(&mut |r| layout.row(r, &mut out))?;
+                writeln!(out, "{count} connection{}", if count == 1 { "" } else { "s" })?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn add(&mut self, c: &ConnectionEndEvent) -> io::Result<()> {
+        self.count += 1;
+        let row = match &mut self.table {
+            Some(t) => t.encode(c),
+            None => {
+                let mut line = Vec::with_capacity(512);
+                super::jsonl::event_json(&Event::Close(Box::new(c.clone())), &mut line);
+                line.push(b'\n');
+                line
+            }
+        };
+        let out = &mut self.out;
+        self.rows.push(c.conn, row, &mut |r| out.write_all(r))
     }
 }
 
-/// One JSON object per connection: exactly the `close` record of the JSON
-/// Lines event stream (so `conns --format jsonl` and `dump --format jsonl`
-/// never disagree on a field).
-pub fn write_jsonl(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Result<()> {
-    let mut line = Vec::with_capacity(512);
-    for c in conns {
-        line.clear();
-        super::jsonl::event_json(&Event::Close(Box::new(c.clone())), &mut line);
-        line.push(b'\n');
-        w.write_all(&line)?;
+impl<W: Write> EventSink for ConnsSink<W> {
+    fn event(&mut self, ev: Event) {
+        if let Event::Close(c) = ev
+            && self.error.is_none()
+            && let Err(e) = self.add(&c)
+        {
+            self.error = Some(e);
+        }
     }
-    Ok(())
 }
 
 fn human_bytes(n: u64) -> String {
@@ -64,116 +115,201 @@ fn ms(secs: f64) -> String {
     }
 }
 
-/// The human table. An `sni` column follows `proto` when the capture has
-/// TLS connections (plaintext-only captures keep their narrower table).
-pub fn write_table(conns: &[ConnectionEndEvent], w: &mut dyn Write) -> io::Result<()> {
-    let start = conns.iter().map(|c| c.first_ts).min();
-    let with_sni = conns.iter().any(|c| c.tls.is_some());
-    let rows: Vec<Vec<String>> = conns
-        .iter()
-        .map(|c| {
-            let rel = |t: crate::event::Timestamp| start.map_or(0.0, |s| t.seconds_since(s));
-            let d = |dir: Dir| {
-                let s = &c.stats[dir.index()];
-                format!("{} / {}", s.packets, human_bytes(s.bytes))
-            };
-            let gaps = {
-                let g: u64 = c.stats.iter().map(|s| s.gaps).sum();
-                let b: u64 = c.stats.iter().map(|s| s.gap_bytes).sum();
-                if g == 0 {
-                    "-".to_string()
-                } else {
-                    format!("{g} ({})", human_bytes(b))
-                }
-            };
-            let ws = if c.protocol == crate::event::Protocol::WebSocket {
-                let f: u64 = c.stats.iter().map(|s| s.frames).sum();
-                let m: u64 = c.stats.iter().map(|s| s.messages).sum();
-                let rtt = c
-                    .rtt
-                    .map(|(a, b, m)| format!(" rtt {}/{}/{}", ms(a), ms(b), ms(m)))
-                    .unwrap_or_default();
-                let v = if c.violations > 0 {
-                    format!(" {}!", c.violations)
-                } else {
-                    String::new()
-                };
-                format!("{f}f {m}m{rtt}{v}")
+/// Column headers; `sni` (index 4) only when the capture has TLS.
+const HEADER: [&str; 12] = [
+    "conn",
+    "client",
+    "server",
+    "proto",
+    "sni",
+    "first",
+    "last",
+    "c2s pkts/bytes",
+    "s2c pkts/bytes",
+    "gaps",
+    "end",
+    "websocket",
+];
+const SNI: usize = 4;
+const FIRST: usize = 5;
+const LAST: usize = 6;
+/// Separates a held row's cells (never in a cell: text is sanitized).
+const SEP: u8 = 0x1f;
+
+/// What the table learns row by row: column widths, the capture's start,
+/// whether any connection was TLS. Rows are held with their times raw,
+/// since times are shown relative to the earliest connection.
+#[derive(Default)]
+struct Table {
+    widths: [usize; 12],
+    start: Option<Timestamp>,
+    /// Earliest and latest first time, and last time (their widths
+    /// bound every relative time's width in the column).
+    first: Option<(Timestamp, Timestamp)>,
+    last: Option<(Timestamp, Timestamp)>,
+    with_sni: bool,
+}
+
+impl Table {
+    /// A held row: both times, then the other cells separated by [`SEP`].
+    fn encode(&mut self, c: &ConnectionEndEvent) -> Vec<u8> {
+        let d = |dir: Dir| {
+            let s = &c.stats[dir.index()];
+            format!("{} / {}", s.packets, human_bytes(s.bytes))
+        };
+        let gaps = {
+            let g: u64 = c.stats.iter().map(|s| s.gaps).sum();
+            let b: u64 = c.stats.iter().map(|s| s.gap_bytes).sum();
+            if g == 0 {
+                "-".to_string()
+            } else {
+                format!("{g} ({})", human_bytes(b))
+            }
+        };
+        let ws = if c.protocol == crate::event::Protocol::WebSocket {
+            let f: u64 = c.stats.iter().map(|s| s.frames).sum();
+            let m: u64 = c.stats.iter().map(|s| s.messages).sum();
+            let rtt = c
+                .rtt
+                .map(|(a, b, m)| format!(" rtt {}/{}/{}", ms(a), ms(b), ms(m)))
+                .unwrap_or_default();
+            let v = if c.violations > 0 {
+                format!(" {}!", c.violations)
             } else {
                 String::new()
             };
-            let sni = c
-                .tls
-                .as_ref()
-                .and_then(|t| t.sni.as_deref())
-                .map_or_else(|| "-".to_string(), crate::output::text::sanitize_str);
-            let mut row = vec![
-                c.conn.to_string(),
-                c.client.to_string(),
-                c.server.to_string(),
-                c.protocol_name().to_string(),
-                format!("{:.6}", rel(c.first_ts)),
-                format!("{:.6}", rel(c.last_ts)),
-                d(Dir::C2S),
-                d(Dir::S2C),
-                gaps,
-                c.end.as_str().to_string(),
-                ws,
-            ];
-            if with_sni {
-                row.insert(4, sni);
-            }
-            row
-        })
-        .collect();
-    let mut header = vec![
-        "conn",
-        "client",
-        "server",
-        "proto",
-        "first",
-        "last",
-        "c2s pkts/bytes",
-        "s2c pkts/bytes",
-        "gaps",
-        "end",
-        "websocket",
-    ];
-    if with_sni {
-        header.insert(4, "sni");
-    }
-    // Right-aligned (numeric) columns, after the optional one.
-    let numeric: &[usize] = if with_sni { &[0, 5, 6] } else { &[0, 4, 5] };
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            format!("{f}f {m}m{rtt}{v}")
+        } else {
+            String::new()
+        };
+        let sni = c
+            .tls
+            .as_ref()
+            .and_then(|t| t.sni.as_deref())
+            .map_or_else(|| "-".to_string(), crate::output::text::sanitize_str);
+        self.with_sni |= c.tls.is_some();
+        self.start = Some(self.start.map_or(c.first_ts, |s| s.min(c.first_ts)));
+        for (range, t) in [(&mut self.first, c.first_ts), (&mut self.last, c.last_ts)] {
+            *range = Some(range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+        }
+        let cells = [
+            c.conn.to_string(),
+            c.client.to_string(),
+            c.server.to_string(),
+            c.protocol_name().to_string(),
+            sni,
+            String::new(),
+            String::new(),
+            d(Dir::C2S),
+            d(Dir::S2C),
+            gaps,
+            c.end.as_str().to_string(),
+            ws,
+        ];
+        let mut row = Vec::with_capacity(160);
+        for t in [c.first_ts, c.last_ts] {
+            row.extend_from_slice(&t.secs.to_le_bytes());
+            row.extend_from_slice(&t.nanos.to_le_bytes());
+        }
+        for (i, (cell, w)) in cells.iter().zip(self.widths.iter_mut()).enumerate() {
             *w = (*w).max(cell.chars().count());
+            if i > 0 {
+                row.push(SEP);
+            }
+            row.extend_from_slice(cell.as_bytes());
+        }
+        row
+    }
+
+    /// The final column widths, now that every row has been seen.
+    fn layout(&self) -> Layout {
+        let start = self.start;
+        let width = |t: Timestamp| {
+            format!("{:.6}", start.map_or(0.0, |s| t.seconds_since(s)))
+                .chars()
+                .count()
+        };
+        // A relative time's width grows with its magnitude: the earliest
+        // and latest time of a column bound every row's.
+        let column = |r: Option<(Timestamp, Timestamp)>| r.map_or(0, |(lo, hi)| width(lo).max(width(hi)));
+        let mut widths = self.widths;
+        for (w, h) in widths.iter_mut().zip(HEADER) {
+            *w = (*w).max(h.chars().count());
+        }
+        for (i, r) in [(FIRST, self.first), (LAST, self.last)] {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(column(r));
+            }
+        }
+        Layout {
+            widths,
+            start,
+            with_sni: self.with_sni,
         }
     }
-    let line = |cells: &[&str], w: &mut dyn Write| -> io::Result<()> {
+}
+
+/// How the table's lines are laid out.
+struct Layout {
+    widths: [usize; 12],
+    start: Option<Timestamp>,
+    with_sni: bool,
+}
+
+impl Layout {
+    fn line(&self, cells: &[&str], w: &mut dyn Write) -> io::Result<()> {
         let mut s = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths.iter()).enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for (i, (cell, width)) in cells.iter().zip(self.widths.iter()).enumerate() {
+            if i == SNI && !self.with_sni {
+                continue;
+            }
+            if !first {
                 s.push_str("  ");
             }
+            first = false;
+            let width = *width;
             // Numbers right-aligned, text left-aligned.
-            if numeric.contains(&i) {
+            if matches!(i, 0 | FIRST | LAST) {
                 s.push_str(&format!("{cell:>width$}"));
             } else {
                 s.push_str(&format!("{cell:<width$}"));
             }
         }
         writeln!(w, "{}", s.trim_end())
-    };
-    line(&header, w)?;
-    for r in &rows {
-        let cells: Vec<&str> = r.iter().map(|s| s.as_str()).collect();
-        line(&cells, w)?;
     }
-    writeln!(
-        w,
-        "{} connection{}",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    )
+
+    fn header(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.line(&HEADER, w)
+    }
+
+    /// A held row (see [`Table::encode`]).
+    fn row(&self, row: &[u8], w: &mut dyn Write) -> io::Result<()> {
+        let time = |b: &[u8]| -> Option<Timestamp> {
+            let secs = i64::from_le_bytes(b.get(..8)?.try_into().ok()?);
+            let nanos = u32::from_le_bytes(b.get(8..12)?.try_into().ok()?);
+            Some(Timestamp::new(secs, nanos))
+        };
+        let (times, cells) = row.split_at(row.len().min(24));
+        let rel = |t: Option<Timestamp>| {
+            let secs = match (t, self.start) {
+                (Some(t), Some(s)) => t.seconds_since(s),
+                _ => 0.0,
+            };
+            format!("{secs:.6}")
+        };
+        let first = rel(time(times));
+        let last = rel(times.get(12..).and_then(time));
+        let mut parts: Vec<&str> = cells
+            .split(|b| *b == SEP)
+            .map(|c| std::str::from_utf8(c).unwrap_or("?"))
+            .collect();
+        if let Some(p) = parts.get_mut(FIRST) {
+            *p = &first;
+        }
+        if let Some(p) = parts.get_mut(LAST) {
+            *p = &last;
+        }
+        self.line(&parts, w)
+    }
 }

@@ -5,6 +5,7 @@ pub mod export_jsonl;
 pub mod export_pcap;
 pub mod hexdump;
 pub mod jsonl;
+pub mod ordered;
 pub mod text;
 pub mod wire;
 

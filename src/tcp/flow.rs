@@ -13,12 +13,12 @@
 //! least recently active are evicted, reported as such).
 
 use super::reassembly::{HalfEvent, HalfStream};
+use super::table::{ConnTable, FlowKey, Slot};
 use super::{Role, RoleClassifier, StreamConsumer, StreamEvent, TcpSummary};
 use crate::decode::Segment;
 use crate::diag;
 use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, RoleBasis, TcpEnd, Timestamp};
-use crate::model::{PacketSpan, Stamp};
-use rustc_hash::FxHashMap;
+use crate::model::Stamp;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -51,18 +51,37 @@ impl Default for TcpConfig {
     }
 }
 
-/// Normalised 4-tuple: the smaller endpoint first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct FlowKey(SocketAddr, SocketAddr);
+/// The TCP-level counters of one direction (the event's [`DirStats`] also
+/// has room for what upper layers count; keeping only these makes every
+/// tracked connection 100 bytes smaller).
+#[derive(Clone, Copy, Debug, Default)]
+struct TcpStats {
+    packets: u64,
+    bytes: u64,
+    stream_bytes: u64,
+    gaps: u64,
+    gap_bytes: u64,
+    fin: bool,
+    rst: bool,
+}
 
-impl FlowKey {
-    fn of(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+impl TcpStats {
+    fn to_dir_stats(self) -> DirStats {
+        DirStats {
+            packets: self.packets,
+            bytes: self.bytes,
+            stream_bytes: self.stream_bytes,
+            gaps: self.gaps,
+            gap_bytes: self.gap_bytes,
+            fin: self.fin,
+            rst: self.rst,
+            ..Default::default()
+        }
     }
 }
 
 #[derive(Debug)]
-struct Conn {
+pub(super) struct Conn {
     id: ConnId,
     client: SocketAddr,
     server: SocketAddr,
@@ -73,7 +92,9 @@ struct Conn {
     first_ts: Timestamp,
     last_ts: Timestamp,
     half: [HalfStream; 2],
-    stats: [DirStats; 2],
+    stats: [TcpStats; 2],
+    /// What `half` held on the heap when last counted.
+    heap: usize,
     /// Initial sequence numbers seen in SYNs, for reuse detection.
     isn: [Option<u32>; 2],
     rst: bool,
@@ -84,6 +105,16 @@ struct Conn {
 }
 
 impl Conn {
+    pub(super) fn key(&self) -> FlowKey {
+        FlowKey::of(self.client, self.server)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.half[0]
+            .heap_bytes()
+            .saturating_add(self.half[1].heap_bytes())
+    }
+
     fn pending(&self) -> usize {
         self.half[0]
             .pending_bytes()
@@ -118,12 +149,15 @@ impl Conn {
 pub struct FlowTable {
     cfg: TcpConfig,
     classifier: Box<dyn RoleClassifier + Send>,
-    conns: FxHashMap<FlowKey, Conn>,
+    conns: ConnTable,
     next_id: ConnId,
     /// Out-of-order bytes held across all connections.
     total_pending: usize,
-    /// Closed connections waiting out their linger time: (deadline, key, id).
-    closing: VecDeque<(Timestamp, FlowKey, ConnId)>,
+    /// Heap bytes the connections' reassembly buffers hold (chunks with
+    /// their overhead, retransmission history).
+    buffers: usize,
+    /// Closed connections waiting out their linger time: (deadline, slot, id).
+    closing: VecDeque<(Timestamp, Slot, ConnId)>,
     last_ts: Timestamp,
 }
 
@@ -132,9 +166,10 @@ impl FlowTable {
         FlowTable {
             cfg,
             classifier,
-            conns: FxHashMap::default(),
+            conns: ConnTable::default(),
             next_id: 0,
             total_pending: 0,
+            buffers: 0,
             closing: VecDeque::new(),
             last_ts: Timestamp::default(),
         }
@@ -143,6 +178,19 @@ impl FlowTable {
     /// Connections currently tracked.
     pub fn live_connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Heap bytes the table holds: connection state, index, out-of-order
+    /// chunks (with their overhead) and retransmission histories.
+    pub fn heap_bytes(&self) -> usize {
+        self.conns
+            .heap_bytes()
+            .saturating_add(self.buffers)
+            .saturating_add(self.closing.capacity().saturating_mul(std::mem::size_of::<(
+                Timestamp,
+                Slot,
+                ConnId,
+            )>()))
     }
 
     /// Feeds one segment; `orig_len` is its packet's length on the wire.
@@ -162,7 +210,8 @@ impl FlowTable {
 
         // A new SYN on a tuple whose connection is over (or is a different
         // incarnation) starts a new connection, as in Wireshark.
-        if syn_only && let Some(old) = self.conns.get(&key) {
+        let mut slot = self.conns.find(&key);
+        if syn_only && let Some(old) = slot.and_then(|s| self.conns.get(s)) {
             let dir = old.dir_of(seg.src);
             let old_isn = old.isn.get(dir.index()).copied().flatten();
             let same_syn = old_isn == Some(seg.seq);
@@ -170,20 +219,26 @@ impl FlowTable {
                 && (old.closed
                     || old_isn.is_some()
                     || old.stats.iter().any(|s| s.packets > 0 && !old.syn_seen));
-            if reused && let Some(old) = self.conns.remove(&key) {
+            if reused && let Some(old) = slot.and_then(|s| self.conns.remove(s)) {
+                slot = None;
                 self.finalize(old, ts, out);
             }
         }
 
-        if !self.conns.contains_key(&key) {
-            if self.conns.len() >= self.cfg.max_conns {
-                self.evict(ts, out);
+        let slot = match slot {
+            Some(s) => s,
+            None => {
+                if self.conns.len() >= self.cfg.max_conns {
+                    self.evict(ts, out);
+                }
+                let conn = self.new_conn(seg, ts);
+                self.conns.insert(conn)
             }
-            let conn = self.new_conn(seg, ts);
-            self.conns.insert(key, conn);
-        }
-        let conn = self.conns.get_mut(&key)?;
-        conn.last_ts = ts;
+        };
+        let conn = self.conns.get_mut(slot)?;
+        // Capture time may go backwards (merged or hostile captures): a
+        // connection never ends before it began.
+        conn.last_ts = conn.last_ts.max(ts);
 
         // Roles of a mid-stream connection: decided by its first payload.
         let known_roles = matches!(conn.role_basis, RoleBasis::Syn | RoleBasis::SynAck);
@@ -240,7 +295,7 @@ impl FlowTable {
                 conn.closed = true;
                 flush_halves(conn, Stamp::new(ts, packet), out);
                 self.closing
-                    .push_back((linger_deadline(ts, self.cfg.linger_secs), key, id));
+                    .push_back((linger_deadline(ts, self.cfg.linger_secs), slot, id));
             }
         } else {
             let (stats, half) = (&mut conn.stats, &mut conn.half);
@@ -276,7 +331,7 @@ impl FlowTable {
                 announce(conn, out);
                 conn.closed = true;
                 self.closing
-                    .push_back((linger_deadline(ts, self.cfg.linger_secs), key, id));
+                    .push_back((linger_deadline(ts, self.cfg.linger_secs), slot, id));
             }
         }
 
@@ -332,20 +387,57 @@ impl FlowTable {
                 .total_pending
                 .saturating_sub(before.saturating_sub(conn.pending()));
         }
+        let heap = conn.heap_bytes();
+        self.buffers = self.buffers.saturating_sub(conn.heap).saturating_add(heap);
+        conn.heap = heap;
         Some(id)
     }
 
     /// End of input: every connection still tracked is flushed and summarised,
     /// in connection order.
     pub fn finish(&mut self, out: &mut dyn StreamConsumer) {
-        let mut all: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
-        all.sort_unstable_by_key(|c| c.id);
+        // One connection at a time, in connection order: collecting them
+        // all first would hold the whole table twice.
+        let mut order: Vec<(ConnId, Slot)> = self.conns.iter().map(|(s, c)| (c.id, s)).collect();
+        order.sort_unstable();
         let ts = self.last_ts;
-        for c in all {
-            self.finalize(c, ts, out);
+        for (_, slot) in order {
+            if let Some(c) = self.conns.remove(slot) {
+                self.finalize(c, ts, out);
+            }
         }
+        self.conns.clear();
         self.closing.clear();
         self.total_pending = 0;
+        self.buffers = 0;
+    }
+
+    /// The tracked connections in the order they are given up when memory
+    /// runs short: those that never carried payload first (a SYN flood
+    /// costs nothing to forget), then the least recently active.
+    pub fn eviction_order(&self) -> Vec<(Slot, ConnId)> {
+        let mut order: Vec<(bool, Timestamp, Slot, ConnId)> = self
+            .conns
+            .iter()
+            .map(|(s, c)| (c.stats.iter().any(|st| st.stream_bytes > 0), c.last_ts, s, c.id))
+            .collect();
+        order.sort_unstable_by_key(|a| (a.0, a.1, a.3));
+        order.into_iter().map(|(_, _, s, id)| (s, id)).collect()
+    }
+
+    /// Summarises the connection `id` in `slot` early, as evicted (the
+    /// memory budget ran out). Returns false when it is no longer tracked.
+    pub fn evict_one(&mut self, slot: Slot, id: ConnId, ts: Timestamp, out: &mut dyn StreamConsumer) -> bool {
+        if self.conns.get(slot).is_none_or(|c| c.id != id) {
+            return false;
+        }
+        match self.conns.remove(slot) {
+            Some(c) => {
+                self.finalize_as(c, ts, Some(TcpEnd::Evicted), out);
+                true
+            }
+            None => false,
+        }
     }
 
     fn new_conn(&mut self, seg: &Segment<'_>, ts: Timestamp) -> Conn {
@@ -378,6 +470,7 @@ impl FlowTable {
                 HalfStream::new(self.cfg.history),
             ],
             stats: Default::default(),
+            heap: 0,
             isn: [None, None],
             rst: false,
             closed: false,
@@ -387,13 +480,13 @@ impl FlowTable {
 
     /// Emits `Closed` for connections whose linger time is over.
     fn expire(&mut self, now: Timestamp, out: &mut dyn StreamConsumer) {
-        while let Some(&(deadline, key, id)) = self.closing.front() {
+        while let Some(&(deadline, slot, id)) = self.closing.front() {
             if deadline > now {
                 break;
             }
             self.closing.pop_front();
-            if self.conns.get(&key).is_some_and(|c| c.id == id)
-                && let Some(c) = self.conns.remove(&key)
+            if self.conns.get(slot).is_some_and(|c| c.id == id)
+                && let Some(c) = self.conns.remove(slot)
             {
                 self.finalize(c, now, out);
             }
@@ -403,17 +496,12 @@ impl FlowTable {
     /// Frees room by finalising the least recently active tenth of the table,
     /// those without payload first (a SYN flood costs nothing to forget).
     fn evict(&mut self, ts: Timestamp, out: &mut dyn StreamConsumer) {
-        let mut order: Vec<(bool, Timestamp, FlowKey)> = self
-            .conns
-            .iter()
-            .map(|(k, c)| (c.stats.iter().any(|s| s.stream_bytes > 0), c.last_ts, *k))
-            .collect();
-        order.sort_unstable_by_key(|a| (a.0, a.1));
         let n = (self.cfg.max_conns / 10).max(1);
-        let mut victims: Vec<Conn> = order
-            .iter()
+        let mut victims: Vec<Conn> = self
+            .eviction_order()
+            .into_iter()
             .take(n)
-            .filter_map(|(_, _, k)| self.conns.remove(k))
+            .filter_map(|(s, _)| self.conns.remove(s))
             .collect();
         victims.sort_unstable_by_key(|c| c.id);
         out.stream_event(StreamEvent::Diagnostic(DiagnosticEvent {
@@ -440,6 +528,7 @@ impl FlowTable {
 
     fn finalize_as(&mut self, mut c: Conn, ts: Timestamp, end: Option<TcpEnd>, out: &mut dyn StreamConsumer) {
         self.total_pending = self.total_pending.saturating_sub(c.pending());
+        self.buffers = self.buffers.saturating_sub(c.heap);
         announce(&mut c, out);
         // No packet completes these bytes: the connection ended.
         flush_halves(&mut c, Stamp::new(ts, 0), out);
@@ -452,7 +541,7 @@ impl FlowTable {
             last_ts: c.last_ts,
             end: end.unwrap_or(c.end()),
             syn_seen: c.syn_seen,
-            stats: c.stats,
+            stats: c.stats.map(TcpStats::to_dir_stats),
         })));
     }
 }
@@ -493,7 +582,7 @@ fn emit(
     conn: ConnId,
     dir: Dir,
     at: Stamp,
-    stats: &mut DirStats,
+    stats: &mut TcpStats,
     e: HalfEvent<'_>,
     out: &mut dyn StreamConsumer,
 ) {
@@ -502,7 +591,7 @@ fn emit(
         HalfEvent::Data {
             offset,
             bytes,
-            packet,
+            packets,
             starts_write,
         } => {
             stats.stream_bytes = stats.stream_bytes.saturating_add(bytes.len() as u64);
@@ -511,7 +600,7 @@ fn emit(
                 dir,
                 offset,
                 bytes,
-                packets: PacketSpan::one(packet),
+                packets,
                 at,
                 starts_write,
             });

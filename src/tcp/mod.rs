@@ -15,6 +15,7 @@
 pub mod flow;
 pub mod reassembly;
 pub mod seq;
+mod table;
 
 use crate::event::{ConnId, ConnectionEvent, DiagnosticEvent, Dir, DirStats, GapReason, TcpEnd, Timestamp};
 use crate::model::{PacketSpan, Stamp};

@@ -227,6 +227,23 @@ pub struct FrameDecoder {
 }
 
 impl FrameDecoder {
+    /// Heap bytes held: the frame in progress (its payload kept so far),
+    /// the partial header, the resynchronisation window.
+    pub fn heap_bytes(&self) -> usize {
+        let frame = match &self.state {
+            State::Payload(f) => std::mem::size_of::<InFrame>().saturating_add(f.payload.capacity()),
+            _ => 0,
+        };
+        frame
+            .saturating_add(self.hdr.capacity())
+            .saturating_add(self.scan.capacity())
+            .saturating_add(
+                self.scan_chunks
+                    .capacity()
+                    .saturating_mul(std::mem::size_of::<usize>()),
+            )
+    }
+
     /// A decoder whose next byte is at stream offset `pos`.
     pub fn new(pos: u64, max_frame_bytes: usize, expect: Expect) -> Self {
         FrameDecoder {

@@ -92,6 +92,10 @@ pub struct Inflater {
     history_missing: Option<&'static str>,
 }
 
+/// What one inflater holds: zlib-rs' inflate state and its 32 KiB window
+/// (allocated with the stream, whatever window the peer negotiated).
+pub const INFLATER_BYTES: usize = 44 << 10;
+
 impl std::fmt::Debug for Inflater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inflater")

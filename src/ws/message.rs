@@ -129,6 +129,11 @@ impl Assembler {
         }
     }
 
+    /// Heap bytes held by the message in progress.
+    pub fn heap_bytes(&self) -> usize {
+        self.cur.as_ref().map_or(0, |m| m.data.capacity())
+    }
+
     /// Is a fragmented message in progress?
     pub fn in_message(&self) -> bool {
         self.cur.is_some()

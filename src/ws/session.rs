@@ -18,7 +18,7 @@
 )]
 
 use super::decoder::{Decoded, Expect, FrameDecoder, RawFrame};
-use super::deflate::{Inflater, no_context_takeover};
+use super::deflate::{INFLATER_BYTES, Inflater, no_context_takeover};
 use super::frame::Opcode;
 use super::message::{Assembled, Assembler, DataFrame, Utf8Verdict, utf8_verdict};
 use super::ping::PingTracker;
@@ -241,13 +241,25 @@ impl WsSession {
         }
     }
 
+    /// Heap bytes held: frames and messages in progress, inflater states,
+    /// packet spans, pings (not the session's own size: its owner counts it).
     pub fn heap_bytes(&self) -> usize {
         let dirs: usize = self
             .dirs
             .iter()
-            .map(|(_, d)| d.spans.heap_bytes())
+            .map(|(_, d)| {
+                d.spans
+                    .heap_bytes()
+                    .saturating_add(d.decoder.heap_bytes())
+                    .saturating_add(d.assembler.heap_bytes())
+                    .saturating_add(if d.inflater.is_some() { INFLATER_BYTES } else { 0 })
+            })
             .fold(0, usize::saturating_add);
-        dirs.saturating_add(self.pings.heap_bytes())
+        dirs.saturating_add(self.pings.heap_bytes()).saturating_add(
+            self.scratch
+                .capacity()
+                .saturating_mul(std::mem::size_of::<Decoded>()),
+        )
     }
 
     fn process(&mut self, dir: Dir, at: Stamp, items: &mut Vec<Decoded>, cx: &mut LayerCx<'_>) {
