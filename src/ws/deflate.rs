@@ -341,9 +341,11 @@ mod tests {
         use flate2::{Compress, Compression, FlushCompress};
         let mut c = Compress::new(Compression::best(), false);
         let mut z = Vec::with_capacity(1 << 16);
-        c.compress_vec(&vec![b'a'; 1 << 20], &mut z, FlushCompress::Sync).unwrap();
+        c.compress_vec(&vec![b'a'; 1 << 20], &mut z, FlushCompress::Sync)
+            .unwrap();
         let mut next = Vec::with_capacity(1 << 10);
-        c.compress_vec(&vec![b'a'; 100], &mut next, FlushCompress::Sync).unwrap();
+        c.compress_vec(&vec![b'a'; 100], &mut next, FlushCompress::Sync)
+            .unwrap();
         let mut i = Inflater::new(false, 1000, None);
         assert!(i.inflate_message(&z[..z.len() - 4], false).capped);
         // The next message needs the history the cap threw away.
@@ -353,7 +355,10 @@ mod tests {
         assert_eq!(e.matches("cannot inflate").count(), 0, "{e}");
         // Corrupt data (no history involved) says so, once.
         let mut fresh = Inflater::new(true, 1000, None);
-        let e = fresh.inflate_message(&[0xff, 0xff, 0xff, 0xff], false).error.unwrap();
+        let e = fresh
+            .inflate_message(&[0xff, 0xff, 0xff, 0xff], false)
+            .error
+            .unwrap();
         assert!(e.starts_with("corrupt deflate data: "), "{e}");
     }
 }
