@@ -344,7 +344,7 @@ mod tests {
         c.compress_vec(&vec![b'a'; 1 << 20], &mut z, FlushCompress::Sync)
             .unwrap();
         let mut next = Vec::with_capacity(1 << 10);
-        c.compress_vec(&vec![b'a'; 100], &mut next, FlushCompress::Sync)
+        c.compress_vec(&[b'a'; 100], &mut next, FlushCompress::Sync)
             .unwrap();
         let mut i = Inflater::new(false, 1000, None);
         assert!(i.inflate_message(&z[..z.len() - 4], false).capped);
