@@ -162,7 +162,7 @@ impl Inflater {
             Err(e) => Some(match self.history_missing {
                 Some(why) => format!(
                     "the message refers to compression history (context takeover) \
-                     that was not captured ({why}); zlib: {e}"
+                     that wsscope does not have ({why}); zlib: {e}"
                 ),
                 _ => format!("corrupt deflate data: {e}"),
             }),
