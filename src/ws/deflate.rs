@@ -162,7 +162,7 @@ impl Inflater {
             Err(e) => Some(match self.history_missing {
                 Some(why) => format!(
                     "the message refers to compression history (context takeover) \
-                     that wsscope does not have ({why}); zlib: {e}"
+                     that was not captured ({why}); zlib: {e}"
                 ),
                 _ => format!("corrupt deflate data: {e}"),
             }),
