@@ -208,6 +208,21 @@ impl Analyzer {
         match self.decoder.decode(pkt) {
             Decoded::Tcp(seg) => {
                 self.totals.tcp_segments = self.totals.tcp_segments.saturating_add(1);
+                if let Some(w) = seg.warning {
+                    // A header that lied about a length: the segment is used
+                    // as captured, and the user is told.
+                    router.diags.emit(
+                        DiagnosticEvent {
+                            ts: pkt.ts,
+                            conn: None,
+                            dir: None,
+                            code: w.code(),
+                            detail: w.to_string(),
+                            packet: Some(pkt.index),
+                        },
+                        router.out,
+                    );
+                }
                 let conn = self
                     .flows
                     .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router);

@@ -3,7 +3,7 @@
 //! carry their TCP inside UDP/2152 tunnels).
 
 use super::link::Net;
-use super::{DecodeError, Decoded};
+use super::{DecodeError, DecodeWarning, Decoded};
 use crate::event::Timestamp;
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpSlice};
 use std::collections::HashMap;
@@ -51,6 +51,8 @@ struct Datagram {
     /// Known once the last fragment (MF = 0) arrived.
     total: Option<usize>,
     held: usize,
+    /// A fragment's header fault, reported on the reassembled segment.
+    warning: Option<DecodeWarning>,
 }
 
 /// Reassembles IPv4/IPv6 fragments, bounded in datagrams, bytes and time.
@@ -74,7 +76,8 @@ impl Default for Defragmenter {
 
 enum FragResult {
     Held,
-    Complete,
+    /// The datagram is in `done`; a fragment's header fault, if any.
+    Complete(Option<DecodeWarning>),
     Dropped(String),
 }
 
@@ -91,7 +94,16 @@ impl Defragmenter {
     }
 
     /// Adds a fragment; on completion the payload is in `self.done`.
-    fn add(&mut self, key: FragKey, ts: Timestamp, offset: usize, more: bool, data: &[u8]) -> FragResult {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        key: FragKey,
+        ts: Timestamp,
+        offset: usize,
+        more: bool,
+        data: &[u8],
+        warning: Option<DecodeWarning>,
+    ) -> FragResult {
         self.expire(ts);
         let end = match offset.checked_add(data.len()) {
             // An IP datagram cannot exceed 65535 bytes of payload (jumbograms aside).
@@ -117,6 +129,7 @@ impl Defragmenter {
             ..Default::default()
         });
         dg.pieces.push((offset, data.to_vec()));
+        dg.warning = dg.warning.or(warning);
         dg.held = dg.held.saturating_add(data.len());
         self.held = self.held.saturating_add(data.len());
         if !more {
@@ -161,7 +174,7 @@ impl Defragmenter {
             }
         }
         self.reassembled = self.reassembled.saturating_add(1);
-        FragResult::Complete
+        FragResult::Complete(dg.warning)
     }
 
     fn expire(&mut self, now: Timestamp) {
@@ -188,12 +201,20 @@ impl Defragmenter {
     }
 }
 
-/// Decodes an IP packet down to TCP.
-pub fn decode_ip<'a>(net: Net<'a>, ts: Timestamp, defrag: &'a mut Defragmenter) -> Decoded<'a> {
-    decode_ip_depth(net, ts, defrag, 0)
+/// Decodes an IP packet down to TCP. `cut`: bytes of this packet the
+/// capture record says were not captured (`orig_len - caplen`); the most a
+/// length field may declare missing.
+pub fn decode_ip<'a>(net: Net<'a>, ts: Timestamp, defrag: &'a mut Defragmenter, cut: usize) -> Decoded<'a> {
+    decode_ip_depth(net, ts, defrag, cut, 0)
 }
 
-fn decode_ip_depth<'a>(net: Net<'a>, ts: Timestamp, defrag: &'a mut Defragmenter, depth: u8) -> Decoded<'a> {
+fn decode_ip_depth<'a>(
+    net: Net<'a>,
+    ts: Timestamp,
+    defrag: &'a mut Defragmenter,
+    cut: usize,
+    depth: u8,
+) -> Decoded<'a> {
     let Net::Ip(bytes) = net;
     let (ip, _ext_err) = match LaxIpSlice::from_slice(bytes) {
         Ok(v) => v,
@@ -201,17 +222,46 @@ fn decode_ip_depth<'a>(net: Net<'a>, ts: Timestamp, defrag: &'a mut Defragmenter
     };
     let (src, dst) = (ip.source_addr(), ip.destination_addr());
     let payload = ip.payload();
-    // Payload bytes the header declares but the capture cut off.
-    let declared_total = match &ip {
-        LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
-        LaxIpSlice::Ipv6(v6) => usize::from(v6.header().payload_length()).saturating_add(40),
+    let (field, declared_total) = match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let total = usize::from(h.total_len());
+            let header_len = h.slice().len();
+            // Zero is what TSO/GSO captures show (the NIC fills it in):
+            // it declares nothing, the captured bytes are the datagram.
+            // Anything else below the header's own length is impossible,
+            // and trimming by it is undefined: the packet is dropped.
+            if total != 0 && total < header_len {
+                return Decoded::Malformed(DecodeError::BadIp(format!(
+                    "IPv4 total length {total} is shorter than its own {header_len}-byte header"
+                )));
+            }
+            ("IPv4 total length", total)
+        }
+        LaxIpSlice::Ipv6(v6) => (
+            "IPv6 payload length",
+            usize::from(v6.header().payload_length()).saturating_add(40),
+        ),
     };
-    // `incomplete` means the length field promised more than was captured
-    // (a zero length field, as TSO captures show, declares nothing missing).
-    let missing = if payload.incomplete {
-        declared_total.saturating_sub(bytes.len())
+    // `incomplete`: the length field promised more than was captured (a
+    // zero length field declares nothing missing). Trust the record: only
+    // the bytes it says were not captured can be missing; a claim beyond
+    // them is a bad header and the captured bytes are used.
+    let (missing, warning) = if payload.incomplete {
+        let short = declared_total.saturating_sub(bytes.len());
+        if short <= cut {
+            (short, None)
+        } else {
+            let warning = DecodeWarning::IpLengthOverrun {
+                field,
+                claimed: declared_total,
+                captured: bytes.len(),
+                wire: bytes.len().saturating_add(cut),
+            };
+            (cut, Some(warning))
+        }
     } else {
-        0
+        (0, None)
     };
     let proto = payload.ip_number;
     if payload.fragmented {
@@ -247,16 +297,28 @@ fn decode_ip_depth<'a>(net: Net<'a>, ts: Timestamp, defrag: &'a mut Defragmenter
             id,
             proto: proto.0,
         };
-        return match defrag.add(key, ts, offset, more, payload.payload) {
+        // A fragment whose length field lied is used as captured (the same
+        // rule as a whole datagram); its warning rides on the reassembly.
+        return match defrag.add(key, ts, offset, more, payload.payload, warning) {
             FragResult::Held => Decoded::FragmentHeld,
             FragResult::Dropped(why) => Decoded::Malformed(DecodeError::Fragment(why)),
-            FragResult::Complete => {
+            FragResult::Complete(warning) => {
                 let Defragmenter { done, .. } = defrag;
-                transport(proto, src, dst, done, 0, ts, None, depth)
+                transport(proto, src, dst, done, 0, warning, ts, None, depth)
             }
         };
     }
-    transport(proto, src, dst, payload.payload, missing, ts, Some(defrag), depth)
+    transport(
+        proto,
+        src,
+        dst,
+        payload.payload,
+        missing,
+        warning,
+        ts,
+        Some(defrag),
+        depth,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -266,15 +328,19 @@ fn transport<'a>(
     dst: IpAddr,
     payload: &'a [u8],
     missing: usize,
+    warning: Option<DecodeWarning>,
     ts: Timestamp,
     defrag: Option<&'a mut Defragmenter>,
     depth: u8,
 ) -> Decoded<'a> {
     match proto {
-        IpNumber::TCP => super::tcp::segment(src, dst, payload, missing),
+        IpNumber::TCP => super::tcp::segment(src, dst, payload, missing, warning),
+        // The tunnelled packet ends where the outer one does: what the outer
+        // is missing is the most the inner may claim missing. (An outer
+        // header fault is not carried in: the inner packet is judged alone.)
         IpNumber::UDP => match (gtp_u_inner(payload), defrag) {
             (Some(inner), Some(defrag)) if depth < MAX_TUNNEL_DEPTH => {
-                decode_ip_depth(Net::Ip(inner), ts, defrag, depth.saturating_add(1))
+                decode_ip_depth(Net::Ip(inner), ts, defrag, missing, depth.saturating_add(1))
             }
             _ => Decoded::NotTcp,
         },
@@ -336,7 +402,7 @@ mod tests {
     fn ipv4_tcp_and_snaplen_missing() {
         let pkt = tcp_ipv4(b"hello world");
         let mut d = Defragmenter::default();
-        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&pkt), Timestamp::default(), &mut d) else {
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&pkt), Timestamp::default(), &mut d, 0) else {
             panic!()
         };
         assert_eq!(seg.payload, b"hello world");
@@ -344,14 +410,14 @@ mod tests {
         assert_eq!(seg.src.port(), 1234);
         let mut d = Defragmenter::default();
         let cut = &pkt[..pkt.len() - 4];
-        let Decoded::Tcp(seg) = decode_ip(Net::Ip(cut), Timestamp::default(), &mut d) else {
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(cut), Timestamp::default(), &mut d, 4) else {
             panic!()
         };
         assert_eq!(seg.payload, b"hello w");
         assert_eq!(seg.missing, 4);
         // Cut inside the TCP header: reported, not garbage.
         let mut d = Defragmenter::default();
-        let r = decode_ip(Net::Ip(&pkt[..30]), Timestamp::default(), &mut d);
+        let r = decode_ip(Net::Ip(&pkt[..30]), Timestamp::default(), &mut d, pkt.len() - 30);
         assert!(matches!(r, Decoded::Malformed(DecodeError::BadTcp(_))), "{r:?}");
     }
 
@@ -374,10 +440,10 @@ mod tests {
         let b = frag(64, false, &body[64..]);
         let mut d = Defragmenter::default();
         assert_eq!(
-            decode_ip(Net::Ip(&b), Timestamp::default(), &mut d),
+            decode_ip(Net::Ip(&b), Timestamp::default(), &mut d, 0),
             Decoded::FragmentHeld
         );
-        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&a), Timestamp::default(), &mut d) else {
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&a), Timestamp::default(), &mut d, 0) else {
             panic!()
         };
         assert_eq!(seg.payload, &[7u8; 100][..]);
@@ -396,10 +462,148 @@ mod tests {
         let mut outer = Vec::new();
         b.write(&mut outer, &gtp).unwrap();
         let mut d = Defragmenter::default();
-        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&outer), Timestamp::default(), &mut d) else {
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&outer), Timestamp::default(), &mut d, 0) else {
             panic!()
         };
         assert_eq!(seg.payload, b"GET / HTTP/1.1\r\n");
+    }
+
+    fn set_total(pkt: &mut [u8], total: u16) {
+        pkt[2..4].copy_from_slice(&total.to_be_bytes());
+    }
+
+    #[test]
+    fn length_beyond_a_whole_record_is_a_bad_header_not_a_gap() {
+        // The forged packet of issue 11: 62 bytes captured whole, total length 20 000.
+        let mut pkt = tcp_ipv4(b"hello world");
+        set_total(&mut pkt, 20_000);
+        let mut d = Defragmenter::default();
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&pkt), Timestamp::default(), &mut d, 0) else {
+            panic!()
+        };
+        assert_eq!(seg.payload, b"hello world");
+        assert_eq!(seg.missing, 0);
+        let w = seg.warning.unwrap();
+        assert_eq!(
+            w,
+            DecodeWarning::IpLengthOverrun {
+                field: "IPv4 total length",
+                claimed: 20_000,
+                captured: 51,
+                wire: 51
+            }
+        );
+        assert_eq!(w.code(), crate::diag::BAD_IP_HEADER);
+        assert!(w.to_string().contains("captured whole"), "{w}");
+    }
+
+    #[test]
+    fn missing_is_bounded_by_what_the_record_says_was_cut() {
+        let pkt = tcp_ipv4(&[9u8; 100]);
+        let cut = &pkt[..pkt.len() - 30];
+        let mut d = Defragmenter::default();
+        // The record says exactly 30 bytes were not captured: an honest header.
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(cut), Timestamp::default(), &mut d, 30) else {
+            panic!()
+        };
+        assert_eq!((seg.payload.len(), seg.missing, seg.warning), (70, 30, None));
+        // The record's wire length also counts a 4-byte Ethernet FCS: still honest.
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(cut), Timestamp::default(), &mut d, 34) else {
+            panic!()
+        };
+        assert_eq!((seg.missing, seg.warning), (30, None));
+        // Only 10 bytes were not captured, the header claims 30 more: a lie;
+        // 10 bytes are missing, not 30.
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(cut), Timestamp::default(), &mut d, 10) else {
+            panic!()
+        };
+        assert_eq!(seg.missing, 10);
+        assert!(matches!(
+            seg.warning,
+            Some(DecodeWarning::IpLengthOverrun {
+                claimed: 140,
+                captured: 110,
+                wire: 120,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn shorter_lengths_trim_padding_zero_is_tso_below_header_is_malformed() {
+        let mut pkt = tcp_ipv4(b"");
+        pkt.extend([0u8; 6]); // Ethernet minimum-frame padding
+        let mut d = Defragmenter::default();
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&pkt), Timestamp::default(), &mut d, 0) else {
+            panic!()
+        };
+        assert_eq!((seg.payload, seg.missing, seg.warning), (&b""[..], 0, None));
+        // TSO: total length 0, the captured bytes are the datagram.
+        let mut tso = tcp_ipv4(b"offloaded");
+        set_total(&mut tso, 0);
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&tso), Timestamp::default(), &mut d, 0) else {
+            panic!()
+        };
+        assert_eq!((seg.payload, seg.warning), (&b"offloaded"[..], None));
+        // 1..20: shorter than the header itself.
+        let mut bad = tcp_ipv4(b"x");
+        set_total(&mut bad, 12);
+        let r = decode_ip(Net::Ip(&bad), Timestamp::default(), &mut d, 0);
+        assert!(
+            matches!(&r, Decoded::Malformed(DecodeError::BadIp(s)) if s.contains("shorter")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn ipv6_payload_length_beyond_a_whole_record() {
+        let b = PacketBuilder::ipv6([1; 16], [2; 16], 64).tcp(1, 2, 3, 4);
+        let mut pkt = Vec::new();
+        b.write(&mut pkt, b"six").unwrap();
+        pkt[4..6].copy_from_slice(&9000u16.to_be_bytes());
+        let mut d = Defragmenter::default();
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&pkt), Timestamp::default(), &mut d, 0) else {
+            panic!()
+        };
+        assert_eq!((seg.payload, seg.missing), (&b"six"[..], 0));
+        assert!(matches!(
+            seg.warning,
+            Some(DecodeWarning::IpLengthOverrun {
+                field: "IPv6 payload length",
+                claimed: 9040,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_fragment_with_a_lying_length_reassembles_with_the_warning() {
+        let full = tcp_ipv4(&[7u8; 100]);
+        let (hdr, body) = (&full[..20], &full[20..]);
+        let frag = |off: usize, more: bool, data: &[u8], total: u16| {
+            let mut h = hdr.to_vec();
+            h[2..4].copy_from_slice(&total.to_be_bytes());
+            let fo = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+            h[6..8].copy_from_slice(&fo.to_be_bytes());
+            h.extend_from_slice(data);
+            h
+        };
+        // The first fragment (held) lies; the second completes the datagram.
+        let a = frag(0, true, &body[..64], 4000);
+        let b = frag(64, false, &body[64..], 20 + 56);
+        let mut d = Defragmenter::default();
+        assert_eq!(
+            decode_ip(Net::Ip(&a), Timestamp::default(), &mut d, 0),
+            Decoded::FragmentHeld
+        );
+        let Decoded::Tcp(seg) = decode_ip(Net::Ip(&b), Timestamp::default(), &mut d, 0) else {
+            panic!()
+        };
+        assert_eq!(seg.payload, &[7u8; 100][..]);
+        assert!(matches!(
+            seg.warning,
+            Some(DecodeWarning::IpLengthOverrun { claimed: 4000, .. })
+        ));
     }
 
     #[test]
@@ -407,7 +611,7 @@ mod tests {
         let mut d = Defragmenter::default();
         for len in 0..64 {
             let junk: Vec<u8> = (0..len).map(|i| (i * 37 + 0x45) as u8).collect();
-            let _ = decode_ip(Net::Ip(&junk), Timestamp::default(), &mut d);
+            let _ = decode_ip(Net::Ip(&junk), Timestamp::default(), &mut d, 0);
         }
     }
 }

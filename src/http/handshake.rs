@@ -73,6 +73,9 @@ pub struct RequestHead {
     pub headers: Headers,
     /// Bytes the head occupied, terminator included.
     pub head_len: usize,
+    /// Bytes of the head past [`MAX_HEAD_BYTES`] that were skipped, not
+    /// parsed (0 for a head within the cap): headers there are unknown.
+    pub not_kept: u64,
 }
 
 /// A parsed response head.
@@ -83,6 +86,8 @@ pub struct ResponseHead {
     pub reason: String,
     pub headers: Headers,
     pub head_len: usize,
+    /// As [`RequestHead::not_kept`].
+    pub not_kept: u64,
 }
 
 /// How the body after a head is delimited (RFC 9112 §6.3).
@@ -305,15 +310,22 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> 
     let Some((head, end)) = complete_head(buf)? else {
         return Ok(None);
     };
+    request_head_from(head, end).map(Some)
+}
+
+/// Parse `head`, a complete request head of `end` bytes, whatever its size
+/// (the cap is the caller's business: see [`super::cap`]).
+pub(super) fn request_head_from(head: &[u8], end: usize) -> Result<RequestHead, HeadError> {
     let parsed = request_line(head).and_then(|(i, rl)| headers(i).map(|(i, h)| (i, rl, h)));
     match parsed {
-        Ok((_, (method, target, version), headers)) => Ok(Some(RequestHead {
+        Ok((_, (method, target, version), headers)) => Ok(RequestHead {
             method: String::from_utf8_lossy(method).into_owned(),
             target: String::from_utf8_lossy(target).into_owned(),
             version,
             headers,
             head_len: end,
-        })),
+            not_kept: 0,
+        }),
         Err(_) => Err(malformed("bad request head", head)),
     }
 }
@@ -323,15 +335,21 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError
     let Some((head, end)) = complete_head(buf)? else {
         return Ok(None);
     };
+    response_head_from(head, end).map(Some)
+}
+
+/// As [`request_head_from`], for a response head.
+pub(super) fn response_head_from(head: &[u8], end: usize) -> Result<ResponseHead, HeadError> {
     let parsed = status_line(head).and_then(|(i, sl)| headers(i).map(|(i, h)| (i, sl, h)));
     match parsed {
-        Ok((_, (version, status, reason), headers)) => Ok(Some(ResponseHead {
+        Ok((_, (version, status, reason), headers)) => Ok(ResponseHead {
             version,
             status,
             reason: String::from_utf8_lossy(reason).into_owned(),
             headers,
             head_len: end,
-        })),
+            not_kept: 0,
+        }),
         Err(_) => Err(malformed("bad response head", head)),
     }
 }

@@ -5,7 +5,10 @@
 //! request or response heads. After a head the caller says how its body is
 //! framed ([`HttpStream::skip_body`]); body bytes are skipped without being
 //! buffered. Heads are capped at [`MAX_HEAD_BYTES`]: beyond that the stream
-//! reports [`HttpItem::Error`] instead of buffering without bound.
+//! reports [`HttpItem::HeadTooLong`] once, keeps only the first
+//! `MAX_HEAD_BYTES`, scans the rest for the end of the head without keeping
+//! it, and then returns the head parsed from what was kept (see
+//! [`super::cap`]). Memory is bounded; the connection's analysis goes on.
 
 #![deny(
     clippy::indexing_slicing,
@@ -13,6 +16,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use super::cap::{EndScan, Overflow, cut_request, cut_response};
 use super::handshake::*;
 
 /// Longest chunk-size / trailer line accepted in a chunked body.
@@ -148,6 +152,10 @@ pub enum HttpItem {
     Response(ResponseHead),
     /// Need more bytes.
     NeedMore,
+    /// The head being read passed [`MAX_HEAD_BYTES`] (returned once per
+    /// head). Its end is still looked for; the head follows, parsed from its
+    /// first `MAX_HEAD_BYTES` (`not_kept` says how much was skipped).
+    HeadTooLong,
     /// The stream is not (or no longer) parseable HTTP; the buffered bytes
     /// stay available through [`HttpStream::take_buffered`].
     Error(HeadError),
@@ -159,7 +167,10 @@ pub struct HttpStream {
     side: Side,
     buf: Vec<u8>,
     body: Option<Body>,
-    /// Bytes consumed so far (heads and bodies).
+    /// A head past the cap being scanned for its end.
+    overflow: Option<Box<Overflow>>,
+    /// Bytes consumed so far (heads, also the skipped part of a head over
+    /// the cap, and bodies).
     consumed: u64,
 }
 
@@ -169,12 +180,28 @@ impl HttpStream {
             side,
             buf: Vec::new(),
             body: None,
+            overflow: None,
             consumed: 0,
         }
     }
 
-    /// Add stream bytes. Body bytes are skipped without buffering.
+    /// Add stream bytes. Body bytes, and the bytes of a head past the cap,
+    /// are skipped without buffering.
     pub fn push(&mut self, mut bytes: &[u8]) {
+        if let Some(ov) = self.overflow.as_mut()
+            && !ov.ended
+        {
+            let skip = match ov.scan.find(bytes) {
+                Some(end) => {
+                    ov.ended = true;
+                    end
+                }
+                None => bytes.len(),
+            };
+            ov.skipped = ov.skipped.saturating_add(skip as u64);
+            self.consumed = self.consumed.saturating_add(skip as u64);
+            bytes = bytes.get(skip..).unwrap_or_default();
+        }
         if self.buf.is_empty() {
             while let Some(body) = self.body.as_mut() {
                 if bytes.is_empty() {
@@ -211,6 +238,8 @@ impl HttpStream {
     /// Take the unparsed bytes (e.g. the start of the WebSocket stream after
     /// an upgrade).
     pub fn take_buffered(&mut self) -> Vec<u8> {
+        // A head over the cap being scanned is taken with its kept part.
+        self.overflow = None;
         std::mem::take(&mut self.buf)
     }
 
@@ -246,6 +275,9 @@ impl HttpStream {
                 }
             }
         }
+        if self.overflow.is_some() {
+            return self.overflowing();
+        }
         if self.buf.is_empty() {
             return HttpItem::NeedMore;
         }
@@ -265,6 +297,74 @@ impl HttpStream {
                 item
             }
             Ok(None) => HttpItem::NeedMore,
+            Err(HeadError::TooLong) => {
+                self.start_overflow();
+                self.overflowing()
+            }
+            Err(e) => HttpItem::Error(e),
+        }
+    }
+
+    /// The buffered head has no end within the cap (or ends past it): keep
+    /// its first [`MAX_HEAD_BYTES`], scan and drop the rest.
+    fn start_overflow(&mut self) {
+        let kept = MAX_HEAD_BYTES.min(self.buf.len());
+        let rest = self.buf.split_off(kept);
+        // No terminator ends within the kept bytes (the cap would not have
+        // been hit), but one may straddle the cut: its last three bytes
+        // seed the scan.
+        let mut scan = EndScan::default();
+        let _ = scan.find(self.buf.get(kept.saturating_sub(3)..).unwrap_or_default());
+        let mut ov = Box::new(Overflow {
+            kept,
+            skipped: 0,
+            scan,
+            ended: false,
+            reported: false,
+        });
+        let skip = match ov.scan.find(&rest) {
+            Some(end) => {
+                ov.ended = true;
+                end
+            }
+            None => rest.len(),
+        };
+        ov.skipped = skip as u64;
+        self.consumed = self.consumed.saturating_add(skip as u64);
+        self.buf.extend_from_slice(rest.get(skip..).unwrap_or_default());
+        self.overflow = Some(ov);
+    }
+
+    /// The next item of a head over the cap: the report, then nothing until
+    /// its end, then the head parsed from the kept part.
+    fn overflowing(&mut self) -> HttpItem {
+        let Some(ov) = self.overflow.as_mut() else {
+            return HttpItem::NeedMore;
+        };
+        if !ov.reported {
+            ov.reported = true;
+            return HttpItem::HeadTooLong;
+        }
+        if !ov.ended {
+            return HttpItem::NeedMore;
+        }
+        let kept = ov.kept.min(self.buf.len());
+        let head_len = usize::try_from(ov.skipped)
+            .unwrap_or(usize::MAX)
+            .saturating_add(kept);
+        self.overflow = None;
+        let head = self.buf.get(..kept).unwrap_or_default();
+        let item = match self.side {
+            Side::Request => cut_request(head, head_len).map(HttpItem::Request),
+            Side::Response => cut_response(head, head_len).map(HttpItem::Response),
+        };
+        match item {
+            Ok(item) => {
+                self.consumed = self.consumed.saturating_add(kept as u64);
+                self.buf.drain(..kept);
+                item
+            }
+            // The kept bytes stay for `take_buffered`, as with any error.
             Err(e) => HttpItem::Error(e),
         }
     }
@@ -343,6 +443,80 @@ Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
         }
         let targets: Vec<&str> = heads.iter().map(|h| h.target.as_str()).collect();
         assert_eq!(targets, ["/a", "/b", "/chat"]);
+    }
+
+    /// An upgrade request with `n` filler headers between its first headers
+    /// and its key, then two frame bytes.
+    fn huge_request(n: usize) -> Vec<u8> {
+        let mut v = b"GET /big HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n".to_vec();
+        for i in 0..n {
+            v.extend_from_slice(format!("X-Filler-{i}: {i}\r\n").as_bytes());
+        }
+        v.extend_from_slice(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n\x81\x80");
+        v
+    }
+
+    #[test]
+    fn head_over_the_cap_is_skipped_to_its_end_not_kept() {
+        let data = huge_request(50_000);
+        let head_len = data.len() - 2;
+        assert!(head_len > 10 * MAX_HEAD_BYTES);
+        // Chunk sizes that put the terminator across chunk boundaries.
+        for chunk in [1000, 1447, head_len - 1, head_len - 3, data.len()] {
+            let mut s = HttpStream::new(Side::Request);
+            let (mut pushed, mut reports, mut heads) = (0u64, 0, Vec::new());
+            for part in data.chunks(chunk) {
+                s.push(part);
+                pushed += part.len() as u64;
+                loop {
+                    let item = s.next_item();
+                    assert_eq!(s.consumed() + s.buffered().len() as u64, pushed, "chunk {chunk}");
+                    match item {
+                        HttpItem::HeadTooLong => reports += 1,
+                        HttpItem::Request(h) => heads.push(h),
+                        HttpItem::NeedMore => break,
+                        other => panic!("chunk {chunk}: {other:?}"),
+                    }
+                }
+                // Bounded: the kept part plus (at most) one chunk.
+                assert!(s.buffered().len() <= MAX_HEAD_BYTES + chunk, "chunk {chunk}");
+            }
+            assert_eq!(reports, 1, "chunk {chunk}");
+            assert_eq!(heads.len(), 1, "chunk {chunk}");
+            let h = &heads[0];
+            assert!(h.is_websocket_upgrade());
+            assert_eq!(h.headers.get("x-filler-0"), Some("0"));
+            // The key came after the cap: not seen, not invented.
+            assert_eq!(h.headers.get("sec-websocket-key"), None);
+            assert_eq!(h.head_len, head_len);
+            assert!(h.not_kept > (head_len - MAX_HEAD_BYTES) as u64);
+            assert_eq!(s.take_buffered(), b"\x81\x80", "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_head_ending_just_past_the_cap() {
+        // The terminator straddles the cap: CR LF CR | LF.
+        let mut data = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        data.resize(MAX_HEAD_BYTES - 3, b'a');
+        data.extend_from_slice(b"\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+        let mut s = HttpStream::new(Side::Request);
+        s.push(&data[..MAX_HEAD_BYTES]);
+        assert_eq!(s.next_item(), HttpItem::NeedMore);
+        s.push(&data[MAX_HEAD_BYTES..MAX_HEAD_BYTES + 1]);
+        assert_eq!(s.next_item(), HttpItem::HeadTooLong);
+        let HttpItem::Request(h) = s.next_item() else {
+            panic!()
+        };
+        assert_eq!((h.target.as_str(), h.head_len), ("/", MAX_HEAD_BYTES + 1));
+        // The header line ended within the cap: it is whole, and kept.
+        assert_eq!(h.headers.get("x").map(str::len), Some(MAX_HEAD_BYTES - 3 - 19));
+        s.push(&data[MAX_HEAD_BYTES + 1..]);
+        let HttpItem::Request(h) = s.next_item() else {
+            panic!()
+        };
+        assert_eq!((h.target.as_str(), h.not_kept), ("/next", 0));
+        assert_eq!(s.consumed(), data.len() as u64);
     }
 
     #[test]

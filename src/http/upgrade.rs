@@ -33,12 +33,11 @@
 use crate::diag;
 use std::collections::VecDeque;
 
-use super::Headers;
 use super::accept::accept_for_key;
-use super::handshake::{
-    HeadError, Looks, RequestHead, ResponseHead, looks_like_request, looks_like_response,
-};
+use super::handshake::{HeadError, Looks, ResponseHead, looks_like_request, looks_like_response};
+use super::pending::{PendingUpgrade, hold};
 use super::stream::{HttpItem, HttpStream, Side};
+use super::{Headers, MAX_HEAD_BYTES};
 use crate::event::{DeflateParams, Event, HandshakeEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PerDir, Stamp};
 use crate::stream::SessionSummary;
@@ -49,23 +48,8 @@ use crate::ws::detect::{Detection, Detector, starts_off_frame};
 use crate::ws::rules::{self, Breach};
 use crate::ws::session::{Resync, SessionConfig, WsParams, WsSession};
 
-/// Client bytes held after an upgrade request until the answer is seen.
-const MAX_HELD: usize = 1 << 20;
 /// Pipelined requests remembered while their answers are outstanding.
 const MAX_PENDING_REQUESTS: usize = 1024;
-
-/// An upgrade request waiting for its answer.
-#[derive(Debug)]
-struct PendingUpgrade {
-    at: Stamp,
-    head: RequestHead,
-    /// Client bytes after the request, with the stamps of their chunks.
-    held: Vec<(Stamp, Vec<u8>)>,
-    held_len: usize,
-    dropped: u64,
-    /// Some of `dropped` is a capture gap (not only the hold buffer's cap).
-    gap: bool,
-}
 
 /// What the connection is, as far as seen.
 #[derive(Debug)]
@@ -299,6 +283,7 @@ impl Http1Upgrade {
                     self.http[Dir::C2S].skip_body(f);
                 }
                 HttpItem::Response(_) => return,
+                HttpItem::HeadTooLong => head_too_long(Dir::C2S, at, cx),
                 HttpItem::NeedMore => {
                     if matches!(self.state[Dir::C2S], DirState::Fresh)
                         && looks_like_request(self.http[Dir::C2S].buffered()) == Looks::No
@@ -333,6 +318,7 @@ impl Http1Upgrade {
                     self.http[Dir::S2C].skip_body(f);
                 }
                 HttpItem::Request(_) => return,
+                HttpItem::HeadTooLong => head_too_long(Dir::S2C, at, cx),
                 HttpItem::NeedMore => {
                     if matches!(self.state[Dir::S2C], DirState::Fresh)
                         && looks_like_response(self.http[Dir::S2C].buffered()) == Looks::No
@@ -776,6 +762,22 @@ impl ByteLayer for Http1Upgrade {
     }
 }
 
+/// A head of `dir` passed the cap: said once per head; its end is still
+/// looked for and parsing goes on from what was kept.
+fn head_too_long(dir: Dir, at: Stamp, cx: &mut LayerCx<'_>) {
+    let what = if dir == Dir::C2S { "request" } else { "response" };
+    cx.diagnostic(
+        at,
+        Some(dir),
+        diag::HTTP_HEAD_TOO_LONG,
+        format!(
+            "HTTP {what} head longer than {MAX_HEAD_BYTES} bytes: its first {MAX_HEAD_BYTES} bytes are parsed, \
+             the rest is skipped to the end of the head and parsing goes on; headers past the limit are not \
+             seen (a Sec-WebSocket-Key there leaves the accept unverified)"
+        ),
+    );
+}
+
 /// Did the client offer permessage-deflate (not just any extension)?
 fn offers_deflate(h: &Headers) -> bool {
     h.get_all("sec-websocket-extensions")
@@ -785,23 +787,4 @@ fn offers_deflate(h: &Headers) -> bool {
 /// Does a partial response head begin with a `101` status line?
 fn is_partial_101(b: &[u8]) -> bool {
     b.starts_with(b"HTTP/1.") && b.get(8..12) == Some(b" 101".as_slice())
-}
-
-fn hold(up: &mut PendingUpgrade, at: Stamp, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let room = MAX_HELD.saturating_sub(up.held_len);
-    let keep = room.min(bytes.len());
-    if up.dropped == 0 && keep > 0 {
-        up.held.push((at, bytes.get(..keep).unwrap_or_default().to_vec()));
-        up.held_len = up.held_len.saturating_add(keep);
-    }
-    // Once bytes were dropped, later ones cannot be appended contiguously.
-    let lost = if up.dropped == 0 {
-        bytes.len().saturating_sub(keep)
-    } else {
-        bytes.len()
-    };
-    up.dropped = up.dropped.saturating_add(lost as u64);
 }

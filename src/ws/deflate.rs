@@ -160,13 +160,15 @@ impl Inflater {
         if capped {
             out.truncate(self.max_output);
         }
+        // The reason only: every consumer says "cannot inflate" (or "not
+        // inflated") itself, so a prefix here would be printed twice.
         let error = match &r {
             Err(e) => Some(match self.history_missing {
                 Some(why) => format!(
-                    "cannot inflate: the message refers to compression history (context takeover) \
+                    "the message refers to compression history (context takeover) \
                      that was not captured ({why}); zlib: {e}"
                 ),
-                _ => format!("inflate failed (corrupt deflate data): {e}"),
+                _ => format!("corrupt deflate data: {e}"),
             }),
             Ok(_) => None,
         };
@@ -302,6 +304,8 @@ mod tests {
         let r = i.inflate_message(HELLO_AGAIN, false);
         let e = r.error.unwrap();
         assert!(e.contains("history"), "{e}");
+        // The reason only: the outputs add their own "cannot inflate".
+        assert!(!e.contains("inflate"), "{e}");
         assert!(e.contains("capture started mid-connection"), "{e}");
         // A self-contained message still inflates afterwards.
         assert_eq!(i.inflate_message(HELLO, false).data, b"Hello");
@@ -334,5 +338,31 @@ mod tests {
         let mut i = Inflater::new(false, 2 << 20, None);
         let r = i.inflate_message(&z, false);
         assert_eq!(r.data, big);
+    }
+
+    #[test]
+    fn after_a_capped_bomb_the_error_is_said_once() {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut c = Compress::new(Compression::best(), false);
+        let mut z = Vec::with_capacity(1 << 16);
+        c.compress_vec(&vec![b'a'; 1 << 20], &mut z, FlushCompress::Sync)
+            .unwrap();
+        let mut next = Vec::with_capacity(1 << 10);
+        c.compress_vec(&[b'a'; 100], &mut next, FlushCompress::Sync)
+            .unwrap();
+        let mut i = Inflater::new(false, 1000, None);
+        assert!(i.inflate_message(&z[..z.len() - 4], false).capped);
+        // The next message needs the history the cap threw away.
+        let e = i.inflate_message(&next[..next.len() - 4], false).error.unwrap();
+        assert!(e.starts_with("the message refers to compression history"), "{e}");
+        assert!(e.contains("inflate size cap"), "{e}");
+        assert_eq!(e.matches("cannot inflate").count(), 0, "{e}");
+        // Corrupt data (no history involved) says so, once.
+        let mut fresh = Inflater::new(true, 1000, None);
+        let e = fresh
+            .inflate_message(&[0xff, 0xff, 0xff, 0xff], false)
+            .error
+            .unwrap();
+        assert!(e.starts_with("corrupt deflate data: "), "{e}");
     }
 }
