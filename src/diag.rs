@@ -16,6 +16,13 @@ macro_rules! codes {
 
 codes! {
     CAPTURE_TRUNCATED = "capture-truncated": "the file ends mid-record; read up to the cut";
+    PCAP_TIMESTAMP_RESOLUTION = "pcap-timestamp-resolution": "a pcapng interface's if_tsresol/if_tsoffset that cannot be honoured; what was used instead";
+    PCAP_NO_TIMESTAMP = "pcap-no-timestamp": "a Simple Packet Block has no timestamp; it gets the previous packet's time (said once, then counted)";
+    PCAP_TIME_BACKWARDS = "pcap-time-backwards": "a packet stamped earlier than the one before; kept as recorded (said once, then counted)";
+    PCAP_TIMESTAMP_INVALID = "pcap-timestamp-invalid": "a pcap fraction field of one second or more, carried into the seconds (said once, then counted)";
+    PCAP_CAPLEN_OVER_ORIGLEN = "pcap-caplen-over-origlen": "more bytes captured than the packet's original length; all are used (said once, then counted)";
+    PCAP_CAPLEN_OVER_SNAPLEN = "pcap-caplen-over-snaplen": "more bytes captured than the declared snapshot length; all are used (said once, then counted)";
+    PCAP_CAPLEN_IMPOSSIBLE = "pcap-caplen-impossible": "a record's captured length cannot be true: the pcapng block is skipped, a pcap file is read no further";
     BAD_IP_HEADER = "bad-ip-header": "an IP header that cannot be parsed";
     BAD_TCP_HEADER = "bad-tcp-header": "a TCP header that cannot be parsed";
     LINK_TRUNCATED = "link-truncated": "a packet shorter than its link-layer header";

@@ -7,7 +7,10 @@
 //! and timestamp resolution (`if_tsresol`) and offset (`if_tsoffset`).
 //! Decryption Secrets Blocks are handed on as [`SourceItem::Secrets`].
 
+use super::checks::{self, Checks, Peek};
+use super::pcapng_opts::{self, Clock};
 use super::{LinkType, Packet, PacketSource, SecretsKind, SourceEnd, SourceItem};
+use crate::diag;
 use crate::event::Timestamp;
 use anyhow::{Context, bail};
 use pcap_parser::pcapng::Block;
@@ -27,10 +30,26 @@ const MAX_BUFFER: usize = 256 << 20;
 #[derive(Clone, Copy, Debug)]
 struct Interface {
     link: LinkType,
-    /// Timestamp units per second.
-    resolution: u64,
-    /// Seconds added to every timestamp.
-    offset: i64,
+    clock: Clock,
+    /// The interface's snapshot length (0: none declared).
+    snaplen: u32,
+}
+
+/// The file's format, as far as read: what the record peeks need.
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    /// Nothing read yet.
+    Unknown,
+    Legacy {
+        big: bool,
+        /// Record header length (24 in the "modified" Kuznetzov format).
+        hdr_len: usize,
+        nanos: bool,
+        snaplen: u32,
+        link: LinkType,
+    },
+    /// pcapng, in the byte order of the current section.
+    Ng { big: bool },
 }
 
 /// A capture file (or stdin) being read.
@@ -78,81 +97,169 @@ impl PacketSource for FileSource {
 
     fn run(&mut self, f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
         let mut end = SourceEnd::default();
-        // Legacy pcap state.
-        let mut legacy_link = LinkType::ETHERNET;
-        let mut legacy_nanos = false;
-        // pcapng state: interfaces of the current section.
+        let mut format = Format::Unknown;
+        // pcapng state: interfaces of the current section, sections seen.
         let mut interfaces: Vec<Interface> = Vec::new();
+        let mut section = 0u32;
+        let mut checks = Checks::default();
+        // A stand-in time for Simple Packet Blocks before any timed packet.
+        let mut spb_guess: Option<Option<Timestamp>> = None;
         let mut index: u64 = 0;
+        let mut stopped = false;
+        // The input ended inside a record.
+        let mut cut = false;
         loop {
+            // Records that lie about their length, before the parser sees them.
+            let peek = match format {
+                Format::Legacy { big, hdr_len, .. } => {
+                    checks::peek_legacy(self.reader.data(), big && hdr_len == 16, index)
+                }
+                Format::Ng { big } => {
+                    let data = self.reader.data();
+                    if spb_guess.is_none() && checks.prev_ts().is_none() && checks::is_spb(data, big) {
+                        let clocks: Vec<Clock> = interfaces.iter().map(|i| i.clock).collect();
+                        spb_guess = Some(checks::next_epb_time(data, big, &clocks));
+                    }
+                    checks::peek_ng(data, big, index)
+                }
+                Format::Unknown => Peek::Read,
+            };
+            let ts_now = checks.prev_ts().unwrap_or_default();
+            match peek {
+                Peek::Read => {}
+                Peek::Skip(len, detail) => {
+                    self.reader.consume(len);
+                    if say(f, diag::PCAP_CAPLEN_IMPOSSIBLE, &detail, Some(index + 1), ts_now) {
+                        stopped = true;
+                        break;
+                    }
+                    continue;
+                }
+                Peek::Stop(detail) => {
+                    stopped = say(f, diag::PCAP_CAPLEN_IMPOSSIBLE, &detail, None, ts_now);
+                    break;
+                }
+            }
             match self.reader.next() {
                 Ok((offset, block)) => {
                     let mut stop = false;
                     match block {
                         PcapBlockOwned::LegacyHeader(h) => {
-                            legacy_link = LinkType(h.network.0 as u32);
-                            legacy_nanos = h.is_nanosecond_precision();
+                            let modified = h.is_modified_format();
+                            format = Format::Legacy {
+                                big: h.is_bigendian(),
+                                hdr_len: if modified { 24 } else { 16 },
+                                nanos: h.is_nanosecond_precision(),
+                                snaplen: h.snaplen,
+                                link: LinkType(h.network.0 as u32),
+                            };
                         }
                         PcapBlockOwned::Legacy(b) => {
-                            index += 1;
-                            let nanos = if legacy_nanos {
-                                b.ts_usec
-                            } else {
-                                b.ts_usec.saturating_mul(1000)
+                            let Format::Legacy {
+                                nanos, snaplen, link, ..
+                            } = format
+                            else {
+                                bail!("{}: a pcap record before the pcap header", self.name);
                             };
-                            // Some writers put fractions >= 1 s; normalise rather than reject.
+                            index += 1;
+                            let (frac_ns, limit) = if nanos {
+                                (u64::from(b.ts_usec), 1_000_000_000)
+                            } else {
+                                (u64::from(b.ts_usec) * 1000, 1_000_000)
+                            };
+                            // Some writers put fractions >= 1 s: carried into
+                            // the seconds (as most readers do), and said.
                             let ts = Timestamp::new(
-                                i64::from(b.ts_sec) + i64::from(nanos / 1_000_000_000),
-                                nanos % 1_000_000_000,
+                                i64::from(b.ts_sec) + (frac_ns / 1_000_000_000) as i64,
+                                (frac_ns % 1_000_000_000) as u32,
                             );
+                            if b.ts_usec >= limit {
+                                checks.invalid_fraction(index, b.ts_usec, limit, ts);
+                            }
+                            checks.lengths(index, b.caplen, b.origlen, snaplen, ts);
+                            checks.packet(index, ts);
+                            stop = flush(f, &mut checks);
                             let pkt = Packet {
                                 index,
                                 ts,
-                                link: legacy_link,
+                                link,
                                 data: b.data,
                                 orig_len: b.origlen.max(b.caplen),
                             };
-                            stop = f(SourceItem::Packet(pkt)).is_break();
+                            stop = stop || f(SourceItem::Packet(pkt)).is_break();
                         }
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                            interfaces.clear();
+                            section += 1;
+                            format = Format::Ng {
+                                big: shb.big_endian(),
+                            };
+                        }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            let big = matches!(format, Format::Ng { big: true });
+                            let (clock, notes) = pcapng_opts::interface_clock(&idb.options, big);
+                            for note in notes {
+                                let detail =
+                                    format!("interface {} of section {section}: {note}", interfaces.len());
+                                stop = stop || say(f, diag::PCAP_TIMESTAMP_RESOLUTION, &detail, None, ts_now);
+                            }
                             interfaces.push(Interface {
                                 link: LinkType(idb.linktype.0 as u32),
-                                resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                                offset: idb.ts_offset(),
+                                clock,
+                                snaplen: idb.snaplen,
                             });
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                             index += 1;
                             let iface = interfaces.get(epb.if_id as usize).copied().unwrap_or(Interface {
                                 link: LinkType::ETHERNET,
-                                resolution: 1_000_000,
-                                offset: 0,
+                                clock: Clock::default(),
+                                snaplen: 0,
                             });
                             let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                            let ts = pcapng_opts::timestamp(raw, iface.clock);
+                            checks.lengths(index, epb.caplen, epb.origlen, iface.snaplen, ts);
+                            checks.packet(index, ts);
+                            stop = flush(f, &mut checks);
                             let pkt = Packet {
                                 index,
-                                ts: ng_timestamp(raw, iface.resolution, iface.offset),
+                                ts,
                                 link: iface.link,
                                 // caplen may be smaller than the padded data slice.
                                 data: epb.data.get(..epb.caplen as usize).unwrap_or(epb.data),
                                 orig_len: epb.origlen.max(epb.caplen),
                             };
-                            stop = f(SourceItem::Packet(pkt)).is_break();
+                            stop = stop || f(SourceItem::Packet(pkt)).is_break();
                         }
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             index += 1;
-                            // Simple packets belong to interface 0 and carry no timestamp.
+                            // Simple packets belong to interface 0 and carry
+                            // no timestamp: none is invented; the previous
+                            // packet's (or the next timed one's) is borrowed.
                             let link = interfaces.first().map(|i| i.link).unwrap_or(LinkType::ETHERNET);
+                            let (ts, basis) = match (checks.prev_ts(), spb_guess.flatten()) {
+                                (Some(prev), _) => (prev, format!("the time of packet {}", index - 1)),
+                                (None, Some(next)) => {
+                                    (next, "the time of the first timed packet after it".to_string())
+                                }
+                                (None, None) => (
+                                    Timestamp::default(),
+                                    "time 0 (1970-01-01): no timed packet precedes it or follows it closely"
+                                        .to_string(),
+                                ),
+                            };
+                            checks.untimed(index, ts, &basis);
+                            checks.packet(index, ts);
+                            stop = flush(f, &mut checks);
                             let pkt = Packet {
                                 index,
-                                ts: Timestamp::default(),
+                                ts,
                                 link,
                                 // The block is padded to 32 bits; origlen bounds the real data.
                                 data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
                                 orig_len: spb.origlen,
                             };
-                            stop = f(SourceItem::Packet(pkt)).is_break();
+                            stop = stop || f(SourceItem::Packet(pkt)).is_break();
                         }
                         PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
                             // The data is padded to 32 bits; secrets_len bounds the secrets.
@@ -164,13 +271,14 @@ impl PacketSource for FileSource {
                     }
                     self.reader.consume(offset);
                     if stop {
+                        stopped = true;
                         break;
                     }
                 }
                 Err(PcapError::Eof) => break,
                 Err(PcapError::Incomplete(_)) => {
                     if self.reader.reader_exhausted() {
-                        end.truncated = Some(truncation_note(index, self.reader.data().len()));
+                        cut = true;
                         break;
                     }
                     self.reader
@@ -178,7 +286,7 @@ impl PacketSource for FileSource {
                         .map_err(|e| anyhow::anyhow!("cannot read {}: {e:?}", self.name))?;
                 }
                 Err(PcapError::UnexpectedEof) => {
-                    end.truncated = Some(truncation_note(index, self.reader.data().len()));
+                    cut = true;
                     break;
                 }
                 Err(PcapError::BufferTooSmall) => {
@@ -206,9 +314,64 @@ impl PacketSource for FileSource {
                 }
             }
         }
+        if cut {
+            // The input ends inside a record: a cut file, unless a legacy
+            // record's length is what lies.
+            let data = self.reader.data();
+            let lie = match format {
+                Format::Legacy {
+                    big,
+                    hdr_len,
+                    snaplen,
+                    ..
+                } => checks::legacy_cut_lies(data, big && hdr_len == 16, hdr_len, snaplen, index),
+                _ => None,
+            };
+            match lie {
+                Some(detail) => {
+                    let ts = checks.prev_ts().unwrap_or_default();
+                    stopped = say(f, diag::PCAP_CAPLEN_IMPOSSIBLE, &detail, None, ts);
+                }
+                None => end.truncated = Some(truncation_note(index, data.len())),
+            }
+        }
+        // The totals of what was said once — unless the consumer asked to stop.
+        if !stopped {
+            for n in checks.summary() {
+                if say(f, n.code, &n.detail, n.packet, n.ts) {
+                    break;
+                }
+            }
+        }
         end.packets = index;
         Ok(end)
     }
+}
+
+/// Hands out one diagnostic; true if the consumer asked to stop.
+fn say(
+    f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>,
+    code: &'static str,
+    detail: &str,
+    packet: Option<u64>,
+    ts: Timestamp,
+) -> bool {
+    f(SourceItem::Diagnostic {
+        code,
+        detail,
+        packet,
+        ts,
+    })
+    .is_break()
+}
+
+/// Hands out the findings about the packet about to be handed out.
+fn flush(f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>, checks: &mut Checks) -> bool {
+    let mut stop = false;
+    for n in checks.notes.drain(..) {
+        stop = stop || say(f, n.code, &n.detail, n.packet, n.ts);
+    }
+    stop
 }
 
 fn truncation_note(index: u64, leftover: usize) -> String {
@@ -223,16 +386,6 @@ fn describe_error(e: &PcapError<&[u8]>) -> String {
         PcapError::HeaderNotRecognized => "unknown block".into(),
         other => format!("{other:?}"),
     }
-}
-
-/// pcapng timestamp: `raw` units of `1/resolution` s, plus `offset` seconds.
-fn ng_timestamp(raw: u64, resolution: u64, offset: i64) -> Timestamp {
-    let resolution = resolution.max(1);
-    let secs = raw / resolution;
-    let frac = raw % resolution;
-    // frac < resolution, so frac * 1e9 / resolution < 1e9 (u128: no overflow).
-    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(resolution)) as u32;
-    Timestamp::new((secs as i64).saturating_add(offset), nanos)
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! carry — through a callback, so the hot path never copies or allocates per
 //! packet.
 
+mod checks;
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod pcap_writer;
+mod pcapng_opts;
 
 use crate::event::Timestamp;
 use std::borrow::Cow;

@@ -117,8 +117,8 @@ impl Conn {
 
     fn pending(&self) -> usize {
         self.half[0]
-            .pending_bytes()
-            .saturating_add(self.half[1].pending_bytes())
+            .pending_cost()
+            .saturating_add(self.half[1].pending_cost())
     }
 
     fn dir_of(&self, src: SocketAddr) -> Dir {
@@ -369,7 +369,7 @@ impl FlowTable {
                 if !over {
                     break;
                 }
-                let big = if conn.half[0].pending_bytes() >= conn.half[1].pending_bytes() {
+                let big = if conn.half[0].pending_cost() >= conn.half[1].pending_cost() {
                     Dir::C2S
                 } else {
                     Dir::S2C

@@ -172,12 +172,18 @@ impl HalfStream {
         self.pending_bytes
     }
 
+    /// What the out-of-order chunks cost: their bytes as allocated plus
+    /// each chunk's overhead. The buffering caps count this, not payload
+    /// alone, so a flood of tiny chunks hits them at its real size.
+    pub fn pending_cost(&self) -> usize {
+        self.pending_alloc
+            .saturating_add(self.pending.len().saturating_mul(CHUNK_OVERHEAD))
+    }
+
     /// Heap bytes this direction holds: out-of-order chunks with their
     /// overhead, and the retransmission history.
     pub fn heap_bytes(&self) -> usize {
-        let chunks = self
-            .pending_alloc
-            .saturating_add(self.pending.len().saturating_mul(CHUNK_OVERHEAD));
+        let chunks = self.pending_cost();
         let history = self.history.as_ref().map_or(0, |h| {
             h.ring.capacity().saturating_add(std::mem::size_of::<History>())
         });

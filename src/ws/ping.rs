@@ -30,6 +30,9 @@ pub struct PingTracker {
     /// Pings sent in each direction: (payload, ts), oldest first.
     pings: PerDir<VecDeque<(Vec<u8>, Timestamp)>>,
     rtts: Vec<f64>,
+    /// Pongs stamped before the ping they answer (the capture's clock went
+    /// backwards): no RTT sample, only counted.
+    backwards: u64,
 }
 
 impl PingTracker {
@@ -46,18 +49,35 @@ impl PingTracker {
     }
 
     /// A pong sent in `dir`: the round-trip time to the ping it answers.
+    ///
+    /// A pong stamped *before* its ping (a capture whose clock went
+    /// backwards, which the file reader reports as `pcap-time-backwards`)
+    /// gives no sample: a negative RTT is impossible, and 0 would be an
+    /// invented value that drags the minimum and median down. It is counted.
     pub fn pong(&mut self, dir: Dir, payload: &[u8], ts: Timestamp) -> Option<f64> {
         let q = &mut self.pings[dir.reverse()];
         let k = q.iter().position(|(p, _)| p == payload)?;
         let rtt = q.get(k).map(|(_, pts)| ts.seconds_since(*pts));
         // Earlier unanswered pings are not going to be answered now.
         q.drain(..=k);
+        let rtt = match rtt {
+            Some(r) if r < 0.0 => {
+                self.backwards = self.backwards.saturating_add(1);
+                None
+            }
+            r => r,
+        };
         if let Some(r) = rtt
             && self.rtts.len() < MAX_RTT_SAMPLES
         {
             self.rtts.push(r);
         }
         rtt
+    }
+
+    /// Pongs that were stamped before their ping: no RTT was measured.
+    pub fn backwards(&self) -> u64 {
+        self.backwards
     }
 
     /// (min, median, max) of the round-trip times, in seconds.
@@ -119,6 +139,21 @@ mod tests {
         assert_eq!(p.pong(Dir::C2S, b"c", t(310)), None);
         let (min, med, max) = p.summary().unwrap();
         assert!((min - 0.05).abs() < 1e-9 && (med - 0.05).abs() < 1e-9 && (max - 0.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_pong_stamped_before_its_ping_gives_no_rtt() {
+        let mut p = PingTracker::default();
+        p.ping(Dir::C2S, b"x", t(1000));
+        assert_eq!(p.pong(Dir::S2C, b"x", t(900)), None);
+        assert_eq!(p.backwards(), 1);
+        // The ping was answered: it is not matched again.
+        assert_eq!(p.pong(Dir::S2C, b"x", t(1100)), None);
+        assert!(p.summary().is_none());
+        // Equal times are a real (zero) RTT.
+        p.ping(Dir::C2S, b"y", t(2000));
+        assert_eq!(p.pong(Dir::S2C, b"y", t(2000)), Some(0.0));
+        assert_eq!(p.backwards(), 1);
     }
 
     #[test]
