@@ -6,6 +6,8 @@
 //! Deterministic (fixed-seed xorshift), so every run measures the same bytes.
 #![allow(dead_code)]
 
+/// Captures shaped to cost memory, not time (`benches/memory_hostile.sh`).
+pub mod hostile;
 /// The same traffic inside TLS 1.3, with its key log (`benches/wss_compare.sh`).
 pub mod tls;
 
