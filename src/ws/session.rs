@@ -89,7 +89,8 @@ pub struct WsParams {
 struct WsDir {
     decoder: FrameDecoder,
     assembler: Assembler,
-    inflater: Option<Inflater>,
+    /// Boxed: most sessions never inflate, and the state is ~170 bytes.
+    inflater: Option<Box<Inflater>>,
     closed: bool,
     data_after_close_reported: bool,
     /// Which packets carried which bytes, for frame stamps.
@@ -114,6 +115,13 @@ pub struct WsSession {
     violations: u64,
     scratch: Vec<Decoded>,
 }
+
+/// Most stream bytes decoded before their frames are processed (larger
+/// inputs are fed in slices; ordinary segments are far smaller).
+const FEED_SLICE: usize = 1 << 20;
+
+/// Decoded items whose room is kept between inputs.
+const SCRATCH_KEEP: usize = 4096;
 
 impl WsSession {
     pub fn new(id: SessionId, cfg: SessionConfig, p: WsParams) -> Self {
@@ -142,7 +150,8 @@ impl WsSession {
             WsDir {
                 decoder,
                 assembler: Assembler::new(cfg.max_message_bytes, lost || p.resync[dir] != Resync::No),
-                inflater: deflate_on.then(|| Inflater::new(nct, cfg.max_message_bytes, history_missing)),
+                inflater: deflate_on
+                    .then(|| Box::new(Inflater::new(nct, cfg.max_message_bytes, history_missing))),
                 closed: false,
                 data_after_close_reported: false,
                 spans: SpanLog::default(),
@@ -175,8 +184,16 @@ impl WsSession {
     /// recorded in [`WsSession::spans_mut`] (the `ByteLayer` input does it).
     pub fn feed(&mut self, dir: Dir, at: Stamp, bytes: &[u8], cx: &mut LayerCx<'_>) {
         let mut items = std::mem::take(&mut self.scratch);
-        self.dirs[dir].decoder.feed(bytes, &mut items);
-        self.process(dir, at, &mut items, cx);
+        // A hole filled (or flushed) at last can release megabytes at once:
+        // decoded a slice at a time, the frames waiting to be processed stay
+        // few (8 MB of 3-byte frames would otherwise be 2.7 M of them).
+        for slice in bytes.chunks(FEED_SLICE) {
+            self.dirs[dir].decoder.feed(slice, &mut items);
+            self.process(dir, at, &mut items, cx);
+        }
+        if items.capacity() > SCRATCH_KEEP {
+            items = Vec::new();
+        }
         self.scratch = items;
     }
 
