@@ -91,6 +91,9 @@ pub struct Analyzer {
     peak: usize,
 }
 
+/// TCP segments between two looks at the memory budget.
+const BUDGET_CHECK_EVERY: u64 = 8;
+
 /// Packets between two counts of the secrets' memory.
 const KEYS_RECOUNT: u64 = 4096;
 
@@ -226,10 +229,15 @@ impl Analyzer {
                 let conn = self
                     .flows
                     .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router);
-                let held = self.held();
-                self.peak = self.peak.max(held);
-                if held > self.cfg.budget.analysis() {
-                    self.shed(pkt.ts, pkt.index, out);
+                // Every few packets: summing the holdings costs more than a
+                // small packet's own work, and a few packets' growth is
+                // what the reserve is for.
+                if self.totals.tcp_segments % BUDGET_CHECK_EVERY == 0 {
+                    let held = self.held();
+                    self.peak = self.peak.max(held);
+                    if held > self.cfg.budget.analysis() {
+                        self.shed(pkt.ts, pkt.index, conn, out);
+                    }
                 }
                 conn
             }
@@ -258,7 +266,9 @@ impl Analyzer {
     /// Over budget: summarises connections early, those that never carried
     /// payload first and then the least recently active, until the
     /// analysis is back under [`budget::LOW_WATER`] eighths of its share.
-    fn shed(&mut self, ts: Timestamp, packet: u64, out: &mut dyn EventSink) {
+    /// The connection of the packet at hand is spared: it is the most
+    /// recently active of all, even if it has not carried data yet.
+    fn shed(&mut self, ts: Timestamp, packet: u64, current: Option<ConnId>, out: &mut dyn EventSink) {
         let share = self.cfg.budget.analysis();
         let target = share / 8 * budget::LOW_WATER;
         let before = self.held();
@@ -266,6 +276,9 @@ impl Analyzer {
         for (slot, id) in self.flows.eviction_order() {
             if self.held() <= target {
                 break;
+            }
+            if Some(id) == current {
+                continue;
             }
             let mut router = Router {
                 cfg: &self.cfg,
