@@ -116,8 +116,7 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
             encode(&evs, [0, 0]),
         )?;
         // Drop each direction's first head (the handshake) for the upgraded variant.
-        let mut skip = [0usize; 2];
-        for d in 0..2 {
+        let skip: [usize; 2] = std::array::from_fn(|d| {
             let bytes: Vec<u8> = evs
                 .iter()
                 .filter_map(|e| match e {
@@ -127,8 +126,8 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
                 .flatten()
                 .copied()
                 .collect();
-            skip[d] = wsscope::http::handshake::head_end(&bytes).unwrap_or(0);
-        }
+            wsscope::http::handshake::head_end(&bytes).unwrap_or(0)
+        });
         if skip != [0, 0] {
             std::fs::write(
                 out.join("ws_session_upgraded").join(format!("{stem}.{conn}")),
