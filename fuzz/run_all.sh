@@ -41,8 +41,8 @@ if [ -z "${NO_BUILD:-}" ]; then
         tc=()
         export RUSTC_BOOTSTRAP=1
     fi
-    # shellcheck disable=SC2086
-    (cd "$root" && nice -n 19 cargo "${tc[@]}" fuzz build $targets) || {
+    # All targets (`cargo fuzz build` takes at most one name).
+    (cd "$root" && nice -n 19 cargo "${tc[@]}" fuzz build) || {
         echo "run_all.sh: cargo fuzz build failed" >&2
         exit 2
     }
