@@ -3,7 +3,8 @@
 //!
 //! Input format:
 //! ```text
-//! link: u8                 index into LINK_TYPES (mod 7): 0 1 101 113 228 229 276
+//! link: u8                 bits 0-6: index into LINK_TYPES (mod 7): 0 1 101 113 228 229 276
+//!                          bit 7: small limits (`wsscope_fuzz::small_config`)
 //! per packet:
 //!   len:   u16 LE          captured bytes that follow (capped by the input)
 //!   flags: u8              bit0: snaplen cut — orig_len = len + next u16 LE
@@ -22,8 +23,14 @@ use wsscope_fuzz::{Input, LINK_TYPES};
 
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
-    let link = LinkType(LINK_TYPES[usize::from(inp.u8().unwrap_or(0)) % LINK_TYPES.len()]);
-    let mut an = Analyzer::new(Default::default());
+    let first = inp.u8().unwrap_or(0);
+    let link = LinkType(LINK_TYPES[usize::from(first & 0x7f) % LINK_TYPES.len()]);
+    let cfg = if first & 0x80 != 0 {
+        wsscope_fuzz::small_config()
+    } else {
+        Default::default()
+    };
+    let mut an = Analyzer::new(cfg);
     let mut events: Vec<Event> = Vec::new();
     let (mut secs, mut nanos) = (1_700_000_000i64, 0u64);
     let mut index = 0u64;

@@ -20,6 +20,8 @@
 //!             bit 4    the key log's secrets are wrong (one byte flipped)
 //!             bit 5    keys come as a Decryption Secrets Block, not a file
 //!             bit 6    small WebSocket limits (frames 4 KiB, messages 16 KiB)
+//!             bit 7    the layer holds at most 4 KiB of records while it
+//!                      waits for keys (instead of 1 MiB)
 //! seed: u8    client random = [seed; 32]; secrets derived from it
 //! n: u8, n bytes   more key log text (parsed after the harness's lines)
 //! then ops until the input ends; op byte: dir = bit 0 (c2s, s2c),
@@ -37,7 +39,8 @@
 //!   6  sealed HTTP upgrade (c2s request, s2c 101, permessage-deflate)
 //!   7  sealed WebSocket frame: byte0 u8, len u8, payload (masked c2s)
 //!   8  bulk: n u8, len u16 (<= 16384), fill u8, chunk u16 + 1: n
-//!      application records, sent in chunks (stress; total capped)
+//!      application records, sent in chunks (stress; total capped at
+//!      BULK_BUDGET, chunks raised so there are at most BULK_PACKETS)
 //!   9  a sealed record of len u8 that is lost (a gap in its place)
 //!  10  gap, len u8 + 1                11  gap, len u32
 //!  12  all four secrets arrive now (a Decryption Secrets Block)
@@ -70,8 +73,17 @@ use wsscope_fuzz::{Input, UPGRADE_REQUEST, UPGRADE_RESPONSE};
 /// handshake reassembler (≤ 256 KiB) and the span log (≤ 16384 entries of
 /// 32 bytes) — about 2 MiB; twice that is a leak.
 const TLS_HEAP_BOUND: usize = 4 << 20;
-/// Bytes the bulk op may produce per input (keeps executions fast).
-const BULK_BUDGET: usize = 4 << 20;
+/// Bytes the bulk op may produce per input: more than the resync scan
+/// window (64 KiB) and, with flag bit 7, than the held-record budget; no
+/// more, as every byte is sealed and opened again (4 MiB made ~50 ms
+/// inputs, and the fuzzer found them at once: ~140 exec/s).
+const BULK_BUDGET: usize = 160 << 10;
+/// The held-record budget with flag bit 7 (instead of the layer's 1 MiB).
+const SMALL_HELD: usize = 4096;
+/// Packets one bulk op is cut into at most: 1-byte chunks of a megabyte
+/// were a million `data` calls (the fuzzer found them at once and the
+/// target ran at ~140 exec/s).
+const BULK_PACKETS: usize = 64;
 
 /// Reports the heap of the layer it wraps after every input.
 struct Meter {
@@ -235,7 +247,11 @@ fn run(data: &[u8]) {
         heap: upper_heap.clone(),
     };
     let tls = Meter {
-        inner: Box::new(TlsLayer::new(Box::new(upper))),
+        inner: Box::new(if flags & 0x80 != 0 {
+            TlsLayer::new(Box::new(upper)).with_held_budget(SMALL_HELD)
+        } else {
+            TlsLayer::new(Box::new(upper))
+        }),
         heap: total_heap.clone(),
     };
     let mut drv = StreamDriver::new(SessionId::conn(0), Box::new(tls));
@@ -386,6 +402,7 @@ fn run(data: &[u8]) {
                     bulk_left -= len.saturating_add(22);
                     bytes.extend(sides[side].seal(23, &body));
                 }
+                let chunk = chunk.max(bytes.len().div_ceil(BULK_PACKETS));
                 send(&mut drv, &bytes, chunk, &mut events);
             }
             9 => {

@@ -1,6 +1,9 @@
 //! Input decoding shared by the fuzz targets (and the `seedgen` helper,
 //! which writes seeds in these same formats).
 
+pub mod recycle;
+
+use wsscope::analyzer::AnalyzerConfig;
 use wsscope::event::{Dir, Event, Timestamp};
 use wsscope::http::Http1Upgrade;
 use wsscope::model::SessionId;
@@ -139,3 +142,22 @@ pub fn run_session(data: &[u8], upgraded: bool) {
 
 /// Link types the `packets` target picks from with its first byte.
 pub const LINK_TYPES: [u32; 7] = [0, 1, 101, 113, 228, 229, 276];
+
+/// Analyzer limits small enough for fuzz inputs (a few KB) to reach every
+/// cap: per-connection and total out-of-order buffers, the connection table
+/// (eviction), retransmission history, IP defragmentation (datagram count
+/// and bytes), WebSocket frame and message truncation and the inflate cap.
+/// With the defaults (16 MiB per connection, a million connections, …)
+/// none of those paths is reachable.
+pub fn small_config() -> AnalyzerConfig {
+    let mut cfg = AnalyzerConfig::default();
+    cfg.tcp.max_conn_buffer = 2048;
+    cfg.tcp.max_total_buffer = 6144;
+    cfg.tcp.max_conns = 4;
+    cfg.tcp.history = 256;
+    cfg.defrag.max_datagrams = 4;
+    cfg.defrag.max_bytes = 4096;
+    cfg.session.max_frame_bytes = 512;
+    cfg.session.max_message_bytes = 2048;
+    cfg
+}

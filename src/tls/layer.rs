@@ -171,6 +171,8 @@ pub struct TlsLayer {
     pub(super) awaiting: Option<u64>,
     pub(super) held: std::collections::VecDeque<HeldRecord>,
     pub(super) held_bytes: usize,
+    /// Bound on `held_bytes` ([`MAX_HELD_BYTES`] unless a fuzz target shrinks it).
+    held_budget: usize,
     pub(super) first_at: Option<Stamp>,
 }
 
@@ -203,8 +205,16 @@ impl TlsLayer {
             awaiting: None,
             held: std::collections::VecDeque::new(),
             held_bytes: 0,
+            held_budget: MAX_HELD_BYTES,
             first_at: None,
         }
+    }
+
+    /// Holds at most `bytes` of records while waiting for keys, instead of
+    /// 1 MiB: lets the fuzz target reach the give-up path with small inputs.
+    pub fn with_held_budget(mut self, bytes: usize) -> Self {
+        self.held_budget = bytes;
+        self
     }
 
     pub(super) fn tls13(&self) -> bool {
@@ -377,7 +387,7 @@ impl TlsLayer {
                 self.dirs[dir].protected = true;
             }
             let cost = body.len().saturating_add(HEADER_LEN);
-            if self.held_bytes.saturating_add(cost) <= MAX_HELD_BYTES {
+            if self.held_bytes.saturating_add(cost) <= self.held_budget {
                 self.held_bytes = self.held_bytes.saturating_add(cost);
                 self.held.push_back(HeldRecord {
                     dir,

@@ -8,18 +8,25 @@
 //! the `ws_session` format), `OUT_DIR/ws_session_upgraded/` (the same streams
 //! with each direction's first HTTP head removed, i.e. just the frames after
 //! the handshake) and `OUT_DIR/http_head/` (each direction's first 4 KiB).
-//! Seeds are capped in size so they stay useful to the fuzzer.
+//! `OUT_DIR/tcp_reassembly/` (each TCP direction's segments, absolute
+//! sequence numbers) and `OUT_DIR/tls_layer/` (op sequences that encrypt a
+//! TLS 1.3 session under the harness's key log; no capture needed).
+//! Seeds are capped at [`MAX_SEED`] bytes and captures over
+//! [`MAX_CAPTURE`] bytes are skipped: small seeds keep the fuzzer's
+//! `max_len` (and so every execution) small, and the seeds live in git.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use wsscope::decode::{Decoded, Decoder};
-use wsscope::source::{PacketSource, SourceItem};
 use wsscope::source::file::FileSource;
+use wsscope::source::{PacketSource, SourceItem};
 use wsscope::tcp::{FlowTable, NoClassifier, StreamEvent};
 use wsscope_fuzz::LINK_TYPES;
 
-const MAX_SEED: usize = 64 * 1024;
+const MAX_SEED: usize = 4 * 1024;
+/// Bigger captures are not used (nor copied as `pcap_file` seeds).
+const MAX_CAPTURE: u64 = 16 * 1024;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args_os().skip(1);
@@ -30,11 +37,17 @@ fn main() -> anyhow::Result<()> {
         "ws_session",
         "ws_session_upgraded",
         "http_head",
+        "tcp_reassembly",
+        "tls_layer",
     ] {
         std::fs::create_dir_all(out.join(sub))?;
     }
+    tls_layer_seeds(&out.join("tls_layer"))?;
     for cap in args {
         let cap = PathBuf::from(cap);
+        if std::fs::metadata(&cap).map(|m| m.len()).unwrap_or(u64::MAX) > MAX_CAPTURE {
+            continue;
+        }
         let stem = cap.file_name().unwrap().to_string_lossy().into_owned();
         if let Err(e) = one(&out, &cap, &stem) {
             eprintln!("{stem}: {e:#}");
@@ -53,6 +66,8 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
     let mut streams: BTreeMap<u64, Vec<Ev>> = BTreeMap::new();
     // conn -> request side bytes (http_head) / response side bytes
     let mut http: BTreeMap<(u64, usize), Vec<u8>> = BTreeMap::new();
+    // (src, dst) -> tcp_reassembly-format ops
+    let mut halves: BTreeMap<(std::net::SocketAddr, std::net::SocketAddr), Vec<u8>> = BTreeMap::new();
     let mut prev_ts = None;
     let mut index = 0u64;
     src.run(&mut |item| {
@@ -80,6 +95,7 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
         }
         prev_ts = Some(pkt.ts);
         if let Decoded::Tcp(seg) = decoder.decode(&pkt) {
+            half_ops(halves.entry((seg.src, seg.dst)).or_default(), &seg);
             flows.segment(&seg, pkt.ts, pkt.orig_len, index, &mut |ev: StreamEvent<'_>| {
                 record(&mut streams, &mut http, ev)
             });
@@ -88,6 +104,11 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
     })?;
     flows.finish(&mut |ev: StreamEvent<'_>| record(&mut streams, &mut http, ev));
     std::fs::write(out.join("packets").join(stem), &packets_seed)?;
+    for (i, ops) in halves.values().enumerate() {
+        if ops.len() > 1 {
+            std::fs::write(out.join("tcp_reassembly").join(format!("{stem}.{i}")), ops)?;
+        }
+    }
     for (conn, evs) in streams {
         // flags 0: no force_ws, default limits
         std::fs::write(
@@ -95,8 +116,7 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
             encode(&evs, [0, 0]),
         )?;
         // Drop each direction's first head (the handshake) for the upgraded variant.
-        let mut skip = [0usize; 2];
-        for d in 0..2 {
+        let skip: [usize; 2] = std::array::from_fn(|d| {
             let bytes: Vec<u8> = evs
                 .iter()
                 .filter_map(|e| match e {
@@ -106,8 +126,8 @@ fn one(out: &Path, cap: &Path, stem: &str) -> anyhow::Result<()> {
                 .flatten()
                 .copied()
                 .collect();
-            skip[d] = wsscope::http::handshake::head_end(&bytes).unwrap_or(0);
-        }
+            wsscope::http::handshake::head_end(&bytes).unwrap_or(0)
+        });
         if skip != [0, 0] {
             std::fs::write(
                 out.join("ws_session_upgraded").join(format!("{stem}.{conn}")),
@@ -190,4 +210,122 @@ fn record(
         }
         _ => {}
     }
+}
+
+/// Appends one segment to a `tcp_reassembly` seed (format: see
+/// `fuzz_targets/tcp_reassembly.rs`); the payload goes in pieces of at most
+/// 255 bytes (the format's u8 length) with consecutive sequence numbers.
+fn half_ops(ops: &mut Vec<u8>, seg: &wsscope::decode::Segment<'_>) {
+    if ops.is_empty() {
+        if seg.flags.syn() {
+            ops.push(1);
+            ops.extend_from_slice(&seg.seq.to_le_bytes());
+            return;
+        }
+        ops.push(0);
+    }
+    let mut seq = seg.seq;
+    let mut chunks: Vec<&[u8]> = seg.payload.chunks(255).collect();
+    if chunks.is_empty() {
+        chunks.push(&[]);
+    }
+    let last = chunks.len() - 1;
+    for (i, c) in chunks.into_iter().enumerate() {
+        let missing = if i == last { seg.missing.min(255) } else { 0 };
+        let fin = i == last && seg.flags.fin();
+        if ops.len() + c.len() + 8 > MAX_SEED {
+            return;
+        }
+        ops.push(u8::from(missing > 0) << 3 | u8::from(fin) << 4);
+        ops.extend_from_slice(&seq.to_le_bytes());
+        ops.push(c.len() as u8);
+        ops.extend_from_slice(c);
+        if missing > 0 {
+            ops.push(missing as u8);
+        }
+        seq = seq.wrapping_add(c.len() as u32);
+    }
+    // The receiver's ACK for what was just sent: releases held bytes.
+    if ops.len() + 5 <= MAX_SEED {
+        ops.push(2);
+        ops.extend_from_slice(&seq.wrapping_add(seg.missing).to_le_bytes());
+    }
+}
+
+/// `tls_layer` seeds: TLS 1.3 sessions the harness encrypts under its own
+/// key log, so mutations start from inputs that decrypt (format: see
+/// `fuzz_targets/tls_layer.rs`).
+fn tls_layer_seeds(dir: &Path) -> anyhow::Result<()> {
+    // c2s ClientHello, s2c ServerHello (1.3) + CCS, both Finished (to the
+    // application secrets), the HTTP upgrade both ways, WebSocket frames
+    // both ways, a KeyUpdate, one more frame, FIN both ways.
+    let mut session: Vec<u8> = vec![0x04, 0, 0x05, 0, 0, 0x09, 0x08, 0x0c, 0, 0x0d, 0];
+    session.extend([0x0e, 0x81, 5]);
+    session.extend(b"hello");
+    session.extend([1, 2, 3, 4]);
+    session.extend([0x0f, 0x81, 2]);
+    session.extend(b"hi");
+    session.extend([0x0b, 0, 0x0f, 0x82, 3, 0xde, 0xad, 0x01]);
+    session.extend([0x1c, 0, 0x1d, 0]);
+    let with = |flags: u8, ops: &[u8]| {
+        let mut v = vec![flags, 7, 0];
+        v.extend_from_slice(ops);
+        v
+    };
+    let seeds: [(&str, Vec<u8>); 10] = [
+        // handshake + application secrets, each suite
+        ("aes128", with(0x0c, &session)),
+        ("aes256", with(0x0d, &session)),
+        ("chacha", with(0x0e, &session)),
+        // as a Decryption Secrets Block, and with small WebSocket limits
+        ("dsb", with(0x2c, &session)),
+        ("small", with(0x4c, &session)),
+        // wrong secrets: nothing decrypts
+        ("wrong", with(0x1c, &session)),
+        // no secrets until op 12 (late keys) right after the hellos
+        (
+            "late",
+            with(0x00, &{
+                let mut v = vec![0x04, 0, 0x05, 0, 0, 0x18];
+                v.extend_from_slice(&session[5..]);
+                v
+            }),
+        ),
+        // a gap where a record was, sealed records split over packets, bulk
+        (
+            "gaps",
+            with(
+                0x0c,
+                &[
+                    0x04, 0, 0x05, 0, 0, 0x09, 0x08, 0x0c, 0, 0x13, 4, 1, 2, 3, 4, 0x0d, 3, 0x07, 0, 5, 1, 2,
+                    3, 4, 5, 7,
+                ],
+            ),
+        ),
+        (
+            "bulk",
+            with(
+                0x4c,
+                &[
+                    0x04, 0, 0x05, 0, 0, 0x09, 0x08, 0x0c, 0, 0x0d, 0, 0x11, 3, 0x00, 0x10, 0x41, 0x00, 0x02,
+                ],
+            ),
+        ),
+        // no key log, a 4 KiB held-record budget: bulk overflows it, then
+        // the keys come (a DSB) too late for what was dropped
+        (
+            "held",
+            with(
+                0x80,
+                &[
+                    0x04, 0, 0x05, 0, 0, 0x09, 0x08, 0x0c, 0, 0x0d, 0, 0x11, 3, 0x00, 0x08, 0x41, 0x00, 0x02,
+                    0x18, 0x0f, 0x81, 2, b'h', b'i',
+                ],
+            ),
+        ),
+    ];
+    for (name, bytes) in seeds {
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
 }
