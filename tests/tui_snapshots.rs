@@ -461,6 +461,7 @@ fn payloads_over_the_budget_are_not_kept() {
                 max_each: 64,
                 max_total: 1 << 20,
                 preview: 16,
+                ..Budget::default()
             },
             ..Default::default()
         },
