@@ -153,7 +153,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
                 out.field(
                     "Gap run",
                     format!(
-                        "{} gaps, {} (contiguous, nothing else of this connection and direction between them)",
+                        "{} gaps, {} missing (no other row of this connection and direction between them)",
                         text::count(u64::from(r.gap_count())),
                         text::bytes(r.len)
                     ),

@@ -365,7 +365,7 @@ fn activity(app: &App, area: Rect, buf: &mut Buffer) {
             .get(..used)
             .unwrap_or(&[])
             .chunks(fold)
-            .map(|c| c.iter().sum())
+            .map(|c| c.iter().map(|&v| u64::from(v)).sum())
             .collect();
         buf.set_string(row.x, row.y, dir.as_str(), t.dir(dir));
         let spark = Rect {

@@ -263,7 +263,11 @@ impl Handshake {
         put(h.subprotocol.as_deref());
         put(h.extensions.as_deref());
         put(h.accept.as_deref());
-        put(h.accept_expected.as_deref());
+        // Once, when it matched (the usual case).
+        put(h
+            .accept_expected
+            .as_deref()
+            .filter(|&e| Some(e) != h.accept.as_deref()));
         put(h.reason.as_deref());
         for (k, v) in h.request_headers.iter().chain(&h.response_headers) {
             put(Some(k));
@@ -312,6 +316,7 @@ impl Handshake {
     }
     pub fn accept_expected(&self) -> Option<&str> {
         self.field(Field::AcceptExpected)
+            .or_else(|| self.accept().filter(|_| self.accept_ok == Some(true)))
     }
     /// Response reason phrase.
     pub fn reason(&self) -> Option<&str> {
@@ -351,7 +356,9 @@ pub struct Activity {
     start: Option<Timestamp>,
     /// Bucket width in microseconds.
     width_us: u64,
-    pub buckets: [Vec<u64>; 2],
+    /// Frames per bucket (u32: a bucket of 4 billion frames saturates;
+    /// half the size of u64 for every connection with traffic).
+    pub buckets: [Vec<u32>; 2],
 }
 
 impl Activity {
@@ -369,7 +376,7 @@ impl Activity {
             // Merge pairs and double the width.
             for b in &mut self.buckets {
                 for k in 0..Self::BUCKETS / 2 {
-                    b[k] = b[2 * k] + b[2 * k + 1];
+                    b[k] = b[2 * k].saturating_add(b[2 * k + 1]);
                 }
                 for v in b.iter_mut().skip(Self::BUCKETS / 2) {
                     *v = 0;
@@ -378,7 +385,9 @@ impl Activity {
             self.width_us *= 2;
             i = us / self.width_us;
         }
-        self.buckets[dir.index()][i as usize] += 1;
+        if let Some(v) = self.buckets[dir.index()].get_mut(i as usize) {
+            *v = v.saturating_add(1);
+        }
     }
 
     /// Buckets in use (up to the last non-empty one).
@@ -400,7 +409,7 @@ impl Activity {
                 if b.capacity() == 0 {
                     0
                 } else {
-                    b.capacity() * 8 + ALLOC_OVERHEAD
+                    b.capacity() * size_of::<u32>() + ALLOC_OVERHEAD
                 }
             })
             .sum()

@@ -219,10 +219,14 @@ impl Store {
     }
 
     /// Extends the connection's last row in the gap's direction if it is a
-    /// gap run this gap continues: same reason, contiguous in the stream,
-    /// and (being the last row of that connection and direction) with
-    /// nothing of theirs in between — other connections' rows may be.
-    /// Not past the budget's cut: the rows held stay a prefix in time.
+    /// gap run this gap continues: same reason, further on in the stream,
+    /// and (being the last row of that connection and direction) with no
+    /// row of theirs in between — other connections' rows may be. Bytes
+    /// that made no row may lie between two gaps of a run (a stream with a
+    /// hole every few segments: its data makes no rows, or resynchronises
+    /// to no frame), so the run's `len` is the bytes missing, from its
+    /// `offset` on. Not past the budget's cut: the rows held stay a prefix
+    /// in time.
     fn coalesce(&mut self, g: &GapEvent) -> bool {
         if self.not_held.since.is_some() {
             return false;
@@ -236,7 +240,7 @@ impl Store {
         let continues = r.kind == Kind::Gap
             && r.dir == Some(g.dir)
             && r.len_bits == g.reason as u8
-            && r.offset.checked_add(r.len) == Some(g.offset);
+            && r.offset.checked_add(r.len).is_some_and(|end| end <= g.offset);
         if continues {
             r.len = r.len.saturating_add(g.bytes);
             r.aux = r.gap_count().saturating_add(1).to_ne_bytes();

@@ -28,10 +28,12 @@
 //!   the cut is bounded (one [`WsStats`], one end summary per connection).
 //!
 //! A row is one [`Record`], 64 bytes whatever its kind. Consecutive gaps of
-//! a connection and direction, contiguous in the stream and with no other
-//! row of that connection and direction between them, are one row (a gap
-//! run, its count in [`Record::gap_count`]): a capture with millions of
-//! holes is a few rows per connection.
+//! a connection and direction — in stream order, with the same reason, and
+//! no other row of that connection and direction between them (other
+//! connections' rows may interleave; bytes that made no row may lie
+//! between the holes) — are one row: a gap run, whose `len` is the bytes
+//! missing and [`Record::gap_count`] the gaps merged. A capture with
+//! millions of holes is a few rows per connection.
 
 pub mod arena;
 pub mod conn;
@@ -138,6 +140,16 @@ impl Record {
     pub fn rtt(&self) -> Option<f64> {
         self.has(flag::RTT)
             .then(|| f64::from(u32::from_be_bytes(self.aux)) / 1e6)
+    }
+}
+
+/// Makes room for one more element in a full `v`: doubling while `room`
+/// bytes allow, else just what they allow, and at least one (for a note,
+/// whose cost its row's admission already checked).
+fn grow<T>(v: &mut Vec<T>, room: usize) {
+    if v.len() == v.capacity() {
+        let n = (room / size_of::<T>().max(1)).min(v.capacity().max(16)).max(1);
+        let _ = v.try_reserve_exact(n);
     }
 }
 
@@ -370,7 +382,11 @@ impl Store {
         if self.not_held.since.is_none() {
             let row = size_of::<Record>() + VIEW_ROW;
             let grown = self.records.len() < self.records.capacity() || {
-                let n = (self.room().saturating_sub(extra) / row).min(self.records.capacity().max(1024));
+                // Half the room at most: the rows' previews, notes and
+                // summaries need the rest.
+                let room = self.room().saturating_sub(extra);
+                let n = (room / (2 * row)).min(self.records.capacity().max(64));
+                let n = if n == 0 && room >= row { 1 } else { n };
                 n > 0 && self.records.try_reserve_exact(n).is_ok()
             };
             if grown && VIEW_ROW + extra <= self.room() {
@@ -398,11 +414,8 @@ impl Store {
 
     fn add_note(&mut self, n: Note) -> usize {
         self.notes_heap += str_heap(&n.detail);
-        if self.notes.len() == self.notes.capacity() {
-            let _ = self
-                .notes
-                .try_reserve_exact(self.notes.capacity().clamp(64, 1 << 16));
-        }
+        let room = self.room();
+        grow(&mut self.notes, room);
         self.notes.push(n);
         self.notes.len() - 1
     }
@@ -439,10 +452,16 @@ impl Store {
         let Ok(i) = usize::try_from(id) else { return };
         while self.conns.len() <= i {
             if self.conns.len() == self.conns.capacity() {
-                let row = size_of::<Conn>();
-                let n = (self.room() / row).min(self.conns.capacity().max(256));
+                // With its entries in the lists: reserved here, so the
+                // lists never grow past what was counted.
+                let row = size_of::<Conn>() + 2 * LIST_ENTRY;
+                let n = (self.room() / row).min(self.conns.capacity().max(16));
                 if n == 0 || self.conns.try_reserve_exact(n).is_err() {
                     break;
+                }
+                let cap = self.conns.capacity();
+                for list in [&mut self.ws_conns, &mut self.listed] {
+                    let _ = list.try_reserve_exact(cap.saturating_sub(list.len()));
                 }
             }
             let next = self.conns.len() as ConnId;
@@ -501,3 +520,6 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
