@@ -81,7 +81,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             vec![Span::raw(format!(
                 "{} ws / {} tcp",
                 s.ws_conns.len(),
-                s.conns.len()
+                s.conns_seen.max(s.conns.len() as u64)
             ))],
         ),
         (
@@ -180,8 +180,11 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
 fn not_held_short(app: &App) -> Option<Vec<Span<'static>>> {
     let n = &app.store.not_held;
     let since = n.since?;
+    // The time of day only: the status line has the whole sentence.
+    let since = since.to_string();
+    let since = since.split('.').next().unwrap_or_default().to_string();
     Some(vec![Span::styled(
-        format!("⚠ rows after {since} not held: {}", text::count(n.rows())),
+        format!("⚠ {} rows after {since} not held", text::count(n.rows())),
         app.theme.bad,
     )])
 }
