@@ -461,6 +461,7 @@ fn payloads_over_the_budget_are_not_kept() {
                 max_each: 64,
                 max_total: 1 << 20,
                 preview: 16,
+                ..Budget::default()
             },
             ..Default::default()
         },
@@ -471,6 +472,54 @@ fn payloads_over_the_budget_are_not_kept() {
     assert!(s.contains("use wsscope export"), "{s}");
     assert!(matches!(press(&mut app, "e<Enter>"), Action::None));
     assert!(app.status.as_ref().unwrap().0.contains("payload not kept"));
+}
+
+/// Past the store's share of the memory budget, the first rows stay and
+/// the rest are counted: the header and the status line say how many, from
+/// when, and where to find them; the help breaks them down per kind.
+#[test]
+fn rows_past_the_memory_budget_are_counted_and_shown() {
+    let full = app("py_basic.pcap");
+    let mut app = app_from(
+        "py_basic.pcap",
+        Options {
+            budget: Budget {
+                output: 10 << 10,
+                max_memory: 64 << 10,
+                ..Budget::default()
+            },
+            ..Default::default()
+        },
+    );
+    let s = &app.store;
+    let nh = s.not_held;
+    assert!(!s.records.is_empty() && nh.rows() > 0, "{nh:?}");
+    // Every row is either held (a prefix of the full timeline) or counted.
+    assert_eq!(
+        s.records.len() as u64 + nh.rows(),
+        full.store.records.len() as u64
+    );
+    // (Payloads may be cut to a preview near the share's end: the arena counts too.)
+    let rows = |r: &[wsscope::tui::store::Record]| -> Vec<_> {
+        r.iter().map(|r| (r.kind, r.ts, r.len, r.dir)).collect()
+    };
+    assert!(rows(&s.records) == rows(&full.store.records[..s.records.len()]));
+    assert_eq!(nh.since, Some(full.store.records[s.records.len()].ts));
+    // Counts come from events: the same as with room for everything.
+    assert_eq!((s.frames, s.messages), (full.store.frames, full.store.messages));
+    let c = s.conn(0).unwrap();
+    assert_eq!(c.total_frames(), full.store.conn(0).unwrap().total_frames());
+    let screen = screen(&app, 160, 30);
+    let lines: Vec<&str> = screen.lines().collect();
+    let header_and_status = format!("{}\n{}", lines[0], lines[lines.len() - 1]);
+    insta::assert_snapshot!("rows_not_held", header_and_status);
+    press(&mut app, "?");
+    let help = crate::screen(&app, 120, 50);
+    assert!(help.contains("Memory budget"), "{help}");
+    assert!(
+        help.contains(&format!("not held: {} frames · {} msgs", nh.frames, nh.messages)),
+        "{help}"
+    );
 }
 
 // ---------------------------------------------------------------- hand-built

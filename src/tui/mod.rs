@@ -46,8 +46,13 @@ const CHANNEL: usize = 4;
 const FRAME: Duration = Duration::from_millis(33);
 
 /// A file's app (with its progress gauge) and the reader filling it.
+/// The store's budget is the output share of the run's (`cfg.budget`).
 fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<(App, Reader)> {
     let (source, counter) = open_counted(path)?;
+    let opts = Options {
+        budget: store::Budget::for_run(&cfg.budget),
+        ..opts
+    };
     let mut app = App::new(display_name(path), opts);
     app.progress.total_bytes = counter.as_ref().map(|c| c.1);
     let reader = spawn_reader(
@@ -84,7 +89,13 @@ pub fn run_source(
     cfg: AnalyzerConfig,
     opts: RunOptions,
 ) -> anyhow::Result<()> {
-    let app = App::new(source.describe(), options(opts.live));
+    let app = App::new(
+        source.describe(),
+        Options {
+            budget: store::Budget::for_run(&cfg.budget),
+            ..options(opts.live)
+        },
+    );
     let reader = spawn_reader(
         source,
         cfg,

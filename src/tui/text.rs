@@ -181,6 +181,16 @@ pub fn pretty_json(data: &[u8]) -> Option<String> {
     Some(out)
 }
 
+/// Human counts: `812`, `12 345`, `123.4 k`, `1.2 M`.
+pub fn count(n: u64) -> String {
+    match n {
+        0..10_000 => n.to_string(),
+        10_000..100_000 => format!("{} {:03}", n / 1000, n % 1000),
+        100_000..1_000_000 => format!("{:.1} k", n as f64 / 1e3),
+        _ => format!("{:.1} M", n as f64 / 1e6),
+    }
+}
+
 /// Human byte counts: `812 B`, `12.3 KiB`, `1.5 MiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

@@ -81,7 +81,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             vec![Span::raw(format!(
                 "{} ws / {} tcp",
                 s.ws_conns.len(),
-                s.conns.len()
+                s.conns_seen.max(s.conns.len() as u64)
             ))],
         ),
         (
@@ -106,6 +106,9 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             if s.violations > 0 { t.violation } else { t.dim },
         )],
     )]);
+    if let Some(v) = not_held_short(app) {
+        segs.push((0, v));
+    }
     if s.gaps > 0 {
         segs.push((3, vec![Span::styled(format!("{} gaps", s.gaps), t.gap)]));
     }
@@ -173,6 +176,35 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
+/// The header's word on rows past the memory budget.
+fn not_held_short(app: &App) -> Option<Vec<Span<'static>>> {
+    let n = &app.store.not_held;
+    let since = n.since?;
+    // The time of day only: the status line has the whole sentence.
+    let since = since.to_string();
+    let since = since.split('.').next().unwrap_or_default().to_string();
+    Some(vec![Span::styled(
+        format!("⚠ {} rows after {since} not held", text::count(n.rows())),
+        app.theme.bad,
+    )])
+}
+
+/// The whole sentence: what is not held, why, and where to find it.
+pub fn not_held_line(app: &App) -> Option<String> {
+    let n = &app.store.not_held;
+    let since = n.since?;
+    let conns = if n.conns > 0 {
+        format!(", {} connections", text::count(n.conns))
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "rows after {since} not held: {}{conns} (memory budget --max-memory {}; `wsscope dump` has them all)",
+        text::count(n.rows()),
+        crate::budget::human(app.store.budget.max_memory)
+    ))
+}
+
 fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     if let Some(p) = &app.prompt {
@@ -202,6 +234,13 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let mut spans = Vec::new();
+    if let Some(line) = not_held_line(app) {
+        spans.push(Span::styled(format!(" {line}"), t.bad));
+        spans.push(Span::styled(" ?", t.key));
+        spans.push(Span::styled(" help", t.dim));
+        Paragraph::new(Line::from(spans)).render(area, buf);
+        return;
+    }
     for (k, label) in keys::hints() {
         spans.push(Span::styled(format!(" {k}"), t.key));
         spans.push(Span::styled(format!(" {label} "), t.dim));
@@ -237,6 +276,20 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
                 panes::conns::LOCK_OPEN,
                 panes::conns::LOCK_CLOSED
             ),
+            t.dim,
+        )));
+    }
+    if let Some(line) = not_held_line(app) {
+        let n = &app.store.not_held;
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled("Memory budget".to_string(), t.title)));
+        lines.push(Line::from(Span::styled(line, t.bad)));
+        lines.push(Line::from(Span::raw(format!(
+            "  not held: {} frames · {} msgs · {} gaps · {} violations · {} handshakes · {} diagnostics",
+            n.frames, n.messages, n.gaps, n.violations, n.handshakes, n.diagnostics
+        ))));
+        lines.push(Line::from(Span::styled(
+            "  The first rows are kept; connection counts stay complete. Raise --max-memory to hold more.",
             t.dim,
         )));
     }

@@ -135,8 +135,8 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
     spans.push(Span::styled(" → ", t.dim));
     spans.push(Span::styled(c.server.to_string(), t.s2c));
     if let Some(h) = &c.handshake {
-        spans.push(Span::raw(format!(" {}", text::safe(&h.path))));
-        if let Some(p) = &h.subprotocol {
+        spans.push(Span::raw(format!(" {}", text::safe(h.path()))));
+        if let Some(p) = h.subprotocol() {
             spans.push(Span::styled(format!(" [{}]", text::safe(p)), t.dim));
         }
         if h.deflate.is_some() {
@@ -176,8 +176,8 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
             format!("  {}f {}m", c.total_frames(), c.total_messages()),
             t.text,
         ));
-    } else if let Some(e) = &c.end {
-        let b = e.stats[0].bytes + e.stats[1].bytes;
+    } else if c.end.is_some() {
+        let b = c.wire_bytes[0] + c.wire_bytes[1];
         spans.push(Span::styled(format!("  {}", text::bytes(b)), t.dim));
     }
     if c.violations > 0 {

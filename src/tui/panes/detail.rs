@@ -8,11 +8,12 @@
 use super::super::app::{App, Focus};
 use super::super::keys::{self, Move};
 use super::super::store::Conn;
+use super::super::store::Handshake;
 use super::super::store::{Kind, Record, flag};
 use super::super::text;
 use super::conns::{LOCK_CLOSED, LOCK_OPEN, tls_reason};
 use super::{block, close_text, gap_reason, hex_bytes, opcode_word};
-use crate::event::{ConnId, Dir, HandshakeEvent, opcode_name};
+use crate::event::{ConnId, Dir, opcode_name};
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -148,6 +149,16 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         Kind::Gap => {
             out.section(format!("Capture gap{conn_s}{dir} · {}", r.ts), t.gap);
             out.field("Missing", format!("{} bytes ({})", r.len, text::bytes(r.len)));
+            if r.gap_count() > 1 {
+                out.field(
+                    "Gap run",
+                    format!(
+                        "{} gaps, {} missing (no other row of this connection and direction between them)",
+                        text::count(u64::from(r.gap_count())),
+                        text::bytes(r.len)
+                    ),
+                );
+            }
             out.field("Stream offset", r.offset.to_string());
             out.field("Reason", gap_reason(r.len_bits).to_string());
             out.text(
@@ -420,20 +431,23 @@ fn connection(app: &App, id: ConnId, out: &mut Out<'_>) {
             "Frames",
             format!(
                 "c2s {} · s2c {}   messages c2s {} · s2c {}",
-                c.frames[0], c.frames[1], c.messages[0], c.messages[1]
+                c.frames(Dir::C2S),
+                c.frames(Dir::S2C),
+                c.messages(Dir::C2S),
+                c.messages(Dir::S2C)
             ),
         );
     }
-    if let Some(e) = &c.end {
+    if c.end.is_some() {
         out.field(
             "Bytes",
             format!(
                 "c2s {} · s2c {}",
-                text::bytes(e.stats[0].bytes),
-                text::bytes(e.stats[1].bytes)
+                text::bytes(c.wire_bytes[0]),
+                text::bytes(c.wire_bytes[1])
             ),
         );
-        if let Some((min, med, max)) = e.rtt {
+        if let Some((min, med, max)) = c.rtt() {
             out.field(
                 "Ping RTT",
                 format!(
@@ -463,7 +477,7 @@ fn connection(app: &App, id: ConnId, out: &mut Out<'_>) {
 /// whether a key was found (where) or why not.
 fn tls(app: &App, c: &Conn, out: &mut Out<'_>) {
     let t = &app.theme;
-    let summary = c.end.as_ref().and_then(|e| e.tls.as_ref());
+    let summary = c.end_tls();
     let Some(decrypted) = c.tls_decrypted() else {
         return;
     };
@@ -622,7 +636,7 @@ fn tls(app: &App, c: &Conn, out: &mut Out<'_>) {
     }
 }
 
-fn handshake(app: &App, h: &HandshakeEvent, out: &mut Out<'_>) {
+fn handshake(app: &App, h: &Handshake, out: &mut Out<'_>) {
     let t = &app.theme;
     out.lines.push(Line::default());
     out.section(
@@ -631,10 +645,10 @@ fn handshake(app: &App, h: &HandshakeEvent, out: &mut Out<'_>) {
     );
     out.text(format!("▸ Request · {}", h.ts), t.c2s);
     out.text(
-        format!("  {} {} HTTP/1.1", text::safe(&h.method), text::safe(&h.path)),
+        format!("  {} {} HTTP/1.1", text::safe(h.method()), text::safe(h.path())),
         t.text,
     );
-    for (k, v) in &h.request_headers {
+    for (k, v) in h.request_headers() {
         out.text(format!("  {}: {}", text::safe(k), text::safe(v)), t.text);
     }
     match h.status {
@@ -642,20 +656,17 @@ fn handshake(app: &App, h: &HandshakeEvent, out: &mut Out<'_>) {
             let when = h.response_ts.map_or(String::new(), |ts| format!(" · {ts}"));
             out.text(format!("▸ Response{when}"), t.s2c);
             out.text(
-                format!(
-                    "  HTTP/1.1 {st} {}",
-                    text::safe(h.reason.as_deref().unwrap_or(""))
-                ),
+                format!("  HTTP/1.1 {st} {}", text::safe(h.reason().unwrap_or(""))),
                 if st == 101 { t.text } else { t.bad },
             );
-            for (k, v) in &h.response_headers {
+            for (k, v) in h.response_headers() {
                 out.text(format!("  {}: {}", text::safe(k), text::safe(v)), t.text);
             }
         }
         None => out.text("▸ Response not captured".into(), t.dim),
     }
-    let exp = h.accept_expected.as_deref().map_or("-".into(), text::safe);
-    let got = h.accept.as_deref().map_or("-".into(), text::safe);
+    let exp = h.accept_expected().map_or("-".into(), text::safe);
+    let got = h.accept().map_or("-".into(), text::safe);
     let (verdict, style) = match h.accept_ok {
         Some(true) => ("✓ verified", t.ok),
         Some(false) => ("✗ MISMATCH", t.bad),
@@ -664,10 +675,10 @@ fn handshake(app: &App, h: &HandshakeEvent, out: &mut Out<'_>) {
     out.styled_field("Accept", verdict.into(), style);
     out.field("  expected", exp.into_owned());
     out.field("  received", got.into_owned());
-    if let Some(p) = &h.subprotocol {
+    if let Some(p) = h.subprotocol() {
         out.field("Subprotocol", text::safe(p).into_owned());
     }
-    if let Some(e) = &h.extensions {
+    if let Some(e) = h.extensions() {
         out.field("Extensions", text::safe(e).into_owned());
     }
     if let Some(d) = &h.deflate {

@@ -124,6 +124,13 @@ pub fn preview(app: &App, r: &Record, max: usize) -> String {
             }
             s
         }
+        Kind::Gap if r.gap_count() > 1 => format!(
+            "GAP {} missing in {} gaps from offset {} ({})",
+            text::bytes(r.len),
+            text::count(u64::from(r.gap_count())),
+            r.offset,
+            gap_reason(r.len_bits)
+        ),
         Kind::Gap => format!(
             "GAP {} missing at offset {} ({})",
             text::bytes(r.len),
@@ -192,8 +199,8 @@ pub fn handshake_summary(app: &App, conn: ConnId) -> String {
     };
     format!(
         "{} {} → {status} {badge}",
-        text::safe(&h.method),
-        text::safe(&h.path)
+        text::safe(h.method()),
+        text::safe(h.path())
     )
 }
 

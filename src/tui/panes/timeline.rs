@@ -5,7 +5,7 @@
 
 use super::super::app::{App, Focus, TimeFormat, TimelineLayout};
 use super::super::keys;
-use super::super::store::{Kind, Record, flag};
+use super::super::store::{Activity, Kind, Record, flag};
 use super::super::text;
 use super::{block, fit, frame_flags, highlight, message_flags, opcode_word, preview, time_cell};
 use crate::event::{ConnId, Dir, Timestamp};
@@ -345,8 +345,9 @@ fn swim_row(app: &App, r: &Record, time: String, w: usize, merged: bool) -> Line
 
 fn activity(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
+    let empty = Activity::default();
     let act = match app.conn_sel.and_then(|c: ConnId| app.store.conn(c)) {
-        Some(c) => &c.activity,
+        Some(c) => c.activity().unwrap_or(&empty),
         None => &app.store.activity,
     };
     let used = act.used();
@@ -364,7 +365,7 @@ fn activity(app: &App, area: Rect, buf: &mut Buffer) {
             .get(..used)
             .unwrap_or(&[])
             .chunks(fold)
-            .map(|c| c.iter().sum())
+            .map(|c| c.iter().map(|&v| u64::from(v)).sum())
             .collect();
         buf.set_string(row.x, row.y, dir.as_str(), t.dir(dir));
         let spark = Rect {

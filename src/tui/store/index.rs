@@ -1,0 +1,279 @@
+//! Indexing events: a row per frame, message, gap run, violation,
+//! handshake and diagnostic (while the budget allows), and the
+//! connection summaries (always).
+
+use super::{Handshake, Kind, NONE, Note, Record, Store, bit, flag};
+use crate::event::{ConnId, Dir, Event, GapEvent, Protocol};
+
+impl Store {
+    pub(super) fn index(&mut self, ev: Event) {
+        match ev {
+            Event::Connection(c) => {
+                if let Some(conn) = self.conn_mut(c.conn) {
+                    conn.first_ts = c.ts;
+                    conn.client = c.client;
+                    conn.server = c.server;
+                    conn.syn_seen = c.syn_seen;
+                }
+            }
+            Event::Tls(t) => {
+                let (id, decrypted) = (t.conn, t.decrypted);
+                if let Some(c) = self.conn_mut(id) {
+                    if c.tls.is_none() {
+                        c.tls = Some(t);
+                        self.tls_seen(id, decrypted);
+                    }
+                }
+            }
+            Event::Handshake(h) => {
+                let conn = h.conn;
+                self.mark_ws(conn);
+                let compact = Handshake::new(&h);
+                if self.admit(Kind::Handshake, h.ts, compact.heap_bytes()) {
+                    let mut r = Self::blank(h.ts, conn, Kind::Handshake);
+                    r.dir = Some(Dir::C2S);
+                    self.push(r);
+                    if let Some(c) = self.conn_mut(conn) {
+                        c.handshake = Some(Box::new(compact));
+                    }
+                }
+            }
+            Event::Frame(f) => {
+                self.mark_ws(f.conn);
+                self.frames += 1;
+                self.activity.add(f.ts, f.dir);
+                let d = f.dir.index();
+                let held = self.admit(Kind::Frame, f.ts, f.payload.len().min(self.budget.preview));
+                let idx = self.records.len() as u32;
+                let mut link = NONE;
+                if let Some(c) = self.conn_mut(f.conn) {
+                    let ws = c.ws_mut();
+                    ws.frames[d] += 1;
+                    ws.bytes[d] += f.len;
+                    ws.activity.add(f.ts, f.dir);
+                    if f.opcode < 8 && held {
+                        if f.opcode == 0 {
+                            link = ws.last_data_frame[d];
+                        }
+                        ws.last_data_frame[d] = idx;
+                        ws.frame_pending[d] = true;
+                    }
+                    if f.opcode == 8 && c.close[d].is_none() {
+                        c.close[d] = Some(f.close_code);
+                    }
+                }
+                if !held {
+                    return;
+                }
+                let (data, full) = self.keep(&f.payload);
+                let mut r = Self::blank(f.ts, f.conn, Kind::Frame);
+                r.dir = Some(f.dir);
+                r.opcode = f.opcode;
+                r.rsv = f.rsv;
+                r.len = f.len;
+                r.offset = f.offset;
+                r.data = data;
+                r.link = link;
+                r.len_bits = f.len_bits;
+                r.header_len = f.header_len;
+                r.flags = bit(f.fin, flag::FIN)
+                    | bit(f.masked, flag::MASKED)
+                    | bit(f.truncated, flag::TRUNCATED)
+                    | bit(full, flag::KEPT);
+                if let Some(k) = f.mask_key {
+                    r.aux = k;
+                }
+                if let Some(rtt) = f.rtt {
+                    r.flags |= flag::RTT;
+                    r.aux = ((rtt * 1e6).clamp(0.0, f64::from(u32::MAX)) as u32).to_be_bytes();
+                }
+                self.push(r);
+            }
+            Event::Message(m) => {
+                self.mark_ws(m.conn);
+                self.messages += 1;
+                let d = m.dir.index();
+                let last_frame = self
+                    .conn(m.conn)
+                    .and_then(|c| c.ws.as_ref())
+                    .filter(|w| w.frame_pending[d])
+                    .map_or(NONE, |w| w.last_data_frame[d]);
+                if let Some(c) = self.conn_mut(m.conn) {
+                    let ws = c.ws_mut();
+                    ws.messages[d] += 1;
+                    ws.frame_pending[d] = false;
+                }
+                let note = m.inflate_error.as_deref().map_or(0, Self::note_cost);
+                let extra = m.data.len().min(self.budget.preview) + note;
+                if !self.admit(Kind::Message, m.ts, extra) {
+                    return;
+                }
+                // A single uncompressed frame: share its bytes.
+                let shared = self.records.get(last_frame as usize).and_then(|f| {
+                    (m.frames == 1 && !m.compressed && f.has(flag::KEPT) && self.data(f) == m.data.as_slice())
+                        .then_some(f.data)
+                });
+                let (data, full) = match shared {
+                    Some(d) => (d, true),
+                    None => self.keep(&m.data),
+                };
+                let mut r = Self::blank(m.ts, m.conn, Kind::Message);
+                r.dir = Some(m.dir);
+                r.opcode = m.opcode;
+                r.rsv = u8::try_from(m.frames).unwrap_or(u8::MAX);
+                r.len = m.data.len() as u64;
+                r.offset = m.wire_len;
+                r.data = data;
+                r.link = last_frame;
+                r.flags = bit(m.compressed, flag::COMPRESSED)
+                    | bit(m.truncated, flag::TRUNCATED)
+                    | bit(m.is_text, flag::TEXT)
+                    | bit(full, flag::KEPT);
+                if let Some(e) = m.inflate_error {
+                    r.flags |= flag::INFLATE_ERROR;
+                    let i = self.add_note(Note {
+                        code: "inflate-error",
+                        detail: e,
+                        packet: None,
+                    });
+                    r.aux = (i as u32).to_be_bytes();
+                }
+                self.push(r);
+            }
+            Event::Gap(g) => {
+                self.gaps += 1;
+                if let Some(c) = self.conn_mut(g.conn) {
+                    c.gaps += 1;
+                }
+                if self.coalesce(&g) || !self.admit(Kind::Gap, g.ts, 0) {
+                    return;
+                }
+                let mut r = Self::blank(g.ts, g.conn, Kind::Gap);
+                r.dir = Some(g.dir);
+                r.len = g.bytes;
+                r.offset = g.offset;
+                r.len_bits = g.reason as u8;
+                r.aux = 1u32.to_ne_bytes();
+                self.push(r);
+            }
+            Event::Violation(v) => {
+                self.violations += 1;
+                if let Some(c) = self.conn_mut(v.conn) {
+                    c.violations += 1;
+                }
+                if !self.admit(Kind::Violation, v.ts, Self::note_cost(&v.detail)) {
+                    return;
+                }
+                let mut r = Self::blank(v.ts, v.conn, Kind::Violation);
+                r.dir = v.dir;
+                r.offset = self.add_note(Note {
+                    code: v.rule,
+                    detail: v.detail,
+                    packet: None,
+                }) as u64;
+                self.push(r);
+            }
+            Event::Diagnostic(d) => {
+                self.diagnostics += 1;
+                if !self.admit(Kind::Diagnostic, d.ts, Self::note_cost(&d.detail)) {
+                    return;
+                }
+                let mut r = Self::blank(d.ts, d.conn.unwrap_or(ConnId::from(u32::MAX)), Kind::Diagnostic);
+                if d.conn.is_none() {
+                    r.conn = u32::MAX;
+                }
+                r.dir = d.dir;
+                r.offset = self.add_note(Note {
+                    code: d.code,
+                    detail: d.detail,
+                    packet: d.packet,
+                }) as u64;
+                self.push(r);
+            }
+            Event::Close(e) => {
+                let id = e.conn;
+                if e.protocol == Protocol::WebSocket {
+                    self.mark_ws(id);
+                }
+                if let Some(t) = &e.tls
+                    && self.conn(id).is_some_and(|c| c.tls.is_none() && c.end.is_none())
+                {
+                    self.tls_seen(id, t.decrypted);
+                }
+                if let Some(c) = self.conn_mut(id) {
+                    if c.protocol == Protocol::Other {
+                        c.protocol = e.protocol;
+                    }
+                    c.first_ts = e.first_ts;
+                    c.last_ts = c.last_ts.max(e.last_ts);
+                    for d in Dir::BOTH {
+                        let s = &e.stats[d.index()];
+                        if c.close[d.index()].is_none() {
+                            c.close[d.index()] = s.close.as_ref().map(|(code, _)| *code);
+                        }
+                    }
+                    c.set_end(&e);
+                }
+            }
+        }
+    }
+
+    /// Extends the connection's last row in the gap's direction if it is a
+    /// gap run this gap continues: same reason, further on in the stream,
+    /// and (being the last row of that connection and direction) with no
+    /// row of theirs in between — other connections' rows may be. Bytes
+    /// that made no row may lie between two gaps of a run (a stream with a
+    /// hole every few segments: its data makes no rows, or resynchronises
+    /// to no frame), so the run's `len` is the bytes missing, from its
+    /// `offset` on. Not past the budget's cut: the rows held stay a prefix
+    /// in time.
+    fn coalesce(&mut self, g: &GapEvent) -> bool {
+        if self.not_held.since.is_some() {
+            return false;
+        }
+        let Some(last) = self.conn(g.conn).map(|c| c.last_row[g.dir.index()]) else {
+            return false;
+        };
+        let Some(r) = self.records.get_mut(last as usize) else {
+            return false;
+        };
+        let continues = r.kind == Kind::Gap
+            && r.dir == Some(g.dir)
+            && r.len_bits == g.reason as u8
+            && r.offset.checked_add(r.len).is_some_and(|end| end <= g.offset);
+        if continues {
+            r.len = r.len.saturating_add(g.bytes);
+            r.aux = r.gap_count().saturating_add(1).to_ne_bytes();
+        }
+        continues
+    }
+
+    /// Note attached to a violation, diagnostic or failed inflation.
+    pub fn note(&self, r: &Record) -> Option<&Note> {
+        let i = match r.kind {
+            Kind::Violation | Kind::Diagnostic => usize::try_from(r.offset).ok()?,
+            Kind::Message if r.has(flag::INFLATE_ERROR) => u32::from_be_bytes(r.aux) as usize,
+            _ => return None,
+        };
+        self.notes.get(i)
+    }
+
+    /// The frames of a message (or the fragments up to a frame), oldest first.
+    pub fn fragments(&self, idx: u32) -> Vec<u32> {
+        let Some(r) = self.records.get(idx as usize) else {
+            return Vec::new();
+        };
+        let (mut cur, max) = match r.kind {
+            Kind::Message => (r.link, usize::from(r.rsv.max(1))),
+            Kind::Frame => (idx, 4096),
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        while cur != NONE && out.len() < max {
+            out.push(cur);
+            cur = self.records.get(cur as usize).map_or(NONE, |f| f.link);
+        }
+        out.reverse();
+        out
+    }
+}
