@@ -244,7 +244,11 @@ fn reader_thread(
         counter,
     } = opts;
     let mut analyzer = Analyzer::new(cfg);
-    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
+    let mut batch = BatchSink {
+        batch: Vec::with_capacity(BATCH),
+        tx,
+        gone: false,
+    };
     let mut last_send = Instant::now();
     let mut packets = 0u64;
     let mut window = (Instant::now(), 0u64);
@@ -262,8 +266,10 @@ fn reader_thread(
         stop: Some(stop),
     };
     // Events collect in `batch`; the hook hands them over with the progress.
-    let result = pipeline::run(source, &mut analyzer, &mut batch, ctl, |fed, batch| {
+    let result = pipeline::run(source, &mut analyzer, &mut batch, ctl, |fed, sink| {
         packets = fed.count;
+        gone |= sink.gone;
+        let batch = &mut sink.batch;
         if live {
             if window.0.elapsed() >= Duration::from_secs(1) {
                 pps = Some((packets - window.1) as f64 / window.0.elapsed().as_secs_f64());
@@ -297,13 +303,38 @@ fn reader_thread(
     }
     // The pipeline finished the analysis into `batch` (not on a source error).
     let done = result.map_err(|e| format!("{e:#}"));
-    let _ = tx.send(Feed::Events(batch));
+    let _ = tx.send(Feed::Events(batch.batch));
     let mut p = progress(packets, pps);
     if let Some(total) = p.total_bytes {
         p.bytes_read = total;
     }
     let _ = tx.send(Feed::Progress(p));
     let _ = tx.send(Feed::Done(done));
+}
+
+/// The reader's sink: events collect in a batch, which the per-packet hook
+/// hands over with the progress; a batch that fills up within one packet
+/// (a hole filled at last releasing millions of frames, the end of the
+/// capture flushing every connection) goes at once, so the reader never
+/// holds more than a batch however many events one packet makes.
+struct BatchSink<'a> {
+    batch: Vec<Event>,
+    tx: &'a SyncSender<Feed>,
+    /// The UI is gone: drop what comes.
+    gone: bool,
+}
+
+impl crate::event::EventSink for BatchSink<'_> {
+    fn event(&mut self, ev: Event) {
+        if self.gone {
+            return;
+        }
+        self.batch.push(ev);
+        if self.batch.len() >= BATCH {
+            let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            self.gone = self.tx.send(Feed::Events(b)).is_err();
+        }
+    }
 }
 
 /// SIGTERM sets `flag`, so the run loop exits and restores the terminal; a
