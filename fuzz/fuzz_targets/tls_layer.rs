@@ -65,7 +65,11 @@ use wsscope::tls::schedule::tls13_next_secret;
 use wsscope::tls::suites::{Suite, suite};
 use wsscope::ws::SessionConfig;
 use wsscope::ws::frame::encode_frame;
-use wsscope_fuzz::{Input, UPGRADE_REQUEST, UPGRADE_RESPONSE};
+use wsscope_fuzz::{Input, Sink, UPGRADE_REQUEST, UPGRADE_RESPONSE};
+
+/// `TLS_LAYER_DEBUG=1`: keep and print the events (read once, not per input).
+static DEBUG: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("TLS_LAYER_DEBUG").is_some());
 
 /// The TLS layer's own heap: per direction a held record budget (1 MiB
 /// before the first decrypted byte), a record being cut (≤ 18 KiB) or the
@@ -279,7 +283,10 @@ fn run(data: &[u8]) {
             seq: 0,
         },
     ];
-    let mut events: Vec<Event> = Vec::new();
+    let mut events = Sink {
+        keep: *DEBUG,
+        events: Vec::new(),
+    };
     let mut ts = Timestamp::new(1_700_000_000, 0);
     let mut bulk_left = BULK_BUDGET;
     let check = |what: &str| {
@@ -297,7 +304,7 @@ fn run(data: &[u8]) {
         let n = u64::from(ts.nanos) + 1_000 + u64::from(op >> 5) * 1_000_000;
         ts.secs += (n / 1_000_000_000) as i64;
         ts.nanos = (n % 1_000_000_000) as u32;
-        let send = |drv: &mut StreamDriver, bytes: &[u8], split: usize, events: &mut Vec<Event>| {
+        let send = |drv: &mut StreamDriver, bytes: &[u8], split: usize, events: &mut Sink| {
             if split == 0 {
                 drv.data(dir, ts, bytes, events);
             } else {
@@ -434,17 +441,13 @@ fn run(data: &[u8]) {
             }
         }
         check("an op");
-        // Events are not inspected; keep memory flat on long inputs.
-        if events.len() > 4096 {
-            events.clear();
-        }
     }
     let summary = drv.finish(ts, &mut events);
     check("finish");
-    if std::env::var_os("TLS_LAYER_DEBUG").is_some() {
+    if events.keep {
         // `TLS_LAYER_DEBUG=1 fuzz/target/<triple>/release/tls_layer INPUT`
         // shows what an input does.
-        for e in &events {
+        for e in &events.events {
             match e {
                 Event::Tls(t) => eprintln!("tls: decrypted {} reason {:?}", t.decrypted, t.reason),
                 Event::Message(m) => eprintln!("message {:?} {} bytes", m.dir, m.data.len()),
