@@ -13,7 +13,7 @@
 //! least recently active are evicted, reported as such).
 
 use super::reassembly::{HalfEvent, HalfStream};
-use super::table::{ConnTable, FlowKey, Slot};
+use super::table::{ConnTable, FlowKey, Keyed, Slot};
 use super::{Role, RoleClassifier, StreamConsumer, StreamEvent, TcpSummary};
 use crate::decode::Segment;
 use crate::diag;
@@ -81,7 +81,7 @@ impl TcpStats {
 }
 
 #[derive(Debug)]
-pub(super) struct Conn {
+struct Conn {
     id: ConnId,
     client: SocketAddr,
     server: SocketAddr,
@@ -104,11 +104,13 @@ pub(super) struct Conn {
     cap_reported: bool,
 }
 
-impl Conn {
-    pub(super) fn key(&self) -> FlowKey {
+impl Keyed for Conn {
+    fn key(&self) -> FlowKey {
         FlowKey::of(self.client, self.server)
     }
+}
 
+impl Conn {
     fn heap_bytes(&self) -> usize {
         self.half[0]
             .heap_bytes()
@@ -149,7 +151,7 @@ impl Conn {
 pub struct FlowTable {
     cfg: TcpConfig,
     classifier: Box<dyn RoleClassifier + Send>,
-    conns: ConnTable,
+    conns: ConnTable<Conn>,
     next_id: ConnId,
     /// Out-of-order bytes held across all connections.
     total_pending: usize,

@@ -10,7 +10,6 @@
 //! remapped, not copied, by the allocator) — so a SYN-only connection costs
 //! its slot and a few bytes of index.
 
-use super::flow::Conn;
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
@@ -35,9 +34,13 @@ fn hash(key: &FlowKey) -> u64 {
 /// A slot number in the table.
 pub type Slot = u32;
 
+/// What the table stores: anything that knows its 4-tuple.
+pub trait Keyed {
+    fn key(&self) -> FlowKey;
+}
+
 /// The connections currently tracked.
-#[derive(Default)]
-pub struct ConnTable {
+pub struct ConnTable<Conn> {
     slots: Vec<Option<Conn>>,
     /// Empty slots, reused before the vector grows.
     free: Vec<Slot>,
@@ -45,7 +48,18 @@ pub struct ConnTable {
     len: usize,
 }
 
-impl ConnTable {
+impl<Conn> Default for ConnTable<Conn> {
+    fn default() -> Self {
+        ConnTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<Conn: Keyed> ConnTable<Conn> {
     pub fn len(&self) -> usize {
         self.len
     }
@@ -131,6 +145,6 @@ impl ConnTable {
     }
 }
 
-fn slot_ref(slots: &[Option<Conn>], s: Slot) -> Option<&Conn> {
+fn slot_ref<Conn>(slots: &[Option<Conn>], s: Slot) -> Option<&Conn> {
     slots.get(s as usize).and_then(Option::as_ref)
 }
