@@ -78,7 +78,7 @@ impl Run {
             match item {
                 HttpItem::NeedMore => return,
                 // Past the head cap the stream scans on for the end of the head.
-                HttpItem::HeadTooLong { .. } => {}
+                HttpItem::HeadTooLong => {}
                 HttpItem::Request(h) => {
                     let _ = (h.is_websocket_upgrade(), h.headers.joined("connection"));
                     let _ = h.headers.has_token("connection", "upgrade");
