@@ -1,8 +1,6 @@
 //! Input decoding shared by the fuzz targets (and the `seedgen` helper,
 //! which writes seeds in these same formats).
 
-pub mod recycle;
-
 use wsscope::analyzer::AnalyzerConfig;
 use wsscope::event::{Dir, Event, EventSink, Timestamp};
 use wsscope::http::Http1Upgrade;
