@@ -259,6 +259,19 @@ pub fn legacy_cut_lies(data: &[u8], big: bool, hdr_len: usize, snaplen: u32, aft
 /// buffered) whose caplen does not fit in the block. Its total length
 /// says where the next block starts, so it is skipped, and reading goes on.
 pub fn peek_ng(data: &[u8], big: bool, after: u64) -> Peek {
+    // A block is at least its frame: type, length, trailing length. A
+    // shorter total length cannot be skipped by (it is the only way to the
+    // next block), and pcap-parser 0.17 subtracts 12 from it unchecked
+    // (an overflow panic in debug builds: found by the pcap_file fuzz target).
+    if let Some(len) = u32_at(data, 4, big)
+        && len < 12
+    {
+        return Peek::Stop(format!(
+            "the block after packet {after} claims a total length of {len} bytes, less than a block's own \
+             12-byte frame: corrupt. pcapng has no other way to find the next block, so reading stopped here; \
+             the packets before were analysed"
+        ));
+    }
     let (Some(ty), Some(len), Some(caplen)) =
         (u32_at(data, 0, big), u32_at(data, 4, big), u32_at(data, 20, big))
     else {
