@@ -232,12 +232,18 @@ impl Analyzer {
                 // Every few packets: summing the holdings costs more than a
                 // small packet's own work, and a few packets' growth is
                 // what the reserve is for.
-                if self.totals.tcp_segments % BUDGET_CHECK_EVERY == 0 {
+                // Past half the share every segment is looked at, and every
+                // layer reports after every input: connections growing in
+                // lockstep (their buffers doubling one after another) must
+                // not overshoot between two looks.
+                if self.mem.careful() || self.totals.tcp_segments % BUDGET_CHECK_EVERY == 0 {
                     let held = self.held();
                     self.peak = self.peak.max(held);
-                    if held > self.cfg.budget.analysis() {
+                    let share = self.cfg.budget.analysis();
+                    if held > share {
                         self.shed(pkt.ts, pkt.index, conn, out);
                     }
+                    self.mem.set_careful(self.held() > share / 2);
                 }
                 conn
             }

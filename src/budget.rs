@@ -16,12 +16,16 @@
 //! - **the output** (`conns`' rows waiting for an earlier connection to end,
 //!   the timeline's index), whose share each sink manages itself;
 //! - **a reserve** for what is not counted piece by piece: the program, the
-//!   capture reader's buffer, allocator slack.
+//!   capture reader's buffer, a message being written out, allocator slack
+//!   (an eighth, at least 64 MiB).
 //!
 //! No single connection may hold more than `--max-conn-memory` (default a
 //! quarter of the budget): the per-connection caps (out-of-order bytes,
 //! frame and message payload kept) are clamped under it. `--max-buffer`,
 //! `--max-total-buffer` and `--max-conns` stay as finer caps beneath.
+
+/// The least reserve (see [`Budget::reserve`]).
+const MIN_RESERVE: usize = 64 << 20;
 
 /// The default `--max-memory`.
 pub const DEFAULT_MAX_MEMORY: usize = 1 << 30;
@@ -69,12 +73,20 @@ impl Budget {
         }
     }
 
-    /// The analysis' share: what is left after the output's share and an
-    /// eighth kept in reserve.
+    /// The analysis' share: what is left after the output's share and the
+    /// reserve.
     pub fn analysis(&self) -> usize {
         self.total
             .saturating_sub(self.output)
-            .saturating_sub(self.total / 8)
+            .saturating_sub(self.reserve())
+    }
+
+    /// What is kept back for what is not counted piece by piece: an eighth,
+    /// but at least 64 MiB (up to a quarter of a small budget) — the
+    /// program, the reader's buffer and one message being written out
+    /// (base64 of a 16 MiB message is 22 MB) weigh the same at any budget.
+    pub fn reserve(&self) -> usize {
+        (self.total / 8).max(MIN_RESERVE.min(self.total / 4))
     }
 }
 
@@ -159,13 +171,22 @@ mod tests {
     fn shares_add_up_to_the_total() {
         for out in [OutputShare::Streaming, OutputShare::Ordering, OutputShare::Index] {
             let b = Budget::new(1 << 30, None, out);
-            assert!(b.analysis() + b.output + b.total / 8 <= b.total);
+            assert!(b.analysis() + b.output + b.reserve() <= b.total);
             assert!(b.analysis() >= b.total / 2, "{out:?}: {}", b.analysis());
             assert_eq!(b.per_conn, 1 << 28);
         }
         assert_eq!(
             Budget::new(1 << 30, Some(1 << 40), OutputShare::Streaming).per_conn,
             1 << 30
+        );
+        // Small budgets keep a larger part back.
+        assert_eq!(
+            Budget::new(256 << 20, None, OutputShare::Streaming).reserve(),
+            64 << 20
+        );
+        assert_eq!(
+            Budget::new(4 << 20, None, OutputShare::Streaming).reserve(),
+            1 << 20
         );
     }
 

@@ -123,6 +123,9 @@ impl DiagnosticLimiter {
 pub struct MemLedger {
     held: usize,
     peak: usize,
+    /// The analysis is close to its budget: layers report after every
+    /// input (a buffer doubling between two reports could overshoot).
+    careful: bool,
 }
 
 impl MemLedger {
@@ -134,6 +137,15 @@ impl MemLedger {
 
     pub fn held(&self) -> usize {
         self.held
+    }
+
+    /// Close to the budget: report after every input.
+    pub fn careful(&self) -> bool {
+        self.careful
+    }
+
+    pub fn set_careful(&mut self, careful: bool) {
+        self.careful = careful;
     }
 
     pub fn peak(&self) -> usize {

@@ -173,7 +173,8 @@ fn open_handshakes_past_the_budget_are_evicted_least_recent_first_and_said_so() 
     let roomy_messages = ev.iter().filter(|e| matches!(e, Event::Message(_))).count();
     assert_eq!(roomy_messages, 39);
 
-    // 4 MiB: the analysis' share is 3.5 MiB, less than 4000 open sessions need.
+    // 4 MiB: the analysis keeps 3 MiB (a quarter is the reserve of so small a
+    // budget), less than 4000 open sessions need.
     let total = 4 << 20;
     let cfg = budget(total);
     let share = cfg.budget.analysis();

@@ -91,6 +91,7 @@ impl ConnStack {
         // stays quiet (a million of them) must not go uncounted.
         if self.inputs % MEMORY_REPORT_EVERY == 0
             || self.inputs <= REPORT_FIRST
+            || cx.mem.careful()
             || !matches!(item, StreamInput::Data { .. })
         {
             // The layer's own allocation (a `Box`) counts as much as what it points to.
