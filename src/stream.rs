@@ -116,9 +116,9 @@ impl DiagnosticLimiter {
     }
 }
 
-/// Heap bytes held by the layers of the analysis, as they report them. The
-/// reliability issue turns this into one budget with eviction; for now it
-/// tracks the total and its peak so that the budget has something to read.
+/// Heap bytes held by the layers of the analysis, as they report them, and
+/// the peak. The analyzer adds the connection table and the secrets to it
+/// and keeps the sum within the budget ([`crate::budget`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemLedger {
     held: usize,
