@@ -16,6 +16,7 @@ macro_rules! codes {
 
 codes! {
     CAPTURE_TRUNCATED = "capture-truncated": "the file ends mid-record; read up to the cut";
+    PCAP_UNKNOWN_INTERFACE = "pcap-unknown-interface": "a pcapng packet names an interface its section never described; read as Ethernet with microsecond times";
     PCAP_TIMESTAMP_RESOLUTION = "pcap-timestamp-resolution": "a pcapng interface's if_tsresol/if_tsoffset that cannot be honoured; what was used instead";
     PCAP_NO_TIMESTAMP = "pcap-no-timestamp": "a Simple Packet Block has no timestamp; it gets the previous packet's time (said once, then counted)";
     PCAP_TIME_BACKWARDS = "pcap-time-backwards": "a packet stamped earlier than the one before; kept as recorded (said once, then counted)";

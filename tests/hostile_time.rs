@@ -128,6 +128,19 @@ fn simple_packet_blocks_borrow_a_real_time_and_are_said_once() {
 }
 
 #[test]
+fn a_packet_on_an_undescribed_interface_is_read_and_said() {
+    let (pkts, diags, _) = read("time_unknown_iface.pcapng");
+    // Both packets read; the second with pcapng's default clock (µs).
+    assert_eq!(
+        pkts,
+        vec![(1, Timestamp::new(T + 1, 0)), (2, Timestamp::new(T + 2, 0))]
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].0, "pcap-unknown-interface");
+    assert!(diags[0].1.contains("packet 2: interface 3"), "{}", diags[0].1);
+}
+
+#[test]
 fn time_going_backwards_is_reported_and_rtts_are_never_negative() {
     let (events, _) = analyze("time_ws_backwards.pcap");
     let back = diagnostics(&events, "pcap-time-backwards");

@@ -234,16 +234,34 @@ impl PacketSource for FileSource {
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                             index += 1;
-                            let iface = interfaces.get(epb.if_id as usize).copied().unwrap_or(Interface {
-                                link: LinkType::ETHERNET,
-                                clock: Clock::default(),
-                                snaplen: 0,
-                            });
+                            let iface = match interfaces.get(epb.if_id as usize) {
+                                Some(i) => *i,
+                                None => {
+                                    // Nothing says how to read it: the most
+                                    // common link and pcapng's default clock,
+                                    // said each time (rate-limited).
+                                    let detail = format!(
+                                        "packet {}: interface {} is not described in its section ({} interface{} \
+                                         are); read as Ethernet with microsecond timestamps",
+                                        index,
+                                        epb.if_id,
+                                        interfaces.len(),
+                                        if interfaces.len() == 1 { "" } else { "s" }
+                                    );
+                                    let ts_now = checks.prev_ts().unwrap_or_default();
+                                    stop = say(f, diag::PCAP_UNKNOWN_INTERFACE, &detail, Some(index), ts_now);
+                                    Interface {
+                                        link: LinkType::ETHERNET,
+                                        clock: Clock::default(),
+                                        snaplen: 0,
+                                    }
+                                }
+                            };
                             let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                             let ts = pcapng_opts::timestamp(raw, iface.clock);
                             checks.lengths(index, epb.caplen, epb.origlen, iface.snaplen, ts);
                             checks.packet(index, ts);
-                            stop = flush(f, &mut checks);
+                            stop = stop || flush(f, &mut checks);
                             let pkt = Packet {
                                 index,
                                 ts,
