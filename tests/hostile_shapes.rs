@@ -3,6 +3,8 @@
 //! the analyzer at small counts: otherwise the memory figures would measure
 //! some other traffic.
 
+mod common;
+
 #[path = "../benches/synth/mod.rs"]
 mod synth;
 
@@ -22,15 +24,6 @@ fn analyze(kind: Kind, n: u64) -> Vec<Event> {
     let (_, end) = wsscope::pipeline::analyze(&mut src, AnalyzerConfig::default(), &mut ev).unwrap();
     assert_eq!(end.packets, w.packets, "{kind:?}: packet count reported");
     ev
-}
-
-fn closes(ev: &[Event]) -> Vec<&wsscope::event::ConnectionEndEvent> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::Close(c) => Some(&**c),
-            _ => None,
-        })
-        .collect()
 }
 
 fn diagnostics(ev: &[Event]) -> Vec<&str> {
@@ -58,7 +51,7 @@ fn syns_are_distinct_connections_with_nothing_else() {
         })
         .collect();
     assert_eq!(clients.len() as u64, n);
-    let cl = closes(&ev);
+    let cl = common::summaries(&ev);
     assert_eq!(cl.len() as u64, n);
     assert!(
         cl.iter()
@@ -80,7 +73,7 @@ fn handshakes_upgrade_correctly_and_stay_open() {
         assert!(!matches!(e, Event::Frame(_) | Event::Gap(_)));
     }
     assert_eq!(keys.len(), 4, "one key per connection");
-    let cl = closes(&ev);
+    let cl = common::summaries(&ev);
     assert_eq!(cl.len(), 4);
     assert!(cl.iter().all(|c| c.end == TcpEnd::Open && c.handshake_seen));
     assert!(diagnostics(&ev).is_empty(), "{:?}", diagnostics(&ev));
@@ -103,7 +96,7 @@ fn ooo_holds_every_segment_behind_one_unfilled_byte() {
         (gaps[0].dir, gaps[0].bytes, gaps[0].reason),
         (Dir::S2C, 1, GapReason::Unfilled)
     );
-    let cl = closes(&ev);
+    let cl = common::summaries(&ev);
     assert_eq!(cl.len(), 1);
     let s2c = &cl[0].stats[Dir::S2C.index()];
     assert_eq!(s2c.packets, n + 2, "SYN-ACK, the 101 and the segments");
@@ -126,7 +119,7 @@ fn bigframes_announce_more_than_they_send() {
     for f in frames {
         assert_eq!((f.dir, f.opcode, f.len, f.masked), (Dir::S2C, 2, 16 << 20, false));
     }
-    for c in closes(&ev) {
+    for c in common::summaries(&ev) {
         assert_eq!(c.end, TcpEnd::Open);
         assert_eq!(c.stats[Dir::S2C.index()].stream_bytes, 129 + 10 + (15 << 20));
         assert_eq!(c.stats[Dir::S2C.index()].gaps, 0);

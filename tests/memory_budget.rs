@@ -134,15 +134,6 @@ fn budget(total: usize) -> AnalyzerConfig {
     }
 }
 
-fn closes(ev: &[Event]) -> Vec<&wsscope::event::ConnectionEndEvent> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::Close(c) => Some(&**c),
-            _ => None,
-        })
-        .collect()
-}
-
 fn diag_details<'a>(ev: &'a [Event], code: &str) -> Vec<&'a str> {
     ev.iter()
         .filter_map(|e| match e {
@@ -183,7 +174,7 @@ fn open_handshakes_past_the_budget_are_evicted_least_recent_first_and_said_so() 
     assert!(!said.is_empty(), "eviction must be explained");
     assert!(said[0].contains("--max-memory 4 MiB"), "{}", said[0]);
     assert!(said[0].contains("summarised early"), "{}", said[0]);
-    let cl = closes(&ev);
+    let cl = common::summaries(&ev);
     let evicted: Vec<_> = cl.iter().filter(|c| c.end == TcpEnd::Evicted).collect();
     assert!(evicted.len() > 1000, "only {} evicted", evicted.len());
     assert_eq!(a.evicted(), evicted.len() as u64);
@@ -233,7 +224,7 @@ fn a_flood_of_one_byte_segments_behind_a_hole_costs_its_bytes() {
     // 200 kB of payload; a chunk each would be ~20 MB with their overhead.
     assert!(a.peak_held() < 2 << 20, "held {}", a.peak_held());
     // Nothing lost: the hole and the bytes after it are all accounted for.
-    let c = closes(&ev);
+    let c = common::summaries(&ev);
     let s = &c[0].stats[0];
     let req_len = seq as u64 - 101;
     assert_eq!(s.stream_bytes + s.gap_bytes, req_len + 200_001);

@@ -12,6 +12,8 @@
 //! Rows that may not stream at all (a table whose column widths depend on
 //! every row) use the same store with streaming off.
 
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
@@ -186,6 +188,7 @@ impl Run {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

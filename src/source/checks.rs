@@ -10,6 +10,9 @@
 //! `pcap-parser` sees it, because the parser would otherwise wait for bytes
 //! that never come and report a truncated file.
 
+// Reads capture-file bytes: never indexed or unwrapped.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
 use crate::diag;
 use crate::event::Timestamp;
 
@@ -335,6 +338,7 @@ pub fn is_spb(data: &[u8], big: bool) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

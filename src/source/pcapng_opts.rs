@@ -11,6 +11,9 @@
 //! exactly, the offset follows the section's byte order, and anything we
 //! cannot honour is said (the caller turns each note into a diagnostic).
 
+// Reads capture-file bytes: never indexed or unwrapped.
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
 use crate::event::Timestamp;
 use pcap_parser::PcapNGOption;
 
@@ -138,6 +141,7 @@ pub fn timestamp(ticks: u64, clock: Clock) -> Timestamp {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use pcap_parser::OptionCode;
