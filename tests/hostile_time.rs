@@ -282,6 +282,8 @@ fn fixtures_match_the_script() {
     let script = fixture("make_time.py");
     let copy = dir.path().join("make_time.py");
     std::fs::copy(&script, &copy).unwrap();
+    // The helpers it imports travel with it.
+    std::fs::copy(script.with_file_name("wire.py"), dir.path().join("wire.py")).unwrap();
     let ok = std::process::Command::new("python3").arg(&copy).output().unwrap();
     assert!(ok.status.success());
     for entry in std::fs::read_dir(dir.path()).unwrap() {
