@@ -8,6 +8,7 @@
 
 use super::keys::{self, Move};
 use super::panes;
+use super::payload::{Payload, PayloadState};
 use super::store::{self, Budget, Kind, Record, Store, View, ViewSpec};
 use super::theme::Theme;
 use crate::event::{ConnId, Event};
@@ -259,6 +260,21 @@ impl App {
     pub fn selected(&self) -> Option<&Record> {
         self.selected_index()
             .and_then(|i| self.store.records.get(i as usize))
+    }
+
+    /// A row's payload as the panes may show it (see [`Payload`]).
+    pub fn payload(&self, r: &Record) -> Payload<'_> {
+        let bytes = std::borrow::Cow::Borrowed(self.store.data(r));
+        let state = if r.has(store::flag::KEPT) {
+            PayloadState::Complete
+        } else {
+            PayloadState::Partial(format!(
+                "payload not kept (over the memory budget) — first {} of {} bytes shown — use wsscope export",
+                bytes.len(),
+                r.len
+            ))
+        };
+        Payload { bytes, state }
     }
 
     pub fn unit(&self) -> Unit {

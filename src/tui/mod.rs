@@ -13,6 +13,7 @@ pub mod app;
 pub mod export;
 pub mod keys;
 pub mod panes;
+pub mod payload;
 pub mod store;
 pub mod text;
 pub mod theme;

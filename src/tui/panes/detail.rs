@@ -6,6 +6,7 @@
 //! wire bytes.
 
 use super::super::app::{App, Focus};
+use super::super::payload::PayloadState;
 use super::super::keys::{self, Move};
 use super::super::store::Conn;
 use super::super::store::Handshake;
@@ -249,7 +250,7 @@ fn frame_fields(app: &App, r: &Record, out: &mut Out<'_>) {
         out.styled_field("Truncated", "payload not fully captured".into(), app.theme.gap);
     }
     if r.opcode == 8 {
-        out.field("Close", close_text(app.store.data(r)));
+        out.field("Close", close_text(&app.payload(r).bytes));
     }
     if let Some(rtt) = r.rtt() {
         out.field("Ping RTT", text::duration(rtt));
@@ -316,24 +317,22 @@ fn message_fields(app: &App, idx: u32, r: &Record, out: &mut Out<'_>) {
 
 fn payload(app: &App, r: &Record, width: u16, out: &mut Out<'_>) {
     let t = &app.theme;
-    let data = app.store.data(r);
+    let payload = app.payload(r);
+    let data: &[u8] = &payload.bytes;
     out.lines.push(Line::default());
-    let kept = r.has(flag::KEPT);
     let what = if r.kind == Kind::Message && r.has(flag::COMPRESSED) {
         "inflated "
     } else {
         ""
     };
     out.section(format!("Payload ({what}{} bytes)", r.len), t.title);
-    if !kept {
-        out.text(
-            format!(
-                "payload not kept (over the memory budget) — first {} of {} bytes shown — use wsscope export",
-                data.len(),
-                r.len
-            ),
-            t.gap,
-        );
+    match &payload.state {
+        PayloadState::Complete => {}
+        PayloadState::Loading => out.text(
+            format!("loading the whole payload… first {} of {} bytes shown", data.len(), r.len),
+            t.dim,
+        ),
+        PayloadState::Partial(why) => out.text(why.clone(), t.gap),
     }
     if r.kind == Kind::Frame && r.opcode == 8 && !app.hex {
         out.text(close_text(data), t.text);
@@ -379,8 +378,9 @@ fn wire_bytes(app: &App, idx: u32, width: u16, out: &mut Out<'_>) {
     let mut complete = true;
     for f in &frags {
         if let Some(f) = app.store.records.get(*f as usize) {
-            wire.extend_from_slice(app.store.data(f));
-            complete &= f.has(flag::KEPT);
+            let p = app.payload(f);
+            wire.extend_from_slice(&p.bytes);
+            complete &= p.is_complete();
         }
     }
     out.lines.push(Line::default());
