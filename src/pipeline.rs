@@ -67,6 +67,7 @@ pub fn run<S: EventSink>(
                 analyzer.add_secrets(kind, data);
                 return ControlFlow::Continue(());
             }
+            SourceItem::Header { .. } => return ControlFlow::Continue(()),
             SourceItem::Diagnostic {
                 code,
                 detail,

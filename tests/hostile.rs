@@ -71,6 +71,7 @@ impl Pkts {
                 link: LinkType::ETHERNET,
                 data: p,
                 orig_len: p.len() as u32,
+            at: 0,
             };
             a.feed(&pkt, &mut ev);
         }
@@ -148,6 +149,7 @@ fn syn_flood_is_bounded_by_max_conns() {
             link: LinkType::ETHERNET,
             data: pk,
             orig_len: pk.len() as u32,
+            at: 0,
         };
         a.feed(&pkt, &mut sink);
         max_live = max_live.max(a.live_connections());
@@ -264,7 +266,7 @@ proptest! {
         let mut a = Analyzer::new(AnalyzerConfig::default());
         let mut ev = Vec::new();
         for (i, p) in pkts.iter().enumerate() {
-            let pkt = Packet { index: i as u64, ts: Timestamp::new(i as i64, 0), link: LinkType(link), data: p, orig_len: p.len() as u32 + 5 };
+            let pkt = Packet { index: i as u64, ts: Timestamp::new(i as i64, 0), link: LinkType(link), data: p, orig_len: p.len() as u32 + 5, at: 0 };
             a.feed(&pkt, &mut ev);
         }
         a.finish(&Default::default(), &mut ev);

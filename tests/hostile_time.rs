@@ -34,7 +34,7 @@ fn read(name: &str) -> Read {
                 SourceItem::Diagnostic { code, detail, .. } => {
                     diags.push((code.to_string(), detail.to_string()))
                 }
-                SourceItem::Secrets { .. } => {}
+                SourceItem::Secrets { .. } | SourceItem::Header { .. } => {}
             }
             ControlFlow::Continue(())
         })

@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
             link,
             data: bytes,
             orig_len: bytes.len() as u32 + extra,
+            at: 0,
         };
         an.feed(&pkt, &mut events);
         if events.len() > 4096 {

@@ -228,6 +228,7 @@ mod tests {
             link: LinkType::RAW,
             data,
             orig_len,
+            at: 0,
         };
         match d.decode(&pkt) {
             Decoded::Tcp(s) => Some((s.missing, s.warning)),

@@ -9,7 +9,7 @@
 
 use super::checks::{self, Checks, Peek};
 use super::pcapng_opts::{self, Clock};
-use super::{LinkType, Packet, PacketSource, SecretsKind, SourceEnd, SourceItem};
+use super::{HeaderKind, LinkType, Packet, PacketSource, SecretsKind, SourceEnd, SourceItem};
 use crate::diag;
 use crate::event::Timestamp;
 use anyhow::{Context, bail};
@@ -60,6 +60,22 @@ pub struct FileSource {
     /// [`FileSource::from_reader_with_buffer`] asked) and doubles for a
     /// record that does not fit, up to [`MAX_BUFFER`].
     capacity: usize,
+    /// Position in the input of the next byte the reader hands out, and
+    /// the packet number before the first packet read (both non-zero
+    /// for a [`FileSource::resume`]d reader: positions and numbers are
+    /// those of the original input).
+    base: Base,
+}
+
+/// Where a reader starts in the original input (see [`FileSource::resume`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Base {
+    /// Bytes of the input before the first byte read (after the replayed headers).
+    offset: u64,
+    /// Length of the replayed headers at the start of what is read.
+    prefix: u64,
+    /// Packets before the first one read.
+    packets: u64,
 }
 
 impl FileSource {
@@ -100,6 +116,7 @@ impl FileSource {
                 name,
                 reader,
                 capacity: initial,
+                base: Base::default(),
             }),
             Err(PcapError::Eof) => bail!("{name}: the file is empty; expected a pcap or pcapng capture"),
             Err(PcapError::ReadError) => bail!("cannot read {name}: read error"),
@@ -109,6 +126,46 @@ impl FileSource {
             Err(_) => bail!(
                 "{name}: not a capture file: expected a pcap or pcapng header (magic a1b2c3d4, a1b23c4d or 0a0d0d0a)"
             ),
+        }
+    }
+}
+
+impl FileSource {
+    /// Reads `path` again from the middle: `headers` (the bytes of the
+    /// header blocks in force there: the pcap file header, or the pcapng
+    /// section header, its interfaces and the secrets seen so far, in file
+    /// order, as [`SourceItem::Header`] said where they are), then the file
+    /// from byte `at` (a packet record), numbering packets from
+    /// `packets + 1`. Packets and headers report the positions and numbers
+    /// of the original file, so a resumed read is indistinguishable from
+    /// the same stretch of a whole read.
+    pub fn resume(path: &Path, headers: Vec<u8>, at: u64, packets: u64) -> anyhow::Result<FileSource> {
+        use std::io::{Seek, SeekFrom};
+        let name = path.display().to_string();
+        let mut file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+        file.seek(SeekFrom::Start(at))
+            .with_context(|| format!("cannot seek in {name}"))?;
+        let prefix = headers.len() as u64;
+        let input = std::io::Cursor::new(headers).chain(file);
+        let mut src = Self::from_reader_with_buffer(name, Box::new(input), 1 << 20)?;
+        src.base = Base {
+            offset: at,
+            prefix,
+            packets,
+        };
+        Ok(src)
+    }
+
+}
+
+impl Base {
+    /// Where `consumed` bytes into what is read lie in the original input.
+    fn position(&self, consumed: u64) -> u64 {
+        if consumed < self.prefix {
+            // Inside the replayed headers: not a position of the input.
+            0
+        } else {
+            self.offset + (consumed - self.prefix)
         }
     }
 }
@@ -127,7 +184,10 @@ impl PacketSource for FileSource {
         let mut checks = Checks::default();
         // A stand-in time for Simple Packet Blocks before any timed packet.
         let mut spb_guess: Option<Option<Timestamp>> = None;
-        let mut index: u64 = 0;
+        let base = self.base;
+        let mut index: u64 = base.packets;
+        // Bytes handed out by the reader so far: the next block's position.
+        let mut consumed: u64 = 0;
         let mut stopped = false;
         // The input ended inside a record.
         let mut cut = false;
@@ -152,6 +212,7 @@ impl PacketSource for FileSource {
                 Peek::Read => {}
                 Peek::Skip(len, detail) => {
                     self.reader.consume(len);
+                    consumed += len as u64;
                     if say(f, diag::PCAP_CAPLEN_IMPOSSIBLE, &detail, Some(index + 1), ts_now) {
                         stopped = true;
                         break;
@@ -166,6 +227,12 @@ impl PacketSource for FileSource {
             match self.reader.next() {
                 Ok((offset, block)) => {
                     let mut stop = false;
+                    let at = base.position(consumed);
+                    let header = |kind| SourceItem::Header {
+                        at,
+                        len: u32::try_from(offset).unwrap_or(u32::MAX),
+                        kind,
+                    };
                     match block {
                         PcapBlockOwned::LegacyHeader(h) => {
                             let modified = h.is_modified_format();
@@ -176,6 +243,7 @@ impl PacketSource for FileSource {
                                 snaplen: h.snaplen,
                                 link: LinkType(h.network.0 as u32),
                             };
+                            stop = f(header(HeaderKind::Pcap)).is_break();
                         }
                         PcapBlockOwned::Legacy(b) => {
                             let Format::Legacy {
@@ -208,6 +276,7 @@ impl PacketSource for FileSource {
                                 link,
                                 data: b.data,
                                 orig_len: b.origlen.max(b.caplen),
+                                at,
                             };
                             stop = stop || f(SourceItem::Packet(pkt)).is_break();
                         }
@@ -217,6 +286,7 @@ impl PacketSource for FileSource {
                             format = Format::Ng {
                                 big: shb.big_endian(),
                             };
+                            stop = f(header(HeaderKind::Section)).is_break();
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                             let big = matches!(format, Format::Ng { big: true });
@@ -231,6 +301,7 @@ impl PacketSource for FileSource {
                                 clock,
                                 snaplen: idb.snaplen,
                             });
+                            stop = stop || f(header(HeaderKind::Interface)).is_break();
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                             index += 1;
@@ -269,6 +340,7 @@ impl PacketSource for FileSource {
                                 // caplen may be smaller than the padded data slice.
                                 data: epb.data.get(..epb.caplen as usize).unwrap_or(epb.data),
                                 orig_len: epb.origlen.max(epb.caplen),
+                                at,
                             };
                             stop = stop || f(SourceItem::Packet(pkt)).is_break();
                         }
@@ -299,6 +371,7 @@ impl PacketSource for FileSource {
                                 // The block is padded to 32 bits; origlen bounds the real data.
                                 data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
                                 orig_len: spb.origlen,
+                                at,
                             };
                             stop = stop || f(SourceItem::Packet(pkt)).is_break();
                         }
@@ -306,11 +379,13 @@ impl PacketSource for FileSource {
                             // The data is padded to 32 bits; secrets_len bounds the secrets.
                             let data = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
                             let kind = SecretsKind(dsb.secrets_type.0);
-                            stop = f(SourceItem::Secrets { kind, data }).is_break();
+                            stop = f(header(HeaderKind::Secrets)).is_break()
+                                || f(SourceItem::Secrets { kind, data }).is_break();
                         }
                         PcapBlockOwned::NG(_) => {}
                     }
                     self.reader.consume(offset);
+                    consumed += offset as u64;
                     if stop {
                         stopped = true;
                         break;

@@ -309,6 +309,7 @@ impl PacketSource for LiveSource {
                     link: self.link,
                     data: &p.data,
                     orig_len: p.orig_len,
+                    at: 0,
                 };
                 if f(SourceItem::Packet(pkt)).is_break() {
                     self.stop.store(true, Ordering::Relaxed);

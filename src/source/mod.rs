@@ -58,6 +58,11 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
     /// The packet's length on the wire.
     pub orig_len: u32,
+    /// Where the packet's record starts in the input's bytes (file
+    /// sources), so that it can be read again later (the TUI fetches
+    /// payloads by re-reading packets); 0 for sources that are not a
+    /// byte stream (live capture).
+    pub at: u64,
 }
 
 /// The type of a pcapng Decryption Secrets Block (`secrets_type`): an open
@@ -95,6 +100,12 @@ pub enum SourceItem<'a> {
     /// Decryption secrets carried by the capture (a pcapng Decryption
     /// Secrets Block), to be handed to the analyzer before the packets after it.
     Secrets { kind: SecretsKind, data: &'a [u8] },
+    /// A block that packets after it need to be read (the pcap file
+    /// header, a pcapng section header, interface description or
+    /// decryption secrets): where it is in the input. A reader resuming
+    /// in the middle of the input replays these first
+    /// ([`crate::source::file::FileSource::resume`]).
+    Header { at: u64, len: u32, kind: HeaderKind },
     /// Something about the capture file itself (a timestamp that cannot be
     /// honoured, a record length that lies): a [`crate::diag`] code, what
     /// was wrong, and the packet it concerns (the next one handed out when
@@ -105,6 +116,19 @@ pub enum SourceItem<'a> {
         packet: Option<u64>,
         ts: Timestamp,
     },
+}
+
+/// What a [`SourceItem::Header`] block is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderKind {
+    /// The legacy pcap file header.
+    Pcap,
+    /// A pcapng Section Header Block: the interfaces before it no longer count.
+    Section,
+    /// A pcapng Interface Description Block.
+    Interface,
+    /// A pcapng Decryption Secrets Block.
+    Secrets,
 }
 
 /// How a source ended.

@@ -214,6 +214,7 @@ mod tests {
             seen.push(match item {
                 SourceItem::Secrets { kind, data } => format!("{} {:?}", kind.name(), data),
                 SourceItem::Diagnostic { code, detail, .. } => format!("{code} {detail}"),
+                SourceItem::Header { kind, .. } => format!("{kind:?}"),
                 SourceItem::Packet(p) => {
                     format!("{} {:?} {:?} {} {}", p.index, p.ts, p.data, p.orig_len, p.link.0)
                 }
