@@ -37,6 +37,7 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
                 live: cli.input.is_live(),
                 limit: cli.input.count,
                 dropped: None,
+                file: cli.input.file.clone().filter(|f| f.as_os_str() != "-"),
             },
         )?,
     }

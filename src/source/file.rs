@@ -155,7 +155,6 @@ impl FileSource {
         };
         Ok(src)
     }
-
 }
 
 impl Base {

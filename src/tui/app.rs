@@ -6,9 +6,11 @@
 //! in `ui.rs`. Tests drive an `App` with real events and key presses and
 //! snapshot a `TestBackend`.
 
+use super::fetch::Fetcher;
 use super::keys::{self, Move};
 use super::panes;
-use super::payload::{Payload, PayloadState};
+use super::payload::{Bytes, Payload, PayloadState};
+use super::replay;
 use super::store::{self, Budget, Kind, Record, Store, View, ViewSpec};
 use super::theme::Theme;
 use crate::event::{ConnId, Event};
@@ -140,6 +142,9 @@ pub struct App {
     pub status: Option<(String, bool)>,
     pub theme: Theme,
     pub geometry: Cell<Geometry>,
+    /// Fetches payloads the store does not hold (none in tests that build
+    /// an `App` from events).
+    pub fetcher: Option<Fetcher>,
 }
 
 impl App {
@@ -173,6 +178,7 @@ impl App {
             status: None,
             theme: Theme::new(opts.no_color),
             geometry: Cell::new(Geometry::default()),
+            fetcher: None,
         }
     }
 
@@ -262,19 +268,85 @@ impl App {
             .and_then(|i| self.store.records.get(i as usize))
     }
 
-    /// A row's payload as the panes may show it (see [`Payload`]).
+    /// A row's payload as the panes may show it (see [`Payload`]): held
+    /// whole in the store, fetched, being fetched (then the store's
+    /// prefix), or not to be had (and why).
     pub fn payload(&self, r: &Record) -> Payload<'_> {
-        let bytes = std::borrow::Cow::Borrowed(self.store.data(r));
-        let state = if r.has(store::flag::KEPT) {
-            PayloadState::Complete
-        } else {
-            PayloadState::Partial(format!(
-                "payload not kept (over the memory budget) — first {} of {} bytes shown — use wsscope export",
-                bytes.len(),
-                r.len
-            ))
+        let held = self.store.data(r);
+        if r.has(store::flag::KEPT) {
+            return Payload {
+                bytes: Bytes::Borrowed(held),
+                state: PayloadState::Complete,
+            };
+        }
+        let partial = |why: String| Payload {
+            bytes: Bytes::Borrowed(held),
+            state: PayloadState::Partial(why),
         };
-        Payload { bytes, state }
+        let Some(fetcher) = &self.fetcher else {
+            return partial(format!(
+                "payload not kept (over the memory budget) — first {} of {} bytes shown — use wsscope export",
+                held.len(),
+                r.len
+            ));
+        };
+        let Some(key) = self.store.payload_key(r) else {
+            return partial(format!(
+                "first {} of {} bytes shown: none of this message's frames is in the timeline, so it cannot be read again",
+                held.len(),
+                r.len
+            ));
+        };
+        if let Some(b) = fetcher.get(&key) {
+            return Payload {
+                bytes: Bytes::Shared(b),
+                state: PayloadState::Complete,
+            };
+        }
+        if let Some(why) = fetcher.failure(&key) {
+            return partial(format!(
+                "first {} of {} bytes shown; cannot read the rest: {why}",
+                held.len(),
+                r.len
+            ));
+        }
+        fetcher.request(key);
+        Payload {
+            bytes: Bytes::Borrowed(held),
+            state: PayloadState::Loading,
+        }
+    }
+
+    /// A row's whole payload now, reading the capture again on this thread
+    /// if need be (exports must have every byte).
+    pub fn payload_now(&self, r: &Record) -> Result<Bytes<'_>, String> {
+        let p = self.payload(r);
+        if p.is_complete() {
+            return Ok(p.bytes);
+        }
+        if let PayloadState::Partial(why) = &p.state {
+            if self.fetcher.is_none() || self.store.payload_key(r).is_none() {
+                return Err(why.clone());
+            }
+        }
+        let (Some(fetcher), Some(key)) = (&self.fetcher, self.store.payload_key(r)) else {
+            return Err("payload not kept and cannot be read again".into());
+        };
+        fetcher.fetch_now(key).map(Bytes::Shared)
+    }
+
+    /// Lets payloads the store does not hold be fetched by re-reading the
+    /// capture (`index` says where each packet is; `cfg` is the analysis').
+    pub fn attach_replay(&mut self, index: replay::SharedIndex, cfg: crate::analyzer::AnalyzerConfig) {
+        let cap = (self.store.budget.output / 8).max(16 << 20);
+        self.fetcher = Some(Fetcher::spawn(index, cfg, cap));
+        // What is not held can be read again: hold less.
+        self.store.budget = self.store.budget.with_replay();
+    }
+
+    /// Takes fetched payloads; whether the screen must be redrawn.
+    pub fn poll_fetches(&mut self) -> bool {
+        self.fetcher.as_ref().is_some_and(Fetcher::poll)
     }
 
     pub fn unit(&self) -> Unit {
@@ -591,24 +663,20 @@ impl App {
             self.status = Some(("no payload on this row".into(), true));
             return Action::None;
         }
-        if !r.has(store::flag::KEPT) {
-            self.status = Some((
-                format!(
-                    "payload not kept ({} bytes over the memory budget) — use wsscope export",
-                    r.len
-                ),
-                true,
-            ));
-            return Action::None;
-        }
-        let data = self.store.data(&r);
+        let data = match self.payload_now(&r) {
+            Ok(d) => d,
+            Err(why) => {
+                self.status = Some((format!("cannot export this payload: {why}"), true));
+                return Action::None;
+            }
+        };
         let path = PathBuf::from(path.trim());
         let raw = is_raw_path(&path);
         let contents = if raw {
             data.to_vec()
         } else {
             let mut out = Vec::with_capacity(data.len() * 4 + 16);
-            super::export::hexdump(data, &mut out);
+            super::export::hexdump(&data, &mut out);
             out
         };
         Action::Export(ExportJob {
@@ -635,13 +703,16 @@ impl App {
             if !r.is_data() {
                 continue;
             }
-            if !r.has(store::flag::KEPT) {
-                missing += 1;
-            }
-            let data = self.store.data(r);
+            let (data, whole) = match self.payload_now(r) {
+                Ok(d) => (d, true),
+                Err(_) => {
+                    missing += 1;
+                    (Bytes::Borrowed(self.store.data(r)), false)
+                }
+            };
             n += 1;
             if raw {
-                out.extend_from_slice(data);
+                out.extend_from_slice(&data);
             } else {
                 let name = crate::event::opcode_name(r.opcode).unwrap_or("reserved");
                 out.extend_from_slice(
@@ -652,7 +723,7 @@ impl App {
                         r.ts,
                         name,
                         r.len,
-                        if r.has(store::flag::KEPT) {
+                        if whole {
                             ""
                         } else {
                             " (payload not kept: preview only)"
@@ -660,7 +731,7 @@ impl App {
                     )
                     .as_bytes(),
                 );
-                super::export::hexdump(data, &mut out);
+                super::export::hexdump(&data, &mut out);
                 out.push(b'\n');
             }
         }

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod export;
+pub mod fetch;
 pub mod keys;
 pub mod panes;
 pub mod payload;
@@ -50,18 +51,22 @@ const FRAME: Duration = Duration::from_millis(33);
 /// A file's app (with its progress gauge) and the reader filling it.
 /// The store's budget is the output share of the run's (`cfg.budget`).
 fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<(App, Reader)> {
-    let (source, counter) = open_counted(path)?;
+    let (source, counter, replay) = open_counted(path)?;
     let opts = Options {
         budget: store::Budget::for_run(&cfg.budget),
         ..opts
     };
     let mut app = App::new(display_name(path), opts);
     app.progress.total_bytes = counter.as_ref().map(|c| c.1);
+    let index = replay.index();
+    app.attach_replay(index.clone(), cfg.clone());
     let reader = spawn_reader(
         source,
         cfg,
         ReaderOptions {
             counter,
+            index,
+            spool: None,
             ..Default::default()
         },
     );
@@ -83,6 +88,10 @@ pub struct RunOptions {
     pub limit: Option<u64>,
     /// Packets dropped so far (kernel + pipeline), polled while reading.
     pub dropped: Option<Box<dyn Fn() -> u64 + Send>>,
+    /// The capture file the source reads, if it is one: payloads are
+    /// fetched from it. Otherwise (live, standard input) packets are
+    /// spooled to a temporary file for that.
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// The interactive view over any source (live, stdin, `-c`), with every option.
@@ -91,13 +100,33 @@ pub fn run_source(
     cfg: AnalyzerConfig,
     opts: RunOptions,
 ) -> anyhow::Result<()> {
-    let app = App::new(
+    let mut app = App::new(
         source.describe(),
         Options {
             budget: store::Budget::for_run(&cfg.budget),
             ..options(opts.live)
         },
     );
+    let (index, spool) = match opts.file {
+        Some(f) => (replay::SharedIndex::new(Some(f)), None),
+        None => match replay::Spool::temporary() {
+            Ok((spool, file)) => {
+                let index = replay::SharedIndex::new(Some(spool.path().to_path_buf()));
+                index.keep(spool);
+                (index, Some(replay::PacketSpool::new(file)))
+            }
+            Err(e) => {
+                app.status = Some((
+                    format!(
+                        "cannot spool the capture to a temporary file ({e}): payloads over the memory budget cannot be shown; set TMPDIR"
+                    ),
+                    true,
+                ));
+                (replay::SharedIndex::new(None), None)
+            }
+        },
+    };
+    app.attach_replay(index.clone(), cfg.clone());
     let reader = spawn_reader(
         source,
         cfg,
@@ -106,6 +135,8 @@ pub fn run_source(
             limit: opts.limit,
             dropped: opts.dropped,
             counter: None,
+            index,
+            spool,
         },
     );
     run_terminal(app, reader)
@@ -128,6 +159,7 @@ pub fn run_live(
             live: true,
             limit,
             dropped: Some(Box::new(dropped)),
+            file: None,
         },
     )
 }
@@ -172,12 +204,50 @@ pub(crate) struct ReaderOptions {
     pub dropped: Option<Box<dyn Fn() -> u64 + Send>>,
     /// Bytes read so far and the file size, for the progress gauge.
     counter: Counter,
+    /// Where each packet is, for fetching payloads later.
+    pub index: replay::SharedIndex,
+    /// Sources that are not a file: the packets are copied here.
+    pub spool: Option<replay::PacketSpool>,
 }
 
-/// Opens a capture whose reading progress can be watched.
-fn open_counted(path: &Path) -> anyhow::Result<(Box<dyn PacketSource + Send>, Counter)> {
+/// What payloads are fetched from: the capture file, or a spool of
+/// standard input.
+enum ReplayInput {
+    File(std::path::PathBuf),
+    Spool(replay::Spool),
+    /// Standard input that could not be spooled.
+    None,
+}
+
+impl ReplayInput {
+    fn index(self) -> replay::SharedIndex {
+        match self {
+            ReplayInput::File(p) => replay::SharedIndex::new(Some(p)),
+            ReplayInput::Spool(s) => {
+                let index = replay::SharedIndex::new(Some(s.path().to_path_buf()));
+                index.keep(s);
+                index
+            }
+            ReplayInput::None => replay::SharedIndex::new(None),
+        }
+    }
+}
+
+/// Opens a capture whose reading progress can be watched. Standard input
+/// is copied to a temporary spool file as it is read.
+fn open_counted(path: &Path) -> anyhow::Result<(Box<dyn PacketSource + Send>, Counter, ReplayInput)> {
     if path == Path::new("-") {
-        return Ok((Box::new(FileSource::open(path)?), None));
+        return Ok(match replay::Spool::temporary() {
+            Ok((spool, copy)) => {
+                let input = replay::Tee {
+                    inner: std::io::stdin(),
+                    copy,
+                };
+                let src = FileSource::from_reader("-".into(), Box::new(input))?;
+                (Box::new(src), None, ReplayInput::Spool(spool))
+            }
+            Err(_) => (Box::new(FileSource::open(path)?), None, ReplayInput::None),
+        });
     }
     let name = path.display().to_string();
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
@@ -191,7 +261,11 @@ fn open_counted(path: &Path) -> anyhow::Result<(Box<dyn PacketSource + Send>, Co
         n: n.clone(),
     };
     let src = FileSource::from_reader(name, Box::new(input))?;
-    Ok((Box::new(src), Some((n, meta.len()))))
+    Ok((
+        Box::new(src),
+        Some((n, meta.len())),
+        ReplayInput::File(path.to_path_buf()),
+    ))
 }
 
 /// The capture thread's handle.
@@ -244,6 +318,8 @@ fn reader_thread(
         limit,
         dropped,
         counter,
+        index,
+        mut spool,
     } = opts;
     let mut analyzer = Analyzer::new(cfg);
     let mut batch = BatchSink {
@@ -268,8 +344,26 @@ fn reader_thread(
         stop: Some(stop),
     };
     // Events collect in `batch`; the hook hands them over with the progress.
-    let result = pipeline::run(source, &mut analyzer, &mut batch, ctl, |fed, sink| {
+    let mut recorder = replay::Recorder {
+        source,
+        index: index.clone(),
+    };
+    let result = pipeline::run(&mut recorder, &mut analyzer, &mut batch, ctl, |fed, sink| {
         packets = fed.count;
+        // Where the packet is: in the file, or in the spool once copied there.
+        let at = match spool.as_mut() {
+            Some(sp) => {
+                if fed.count == 1 {
+                    let (at, len) = replay::PacketSpool::HEADER;
+                    index.lock().header(at, len, crate::source::HeaderKind::Pcap);
+                }
+                sp.write(fed.packet)
+            }
+            None => Some(fed.packet.at),
+        };
+        if let Some(at) = at {
+            replay::Recorder::packet(&index, fed.packet.index, at, fed.conn);
+        }
         gone |= sink.gone;
         let batch = &mut sink.batch;
         if live {
@@ -505,11 +599,15 @@ where
                 }
             }
         }
+        if app.poll_fetches() {
+            dirty = true;
+        }
         if terminate.load(Ordering::Relaxed) {
             return Ok(stats);
         }
         // While loading, look at the reader again within a frame.
-        let wait = if dirty || app.loading {
+        let waiting = app.fetcher.as_ref().is_some_and(|f| f.pending() > 0);
+        let wait = if dirty || app.loading || waiting {
             FRAME.saturating_sub(last_draw.elapsed())
         } else {
             FRAME * 3

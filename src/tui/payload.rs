@@ -4,14 +4,37 @@
 //! the store's arena directly, so where the bytes come from (memory, or
 //! re-reading the capture) is this module's business alone.
 
-use std::borrow::Cow;
+use std::sync::Arc;
 
 /// What a pane can show of a row's payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payload<'a> {
     /// The whole payload when `state` is [`PayloadState::Complete`], else a prefix.
-    pub bytes: Cow<'a, [u8]>,
+    pub bytes: Bytes<'a>,
     pub state: PayloadState,
+}
+
+/// Payload bytes: borrowed from the store, or shared with the fetch cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bytes<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Bytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Borrowed(b) => b,
+            Bytes::Shared(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Bytes<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
 }
 
 /// How much of a payload [`Payload::bytes`] holds.

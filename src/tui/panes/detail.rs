@@ -6,8 +6,8 @@
 //! wire bytes.
 
 use super::super::app::{App, Focus};
-use super::super::payload::PayloadState;
 use super::super::keys::{self, Move};
+use super::super::payload::PayloadState;
 use super::super::store::Conn;
 use super::super::store::Handshake;
 use super::super::store::{Kind, Record, flag};
@@ -329,7 +329,11 @@ fn payload(app: &App, r: &Record, width: u16, out: &mut Out<'_>) {
     match &payload.state {
         PayloadState::Complete => {}
         PayloadState::Loading => out.text(
-            format!("loading the whole payload… first {} of {} bytes shown", data.len(), r.len),
+            format!(
+                "loading the whole payload… first {} of {} bytes shown",
+                data.len(),
+                r.len
+            ),
             t.dim,
         ),
         PayloadState::Partial(why) => out.text(why.clone(), t.gap),

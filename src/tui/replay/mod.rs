@@ -26,7 +26,7 @@ mod run;
 mod spool;
 
 pub use run::{Found, PayloadKey, Target, WantKind, keyed, run};
-pub use spool::Spool;
+pub use spool::{PacketSpool, Spool, Tee};
 
 use crate::event::ConnId;
 use crate::source::{HeaderKind, PacketSource, SourceEnd, SourceItem};
@@ -44,6 +44,8 @@ const NO_CONN: u32 = u32::MAX;
 pub struct ReplayIndex {
     /// The file the positions are in (the capture, or its spool).
     pub path: Option<PathBuf>,
+    /// Keeps a temporary spool file as long as the index.
+    spool: Option<Spool>,
     /// A checkpoint every this many packets ([`CHECKPOINT_EVERY`]).
     every: u64,
     /// `(packet number, position of its record)` for packets 1, 65, 129, ….
@@ -167,6 +169,11 @@ impl SharedIndex {
             every,
             ..ReplayIndex::default()
         })))
+    }
+
+    /// Keeps `spool` (a temporary file) until the index goes.
+    pub fn keep(&self, spool: Spool) {
+        self.lock().spool = Some(spool);
     }
 
     /// The index (a poisoned lock still holds a usable index: its writer

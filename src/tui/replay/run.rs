@@ -88,8 +88,10 @@ pub fn run(index: &SharedIndex, cfg: &AnalyzerConfig, target: Target) -> Result<
         limit: None,
         stop: Some(&stop),
     };
-    pipeline::run(&mut only, &mut analyzer, &mut sink, ctl, |_, _| ControlFlow::Continue(()))
-        .map_err(|e| format!("{e:#}"))?;
+    pipeline::run(&mut only, &mut analyzer, &mut sink, ctl, |_, _| {
+        ControlFlow::Continue(())
+    })
+    .map_err(|e| format!("{e:#}"))?;
     let mut near: Vec<(PayloadKey, Arc<[u8]>)> = sink.before.into_iter().collect();
     if let Some(t) = &sink.found {
         near.push((target.key, t.clone()));
@@ -144,7 +146,8 @@ impl Plan {
     /// The header blocks' bytes, read from the file.
     fn header_bytes(&self) -> Result<Vec<u8>, String> {
         use std::os::unix::fs::FileExt;
-        let f = std::fs::File::open(&self.path).map_err(|e| format!("cannot open {}: {e}", self.path.display()))?;
+        let f = std::fs::File::open(&self.path)
+            .map_err(|e| format!("cannot open {}: {e}", self.path.display()))?;
         let mut out = Vec::new();
         for &(at, len) in &self.headers {
             let start = out.len();

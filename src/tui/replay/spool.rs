@@ -20,7 +20,10 @@ pub struct Spool {
 impl Spool {
     /// A new temporary spool file (in `$TMPDIR`).
     pub fn temporary() -> io::Result<(Spool, File)> {
-        let f = tempfile::Builder::new().prefix("wsscope-spool-").suffix(".pcap").tempfile()?;
+        let f = tempfile::Builder::new()
+            .prefix("wsscope-spool-")
+            .suffix(".pcap")
+            .tempfile()?;
         let (file, path) = f.into_parts();
         let spool = Spool {
             path: path.to_path_buf(),

@@ -42,10 +42,16 @@ fn load_every(path: &Path, cfg: &AnalyzerConfig, every: u64) -> (Vec<Event>, Sha
     };
     let mut events = Vec::new();
     let mut analyzer = crate::analyzer::Analyzer::new(cfg.clone());
-    pipeline::run(&mut rec, &mut analyzer, &mut events, Control::default(), |fed, _| {
-        Recorder::packet(&index, fed.packet.index, fed.packet.at, fed.conn);
-        ControlFlow::Continue(())
-    })
+    pipeline::run(
+        &mut rec,
+        &mut analyzer,
+        &mut events,
+        Control::default(),
+        |fed, _| {
+            Recorder::packet(&index, fed.packet.index, fed.packet.at, fed.conn);
+            ControlFlow::Continue(())
+        },
+    )
     .unwrap();
     (events, index)
 }
@@ -128,7 +134,12 @@ fn tls_with_secrets_in_the_capture() {
 #[test]
 fn resumes_past_the_start() {
     let mut resumed = 0;
-    for name in ["chromium.pcap", "pcapng_multi.pcapng", "wss/wss_resumed.pcap", "wss/wss_dsb.pcapng"] {
+    for name in [
+        "chromium.pcap",
+        "pcapng_multi.pcapng",
+        "wss/wss_resumed.pcap",
+        "wss/wss_dsb.pcapng",
+    ] {
         let path = fixture(name);
         let cfg = AnalyzerConfig::default();
         let (events, index) = load_every(&path, &cfg, 3);
@@ -140,16 +151,16 @@ fn resumes_past_the_start() {
                 continue;
             }
             assert!(at > 24, "{name}: checkpoint at {at}");
-            let target = Target {
-                key,
-                window_bytes: 0,
-            };
+            let target = Target { key, window_bytes: 0 };
             let got = run(&index, &cfg, target).unwrap().target.unwrap();
             assert_eq!(&got[..], &want[..], "{name}: {key:?}");
             resumed += 1;
         }
     }
-    assert!(resumed > 0, "no fixture has a connection past the first checkpoint");
+    assert!(
+        resumed > 0,
+        "no fixture has a connection past the first checkpoint"
+    );
 }
 
 /// The window brings back the payloads around the one asked for, each

@@ -4,6 +4,7 @@
 
 use super::{Handshake, Kind, NONE, Note, Record, Store, bit, flag};
 use crate::event::{ConnId, Dir, Event, GapEvent, Protocol};
+use crate::tui::replay::{PayloadKey, WantKind};
 
 impl Store {
     pub(super) fn index(&mut self, ev: Event) {
@@ -256,6 +257,31 @@ impl Store {
             _ => return None,
         };
         self.notes.get(i)
+    }
+
+    /// Which payload a row is, for fetching it again: a frame by its
+    /// offset, a message by its last frame's (see [`PayloadKey`]).
+    pub fn payload_key(&self, r: &Record) -> Option<PayloadKey> {
+        let dir = r.dir?;
+        let conn = ConnId::from(r.conn);
+        match r.kind {
+            Kind::Frame => Some(PayloadKey {
+                conn,
+                dir,
+                kind: WantKind::Frame,
+                offset: r.offset,
+            }),
+            Kind::Message => {
+                let last = self.records.get(r.link as usize)?;
+                Some(PayloadKey {
+                    conn,
+                    dir,
+                    kind: WantKind::Message,
+                    offset: last.offset,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// The frames of a message (or the fragments up to a frame), oldest first.

@@ -193,6 +193,20 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// When payloads can be fetched again from the capture
+    /// ([`crate::tui::fetch`]): whole payloads only up to 1/16 of the share
+    /// (small captures stay whole in memory, so search and filter need not
+    /// read the file again), and a shorter preview for the list's one line.
+    pub fn with_replay(self) -> Budget {
+        Budget {
+            max_total: self.max_total.min(self.output / 16),
+            preview: 48,
+            ..self
+        }
+    }
+}
+
 impl Default for Budget {
     fn default() -> Self {
         use crate::budget::{Budget as Run, DEFAULT_MAX_MEMORY, OutputShare};
