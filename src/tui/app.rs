@@ -145,6 +145,10 @@ pub struct App {
     /// Fetches payloads the store does not hold (none in tests that build
     /// an `App` from events).
     pub fetcher: Option<Fetcher>,
+    /// A search or filter reading every whole payload in the background.
+    pub job: Option<super::search::Job>,
+    /// The hits of the last such job.
+    pub hits: Option<super::hits::RowHits>,
 }
 
 impl App {
@@ -179,6 +183,8 @@ impl App {
             theme: Theme::new(opts.no_color),
             geometry: Cell::new(Geometry::default()),
             fetcher: None,
+            job: None,
+            hits: None,
         }
     }
 
@@ -210,6 +216,7 @@ impl App {
         for ev in batch {
             self.store.add(ev);
         }
+        self.map_pending_hits();
         // The first WebSocket connection changes what "all" means.
         if !had_ws && !self.store.ws_conns.is_empty() && !self.show_all_tcp {
             self.rebuild_view();
@@ -238,6 +245,7 @@ impl App {
             conn: self.conn_sel,
             all_tcp: self.show_all_tcp,
             selection: self.view.spec.selection.clone(),
+            hits: self.view.spec.hits.clone(),
         }
     }
 
@@ -246,7 +254,7 @@ impl App {
         self.rebuild_with(self.spec());
     }
 
-    fn rebuild_with(&mut self, spec: ViewSpec) {
+    pub(crate) fn rebuild_with(&mut self, spec: ViewSpec) {
         let keep = self.selected_index();
         self.view = View::new(spec);
         self.view.extend(&self.store);
@@ -406,6 +414,9 @@ impl App {
         }
         if self.prompt.is_some() {
             return self.prompt_key(key);
+        }
+        if key.code == KeyCode::Esc && self.cancel_job() {
+            return Action::None;
         }
         if self.help {
             if matches!(
@@ -592,7 +603,12 @@ impl App {
                     return Action::None;
                 }
                 match smart_case_regex(&input) {
+                    Ok(re) if !self.payloads_all_held() => {
+                        self.search = Some((input.clone(), re.clone()));
+                        self.start_job(super::search::Purpose::Search, input, re, None);
+                    }
                     Ok(re) => {
+                        self.hits = None;
                         self.search = Some((input, re));
                         // The row under the cursor counts as the first candidate.
                         let n = self.view.len().max(1);
@@ -602,11 +618,16 @@ impl App {
                 }
             }
             PromptKind::Filter => match parse_filter(&input) {
+                Ok(sel) if sel.grep.is_some() && !self.payloads_all_held() => {
+                    self.filter_text = input.clone();
+                    self.filter_in_background(input, sel);
+                }
                 Ok(mut sel) => {
                     sel.unit = self.unit();
                     self.filter_text = input;
                     let mut spec = self.spec();
                     spec.selection = sel;
+                    spec.hits = None;
                     self.rebuild_with(spec);
                     self.status = Some((format!("{} rows match", self.view.len()), false));
                 }
@@ -620,7 +641,20 @@ impl App {
 
     /// Jumps to the next (previous) search hit.
     pub fn search_next(&mut self, forward: bool) {
-        self.search_from(self.cursor, forward);
+        let background = self.hits.as_ref().is_some_and(|h| {
+            h.purpose == super::search::Purpose::Search
+                && self.search.as_ref().is_some_and(|(t, _)| *t == h.text)
+        });
+        if background {
+            self.jump_to_hit(forward, false, None);
+        } else if self.job.is_some() {
+            self.status = Some((
+                "the search is still reading the capture — Esc cancels".into(),
+                false,
+            ));
+        } else {
+            self.search_from(self.cursor, forward);
+        }
     }
 
     fn search_from(&mut self, from: usize, forward: bool) {

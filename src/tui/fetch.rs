@@ -96,6 +96,16 @@ impl Fetcher {
         fetcher
     }
 
+    /// Where the packets are (for a background search of the same input).
+    pub fn index(&self) -> &SharedIndex {
+        &self.index
+    }
+
+    /// The analysis configuration payloads are fetched with.
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.cfg
+    }
+
     /// The payload, if fetched.
     pub fn get(&self, key: &PayloadKey) -> Option<Arc<[u8]>> {
         self.cache.borrow().map.get(key).cloned()

@@ -12,10 +12,12 @@
 pub mod app;
 pub mod export;
 pub mod fetch;
+mod hits;
 pub mod keys;
 pub mod panes;
 pub mod payload;
 pub mod replay;
+pub mod search;
 pub mod store;
 pub mod text;
 pub mod theme;
@@ -599,14 +601,14 @@ where
                 }
             }
         }
-        if app.poll_fetches() {
+        if app.poll_fetches() || app.poll_job() {
             dirty = true;
         }
         if terminate.load(Ordering::Relaxed) {
             return Ok(stats);
         }
         // While loading, look at the reader again within a frame.
-        let waiting = app.fetcher.as_ref().is_some_and(|f| f.pending() > 0);
+        let waiting = app.fetcher.as_ref().is_some_and(|f| f.pending() > 0) || app.job.is_some();
         let wait = if dirty || app.loading || waiting {
             FRAME.saturating_sub(last_draw.elapsed())
         } else {

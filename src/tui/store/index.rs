@@ -64,8 +64,10 @@ impl Store {
                     }
                 }
                 if !held {
+                    self.frame_rows.push(NONE);
                     return;
                 }
+                self.frame_rows.push(idx);
                 let (data, full) = self.keep(&f.payload);
                 let mut r = Self::blank(f.ts, f.conn, Kind::Frame);
                 r.dir = Some(f.dir);
@@ -107,8 +109,11 @@ impl Store {
                 let note = m.inflate_error.as_deref().map_or(0, Self::note_cost);
                 let extra = m.data.len().min(self.budget.preview) + note;
                 if !self.admit(Kind::Message, m.ts, extra) {
+                    self.message_rows.push(NONE);
                     return;
                 }
+                let idx = u32::try_from(self.records.len()).unwrap_or(NONE);
+                self.message_rows.push(idx);
                 // A single uncompressed frame: share its bytes.
                 let shared = self.records.get(last_frame as usize).and_then(|f| {
                     (m.frames == 1 && !m.compressed && f.has(flag::KEPT) && self.data(f) == m.data.as_slice())

@@ -296,6 +296,12 @@ pub struct Store {
     pub activity: Activity,
     /// What is no longer held, past the budget.
     pub not_held: NotHeld,
+    /// The row of each frame event, in the order the analysis produced
+    /// them ([`NONE`] once rows are no longer held): a second reading of
+    /// the capture (a background search) names frames by their number.
+    pub frame_rows: Vec<u32>,
+    /// The row of each message event, likewise.
+    pub message_rows: Vec<u32>,
     /// Heap of the notes' texts and of the connection summaries.
     notes_heap: usize,
     conns_heap: usize,
@@ -331,6 +337,8 @@ impl Store {
             conns_seen: 0,
             activity: Activity::default(),
             not_held: NotHeld::default(),
+            frame_rows: Vec::new(),
+            message_rows: Vec::new(),
             notes_heap: 0,
             conns_heap: 0,
         }
@@ -347,6 +355,7 @@ impl Store {
             + (self.ws_conns.capacity() + self.listed.capacity()) * LIST_ENTRY
             + self.arena.held()
             + self.activity.heap_bytes()
+            + (self.frame_rows.capacity() + self.message_rows.capacity()) * size_of::<u32>()
     }
 
     /// Room left in the share.

@@ -3,7 +3,9 @@
 use super::{Kind, Record, Store};
 use crate::event::{ConnId, Dir};
 use crate::select::{Selection, Unit};
+use crate::tui::search::RowSet;
 use regex::Regex;
+use std::sync::Arc;
 
 /// Which rows a view shows.
 #[derive(Clone, Debug, Default)]
@@ -14,6 +16,10 @@ pub struct ViewSpec {
     pub all_tcp: bool,
     /// The `f` filter; its `unit` picks messages or frames.
     pub selection: Selection,
+    /// The rows whose whole payload matched the filter's regex, when a
+    /// background job read them ([`crate::tui::search`]): then the regex is
+    /// not tested on the store's previews.
+    pub hits: Option<Arc<RowSet>>,
 }
 
 impl ViewSpec {
@@ -23,7 +29,10 @@ impl ViewSpec {
 
     /// Whether the filter narrows beyond connection and unit.
     pub fn narrowed(&self) -> bool {
-        self.selection.dir.is_some() || !self.selection.opcodes.is_empty() || self.selection.grep.is_some()
+        self.selection.dir.is_some()
+            || !self.selection.opcodes.is_empty()
+            || self.selection.grep.is_some()
+            || self.hits.is_some()
     }
 }
 
@@ -58,7 +67,7 @@ impl View {
         let before = self.rows.len();
         let start = self.scanned;
         for (i, r) in store.records.iter().enumerate().skip(start) {
-            if self.admits(store, r) {
+            if self.admits(store, i as u32, r) {
                 self.rows.push(i as u32);
             }
         }
@@ -66,7 +75,7 @@ impl View {
         self.rows.len() - before
     }
 
-    fn admits(&self, store: &Store, r: &Record) -> bool {
+    fn admits(&self, store: &Store, i: u32, r: &Record) -> bool {
         let spec = &self.spec;
         let conn = ConnId::from(r.conn);
         match spec.conn {
@@ -97,7 +106,16 @@ impl View {
             }
         }
         let dir = r.dir.unwrap_or(Dir::C2S);
-        spec.selection.matches(conn, dir, r.opcode, store.data(r))
+        match &spec.hits {
+            Some(hits) => {
+                let sel = &spec.selection;
+                hits.contains(i)
+                    && (sel.conns.is_empty() || sel.conns.contains(&conn))
+                    && sel.dir.is_none_or(|d| d == dir)
+                    && (sel.opcodes.is_empty() || sel.opcodes.contains(&r.opcode))
+            }
+            None => spec.selection.matches(conn, dir, r.opcode, store.data(r)),
+        }
     }
 
     /// Position of record `idx` in this view, or of the nearest row before it.
