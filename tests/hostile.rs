@@ -71,7 +71,7 @@ impl Pkts {
                 link: LinkType::ETHERNET,
                 data: p,
                 orig_len: p.len() as u32,
-            at: 0,
+                at: 0,
             };
             a.feed(&pkt, &mut ev);
         }

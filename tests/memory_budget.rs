@@ -103,7 +103,7 @@ impl Capture {
                 link: LinkType::ETHERNET,
                 data: p,
                 orig_len: p.len() as u32,
-            at: 0,
+                at: 0,
             }
         })
     }

@@ -415,9 +415,6 @@ impl App {
         if self.prompt.is_some() {
             return self.prompt_key(key);
         }
-        if key.code == KeyCode::Esc && self.cancel_job() {
-            return Action::None;
-        }
         if self.help {
             if matches!(
                 key.code,
@@ -425,6 +422,9 @@ impl App {
             ) {
                 self.help = false;
             }
+            return Action::None;
+        }
+        if key.code == KeyCode::Esc && self.cancel_job() {
             return Action::None;
         }
         let consumed = match self.focus {
