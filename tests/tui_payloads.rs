@@ -7,7 +7,6 @@
 mod common;
 
 #[path = "../benches/synth/mod.rs"]
-#[allow(dead_code)]
 mod synth;
 
 use common::tmux::Tmux;
