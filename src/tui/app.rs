@@ -27,6 +27,8 @@ use std::path::PathBuf;
 pub enum Feed {
     /// A batch of events, in capture order.
     Events(Vec<Event>),
+    /// A batch of events some of whose payloads the reader cut to a preview.
+    Lean(super::lean::LeanBatch),
     Progress(Progress),
     /// The source ended (or failed).
     Done(Result<SourceEnd, String>),
@@ -193,6 +195,7 @@ impl App {
     pub fn on_feed(&mut self, feed: Feed) {
         match feed {
             Feed::Events(batch) => self.on_events(batch),
+            Feed::Lean(batch) => self.on_lean(batch),
             Feed::Progress(p) => self.progress = p,
             Feed::Done(end) => {
                 self.loading = false;
@@ -212,9 +215,19 @@ impl App {
 
     /// Indexes a batch of events and shows the new rows.
     pub fn on_events(&mut self, batch: Vec<Event>) {
+        self.on_lean(super::lean::LeanBatch {
+            events: batch,
+            cut: Vec::new(),
+        });
+    }
+
+    /// Indexes a batch of events, some with their payload cut, and shows the new rows.
+    pub fn on_lean(&mut self, batch: super::lean::LeanBatch) {
         let had_ws = !self.store.ws_conns.is_empty();
-        for ev in batch {
-            self.store.add(ev);
+        let mut cut = batch.cut.into_iter().peekable();
+        for (i, ev) in batch.events.into_iter().enumerate() {
+            let whole = cut.next_if(|c| c.0 as usize == i).map(|c| c.1);
+            self.store.add_cut(ev, whole);
         }
         self.map_pending_hits();
         // The first WebSocket connection changes what "all" means.

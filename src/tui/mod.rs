@@ -14,6 +14,7 @@ pub mod export;
 pub mod fetch;
 mod hits;
 pub mod keys;
+pub mod lean;
 pub mod panes;
 pub mod payload;
 pub mod replay;
@@ -62,6 +63,7 @@ fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<
     app.progress.total_bytes = counter.as_ref().map(|c| c.1);
     let index = replay.index();
     app.attach_replay(index.clone(), cfg.clone());
+    let lean = app.fetcher.is_some().then(|| lean::Lean::new(&app.store.budget));
     let reader = spawn_reader(
         source,
         cfg,
@@ -69,6 +71,7 @@ fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<
             counter,
             index,
             spool: None,
+            lean,
             ..Default::default()
         },
     );
@@ -129,6 +132,8 @@ pub fn run_source(
         },
     };
     app.attach_replay(index.clone(), cfg.clone());
+    // Without a spool nothing can be fetched again: send payloads whole.
+    let lean = (spool.is_some() || index.lock().path.is_some()).then(|| lean::Lean::new(&app.store.budget));
     let reader = spawn_reader(
         source,
         cfg,
@@ -139,6 +144,7 @@ pub fn run_source(
             counter: None,
             index,
             spool,
+            lean,
         },
     );
     run_terminal(app, reader)
@@ -210,6 +216,9 @@ pub(crate) struct ReaderOptions {
     pub index: replay::SharedIndex,
     /// Sources that are not a file: the packets are copied here.
     pub spool: Option<replay::PacketSpool>,
+    /// Cut payloads the store will not hold whole before they cross to the
+    /// UI thread (when they can be fetched again).
+    pub lean: Option<lean::Lean>,
 }
 
 /// What payloads are fetched from: the capture file, or a spool of
@@ -322,10 +331,15 @@ fn reader_thread(
         counter,
         index,
         mut spool,
+        lean,
     } = opts;
     let mut analyzer = Analyzer::new(cfg);
     let mut batch = BatchSink {
-        batch: Vec::with_capacity(BATCH),
+        batch: lean::LeanBatch {
+            events: Vec::with_capacity(BATCH),
+            cut: Vec::new(),
+        },
+        lean,
         tx,
         gone: false,
     };
@@ -376,18 +390,18 @@ fn reader_thread(
             // Hand over at once. Blocking here is safe: the capture thread
             // has its own bounded channel and counts what it must drop, so
             // a slow screen shows up as drops, never as stranded events.
-            if !batch.is_empty() {
-                gone = tx.send(Feed::Events(std::mem::take(batch))).is_err();
+            if !batch.events.is_empty() {
+                gone = tx.send(Feed::Lean(std::mem::take(batch))).is_err();
             }
             // Packets/s and drops update even when packets yield no events.
             if last_send.elapsed() >= FLUSH {
                 gone = gone || tx.send(Feed::Progress(progress(packets, pps))).is_err();
                 last_send = Instant::now();
             }
-        } else if batch.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
-            let b = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        } else if batch.events.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
+            let b = std::mem::replace(batch, lean::LeanBatch::with_capacity(BATCH));
             gone =
-                tx.send(Feed::Events(b)).is_err() || tx.send(Feed::Progress(progress(packets, pps))).is_err();
+                tx.send(Feed::Lean(b)).is_err() || tx.send(Feed::Progress(progress(packets, pps))).is_err();
             last_send = Instant::now();
         }
         if gone {
@@ -401,7 +415,7 @@ fn reader_thread(
     }
     // The pipeline finished the analysis into `batch` (not on a source error).
     let done = result.map_err(|e| format!("{e:#}"));
-    let _ = tx.send(Feed::Events(batch.batch));
+    let _ = tx.send(Feed::Lean(batch.batch));
     let mut p = progress(packets, pps);
     if let Some(total) = p.total_bytes {
         p.bytes_read = total;
@@ -416,21 +430,26 @@ fn reader_thread(
 /// capture flushing every connection) goes at once, so the reader never
 /// holds more than a batch however many events one packet makes.
 struct BatchSink<'a> {
-    batch: Vec<Event>,
+    batch: lean::LeanBatch,
+    lean: Option<lean::Lean>,
     tx: &'a SyncSender<Feed>,
     /// The UI is gone: drop what comes.
     gone: bool,
 }
 
 impl crate::event::EventSink for BatchSink<'_> {
-    fn event(&mut self, ev: Event) {
+    fn event(&mut self, mut ev: Event) {
         if self.gone {
             return;
         }
-        self.batch.push(ev);
-        if self.batch.len() >= BATCH {
-            let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            self.gone = self.tx.send(Feed::Events(b)).is_err();
+        if let Some(whole) = self.lean.as_mut().and_then(|l| l.cut(&mut ev)) {
+            let i = u32::try_from(self.batch.events.len()).unwrap_or(u32::MAX);
+            self.batch.cut.push((i, whole));
+        }
+        self.batch.events.push(ev);
+        if self.batch.events.len() >= BATCH {
+            let b = std::mem::replace(&mut self.batch, lean::LeanBatch::with_capacity(BATCH));
+            self.gone = self.tx.send(Feed::Lean(b)).is_err();
         }
     }
 }
@@ -582,11 +601,13 @@ where
         }
         // Take what the reader has, but stay responsive to keys.
         let started = Instant::now();
+        let mut fed = false;
         loop {
             match reader.rx.try_recv() {
                 Ok(feed) => {
                     app.on_feed(feed);
                     dirty = true;
+                    fed = true;
                     if started.elapsed() >= Duration::from_millis(25) {
                         break;
                     }
@@ -609,7 +630,12 @@ where
         }
         // While loading, look at the reader again within a frame.
         let waiting = app.fetcher.as_ref().is_some_and(|f| f.pending() > 0) || app.job.is_some();
-        let wait = if dirty || app.loading || waiting {
+        let wait = if fed && app.loading {
+            // The reader is sending: a bounded channel of a few batches
+            // would leave it blocked for most of a frame. Look for keys,
+            // then take more.
+            Duration::from_millis(1)
+        } else if dirty || app.loading || waiting {
             FRAME.saturating_sub(last_draw.elapsed())
         } else {
             FRAME * 3

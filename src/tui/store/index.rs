@@ -114,20 +114,30 @@ impl Store {
                 }
                 let idx = u32::try_from(self.records.len()).unwrap_or(NONE);
                 self.message_rows.push(idx);
-                // A single uncompressed frame: share its bytes.
+                // A single uncompressed frame: share its bytes (whole, or
+                // both cut to the same preview by the reader).
+                let whole = self.cut.is_none();
                 let shared = self.records.get(last_frame as usize).and_then(|f| {
-                    (m.frames == 1 && !m.compressed && f.has(flag::KEPT) && self.data(f) == m.data.as_slice())
-                        .then_some(f.data)
+                    (m.frames == 1
+                        && !m.compressed
+                        && f.has(flag::KEPT) == whole
+                        && self.data(f) == m.data.as_slice())
+                    .then_some(f.data)
                 });
                 let (data, full) = match shared {
-                    Some(d) => (d, true),
+                    Some(d) => {
+                        if !whole {
+                            self.dropped_payloads += 1;
+                        }
+                        (d, whole)
+                    }
                     None => self.keep(&m.data),
                 };
                 let mut r = Self::blank(m.ts, m.conn, Kind::Message);
                 r.dir = Some(m.dir);
                 r.opcode = m.opcode;
                 r.rsv = u8::try_from(m.frames).unwrap_or(u8::MAX);
-                r.len = m.data.len() as u64;
+                r.len = self.cut.unwrap_or(m.data.len() as u64);
                 r.offset = m.wire_len;
                 r.data = data;
                 r.link = last_frame;

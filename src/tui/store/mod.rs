@@ -302,6 +302,8 @@ pub struct Store {
     pub frame_rows: Vec<u32>,
     /// The row of each message event, likewise.
     pub message_rows: Vec<u32>,
+    /// The event being indexed had its payload cut by the reader: its length before.
+    cut: Option<u64>,
     /// Heap of the notes' texts and of the connection summaries.
     notes_heap: usize,
     conns_heap: usize,
@@ -339,6 +341,7 @@ impl Store {
             not_held: NotHeld::default(),
             frame_rows: Vec::new(),
             message_rows: Vec::new(),
+            cut: None,
             notes_heap: 0,
             conns_heap: 0,
         }
@@ -378,6 +381,12 @@ impl Store {
 
     /// Stores payload bytes under the budget; returns the ref and whether all were kept.
     fn keep(&mut self, bytes: &[u8]) -> (DataRef, bool) {
+        if self.cut.is_some() {
+            // Already a preview: the reader kept the rest from crossing threads.
+            self.dropped_payloads += 1;
+            let n = bytes.len().min(self.budget.preview);
+            return (self.arena.put(bytes.get(..n).unwrap_or(&[])), false);
+        }
         let full = bytes.len() <= self.budget.max_each
             && self.kept_bytes + bytes.len() <= self.budget.max_total
             && bytes.len() <= self.room();
@@ -524,6 +533,13 @@ impl Store {
 
     /// Indexes one event.
     pub fn add(&mut self, ev: Event) {
+        self.add_cut(ev, None);
+    }
+
+    /// Indexes one event whose payload the reader already cut to a
+    /// preview (`whole`: the payload's length before), see [`crate::tui::lean`].
+    pub fn add_cut(&mut self, ev: Event, whole: Option<u64>) {
+        self.cut = whole;
         let ts = ev.ts();
         self.touch(ts);
         let id = ev.conn();
@@ -538,6 +554,7 @@ impl Store {
             None => 0,
         };
         self.index(ev);
+        self.cut = None;
         if let Some(c) = id.and_then(|id| self.conn(id)) {
             self.conns_heap = (self.conns_heap + c.heap_bytes()).saturating_sub(before);
         }
