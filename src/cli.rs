@@ -78,17 +78,18 @@ pub enum Command {
 /// How `dump` applies a selection to events other than frames and messages
 /// (`wsscope dump --help`; README, "Selecting").
 const DUMP_SELECTION_HELP: &str = "\
-Selecting events (--conn, --dir, --opcode, --grep, --select; all must hold):
-  frames and messages   by their fields, as `export` selects them
-  violations            conn: dir: is:violation rule:
-  diagnostics           conn: dir: is:diagnostic rule: (the code)
-  gaps                  conn: dir: is:gap
-  handshakes            conn: is:handshake
-  connection, close     conn: (dir: keeps them: they belong to both sides)
-  and tls records
-A term an event does not have leaves it out: with only --conn/--dir (conn:/dir:)
-the connections' other events stay; an opcode, a regex, is:, len or rule: keeps
-only the events it names. Nothing selected: exit status 1.";
+Selecting events (--conn --dir --opcode --grep --select: all must hold):
+  frame, message        every term, as `export` selects them
+  violation             conn: dir: is:violation rule: (its rule id)
+  diagnostic            conn: dir: is:diagnostic rule: (its code)
+  gap                   conn: dir: is:gap
+  handshake             conn: is:handshake
+  connection, tls,      conn:
+  close
+An event without a direction (handshake, connection, tls, close) passes dir:.
+Any other term an event does not carry leaves it out: with only --conn/--dir
+(conn: dir:) the connections' whole story stays; with an opcode, a regex, is:,
+len or rule:, only the events named. Nothing selected: exit status 1.";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DumpFormat {
@@ -262,7 +263,8 @@ pub struct ExportArgs {
     #[arg(long, conflicts_with = "messages")]
     pub frames: bool,
 
-    /// Export complete messages, inflated (the default).
+    /// Export complete messages, inflated (the default); control frames
+    /// too when --opcode or --select names them (`--opcode ping`).
     #[arg(long)]
     pub messages: bool,
 
@@ -325,12 +327,14 @@ pub struct SelectArgs {
     #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
     pub grep: Option<Regex>,
 
-    /// Only what this expression selects (the TUI filter's language), e.g.
-    /// 'conn:1,4 dir:s2c op:text,ping is:violation len>4k rule:NAME some regex'.
-    /// Keys: conn: dir: op: is: (violation gap handshake diagnostic control data
-    /// compressed truncated) len (> < >= <= : with k/M) rule:; other words are
-    /// one smart-case regex over the payload text ("a:b" or \a:b for text with
-    /// a colon). See README, "Selecting".
+    /// Only what this expression selects: the TUI filter's language (README, "Selecting").
+    ///
+    /// Terms separated by spaces, all required: conn:1,4 dir:c2s|s2c
+    /// op:text,ping,… (or opcode:) is:violation|gap|handshake|diagnostic|control|data|compressed|truncated
+    /// len>N len<N len>=N len<=N len:N (N in bytes, k/M = ×1024) rule:NAME
+    /// (a violation rule or diagnostic code). Every other word joins one
+    /// regex over the payload text, case-insensitive unless it has a capital;
+    /// write "a:b" or \a:b for text with a colon.
     #[arg(long = "select", value_name = "EXPR", value_parser = SelectExpr::parse)]
     pub expr: Option<SelectExpr>,
 }
