@@ -4,7 +4,7 @@
 
 use crate::analyzer::AnalyzerConfig;
 use crate::event::{ConnId, Dir};
-use crate::select::{Selection, Unit, parse_dir, parse_opcode};
+use crate::select::{SelectExpr, Selection, Unit, parse_dir, parse_opcode};
 use crate::source::PacketSource;
 use crate::source::file::FileSource;
 use anyhow::bail;
@@ -51,11 +51,14 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print every WebSocket event as a timeline (or JSON Lines).
+    #[command(after_long_help = DUMP_SELECTION_HELP)]
     Dump {
         #[command(flatten)]
         input: InputArgs,
         #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
         format: DumpFormat,
+        #[command(flatten)]
+        select: SelectArgs,
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
@@ -71,6 +74,22 @@ pub enum Command {
         analysis: AnalysisArgs,
     },
 }
+
+/// How `dump` applies a selection to events other than frames and messages
+/// (`wsscope dump --help`; README, "Selecting").
+const DUMP_SELECTION_HELP: &str = "\
+Selecting events (--conn --dir --opcode --grep --select: all must hold):
+  frame, message        every term, as `export` selects them
+  violation             conn: dir: is:violation rule: (its rule id)
+  diagnostic            conn: dir: is:diagnostic rule: (its code)
+  gap                   conn: dir: is:gap
+  handshake             conn: is:handshake
+  connection, tls,      conn:
+  close
+An event without a direction (handshake, connection, tls, close) passes dir:.
+Any other term an event does not carry leaves it out: with only --conn/--dir
+(conn: dir:) the connections' whole story stays; with an opcode, a regex, is:,
+len or rule:, only the events named. Nothing selected: exit status 1.";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DumpFormat {
@@ -237,27 +256,15 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Only this connection (as numbered by `wsscope conns`, = tshark's tcp.stream). Repeatable.
-    #[arg(long = "conn", value_name = "N")]
-    pub conns: Vec<ConnId>,
-
-    /// Only this direction: c2s (client to server) or s2c.
-    #[arg(long, value_name = "DIR", value_parser = parse_dir)]
-    pub dir: Option<Dir>,
-
-    /// Only this opcode: text, binary, close, ping, pong, continuation or 0-15. Repeatable.
-    #[arg(long = "opcode", value_name = "OPCODE", value_parser = parse_opcode)]
-    pub opcodes: Vec<u8>,
-
-    /// Only payloads whose text (lossy UTF-8; messages inflated) matches this regular expression.
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
-    pub grep: Option<Regex>,
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Export frames (control frames included) instead of messages.
     #[arg(long, conflicts_with = "messages")]
     pub frames: bool,
 
-    /// Export complete messages, inflated (the default).
+    /// Export complete messages, inflated (the default); control frames
+    /// too when --opcode or --select names them (`--opcode ping`).
     #[arg(long)]
     pub messages: bool,
 
@@ -299,6 +306,81 @@ fn parse_regex(s: &str) -> Result<Regex, String> {
     Regex::new(s).map_err(|e| format!("not a valid regular expression: {e}"))
 }
 
+/// The selection flags `export` and `dump` share; flags and `--select` are
+/// all required at once. The language is [`crate::select::expr`]'s, the
+/// TUI filter's (`f`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SelectArgs {
+    /// Only this connection (as numbered by `wsscope conns`, = tshark's tcp.stream). Repeatable.
+    #[arg(long = "conn", value_name = "N")]
+    pub conns: Vec<ConnId>,
+
+    /// Only this direction: c2s (client to server) or s2c.
+    #[arg(long, value_name = "DIR", value_parser = parse_dir)]
+    pub dir: Option<Dir>,
+
+    /// Only this opcode: text, binary, close, ping, pong, continuation or 0-15. Repeatable.
+    #[arg(long = "opcode", value_name = "OPCODE", value_parser = parse_opcode)]
+    pub opcodes: Vec<u8>,
+
+    /// Only payloads whose text (lossy UTF-8; messages inflated) matches this regular expression.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub grep: Option<Regex>,
+
+    /// Only what this expression selects: the TUI filter's language (README, "Selecting").
+    ///
+    /// Terms separated by spaces, all required: conn:1,4 dir:c2s|s2c
+    /// op:text,ping,… (or opcode:) is:violation|gap|handshake|diagnostic|control|data|compressed|truncated
+    /// len>N len<N len>=N len<=N len:N (N in bytes, k/M = ×1024) rule:NAME
+    /// (a violation rule or diagnostic code). Every other word joins one
+    /// regex over the payload text, case-insensitive unless it has a capital;
+    /// write "a:b" or \a:b for text with a colon.
+    #[arg(long = "select", value_name = "EXPR", value_parser = SelectExpr::parse)]
+    pub expr: Option<SelectExpr>,
+}
+
+impl SelectArgs {
+    /// The selection of the flags and the expression together.
+    pub fn selection(&self, unit: Unit) -> Selection {
+        let flags = Selection {
+            conns: self.conns.clone(),
+            dir: self.dir,
+            opcodes: self.opcodes.clone(),
+            grep: self.grep.clone(),
+            unit,
+            terms: Vec::new(),
+        };
+        match &self.expr {
+            Some(e) => flags.and(e.selection.clone()),
+            None => flags,
+        }
+    }
+
+    /// The flags as given, to echo back when nothing matched:
+    /// `--conn 1 --opcode ping --select "len>4k"`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut filters = Vec::new();
+        for c in &self.conns {
+            filters.push(format!("--conn {c}"));
+        }
+        if let Some(d) = self.dir {
+            filters.push(format!("--dir {d}"));
+        }
+        for o in &self.opcodes {
+            // Echo what `--opcode` accepts: a name, or the number.
+            let flag = crate::event::opcode_name(*o).map_or_else(|| format!("0x{o:x}"), str::to_string);
+            filters.push(format!("--opcode {flag}"));
+        }
+        if let Some(g) = &self.grep {
+            filters.push(format!("--grep {:?}", g.as_str()));
+        }
+        if let Some(e) = &self.expr {
+            filters.push(format!("--select {:?}", e.text));
+        }
+        filters
+    }
+}
+
 impl ExportArgs {
     /// The input as users name it: the file, or `IFACE (live)`.
     pub fn input_name(&self) -> String {
@@ -311,13 +393,8 @@ impl ExportArgs {
 
     /// The selection these flags describe (shared with the TUI filter).
     pub fn selection(&self) -> Selection {
-        Selection {
-            conns: self.conns.clone(),
-            dir: self.dir,
-            opcodes: self.opcodes.clone(),
-            grep: self.grep.clone(),
-            unit: if self.frames { Unit::Frames } else { Unit::Messages },
-        }
+        let unit = if self.frames { Unit::Frames } else { Unit::Messages };
+        self.select.selection(unit)
     }
 
     /// `frame` or `message`: what the selection counts.

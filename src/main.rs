@@ -45,8 +45,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Dump {
             input,
             format,
+            select,
             analysis,
-        }) => commands::dump::run(input, *format, analysis, stop),
+        }) => commands::dump::run_selected(input, *format, select, analysis, stop),
         Some(Command::Export(args)) => commands::export::run_cli(args),
         None => commands::timeline::run(&cli, stop),
     }

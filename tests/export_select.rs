@@ -243,8 +243,9 @@ fn each_flag_alone() {
         payloads(&["--grep", "\u{fffd}"]),
         ["0 c2s 2 \0\u{1}\u{2}\u{fffd}"]
     );
-    // Messages by default: a ping is not a message.
-    assert_eq!(payloads(&["--opcode", "ping"]), Vec::<String>::new());
+    // Messages by default, and a ping is not a message; but a selection that
+    // names a control opcode takes those frames too (as the TUI lists them).
+    assert_eq!(payloads(&["--opcode", "ping"]), ["0 c2s 9 ping-1"]);
 }
 
 #[test]
@@ -475,7 +476,8 @@ fn pcap_selects_whole_connections() {
     assert_eq!(conns(&["--grep", "price"]), [2]);
     assert_eq!(conns(&["--dir", "s2c"]), [0, 2]);
     assert_eq!(conns(&["--frames", "--opcode", "ping"]), [0]);
-    assert_eq!(conns(&["--opcode", "ping"]), Vec::<u64>::new());
+    // Messages, with the control frames the selection names.
+    assert_eq!(conns(&["--opcode", "ping"]), [0]);
 }
 
 #[test]

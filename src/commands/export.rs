@@ -10,7 +10,7 @@
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::event::{ConnId, EventSink, opcode_name};
+use crate::event::{ConnId, EventSink};
 use crate::keys::KeyStore;
 use crate::output::export::{ExportOptions, ExportSink, ExportSummary, Output, PayloadFormat};
 use crate::output::export_jsonl::jsonl_writer;
@@ -219,21 +219,7 @@ pub fn exit_code(summary: &ExportSummary) -> ExitCode {
 /// The stderr line for an empty result, saying what the capture holds.
 pub fn nothing_message(summary: &ExportSummary, args: &ExportArgs) -> String {
     let unit = args.unit_name();
-    let mut filters = Vec::new();
-    for c in &args.conns {
-        filters.push(format!("--conn {c}"));
-    }
-    if let Some(d) = args.dir {
-        filters.push(format!("--dir {d}"));
-    }
-    for o in &args.opcodes {
-        // Echo what `--opcode` accepts: a name, or the number.
-        let flag = opcode_name(*o).map_or_else(|| format!("0x{o:x}"), str::to_string);
-        filters.push(format!("--opcode {flag}"));
-    }
-    if let Some(g) = &args.grep {
-        filters.push(format!("--grep {:?}", g.as_str()));
-    }
+    let filters = args.select.describe();
     let what = if filters.is_empty() {
         format!("no {unit}s to export")
     } else {

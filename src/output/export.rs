@@ -140,8 +140,15 @@ pub struct ExportSink<'a> {
     out: Output<'a>,
     /// Whether the selection looks inside frames/messages (else: whole connections).
     unit_filter: bool,
+    /// Messages mode, and the selection names control frames (`--opcode
+    /// ping`): those frames are exported too, as the TUI's message view
+    /// lists them.
+    control_frames: bool,
     /// Frames/messages seen per connection (for numbering).
     numbers: FxHashMap<ConnId, u64>,
+    /// With `control_frames`: frames seen per connection, so that a control
+    /// frame is numbered as `--frames` numbers it.
+    frame_numbers: FxHashMap<ConnId, u64>,
     /// `--wire --messages`: wire bytes of data frames waiting for their message.
     pending: PendingWire,
     /// jsonl: connection/handshake records held until the connection has a selected event.
@@ -156,13 +163,15 @@ impl<'a> ExportSink<'a> {
     pub fn new(opts: ExportOptions, out: Output<'a>) -> Self {
         let sel = opts.selection;
         ExportSink {
-            unit_filter: sel.dir.is_some() || !sel.opcodes.is_empty() || sel.grep.is_some(),
+            unit_filter: sel.looks_inside(),
+            control_frames: sel.unit == Unit::Messages && sel.names_control_frames(),
             sel,
             wire: opts.wire,
             annotate: opts.annotate,
             squeeze: opts.squeeze,
             out,
             numbers: FxHashMap::default(),
+            frame_numbers: FxHashMap::default(),
             pending: PendingWire::default(),
             held: FxHashMap::default(),
             shown: FxHashSet::default(),
@@ -198,13 +207,19 @@ impl<'a> ExportSink<'a> {
             Event::Handshake(h) => self.conn_record(h.conn, Event::Handshake(h))?,
             Event::Frame(f) => {
                 if self.sel.unit == Unit::Frames {
-                    self.frame(f)?;
-                } else if self.wire
-                    && f.opcode & 0x8 == 0
-                    && self.sel.matches_conn(f.conn)
-                    && self.sel.dir.is_none_or(|d| d == f.dir)
-                {
-                    self.pending.push(&f);
+                    let number = self.next_number(f.conn);
+                    self.frame(f, number)?;
+                } else if self.control_frames {
+                    let n = self.frame_numbers.entry(f.conn).or_insert(0);
+                    *n = n.saturating_add(1);
+                    let number = *n;
+                    if f.opcode & 0x8 != 0 {
+                        self.frame(f, number)?;
+                    } else {
+                        self.pend_wire(f);
+                    }
+                } else {
+                    self.pend_wire(f);
                 }
             }
             Event::Message(m) => {
@@ -220,6 +235,7 @@ impl<'a> ExportSink<'a> {
                 self.held.remove(&conn);
                 self.shown.remove(&conn);
                 self.numbers.remove(&conn);
+                self.frame_numbers.remove(&conn);
                 self.pending.forget(conn);
             }
             Event::Tls(t) => {
@@ -241,6 +257,18 @@ impl<'a> ExportSink<'a> {
             Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) => {}
         }
         Ok(())
+    }
+
+    /// Messages with `--wire`: keeps a selected connection's data frame
+    /// until its message arrives.
+    fn pend_wire(&mut self, f: FrameEvent) {
+        if self.wire
+            && f.opcode & 0x8 == 0
+            && self.sel.matches_conn(f.conn)
+            && self.sel.dir.is_none_or(|d| d == f.dir)
+        {
+            self.pending.push(&f);
+        }
     }
 
     /// jsonl: a connection-level record, written now if the connection is
@@ -269,8 +297,8 @@ impl<'a> ExportSink<'a> {
         self.summary.matched_conns.insert(conn);
     }
 
-    fn frame(&mut self, f: FrameEvent) -> io::Result<()> {
-        let number = self.next_number(f.conn);
+    /// A frame, numbered `number` among its connection's frames.
+    fn frame(&mut self, f: FrameEvent, number: u64) -> io::Result<()> {
         if !self.sel.matches_frame(&f) {
             return Ok(());
         }
@@ -412,8 +440,15 @@ impl<'a> ExportSink<'a> {
             Output::Stream(w, format) => render(item, *format, self.annotate, self.squeeze, &mut **w),
             Output::Dir(dir, format) => {
                 let format = *format;
+                // A control frame among messages is numbered among frames:
+                // its own name, or it would overwrite the message of that number.
+                let kind = if self.control_frames && item.frame.is_some() {
+                    "frame"
+                } else {
+                    ""
+                };
                 let name = format!(
-                    "conn{}-{:04}-{}.{}",
+                    "conn{}-{kind}{:04}-{}.{}",
                     item.conn,
                     item.number,
                     item.dir,

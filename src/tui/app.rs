@@ -14,7 +14,7 @@ use super::replay;
 use super::store::{self, Budget, Kind, Record, Store, View, ViewSpec};
 use super::theme::Theme;
 use crate::event::{ConnId, Event};
-use crate::select::{Selection, Unit, parse_dir, parse_opcode};
+use crate::select::{Selection, Unit};
 use crate::source::SourceEnd;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
@@ -910,32 +910,11 @@ pub fn is_raw_path(p: &std::path::Path) -> bool {
 
 /// A regex that ignores case unless the pattern has a capital letter.
 pub fn smart_case_regex(pat: &str) -> Result<Regex, regex::Error> {
-    regex::RegexBuilder::new(pat)
-        .case_insensitive(!pat.chars().any(char::is_uppercase))
-        .size_limit(1 << 20)
-        .build()
+    crate::select::smart_case_regex(pat)
 }
 
-/// Parses the `f` filter: `dir:c2s|s2c`, `op:text,binary,…` (also `opcode:`),
-/// and free text — the rest, joined by spaces — as a regex over the payload.
-/// The result is the same [`Selection`] `wsscope export` builds from flags.
+/// Parses the `f` filter: the selection language of `wsscope export
+/// --select` ([`crate::select::parse_expr`]), so both always agree.
 pub fn parse_filter(input: &str) -> Result<Selection, String> {
-    let mut sel = Selection::default();
-    let mut text = Vec::new();
-    for word in input.split_whitespace() {
-        if let Some(d) = word.strip_prefix("dir:") {
-            sel.dir = Some(parse_dir(d)?);
-        } else if let Some(ops) = word.strip_prefix("op:").or_else(|| word.strip_prefix("opcode:")) {
-            for op in ops.split(',').filter(|s| !s.is_empty()) {
-                sel.opcodes.push(parse_opcode(op)?);
-            }
-        } else {
-            text.push(word);
-        }
-    }
-    if !text.is_empty() {
-        let pat = text.join(" ");
-        sel.grep = Some(smart_case_regex(&pat).map_err(|e| format!("bad regex: {e}"))?);
-    }
-    Ok(sel)
+    crate::select::parse_expr(input)
 }

@@ -56,7 +56,7 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
             b("n N", "next / previous search hit", None),
             b(
                 "f",
-                "filter: dir:c2s|s2c op:text,ping,… TEXT-REGEX",
+                "filter: conn:1 dir:s2c op:ping is:violation len>1k REGEX",
                 Some("filter"),
             ),
         ],

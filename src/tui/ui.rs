@@ -210,7 +210,7 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(p) = &app.prompt {
         let label = match p.kind {
             PromptKind::Search => "search (regex) /".to_string(),
-            PromptKind::Filter => "filter (dir:c2s|s2c op:text,… regex):".to_string(),
+            PromptKind::Filter => "filter (conn: dir: op: is: len rule: regex):".to_string(),
             PromptKind::ExportPayload => "export payload to (.bin = raw, else hexdump -C):".to_string(),
             PromptKind::ExportSelection => {
                 format!("export {} rows to (.bin = raw, else hexdump -C):", app.view.len())
