@@ -631,7 +631,7 @@ impl App {
                 }
             }
             PromptKind::Filter => match parse_filter(&input) {
-                Ok(sel) if sel.grep.is_some() && !self.payloads_all_held() => {
+                Ok(sel) if sel.needs_payload() && !self.payloads_all_held() => {
                     self.filter_text = input.clone();
                     self.filter_in_background(input, sel);
                 }

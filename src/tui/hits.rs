@@ -36,7 +36,18 @@ impl App {
     pub fn start_job(&mut self, purpose: Purpose, text: String, re: Regex, filter: Option<Selection>) {
         self.cancel_job();
         let Some(fetcher) = &self.fetcher else { return };
-        match Job::start(purpose, text, re, fetcher.index(), fetcher.config().clone()) {
+        let matcher = filter.clone().unwrap_or_else(|| Selection {
+            grep: Some(re.clone()),
+            ..Selection::default()
+        });
+        match Job::start_with(
+            purpose,
+            text,
+            re,
+            matcher,
+            fetcher.index(),
+            fetcher.config().clone(),
+        ) {
             Ok(mut job) => {
                 job.filter = filter;
                 self.status = Some((job_line(&job, 0.0), false));

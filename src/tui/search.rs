@@ -18,6 +18,7 @@ use super::replay::SharedIndex;
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::event::{ConnId, Event, EventSink};
 use crate::pipeline::{self, Control};
+use crate::select::Selection;
 use crate::source::file::FileSource;
 use regex::Regex;
 use std::io::Read;
@@ -90,6 +91,23 @@ impl Job {
         index: &SharedIndex,
         cfg: AnalyzerConfig,
     ) -> Result<Job, String> {
+        let matcher = Selection {
+            grep: Some(re.clone()),
+            ..Selection::default()
+        };
+        Self::start_with(purpose, text, re, matcher, index, cfg)
+    }
+
+    /// As [`Job::start`], testing payloads with `matcher`'s payload terms
+    /// ([`Selection::matches_payload`]; a filter may have several).
+    pub fn start_with(
+        purpose: Purpose,
+        text: String,
+        re: Regex,
+        matcher: Selection,
+        index: &SharedIndex,
+        cfg: AnalyzerConfig,
+    ) -> Result<Job, String> {
         let path = index
             .lock()
             .path
@@ -100,7 +118,7 @@ impl Job {
         let stop = Arc::new(AtomicBool::new(false));
         let read = Arc::new(AtomicU64::new(0));
         let (tx, rx) = sync_channel(1);
-        let (stop2, read2, re2) = (stop.clone(), read.clone(), re.clone());
+        let (stop2, read2) = (stop.clone(), read.clone());
         let name = path.display().to_string();
         std::thread::Builder::new()
             .name("wsscope-search".into())
@@ -109,7 +127,7 @@ impl Job {
                     inner: file.take(total),
                     n: read2,
                 };
-                let result = scan(name, Box::new(input), cfg, &re2, &stop2);
+                let result = scan(name, Box::new(input), cfg, &matcher, &stop2);
                 let _ = tx.send(result);
             })
             .map_err(|e| format!("cannot start the search thread: {e}"))?;
@@ -162,13 +180,13 @@ fn scan(
     name: String,
     input: Box<dyn Read + Send>,
     cfg: AnalyzerConfig,
-    re: &Regex,
+    matcher: &Selection,
     stop: &AtomicBool,
 ) -> Result<Hits, String> {
     let mut source = FileSource::from_reader(name, input).map_err(|e| format!("{e:#}"))?;
     let mut analyzer = Analyzer::new(cfg);
     let mut sink = HitSink {
-        re,
+        matcher,
         hits: Hits::default(),
     };
     let mut cancelled = false;
@@ -194,14 +212,14 @@ fn scan(
 }
 
 struct HitSink<'a> {
-    re: &'a Regex,
+    matcher: &'a Selection,
     hits: Hits,
 }
 
 impl HitSink<'_> {
-    /// The rule `wsscope export --grep` applies ([`crate::select::Selection::matches`]).
+    /// The rule `wsscope export --grep` applies ([`Selection::matches_payload`]).
     fn matches(&self, payload: &[u8]) -> bool {
-        self.re.is_match(&String::from_utf8_lossy(payload))
+        self.matcher.matches_payload(payload)
     }
 }
 

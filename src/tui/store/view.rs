@@ -1,8 +1,8 @@
 //! Filtered [`View`]s over the store's records, and search.
 
-use super::{Kind, Record, Store};
-use crate::event::{ConnId, Dir};
-use crate::select::{Selection, Unit};
+use super::{Kind, Record, Store, flag};
+use crate::event::ConnId;
+use crate::select::{Row, RowKind, Selection, Unit};
 use crate::tui::search::RowSet;
 use regex::Regex;
 use std::sync::Arc;
@@ -29,10 +29,7 @@ impl ViewSpec {
 
     /// Whether the filter narrows beyond connection and unit.
     pub fn narrowed(&self) -> bool {
-        self.selection.dir.is_some()
-            || !self.selection.opcodes.is_empty()
-            || self.selection.grep.is_some()
-            || self.hits.is_some()
+        !self.selection.is_empty() || self.hits.is_some()
     }
 }
 
@@ -96,25 +93,19 @@ impl View {
         match r.kind {
             Kind::Message if unit != Unit::Messages => return false,
             Kind::Frame if unit == Unit::Messages && !r.is_control() => return false,
-            Kind::Frame | Kind::Message => {}
-            // Context rows go with any filter on direction only.
-            Kind::Handshake => return spec.selection.opcodes.is_empty() && spec.selection.grep.is_none(),
-            Kind::Gap | Kind::Violation | Kind::Diagnostic => {
-                return spec.selection.opcodes.is_empty()
-                    && spec.selection.grep.is_none()
-                    && (spec.selection.dir.is_none() || r.dir.is_none() || r.dir == spec.selection.dir);
-            }
+            _ => {}
         }
-        let dir = r.dir.unwrap_or(Dir::C2S);
+        let sel = &spec.selection;
+        if !sel.matches_row_meta(&select_row(store, r)) {
+            return false;
+        }
+        if !sel.needs_payload() {
+            return true;
+        }
         match &spec.hits {
-            Some(hits) => {
-                let sel = &spec.selection;
-                hits.contains(i)
-                    && (sel.conns.is_empty() || sel.conns.contains(&conn))
-                    && sel.dir.is_none_or(|d| d == dir)
-                    && (sel.opcodes.is_empty() || sel.opcodes.contains(&r.opcode))
-            }
-            None => spec.selection.matches(conn, dir, r.opcode, store.data(r)),
+            // A background job read every whole payload.
+            Some(hits) => hits.contains(i),
+            None => sel.matches_payload(store.data(r)),
         }
     }
 
@@ -125,6 +116,37 @@ impl View {
             Err(p) => p.saturating_sub(1),
         }
     }
+}
+
+/// A record as the selection language sees it ([`crate::select::Row`]):
+/// one rule for the timeline's filter, `dump` and `export`.
+pub fn select_row<'a>(store: &'a Store, r: &Record) -> Row<'a> {
+    let conn = (r.conn != u32::MAX).then(|| ConnId::from(r.conn));
+    let kind = match r.kind {
+        Kind::Frame => RowKind::Frame,
+        Kind::Message => RowKind::Message,
+        Kind::Gap => RowKind::Gap,
+        Kind::Violation => RowKind::Violation,
+        Kind::Handshake => RowKind::Handshake,
+        Kind::Diagnostic => RowKind::Diagnostic,
+    };
+    let mut row = Row::bare(kind, conn, r.dir);
+    match r.kind {
+        Kind::Frame | Kind::Message => {
+            row.opcode = Some(r.opcode);
+            row.len = Some(r.len);
+            row.payload = Some(store.data(r));
+            row.compressed = if r.kind == Kind::Frame {
+                r.rsv & 4 != 0
+            } else {
+                r.has(flag::COMPRESSED)
+            };
+            row.truncated = r.has(flag::TRUNCATED);
+        }
+        Kind::Violation | Kind::Diagnostic => row.rule = store.note(r).map(|n| n.code),
+        Kind::Gap | Kind::Handshake => {}
+    }
+    row
 }
 
 /// Searchable text of a row: its kept payload (lossy UTF-8), or its note.
