@@ -223,3 +223,102 @@ fn live_capture_view_updates_while_a_client_sends() {
     assert!(s.contains("EXIT=0"), "{s}");
     assert!(s.lines().any(|l| l.trim() == "icanon"), "raw mode left on:\n{s}");
 }
+
+/// The text of chromium.pcap's 1 600-character message, from its sidecar.
+fn sent_long_text(sidecar: &Path) -> String {
+    let text = std::fs::read_to_string(sidecar).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["dir"] == "c2s" && v["opcode"] == "text" && v["len"] == 1600)
+        .expect("a 1600-byte text message in the sidecar")["text"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A long message in the real binary: Tab to the detail, page down to the
+/// end of the payload (its last characters, wrapped, appear), zoom and
+/// back; Space on a file pages the timeline down without following.
+#[test]
+#[ignore = "needs tmux"]
+fn long_payload_scrolls_zooms_and_space_pages() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = root.join("fixtures/chromium.pcap");
+    let sent = sent_long_text(&root.join("fixtures/chromium.sent.jsonl"));
+    let tmux = Tmux {
+        socket: format!("wsscope-e2e-detail-{}", std::process::id()),
+    };
+    let script = format!(
+        "'{}' '{}'; echo EXIT=$?; sleep 30",
+        binary().display(),
+        capture.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    tmux.wait("the first screen", |s| s.contains("hello from chromium"));
+
+    // The message, by its text.
+    tmux.keys(&["/"]);
+    tmux.wait("the search prompt", |s| s.contains("search (regex) /"));
+    tmux.text("^(abcdefgh){200}$");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the search hit", |s| s.contains("Payload (inflated 1600 bytes)"));
+
+    // Rows of 114 characters (118 inside the borders, less the indent): the
+    // last row holds what is left over, and it is not on screen yet.
+    let rows_of = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.trim_matches(|c| c == '┃' || c == '│' || c == ' ').to_string())
+            .collect()
+    };
+    let tail = &sent[sent.len() / 114 * 114..];
+    assert!(!tail.is_empty() && tail.len() < 114);
+    tmux.keys(&["Tab"]);
+    let s = tmux.wait("the detail focused", |s| s.contains("┏ Detail"));
+    assert!(!rows_of(&s).iter().any(|r| r == tail), "{s}");
+    let first_row = &sent[..114];
+    assert!(rows_of(&s).iter().any(|r| r == first_row), "{s}");
+    // Page down until the payload's end shows (one or two pages).
+    tmux.keys(&["PageDown"]);
+    let s = tmux.wait("the end of the payload", |s| {
+        rows_of(s).iter().any(|r| r == tail) && s.contains("Wire bytes (deflated, 21 bytes)")
+    });
+    assert!(s.contains("lines 21-40 of"), "the title says where:\n{s}");
+    // j scrolls one line.
+    tmux.keys(&["j"]);
+    tmux.wait("one line down", |s| s.contains("lines 22-41 of"));
+
+    // z: the detail takes the screen; Esc gives it back.
+    tmux.keys(&["z"]);
+    let s = tmux.wait("the zoom", |s| s.contains("z/Esc: back"));
+    assert!(!s.contains("Timeline") && !s.contains("Connections"), "{s}");
+    assert!(s.lines().next().unwrap().contains("chromium.pcap"), "{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait("the panes back", |s| {
+        s.contains("Timeline") && s.contains("Connections")
+    });
+
+    // Esc leaves the detail; Space pages the timeline down (to the last
+    // rows: the close frames), and nothing follows a file.
+    tmux.keys(&["Escape"]);
+    tmux.wait("the timeline focused", |s| s.contains("┏ Timeline"));
+    tmux.keys(&["Space"]);
+    let s = tmux.wait("a page down", |s| s.contains("0x8  close (control)"));
+    assert!(!s.contains("following"), "{s}");
+    assert!(!s.lines().next().unwrap().contains("following"), "{s}");
+
+    tmux.keys(&["q"]);
+    let s = tmux.wait("the exit", |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+}

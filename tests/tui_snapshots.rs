@@ -936,3 +936,318 @@ fn hostile_tls_fields_render_inert() {
     assert!(s.contains("not decrypted: unsupported (a␛[2Jb⟨U+202E⟩c␇)"), "{s}");
     assert!(s.contains("SNI              a␛[2Jb⟨U+202E⟩c␇"), "{s}");
 }
+
+// ------------------------------------------------ detail, hex, small terminals
+
+/// Rows of the screen between the first line containing `from` and the
+/// pane's bottom border, trimmed of the borders.
+fn pane_rows(s: &str, from: &str) -> Vec<String> {
+    s.lines()
+        .skip_while(|l| !l.contains(from))
+        .skip(1)
+        .take_while(|l| !l.starts_with('┗') && !l.starts_with('└'))
+        .map(|l| l.trim_matches(|c| c == '┃' || c == '│').trim().to_string())
+        .collect()
+}
+
+/// chromium.pcap's 1 600-character text message (compressed on the wire),
+/// selected, the detail focused.
+fn chromium_long_message() -> App {
+    let mut app = app("chromium.pcap");
+    press(&mut app, "/^(abcdefgh){200}$<Enter>");
+    let r = app.selected().copied().unwrap();
+    assert_eq!((r.len, r.dir), (1600, Some(Dir::C2S)), "the 1 600-byte message");
+    press(&mut app, "<Enter>");
+    app
+}
+
+#[test]
+fn long_text_wraps_and_scrolls_to_its_end() {
+    let mut app = chromium_long_message();
+    // Tall enough for all of it: the payload rows, joined, are the message.
+    let s = screen(&app, 120, 120);
+    let rows = pane_rows(&s, "Payload (inflated 1600 bytes)");
+    let text: String = rows
+        .iter()
+        .take_while(|l| !l.is_empty())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(text, "abcdefgh".repeat(200), "{s}");
+    // Rows are the pane's width: 118 columns less the indent.
+    assert_eq!(rows[0].chars().count(), 114, "{s}");
+
+    // At 120×40 it does not fit: the title says which lines are shown, and
+    // G scrolls to the end, where the message's last row is.
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("lines 1-"), "{s}");
+    press(&mut app, "G");
+    let s = screen(&app, 120, 40);
+    let total = app.detail_scroll.get();
+    assert!(total > 0);
+    assert!(s.contains("Sec-WebSocket-Extensions"), "{s}");
+    insta::assert_snapshot!("long_text_end", s);
+    // k j move a line; g back to the top.
+    press(&mut app, "k");
+    let _ = screen(&app, 120, 40);
+    assert_eq!(app.detail_scroll.get(), total - 1);
+    press(&mut app, "g");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("WebSocket message · conn 2 · c2s"), "{s}");
+    insta::assert_snapshot!("long_text_top", s);
+}
+
+/// A JSON payload longer than the pane: pretty-printed, all of it reachable.
+#[test]
+fn long_json_is_pretty_printed_and_scrolls() {
+    let items: Vec<String> = (0..300)
+        .map(|i| format!(r#"{{"id":{i},"name":"item-{i}"}}"#))
+        .collect();
+    let json = format!(r#"{{"items":[{}],"end":"the-last-key"}}"#, items.join(","));
+    let mut app = App::new("json", Options::default());
+    app.on_events(vec![connection(0), message(0, 1, Dir::S2C, json.as_bytes())]);
+    press(&mut app, "<Enter>");
+    let s = screen(&app, 100, 30);
+    assert!(s.contains("(JSON, re-indented)"), "{s}");
+    assert!(s.contains("\"id\": 0,"), "{s}");
+    assert!(!s.contains("the-last-key"), "{s}");
+    // PgDn pages, G goes to the end: the last key is there.
+    press(&mut app, "<PgDn>");
+    let _ = screen(&app, 100, 30);
+    let page = usize::from(app.geometry.get().detail.height - 2);
+    assert_eq!(app.detail_scroll.get(), page, "a page is the pane's height");
+    press(&mut app, "G");
+    let s = screen(&app, 100, 30);
+    assert!(s.contains("\"end\": \"the-last-key\""), "{s}");
+    assert!(s.contains("\"name\": \"item-299\""), "{s}");
+}
+
+/// A 1 MiB payload scrolls without drawing it all: each key and draw stays cheap.
+#[test]
+fn a_mebibyte_payload_scrolls_cheaply() {
+    let big: Vec<u8> = (0..1u32 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut app = App::new(
+        "big",
+        Options {
+            budget: Budget {
+                max_each: 2 << 20,
+                max_total: 8 << 20,
+                output: 64 << 20,
+                ..Budget::default()
+            },
+            ..Default::default()
+        },
+    );
+    app.on_events(vec![connection(0), message(0, 1, Dir::S2C, &big)]);
+    press(&mut app, "<Enter>");
+    let t = std::time::Instant::now();
+    let _ = screen(&app, 120, 40);
+    for _ in 0..5 {
+        press(&mut app, "<PgDn>");
+        let _ = screen(&app, 120, 40);
+    }
+    press(&mut app, "G");
+    let s = screen(&app, 120, 40);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    // 2^20 characters in rows of 114 (9 199 rows): the last holds the last 4.
+    assert!(s.contains("of 92"), "{s}");
+    let tail: String = big[big.len() / 114 * 114..]
+        .iter()
+        .map(|&b| char::from(b))
+        .collect();
+    assert_eq!(tail, "stuv");
+    assert!(
+        s.lines()
+            .any(|l| l.trim_matches(|c| c == '┃' || c == ' ') == tail),
+        "{s}"
+    );
+}
+
+#[test]
+fn zoom_gives_the_detail_the_screen() {
+    let mut app = chromium_long_message();
+    press(&mut app, "<Esc>");
+    assert_eq!(app.focus, wsscope::tui::app::Focus::Timeline);
+    press(&mut app, "z");
+    let s = screen(&app, 120, 30);
+    assert!(!s.contains("Timeline"), "{s}");
+    assert!(!s.contains("Connections"), "{s}");
+    assert!(s.contains("z/Esc: back"), "{s}");
+    assert!(s.contains("WebSocket message · conn 2 · c2s"), "{s}");
+    // The header stays.
+    assert!(s.lines().next().unwrap().contains("chromium.pcap"), "{s}");
+    insta::assert_snapshot!("zoomed_detail", s);
+    // Zoomed, the detail has the focus: j scrolls it.
+    press(&mut app, "j");
+    let _ = screen(&app, 120, 30);
+    assert_eq!(app.detail_scroll.get(), 1);
+    press(&mut app, "<Esc>");
+    let s = screen(&app, 120, 30);
+    assert!(s.contains("Timeline") && s.contains("Detail"), "{s}");
+    assert_eq!(app.focus, wsscope::tui::app::Focus::Timeline);
+    press(&mut app, "zz");
+    assert!(app.zoom.is_none());
+}
+
+/// chromium.pcap's WebSocket connection: deflated text frames and a binary
+/// message. Binary and compressed payloads are hex in the list, the frames
+/// view and the swimlanes; text stays text.
+#[test]
+fn binary_and_deflated_payloads_show_as_hex() {
+    let mut app = app("chromium.pcap");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("hello from chromium"), "{s}");
+    assert!(
+        s.contains("00 01 02 03 04 05 06 07"),
+        "binary message as hex:\n{s}"
+    );
+    insta::assert_snapshot!("hex_in_list", s);
+
+    // Frames: every data frame is deflated (RSV1): hex, never decoded.
+    press(&mut app, "m");
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("ca 48 cd c9 c9 57 48 2b"),
+        "deflated text frame as hex:\n{s}"
+    );
+    assert!(
+        s.contains("62 60 64 62 66 61 65 63"),
+        "deflated binary frame as hex:\n{s}"
+    );
+    assert!(!s.contains("(deflated)"), "{s}");
+    assert!(!s.contains('�'), "no mojibake:\n{s}");
+    insta::assert_snapshot!("hex_in_frames", s);
+    let tall = screen(&app, 120, 60);
+    assert!(
+        tall.contains("1000 normal \"chromium done\""),
+        "close stays text:\n{tall}"
+    );
+
+    // Swimlanes, frames and messages.
+    press(&mut app, "s");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("ca 48 cd c9"), "{s}");
+    assert!(!s.contains('�'), "{s}");
+    insta::assert_snapshot!("hex_in_swimlane_frames", s);
+    press(&mut app, "m");
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("hello from chromium"), "{s}");
+    assert!(s.contains("binary 100 Z 00 01 02 03"), "{s}");
+    insta::assert_snapshot!("hex_in_swimlanes", s);
+}
+
+/// A binary message whose bytes happen to be valid UTF-8 is still binary.
+#[test]
+fn hex_follows_the_opcode_not_the_bytes() {
+    let mut app = App::new("ops", Options::default());
+    let mut bin = message(0, 2, Dir::C2S, b"AB\x01");
+    if let Event::Message(m) = &mut bin {
+        m.opcode = 2;
+        m.is_text = false;
+    }
+    app.on_events(vec![
+        connection(0),
+        message(0, 1, Dir::C2S, b"plain text"),
+        bin,
+        frame(0, 3, Dir::C2S, 1, b"text frame"),
+        frame(0, 4, Dir::S2C, 2, b"binary frame"),
+    ]);
+    let s = screen(&app, 120, 20);
+    assert!(s.contains("plain text"), "{s}");
+    assert!(s.contains("41 42 01"), "{s}");
+    press(&mut app, "m");
+    let s = screen(&app, 120, 20);
+    assert!(s.contains("text frame"), "{s}");
+    assert!(s.contains("62 69 6e 61 72 79 20 66"), "{s}");
+    assert!(!s.contains("binary frame"), "{s}");
+}
+
+#[test]
+fn header_at_80_columns_keeps_the_violations() {
+    let mut app = app("bad_server.pcap");
+    let s = screen(&app, 80, 24);
+    let header = s.lines().next().unwrap();
+    let v = app.store.violations;
+    assert!(v > 0);
+    assert!(header.contains(&format!("{v} violations")), "{header}");
+    assert!(header.contains("bad_server.pcap"), "{header}");
+    assert!(header.contains("msgs"), "{header}");
+    insta::assert_snapshot!("violations_80x24", s);
+    // Narrower: the violations stay, the file name is shortened.
+    let s = screen(&app, 40, 10);
+    let header = s.lines().next().unwrap();
+    assert!(header.contains(&format!("{v} violations")), "{header}");
+    let _ = &mut app;
+}
+
+#[test]
+fn tiny_terminal_shows_one_pane_at_a_time() {
+    let mut app = app("py_basic.pcap");
+    let s = screen(&app, 40, 10);
+    let header = s.lines().next().unwrap();
+    assert!(header.contains("0 violations"), "{s}");
+    assert!(s.contains("Timeline"), "{s}");
+    assert!(!s.contains("Detail") && !s.contains("Connections"), "{s}");
+    assert!(s.contains("hello, wsscope"), "the rows' payloads:\n{s}");
+    insta::assert_snapshot!("terminal_40x10", s);
+    // Enter opens the detail full-screen; Esc goes back.
+    press(&mut app, "j<Enter>");
+    let s = screen(&app, 40, 10);
+    assert!(s.contains("Detail") && !s.contains("Timeline"), "{s}");
+    insta::assert_snapshot!("terminal_40x10_detail", s);
+    press(&mut app, "<Esc>");
+    assert!(screen(&app, 40, 10).contains("Timeline"));
+    // Tab cycles the one pane shown.
+    press(&mut app, "<Tab>");
+    assert!(screen(&app, 40, 10).contains("Detail"));
+    press(&mut app, "<Tab>");
+    let s = screen(&app, 40, 10);
+    assert!(s.contains("Connections") && !s.contains("Timeline"), "{s}");
+    press(&mut app, "<Esc>");
+    assert!(screen(&app, 40, 10).contains("Timeline"));
+    // 80×22: still one pane; 80×24: three.
+    assert!(!screen(&app, 80, 22).contains("Detail"));
+    assert!(screen(&app, 80, 24).contains("Detail"));
+}
+
+#[test]
+fn help_scrolls_when_cut() {
+    let mut app = app("py_basic.pcap");
+    press(&mut app, "?");
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains("j/k PgDn scroll · lines 1-"),
+        "the help says it is cut:\n{s}"
+    );
+    assert!(!s.contains("Ctrl-C"), "{s}");
+    press(&mut app, "G");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("q  Ctrl-C"), "{s}");
+    assert!(s.contains("Flags: F fin"), "{s}");
+    insta::assert_snapshot!("help_scrolled", s);
+    press(&mut app, "g");
+    assert!(screen(&app, 80, 24).contains("previous / next row"));
+    press(&mut app, "<Esc>");
+    assert!(!app.help);
+    // Big enough for all of it: no scroll note.
+    press(&mut app, "?");
+    assert!(!screen(&app, 120, 60).contains("PgDn scroll"));
+}
+
+#[test]
+fn space_pages_down_a_file() {
+    let mut app = app("py_basic.pcap");
+    let _ = screen(&app, 120, 40);
+    let page = usize::from(app.geometry.get().timeline_rows.height);
+    press(&mut app, "<Space>");
+    assert_eq!(app.cursor, page);
+    assert!(!app.follow && !app.paused);
+    let s = screen(&app, 120, 40);
+    assert!(!s.contains("following"), "{s}");
+    // In the detail it pages the detail.
+    press(&mut app, "<Enter><Space>");
+    assert_eq!(app.cursor, page);
+}

@@ -135,7 +135,8 @@ pub struct App {
     pub time_fmt: TimeFormat,
     pub hex: bool,
     pub show_all_tcp: bool,
-    pub detail_scroll: Cell<u16>,
+    /// First row of the detail shown (clamped when drawn).
+    pub detail_scroll: Cell<usize>,
     pub search: Option<(String, Regex)>,
     pub filter_text: String,
     pub prompt: Option<Prompt>,
@@ -151,6 +152,13 @@ pub struct App {
     pub job: Option<super::search::Job>,
     /// The hits of the last such job.
     pub hits: Option<super::hits::RowHits>,
+    /// Zoomed (`z`): one pane full-screen; the focus before the zoom.
+    pub zoom: Option<Focus>,
+    /// The terminal is too small for three panes: only the focused one is
+    /// shown (set when drawn).
+    pub compact: Cell<bool>,
+    /// First row of the help popup shown (clamped when drawn).
+    pub help_scroll: Cell<usize>,
 }
 
 impl App {
@@ -187,6 +195,9 @@ impl App {
             fetcher: None,
             job: None,
             hits: None,
+            zoom: None,
+            compact: Cell::new(false),
+            help_scroll: Cell::new(0),
         }
     }
 
@@ -434,6 +445,9 @@ impl App {
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
             ) {
                 self.help = false;
+                self.help_scroll.set(0);
+            } else if let Some(m) = keys::movement(&key) {
+                self.scroll_help(m);
             }
             return Action::None;
         }
@@ -470,9 +484,7 @@ impl App {
             }
             KeyCode::Esc => {
                 self.status = None;
-                if self.focus == Focus::Detail {
-                    self.focus = Focus::Timeline;
-                }
+                self.back();
             }
             _ if p('q') => return Action::Quit,
             _ if p('?') => self.help = true,
@@ -523,7 +535,10 @@ impl App {
                 self.show_all_tcp = !self.show_all_tcp;
                 self.rebuild_view();
             }
-            _ if p(' ') => self.toggle_pause(),
+            // Live: pause / follow. A file: page down, as in less.
+            _ if p(' ') && self.live => self.toggle_pause(),
+            _ if p(' ') => self.move_cursor(Move::PageDown),
+            _ if p('z') => self.toggle_zoom(),
             _ => {}
         }
         Action::None

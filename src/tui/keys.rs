@@ -21,14 +21,32 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
     (
         "Move",
         &[
-            b("↑ ↓  k j", "previous / next row (or scroll the detail)", None),
-            b("PgUp PgDn", "one page up / down", None),
+            b(
+                "↑ ↓  k j",
+                "previous / next row (detail focused: scroll a line)",
+                None,
+            ),
+            b("PgUp PgDn", "one page up / down (also C-u C-d)", None),
             b("g G  Home End", "first / last row (G follows the tail)", None),
-            b("Tab  S-Tab", "next / previous pane", Some("pane")),
+            b(
+                "Space",
+                "file: page down, as in less · live capture: pause / follow the tail",
+                None,
+            ),
+            b(
+                "Tab  S-Tab",
+                "next / previous pane (small terminal: the one pane shown)",
+                Some("pane"),
+            ),
             b(
                 "Enter",
                 "connections: open its timeline · timeline: focus the detail",
                 Some("detail"),
+            ),
+            b(
+                "z",
+                "zoom: the detail fills the screen (z or Esc: back)",
+                Some("zoom"),
             ),
             b("Esc", "back / close prompt or popup", None),
             b(
@@ -44,9 +62,12 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
             b("m", "messages / frames", Some("msg/frm")),
             b("s", "list / swimlanes (client left, server right)", Some("swim")),
             b("t", "time: absolute / relative to start / delta", Some("time")),
-            b("x", "payload as text / hexdump", Some("hex")),
+            b(
+                "x",
+                "payload as text / hexdump (binary, deflated: always hex)",
+                Some("hex"),
+            ),
             b("a", "show all TCP connections / WebSocket only", None),
-            b("Space", "pause / follow the tail (live capture)", None),
         ],
     ),
     (
@@ -74,7 +95,10 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
     ),
     (
         "Other",
-        &[b("?", "this help", None), b("q  Ctrl-C", "quit", None)],
+        &[
+            b("?", "this help (j k PgUp PgDn g G scroll it)", None),
+            b("q  Ctrl-C", "quit", None),
+        ],
     ),
 ];
 

@@ -19,6 +19,7 @@ pub struct Payload<'a> {
 pub enum Bytes<'a> {
     Borrowed(&'a [u8]),
     Shared(Arc<[u8]>),
+    Owned(Vec<u8>),
 }
 
 impl std::ops::Deref for Bytes<'_> {
@@ -27,6 +28,7 @@ impl std::ops::Deref for Bytes<'_> {
         match self {
             Bytes::Borrowed(b) => b,
             Bytes::Shared(b) => b,
+            Bytes::Owned(b) => b,
         }
     }
 }

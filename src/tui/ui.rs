@@ -1,6 +1,8 @@
 //! Rendering: `impl Widget for &App`. Layout adapts to the terminal: at
 //! 80×24 the panes stack (the focused one gets the larger share); from 150
-//! columns the timeline and the detail sit side by side.
+//! columns the timeline and the detail sit side by side; below 24 rows or
+//! 60 columns only the focused pane is shown (Tab cycles, Enter opens the
+//! detail, Esc goes back), as when the detail is zoomed (`z`).
 
 use super::app::{App, Focus, Geometry, PromptKind};
 use super::keys;
@@ -20,12 +22,20 @@ impl Widget for &App {
         }
         let [header, body, hint] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        app.compact
+            .set(area.height < COMPACT_BELOW.1 || area.width < COMPACT_BELOW.0);
         let g = layout(app, body);
         app.geometry.set(g);
         render_header(app, header, buf);
-        panes::conns::render(app, g.conns, buf);
-        panes::timeline::render(app, g.timeline, buf);
-        panes::detail::render(app, g.detail, buf);
+        if !g.conns.is_empty() {
+            panes::conns::render(app, g.conns, buf);
+        }
+        if !g.timeline.is_empty() {
+            panes::timeline::render(app, g.timeline, buf);
+        }
+        if !g.detail.is_empty() {
+            panes::detail::render(app, g.detail, buf);
+        }
         render_hint(app, hint, buf);
         if app.help {
             render_help(app, area, buf);
@@ -33,8 +43,23 @@ impl Widget for &App {
     }
 }
 
+/// Terminal size (columns, rows) below which one pane is shown at a time.
+pub const COMPACT_BELOW: (u16, u16) = (60, 24);
+
 /// Where the panes go in `body`.
 pub fn layout(app: &App, body: Rect) -> Geometry {
+    if let Some(pane) = app.single_pane() {
+        let mut g = Geometry {
+            timeline_rows: app.geometry.get().timeline_rows,
+            ..Geometry::default()
+        };
+        match pane {
+            Focus::Conns => g.conns = body,
+            Focus::Timeline => g.timeline = body,
+            Focus::Detail => g.detail = body,
+        }
+        return g;
+    }
     // A SYN scan can list more connections than a u16 counts.
     let want = u16::try_from(app.conn_list().len().saturating_add(3)).unwrap_or(u16::MAX);
     let cap = if app.focus == Focus::Conns {
@@ -67,28 +92,41 @@ fn sep(app: &App) -> Span<'static> {
 fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let s = &app.store;
-    // Segments in order of importance; the least important are dropped when narrow.
-    let mut segs: Vec<(u8, Vec<Span<'static>>)> = vec![
-        (
-            0,
-            vec![
-                Span::styled(" wsscope ", t.title),
-                Span::raw(text::safe(&app.source).into_owned()),
-            ],
-        ),
-        (
-            1,
-            vec![Span::raw(format!(
-                "{} ws / {} tcp",
-                s.ws_conns.len(),
-                s.conns_seen.max(s.conns.len() as u64)
-            ))],
-        ),
-        (
-            1,
-            vec![Span::raw(format!("{} frames · {} msgs", s.frames, s.messages))],
-        ),
-    ];
+    // Segments in display order, each with its rank: when the line is too
+    // narrow, the highest rank goes first (0 stays). What a user looks for
+    // first — violations, then gaps, then connections and messages — stays
+    // longest; the file name is shortened to what is left.
+    let mut segs: Vec<(u8, Vec<Span<'static>>)> = vec![(
+        1,
+        vec![Span::styled(
+            format!("{} violations", s.violations),
+            if s.violations > 0 { t.violation } else { t.dim },
+        )],
+    )];
+    if s.gaps > 0 {
+        segs.push((2, vec![Span::styled(format!("{} gaps", s.gaps), t.gap)]));
+    }
+    if let Some(v) = not_held_short(app) {
+        segs.push((2, v));
+    }
+    segs.push((
+        4,
+        vec![Span::raw(format!(
+            "{} ws / {} tcp",
+            s.ws_conns.len(),
+            s.conns_seen.max(s.conns.len() as u64)
+        ))],
+    ));
+    // Narrow terminals get the short forms.
+    let narrow = area.width < COMPACT_BELOW.0;
+    segs.push((
+        3,
+        vec![Span::raw(if narrow {
+            format!("{} msgs", s.messages)
+        } else {
+            format!("{} frames · {} msgs", s.frames, s.messages)
+        })],
+    ));
     if s.tls_conns > 0 {
         let mut v = vec![Span::raw(format!("{} tls", s.tls_conns))];
         if s.tls_undecrypted > 0 {
@@ -97,24 +135,11 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
                 t.gap,
             ));
         }
-        segs.push((1, v));
-    }
-    segs.extend([(
-        1,
-        vec![Span::styled(
-            format!("{} violations", s.violations),
-            if s.violations > 0 { t.violation } else { t.dim },
-        )],
-    )]);
-    if let Some(v) = not_held_short(app) {
-        segs.push((0, v));
-    }
-    if s.gaps > 0 {
-        segs.push((3, vec![Span::styled(format!("{} gaps", s.gaps), t.gap)]));
+        segs.push((5, v));
     }
     if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
-        segs.push((4, vec![Span::raw(format!("{a}–{b}"))]));
-        segs.push((2, vec![Span::raw(text::duration(b.seconds_since(a)))]));
+        segs.push((7, vec![Span::raw(format!("{a}–{b}"))]));
+        segs.push((6, vec![Span::raw(text::duration(b.seconds_since(a)))]));
     }
     if app.live {
         let state = if app.paused {
@@ -156,24 +181,60 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         };
         segs.push((0, v));
     }
+    let source = text::safe(&app.source);
+    let title = Span::styled(if narrow { " " } else { " wsscope " }, t.title);
+    let title_w = title.width();
     let width = |segs: &[(u8, Vec<Span<'static>>)]| -> usize {
         segs.iter()
             .map(|(_, v)| v.iter().map(Span::width).sum::<usize>() + 3)
-            .sum()
+            .sum::<usize>()
+            + title_w
     };
-    let mut level = 4;
-    while width(&segs) > usize::from(area.width) && level > 0 {
-        segs.retain(|(p, _)| *p < level);
-        level -= 1;
-    }
-    let mut spans = Vec::new();
-    for (i, (_, v)) in segs.into_iter().enumerate() {
-        if i > 0 {
-            spans.push(sep(app));
-        }
+    // The whole file name is worth more than the times and TLS counts; a
+    // few characters of it are worth less than the other counts.
+    let avail = usize::from(area.width);
+    let drop_worst = |segs: &mut Vec<(u8, Vec<Span<'static>>)>, from: u8| -> bool {
+        let Some(worst) = segs.iter().map(|(r, _)| *r).filter(|&r| r >= from).max() else {
+            return false;
+        };
+        segs.iter()
+            .rposition(|(r, _)| *r == worst)
+            .map(|i| segs.remove(i))
+            .is_some()
+    };
+    while width(&segs) + text::str_width(&source) > avail && drop_worst(&mut segs, 5) {}
+    let name_min = text::str_width(&source).min(12);
+    while width(&segs) + name_min > avail && drop_worst(&mut segs, 1) {}
+    let mut spans = vec![
+        title,
+        Span::raw(shorten_left(&source, avail.saturating_sub(width(&segs)))),
+    ];
+    for (_, v) in segs {
+        spans.push(sep(app));
         spans.extend(v);
     }
     Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+/// `s` in at most `max` columns: its end, after `…`, when it is wider (a
+/// file name's end tells captures apart).
+fn shorten_left(s: &str, max: usize) -> String {
+    if text::str_width(s) <= max {
+        return s.to_string();
+    }
+    let mut tail = Vec::new();
+    let mut used = 1;
+    for c in s.chars().rev() {
+        let w = text::char_width(c);
+        if used + w > max {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    let mut out = String::from(if max > 0 { "…" } else { "" });
+    out.extend(tail.into_iter().rev());
+    out
 }
 
 /// The header's word on rows past the memory budget.
@@ -294,7 +355,19 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
         )));
     }
     let w = area.width.saturating_sub(4).min(84);
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let inner_w = usize::from(w.saturating_sub(2));
+    let rows: Vec<Line<'static>> = lines
+        .iter()
+        .flat_map(|l| {
+            // Key lines hang under the description, the rest under their text.
+            let keyed = l.spans.len() == 2 && l.spans[0].content.starts_with("  ");
+            text::wrap_line(l, inner_w, if keyed { 17 } else { 2 })
+        })
+        .collect();
+    let h = (rows.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let inner_h = usize::from(h.saturating_sub(2));
+    let top = app.help_scroll.get().min(rows.len().saturating_sub(inner_h));
+    app.help_scroll.set(top);
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -302,12 +375,39 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
         height: h,
     };
     Clear.render(popup, buf);
+    let mut title = vec![Span::styled(" Keys — Esc or ? to close ", t.title)];
+    if rows.len() > inner_h {
+        let last = (top + inner_h).min(rows.len());
+        title.push(Span::styled(
+            format!("· j/k PgDn scroll · lines {}-{last} of {} ", top + 1, rows.len()),
+            if last < rows.len() { t.key } else { t.dim },
+        ));
+    }
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(t.focus_border)
-        .title(Span::styled(" Keys — Esc or ? to close ", t.title));
-    Paragraph::new(lines)
-        .block(block)
-        .wrap(ratatui::widgets::Wrap { trim: false })
-        .render(popup, buf);
+        .title(Line::from(title));
+    let shown: Vec<Line<'static>> = rows.into_iter().skip(top).take(inner_h).collect();
+    Paragraph::new(shown).block(block).render(popup, buf);
+}
+
+impl App {
+    /// Scrolls the help popup (clamped when drawn).
+    pub fn scroll_help(&mut self, m: keys::Move) {
+        let g = self.geometry.get();
+        let page = usize::from(
+            (g.conns.height + g.timeline.height + g.detail.height)
+                .saturating_sub(4)
+                .max(1),
+        );
+        let top = self.help_scroll.get();
+        self.help_scroll.set(match m {
+            keys::Move::Up(n) => top.saturating_sub(n),
+            keys::Move::Down(n) => top.saturating_add(n),
+            keys::Move::PageUp => top.saturating_sub(page),
+            keys::Move::PageDown => top.saturating_add(page),
+            keys::Move::Top => 0,
+            keys::Move::Bottom => usize::MAX,
+        });
+    }
 }

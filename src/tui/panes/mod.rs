@@ -7,7 +7,7 @@ pub mod detail;
 pub mod timeline;
 
 use super::app::{App, Focus, TimeFormat};
-use super::store::{Kind, Record, flag};
+use super::store::{Kind, Record, Store, flag};
 use super::text;
 use crate::event::{ConnId, Timestamp, opcode_name};
 use crate::ws::rules;
@@ -89,9 +89,6 @@ pub fn preview(app: &App, r: &Record, max: usize) -> String {
             if r.kind == Kind::Frame && r.opcode == 8 {
                 return close_text(store.data(r));
             }
-            if r.kind == Kind::Frame && r.rsv & 4 != 0 {
-                return format!("(deflated) {}", text::safe_line(store.data(r), max));
-            }
             let data = store.data(r);
             if r.kind == Kind::Message && r.has(flag::INFLATE_ERROR) {
                 return format!(
@@ -108,15 +105,8 @@ pub fn preview(app: &App, r: &Record, max: usize) -> String {
                     "(not captured)".into()
                 };
             }
-            let binary =
-                r.kind == Kind::Message && !r.has(flag::TEXT) || r.kind == Kind::Frame && r.opcode == 2;
-            if binary && looks_binary(data) {
-                let n = (max / 3).clamp(4, 24);
-                let mut s = hex_bytes(&data[..data.len().min(n)]);
-                if data.len() > n || r.len > n as u64 {
-                    s.push_str(" …");
-                }
-                return s;
+            if !shows_as_text(store, r, data) {
+                return text::hex_preview(data, r.len, max);
             }
             let mut s = text::safe_line(data, max);
             if !r.has(flag::KEPT) && !s.ends_with('…') {
@@ -147,7 +137,53 @@ pub fn preview(app: &App, r: &Record, max: usize) -> String {
     }
 }
 
-/// Binary payloads are previewed as hex unless they read as text.
+/// Whether a frame's or message's payload is shown as text — everywhere:
+/// list, swimlanes, frames view, detail — or else as hex bytes. Text is a
+/// text message whose data is valid UTF-8, and a text frame (or a
+/// continuation of a text message) whose bytes are valid UTF-8 and not
+/// deflated (RSV1); ping and pong payloads are text when they read as
+/// text. Binary, compressed and broken payloads are hex: decoded as text
+/// they are garbage.
+pub fn shows_as_text(store: &Store, r: &Record, data: &[u8]) -> bool {
+    match r.kind {
+        Kind::Message => r.opcode == 1 && r.has(flag::TEXT) && !r.has(flag::INFLATE_ERROR),
+        Kind::Frame if r.opcode >= 8 => !looks_binary(data),
+        Kind::Frame => {
+            let text_frame = match r.opcode {
+                1 => true,
+                0 => first_fragment_opcode(store, r) == Some(1),
+                _ => false,
+            };
+            text_frame && r.rsv & 4 == 0 && utf8_prefix(data)
+        }
+        _ => false,
+    }
+}
+
+/// The opcode of the message a continuation frame belongs to (its first
+/// fragment's), when its fragments are indexed.
+fn first_fragment_opcode(store: &Store, r: &Record) -> Option<u8> {
+    let mut cur = *r;
+    // A message has at most a few thousand fragments the index links.
+    for _ in 0..4096 {
+        if cur.opcode != 0 {
+            return Some(cur.opcode);
+        }
+        cur = *store.records.get(usize::try_from(cur.link).ok()?)?;
+    }
+    None
+}
+
+/// Valid UTF-8, or valid up to a character cut at the end (a fragment's or
+/// a kept preview's boundary may split one).
+fn utf8_prefix(data: &[u8]) -> bool {
+    match std::str::from_utf8(data) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// Control payloads are previewed as hex unless they read as text.
 pub fn looks_binary(data: &[u8]) -> bool {
     match std::str::from_utf8(data) {
         Err(_) => true,

@@ -32,6 +32,10 @@ pub fn on_key(app: &mut App, key: &KeyEvent) -> bool {
 /// Width of the time column.
 const TIME_W: usize = 15;
 
+/// Below this many columns the rows leave the time, the connection and the
+/// flags out: what happened matters more than when and where.
+const NARROW: usize = 60;
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let b = block(app, Focus::Timeline, title(app));
@@ -60,7 +64,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     app.geometry.set(g);
 
     let w = usize::from(inner.width);
-    let merged = app.conn_sel.is_none();
+    // Narrow: the connection column goes with the time (the title says which).
+    let merged = app.conn_sel.is_none() && w >= NARROW;
     Paragraph::new(header_line(app, w, merged))
         .style(t.dim)
         .render(header, buf);
@@ -119,7 +124,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 .and_then(|q| app.view.rows.get(q))
                 .and_then(|&i| app.store.records.get(i as usize))
                 .map(|r| r.ts);
-            let time = time_cell(r.ts, app.time_fmt, start, prev);
+            let time = (w >= NARROW).then(|| time_cell(r.ts, app.time_fmt, start, prev));
             let mut line = match app.layout {
                 TimelineLayout::List => list_row(app, r, time, w, merged, re),
                 TimelineLayout::Swimlanes => swim_row(app, r, time, w, merged),
@@ -197,11 +202,16 @@ fn header_line(app: &App, w: usize, merged: bool) -> Line<'static> {
         TimeFormat::Relative => "since start (s)",
         TimeFormat::Delta => "since prev (s)",
     };
-    let mut s = format!("{} ", fit(time, TIME_W));
+    let mut s = if w >= NARROW {
+        format!("{} ", fit(time, TIME_W))
+    } else {
+        String::new()
+    };
     if merged {
         s.push_str("conn ");
     }
     match app.layout {
+        TimelineLayout::List if w < NARROW => s.push_str("   opcode    len  payload"),
         TimelineLayout::List => {
             s.push_str("   opcode flags     len  payload");
         }
@@ -250,14 +260,17 @@ fn arrow(app: &App, dir: Option<Dir>) -> Span<'static> {
 fn list_row(
     app: &App,
     r: &Record,
-    time: String,
+    time: Option<String>,
     w: usize,
     merged: bool,
     re: Option<&regex::Regex>,
 ) -> Line<'static> {
     let t = &app.theme;
     let style = row_style(app, r);
-    let mut spans = vec![Span::styled(format!("{time} "), t.dim)];
+    let mut spans: Vec<Span<'static>> = time
+        .map(|time| Span::styled(format!("{time} "), t.dim))
+        .into_iter()
+        .collect();
     if merged {
         spans.push(Span::styled(conn_cell(r), t.dim));
     }
@@ -270,10 +283,12 @@ fn list_row(
         Kind::Diagnostic => ("DIAG".into(), String::new(), String::new()),
         Kind::Handshake => ("HTTP".into(), String::new(), String::new()),
     };
-    spans.push(Span::styled(
-        format!("{:<6} {:<5} {:>7}  ", word, flags, len),
-        style,
-    ));
+    let cells = if w < NARROW {
+        format!("{word:<6}{len:>7}  ")
+    } else {
+        format!("{:<6} {:<5} {:>7}  ", word, flags, len)
+    };
+    spans.push(Span::styled(cells, style));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let room = w.saturating_sub(used);
     let text = preview(app, r, room);
@@ -287,10 +302,13 @@ fn list_row(
     Line::from(spans)
 }
 
-fn swim_row(app: &App, r: &Record, time: String, w: usize, merged: bool) -> Line<'static> {
+fn swim_row(app: &App, r: &Record, time: Option<String>, w: usize, merged: bool) -> Line<'static> {
     let t = &app.theme;
     let style = row_style(app, r);
-    let mut spans = vec![Span::styled(format!("{time} "), t.dim)];
+    let mut spans: Vec<Span<'static>> = time
+        .map(|time| Span::styled(format!("{time} "), t.dim))
+        .into_iter()
+        .collect();
     if merged {
         spans.push(Span::styled(conn_cell(r), t.dim));
     }
@@ -303,7 +321,8 @@ fn swim_row(app: &App, r: &Record, time: String, w: usize, merged: bool) -> Line
     let label = match r.kind {
         Kind::Frame | Kind::Message => {
             let mut l = format!("{} {}", opcode_word(r.opcode), r.len);
-            if r.has(flag::COMPRESSED) {
+            // Z: compressed (a message) or deflated bytes (an RSV1 frame).
+            if r.has(flag::COMPRESSED) || r.kind == Kind::Frame && r.rsv & 4 != 0 {
                 l.push_str(" Z");
             }
             let room = body_w.saturating_sub(l.chars().count() + 8);
