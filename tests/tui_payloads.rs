@@ -115,3 +115,74 @@ fn esc_cancels_a_running_search() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", |s| s.contains("EXIT=0"));
 }
+
+/// The 1 MiB binary message the client of `sizes.pcap` sent: exported by
+/// the command line, and checked against the SHA-256 the client recorded.
+fn sent_mib(capture: &Path, dir: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("fixtures/sizes.sent.jsonl")).unwrap();
+    let sent = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["dir"] == "c2s" && v["len"] == 1_048_576)
+        .expect("a 1 MiB c2s message in the sidecar");
+    let path = dir.join("cli.bin");
+    let st = Command::new(binary())
+        .args(["export", "--format", "raw", "--select", "dir:c2s len>1000000", "-o"])
+        .arg(&path)
+        .arg(capture)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), sent["sha256"].as_str().unwrap());
+    bytes
+}
+
+/// A 1 MiB message — twenty times what the timeline holds of any payload
+/// here — is read from the capture when selected: the detail shows its
+/// last bytes, and `e` writes every byte of it.
+#[test]
+#[ignore = "needs tmux"]
+fn a_mebibyte_message_is_shown_to_its_end_and_exported_exactly() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = root.join("fixtures/sizes.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let want = sent_mib(&capture, dir.path());
+    let out = dir.path().join("mib.bin");
+    let tmux = Tmux::new("payload-mib");
+    let script = format!(
+        "'{}' --max-memory 32M '{}'; echo EXIT=$?; sleep 30",
+        binary().display(),
+        capture.display()
+    );
+    tmux.start(120, 40, &script);
+    tmux.wait("the first screen", |s| s.contains("sizes.pcap") && s.contains("/sizes"));
+    // The one message over a million bytes the client sent.
+    tmux.keys(&["f"]);
+    tmux.text("dir:c2s len>1000000");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the filter", |s| s.contains("1 rows match"));
+    // Its detail, zoomed, scrolled to the end of the hexdump.
+    tmux.keys(&["z", "G"]);
+    let last8 = want[want.len() - 8..]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let s = tmux.wait("the payload's last bytes", |s| s.contains(&last8));
+    assert!(s.contains("000ffff0"), "{s}");
+    assert!(!s.contains("loading"), "{s}");
+    tmux.keys(&["Escape"]);
+    // Export it raw.
+    tmux.keys(&["e"]);
+    tmux.wait("the export prompt", |s| s.contains("export payload to"));
+    tmux.keys(&["C-u"]);
+    tmux.text(&out.display().to_string());
+    tmux.keys(&["Enter"]);
+    tmux.wait("the export", |s| s.contains("1048576 bytes written to"));
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", |s| s.contains("EXIT=0"));
+}
