@@ -204,8 +204,12 @@ impl Store {
                     if c.protocol == Protocol::Other {
                         c.protocol = e.protocol;
                     }
+                    // The connection's own span, as `wsscope conns` has
+                    // it: not the time of what was flushed when it ended
+                    // (an unfilled gap, a truncated message at the end of
+                    // the capture), which says when TCP gave it up.
                     c.first_ts = e.first_ts;
-                    c.last_ts = c.last_ts.max(e.last_ts);
+                    c.last_ts = e.last_ts;
                     for d in Dir::BOTH {
                         let s = &e.stats[d.index()];
                         if c.close[d.index()].is_none() {
