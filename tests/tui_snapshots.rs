@@ -936,3 +936,73 @@ fn hostile_tls_fields_render_inert() {
     assert!(s.contains("not decrypted: unsupported (a␛[2Jb⟨U+202E⟩c␇)"), "{s}");
     assert!(s.contains("SNI              a␛[2Jb⟨U+202E⟩c␇"), "{s}");
 }
+
+/// An app over any fixture (one without messages too: a rejected upgrade).
+fn app_of_any(name: &str) -> App {
+    let mut app = App::new(name, Options::default());
+    for chunk in events(name).chunks(7) {
+        app.on_feed(Feed::Events(chunk.to_vec()));
+    }
+    app.on_feed(Feed::Done(Ok(Default::default())));
+    app
+}
+
+/// An upgrade answered 403 is not a WebSocket connection: not counted as
+/// one, but listed (the user looking for why a socket failed finds it),
+/// marked `rejected 403` in the connections pane, the timeline and the
+/// detail — no `accept ?` waiting for a key that will never come.
+#[test]
+fn rejected_upgrade_is_listed_as_rejected_not_counted_as_websocket() {
+    let mut app = app_of_any("rejected_403.pcap");
+    assert!(app.store.ws_conns.is_empty(), "{:?}", app.store.ws_conns);
+    assert_eq!(app.store.conn(0).and_then(|c| c.rejected), Some(403));
+    press(&mut app, "<BTab>j");
+    let tall = screen(&app, 120, 80);
+    assert!(tall.contains("HTTP/1.1 403 Forbidden"), "{tall}");
+    assert!(
+        tall.contains("Accept           - none: the upgrade was rejected"),
+        "{tall}"
+    );
+    let s = screen(&app, 120, 40);
+    for want in [
+        "0 ws / 1 tcp",
+        "0 websocket · 1 tcp",
+        "0 ⊘ 127.0.0.1:33850 → 127.0.0.1:19018 /forbidden  rejected 403",
+        "GET /forbidden → rejected 403",
+        "Upgrade          rejected 403 — no WebSocket",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    assert!(!s.contains("accept ?"), "{s}");
+    assert!(!s.contains("1 ws /"), "{s}");
+    insta::assert_snapshot!("rejected_upgrade", s);
+
+    // Beside a WebSocket connection, it stays in the default list (not
+    // only behind `a`), after the accepted one, and is still not counted.
+    let mut app = App::new("mixed", Options::default());
+    let mut evs = events("py_basic.pcap");
+    let shift = |e: Event| match e {
+        Event::Connection(mut c) => {
+            c.conn = 1;
+            Event::Connection(c)
+        }
+        Event::Handshake(mut h) => {
+            h.conn = 1;
+            Event::Handshake(h)
+        }
+        Event::Close(mut c) => {
+            c.conn = 1;
+            Event::Close(c)
+        }
+        other => other,
+    };
+    evs.extend(events("rejected_403.pcap").into_iter().map(shift));
+    app.on_events(evs);
+    assert_eq!(app.store.ws_conns, vec![0]);
+    assert_eq!(app.store.listed, vec![0, 1]);
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("1 ws / 2 tcp"), "{s}");
+    assert!(s.contains("1 websocket · 2 tcp"), "{s}");
+    assert!(s.contains("1 ⊘ 127.0.0.1:33850"), "{s}");
+    assert!(s.contains("rejected 403"), "{s}");
+}

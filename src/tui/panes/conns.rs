@@ -120,7 +120,9 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
         return Line::default();
     };
     let mut spans = vec![Span::styled(format!("{id:>3} "), t.dim)];
-    if c.is_ws() {
+    if c.rejected.is_some() {
+        spans.push(Span::styled(REJECTED, t.bad));
+    } else if c.is_ws() {
         spans.push(badge(app, id));
     } else {
         spans.push(Span::styled("·", t.dim));
@@ -143,8 +145,11 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
             spans.push(Span::styled(" deflate", t.dim));
         }
         if let Some(st) = h.status.filter(|&s| s != 101) {
-            spans.push(Span::styled(format!(" HTTP {st}"), t.bad));
+            spans.push(Span::styled(format!("  rejected {st}"), t.bad));
         }
+    } else if let Some(r) = c.rejected_label() {
+        // The handshake row was past the memory budget; its status was kept.
+        spans.push(Span::styled(format!("  {r}"), t.bad));
     } else if c.is_ws() {
         spans.push(Span::styled(" (no handshake)", t.dim));
     } else if let Some(decrypted) = c.tls_decrypted() {
@@ -190,6 +195,10 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
     spans.push(state(app, c));
     Line::from(spans)
 }
+
+/// An upgrade refused (answered 403, 400…, not 101): the badge column's
+/// glyph; the row says `rejected 403` in words.
+pub const REJECTED: &str = "⊘";
 
 /// Decrypted TLS (an open lock: wsscope sees inside).
 pub const LOCK_OPEN: &str = "🔓";

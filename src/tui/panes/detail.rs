@@ -417,6 +417,9 @@ fn connection(app: &App, id: ConnId, out: &mut Out<'_>) {
             c.tcp_end().as_str()
         ),
     );
+    if let Some(r) = c.rejected_label() {
+        out.styled_field("Upgrade", format!("{r} — no WebSocket"), t.bad);
+    }
     out.field(
         "Span",
         format!(
@@ -670,6 +673,7 @@ fn handshake(app: &App, h: &Handshake, out: &mut Out<'_>) {
     let (verdict, style) = match h.accept_ok {
         Some(true) => ("✓ verified", t.ok),
         Some(false) => ("✗ MISMATCH", t.bad),
+        None if h.status.is_some_and(|s| s != 101) => ("- none: the upgrade was rejected", t.dim),
         None => ("? not verified", t.dim),
     };
     out.styled_field("Accept", verdict.into(), style);

@@ -27,7 +27,17 @@ impl Store {
             }
             Event::Handshake(h) => {
                 let conn = h.conn;
-                self.mark_ws(conn);
+                // Only an upgrade answered 101 (or not answered in the
+                // capture) makes a WebSocket connection.
+                match h.status.filter(|&st| st != 101) {
+                    Some(st) => self.reject(conn, st),
+                    None => {
+                        if let Some(c) = self.conn_mut(conn) {
+                            c.rejected = None;
+                        }
+                        self.mark_ws(conn);
+                    }
+                }
                 let compact = Handshake::new(&h);
                 if self.admit(Kind::Handshake, h.ts, compact.heap_bytes()) {
                     let mut r = Self::blank(h.ts, conn, Kind::Handshake);
@@ -219,6 +229,15 @@ impl Store {
                     c.set_end(&e);
                 }
             }
+        }
+    }
+
+    /// An upgrade refused with `status`: listed with the WebSocket
+    /// connections (marked rejected), not counted as one.
+    fn reject(&mut self, id: ConnId, status: u16) {
+        if let Some(c) = self.conn_mut(id) {
+            c.rejected = Some(status);
+            self.list(id);
         }
     }
 
