@@ -140,6 +140,10 @@ pub struct App {
     pub status: Option<(String, bool)>,
     pub theme: Theme,
     pub geometry: Cell<Geometry>,
+    /// The connections pane's order (`o`) and its sorted list.
+    pub conn_sort: panes::conns::SortedConns,
+    /// The statistics view (`S`): open or not, and what it computed.
+    pub stats: panes::stats::StatsView,
 }
 
 impl App {
@@ -173,6 +177,8 @@ impl App {
             status: None,
             theme: Theme::new(opts.no_color),
             geometry: Cell::new(Geometry::default()),
+            conn_sort: Default::default(),
+            stats: Default::default(),
         }
     }
 
@@ -214,6 +220,7 @@ impl App {
                 self.cursor = self.view.len().saturating_sub(1);
             }
         }
+        self.resort_conns_if_changed();
     }
 
     /// Records indexed but not yet in the (paused) view.
@@ -287,6 +294,12 @@ impl App {
     /// every TCP connection with `a` or when no WebSocket was seen, else the
     /// WebSocket ones and the TLS ones that could not be decrypted.
     pub fn conn_list(&self) -> ConnList<'_> {
+        let base = self.base_conn_list();
+        self.conn_sort.list(base).unwrap_or(base)
+    }
+
+    /// [`App::conn_list`] by id, whatever the pane's order (`o`).
+    pub fn base_conn_list(&self) -> ConnList<'_> {
         if self.show_all_tcp || self.store.ws_conns.is_empty() {
             ConnList::All(self.store.conns.len())
         } else {
@@ -426,7 +439,11 @@ impl App {
             _ if p('a') => {
                 self.show_all_tcp = !self.show_all_tcp;
                 self.rebuild_view();
+                self.resort_conns_if_changed();
             }
+            _ if p(']') => self.jump_problem(true),
+            _ if p('[') => self.jump_problem(false),
+            _ if p('S') => self.toggle_stats(),
             _ if p(' ') => self.toggle_pause(),
             _ => {}
         }
@@ -754,6 +771,9 @@ pub enum ConnList<'a> {
     All(usize),
     /// WebSocket connections (and TLS ones not decrypted) only.
     Ws(&'a [ConnId]),
+    /// One of those lists in another order (`o`, [`panes::conns::ConnOrder`]):
+    /// the ids in order, and each id's position (`u32::MAX`: not listed).
+    Sorted { ids: &'a [ConnId], pos: &'a [u32] },
 }
 
 impl ConnList<'_> {
@@ -761,6 +781,7 @@ impl ConnList<'_> {
         match self {
             ConnList::All(n) => *n,
             ConnList::Ws(v) => v.len(),
+            ConnList::Sorted { ids, .. } => ids.len(),
         }
     }
 
@@ -772,6 +793,7 @@ impl ConnList<'_> {
         match self {
             ConnList::All(n) => (i < *n).then_some(i as ConnId),
             ConnList::Ws(v) => v.get(i).copied(),
+            ConnList::Sorted { ids, .. } => ids.get(i).copied(),
         }
     }
 
@@ -779,6 +801,11 @@ impl ConnList<'_> {
         match self {
             ConnList::All(n) => usize::try_from(id).ok().filter(|&i| i < *n),
             ConnList::Ws(v) => v.binary_search(&id).ok(),
+            ConnList::Sorted { pos, .. } => usize::try_from(id)
+                .ok()
+                .and_then(|i| pos.get(i))
+                .filter(|&&p| p != u32::MAX)
+                .map(|&p| p as usize),
         }
     }
 }

@@ -46,6 +46,12 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
             b("t", "time: absolute / relative to start / delta", Some("time")),
             b("x", "payload as text / hexdump", Some("hex")),
             b("a", "show all TCP connections / WebSocket only", None),
+            b(
+                "o",
+                "connections order: id, violations, messages, bytes, start",
+                None,
+            ),
+            b("S", "statistics: rates, sizes, ping RTT, close codes", None),
             b("Space", "pause / follow the tail (live capture)", None),
         ],
     ),
@@ -54,6 +60,7 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
         &[
             b("/", "search payload text (regex; smart case)", Some("search")),
             b("n N", "next / previous search hit", None),
+            b("] [", "next / previous violation or gap", None),
             b(
                 "f",
                 "filter: dir:c2s|s2c op:text,ping,… TEXT-REGEX",

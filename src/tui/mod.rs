@@ -14,6 +14,7 @@ pub mod export;
 pub mod keys;
 pub mod panes;
 pub mod payload;
+pub mod problems;
 pub mod store;
 pub mod text;
 pub mod theme;

@@ -24,8 +24,12 @@ impl Widget for &App {
         app.geometry.set(g);
         render_header(app, header, buf);
         panes::conns::render(app, g.conns, buf);
-        panes::timeline::render(app, g.timeline, buf);
-        panes::detail::render(app, g.detail, buf);
+        if app.stats.open {
+            panes::stats::render(app, g.timeline.union(g.detail), buf);
+        } else {
+            panes::timeline::render(app, g.timeline, buf);
+            panes::detail::render(app, g.detail, buf);
+        }
         render_hint(app, hint, buf);
         if app.help {
             render_help(app, area, buf);
@@ -37,7 +41,8 @@ impl Widget for &App {
 pub fn layout(app: &App, body: Rect) -> Geometry {
     // A SYN scan can list more connections than a u16 counts.
     let want = u16::try_from(app.conn_list().len().saturating_add(3)).unwrap_or(u16::MAX);
-    let cap = if app.focus == Focus::Conns {
+    // The statistics view keeps its room: the pane scrolls.
+    let cap = if app.focus == Focus::Conns && !app.stats.open {
         body.height / 2
     } else {
         (body.height / 4).max(4)
