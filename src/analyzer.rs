@@ -481,10 +481,15 @@ impl StreamConsumer for Router<'_> {
 }
 
 /// The `close` record: TCP's facts plus what the stack found on top.
+///
+/// Its `ts` is the connection's own end, its last packet (`last_ts`), not
+/// when TCP gave it up (`s.ts`: the end of the capture, the packet after
+/// its linger time, an eviction): a connection that lasted one second of a
+/// minute-long capture says so, and `ts` agrees with `duration`.
 fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEndEvent {
     let mut end = ConnectionEndEvent {
         conn: s.conn,
-        ts: s.ts,
+        ts: s.last_ts,
         client: s.client,
         server: s.server,
         first_ts: s.first_ts,

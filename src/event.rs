@@ -351,6 +351,8 @@ pub struct DirStats {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConnectionEndEvent {
     pub conn: ConnId,
+    /// The connection's last packet (= `last_ts`), not when the record was
+    /// written (after the FIN/RST linger, on eviction, at end of input).
     pub ts: Timestamp,
     pub client: SocketAddr,
     pub server: SocketAddr,

@@ -322,3 +322,144 @@ fn long_payload_scrolls_zooms_and_space_pages() {
     let s = tmux.wait("the exit", |s| s.contains("EXIT="));
     assert!(s.contains("EXIT=0"), "{s}");
 }
+
+/// A tmux session running the TUI on `capture` (120×40), named by `tag`.
+fn open_tui(capture: &Path, tag: &str) -> Tmux {
+    let tmux = Tmux {
+        socket: format!("wsscope-e2e-{tag}-{}", std::process::id()),
+    };
+    let script = format!(
+        "'{}' '{}'; echo EXIT=$?; sleep 30",
+        binary().display(),
+        capture.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    tmux
+}
+
+/// `wsscope ARGS` (the CLI of the same binary), its stdout.
+fn wsscope(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(args)
+        .output()
+        .expect("wsscope runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `]` lands on each of bad_server's violations in capture order (the order
+/// `wsscope dump` writes them), the detail pane showing its rule; past the
+/// last it wraps to the first, and `[` goes back.
+#[test]
+#[ignore = "needs tmux"]
+fn bracket_visits_every_violation_in_order() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = root.join("fixtures/bad_server.pcap");
+    let rules: Vec<String> = wsscope(&["dump", "--format", "jsonl", capture.to_str().unwrap()])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "violation")
+        .map(|v| v["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rules.len(), 13, "{rules:?}");
+    let n = rules.len();
+    let tmux = open_tui(&capture, "problems");
+    tmux.wait("the first screen", |s| {
+        s.contains("bad_server.pcap") && s.contains("/bad")
+    });
+    let rule_field = |rule: &str| format!("{:<16} {rule}", "Rule");
+    for (k, rule) in rules.iter().enumerate() {
+        tmux.text("]");
+        let status = format!("violation {} of {n} · {rule}", k + 1);
+        let s = tmux.wait(&status, |s| s.contains(&status));
+        assert!(
+            s.contains(&rule_field(rule)),
+            "the detail shows the violation:\n{s}"
+        );
+        assert!(!s.contains("(wrapped)"), "{s}");
+    }
+    tmux.text("]");
+    let status = format!("violation 1 of {n} · {}  (wrapped)", rules[0]);
+    tmux.wait(&status, |s| s.contains(&status));
+    tmux.text("[");
+    let status = format!("violation {n} of {n} · {}  (wrapped)", rules[n - 1]);
+    tmux.wait(&status, |s| s.contains(&status));
+    tmux.text("[");
+    let status = format!("violation {} of {n} · {}", n - 1, rules[n - 2]);
+    tmux.wait(&status, |s| s.contains(&status) && !s.contains("(wrapped)"));
+
+    // Frames: the same violations, from where the cursor is.
+    tmux.text("m");
+    tmux.wait("the frames view", |s| s.contains("· frames ·"));
+    tmux.text("]");
+    let status = format!("violation {n} of {n} · {}", rules[n - 1]);
+    tmux.wait(&status, |s| s.contains(&status));
+    tmux.text("q");
+    let s = tmux.wait("the exit", |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+}
+
+/// The span the detail pane shows for a connection is the one `wsscope
+/// conns` gives it: pcapng_multi's connection 0 lasted 25 ms and was
+/// summarised when the capture ended, almost a second later.
+#[test]
+#[ignore = "needs tmux"]
+fn detail_span_is_the_conns_duration() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = root.join("fixtures/pcapng_multi.pcapng");
+    let conns = wsscope(&["conns", "--format", "jsonl", capture.to_str().unwrap()]);
+    let line = conns.lines().next().expect("connection 0");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["conn"], 0);
+    // The exact time text (a JSON number with nanosecond digits).
+    let ts = |field: &str| {
+        let raw = line
+            .split(&format!("\"{field}\":"))
+            .nth(1)
+            .and_then(|r| r.split([',', '}']).next())
+            .unwrap();
+        let (secs, frac) = raw.split_once('.').unwrap();
+        wsscope::event::Timestamp::new(secs.parse().unwrap(), format!("{frac:0<9}")[..9].parse().unwrap())
+    };
+    let duration = v["duration"].as_f64().unwrap();
+    let span = format!(
+        "{} – {} ({})",
+        ts("first_ts"),
+        ts("last_ts"),
+        wsscope::tui::text::duration(duration)
+    );
+
+    let tmux = open_tui(&capture, "span");
+    tmux.wait("the first screen", |s| {
+        s.contains("pcapng_multi.pcapng") && s.contains("/pcapng_multi_a")
+    });
+    // Select connection 0: its timeline opens on the handshake row, whose
+    // detail is the connection's.
+    tmux.keys(&["BTab", "j", "Enter"]);
+    let s = tmux.wait("the connection's detail", |s| {
+        s.contains("Timeline conn 0") && s.contains("Span ")
+    });
+    let shown = s
+        .lines()
+        .find(|l| l.contains("Span "))
+        .unwrap()
+        .split_once("Span")
+        .unwrap()
+        .1
+        .trim_matches(|c: char| c == ' ' || c == '│' || c == '┃');
+    assert_eq!(shown, span, "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", |s| s.contains("EXIT="));
+}

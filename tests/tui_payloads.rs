@@ -129,14 +129,24 @@ fn sent_mib(capture: &Path, dir: &Path) -> Vec<u8> {
         .expect("a 1 MiB c2s message in the sidecar");
     let path = dir.join("cli.bin");
     let st = Command::new(binary())
-        .args(["export", "--format", "raw", "--select", "dir:c2s len>1000000", "-o"])
+        .args([
+            "export",
+            "--format",
+            "raw",
+            "--select",
+            "dir:c2s len>1000000",
+            "-o",
+        ])
         .arg(&path)
         .arg(capture)
         .status()
         .unwrap();
     assert!(st.success());
     let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), sent["sha256"].as_str().unwrap());
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        sent["sha256"].as_str().unwrap()
+    );
     bytes
 }
 
@@ -158,7 +168,9 @@ fn a_mebibyte_message_is_shown_to_its_end_and_exported_exactly() {
         capture.display()
     );
     tmux.start(120, 40, &script);
-    tmux.wait("the first screen", |s| s.contains("sizes.pcap") && s.contains("/sizes"));
+    tmux.wait("the first screen", |s| {
+        s.contains("sizes.pcap") && s.contains("/sizes")
+    });
     // The one message over a million bytes the client sent.
     tmux.keys(&["f"]);
     tmux.text("dir:c2s len>1000000");

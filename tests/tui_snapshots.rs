@@ -1251,3 +1251,307 @@ fn space_pages_down_a_file() {
     press(&mut app, "<Enter><Space>");
     assert_eq!(app.cursor, page);
 }
+
+/// An app over any fixture (one without messages too: a rejected upgrade).
+fn app_of_any(name: &str) -> App {
+    let mut app = App::new(name, Options::default());
+    for chunk in events(name).chunks(7) {
+        app.on_feed(Feed::Events(chunk.to_vec()));
+    }
+    app.on_feed(Feed::Done(Ok(Default::default())));
+    app
+}
+
+/// An upgrade answered 403 is not a WebSocket connection: not counted as
+/// one, but listed (the user looking for why a socket failed finds it),
+/// marked `rejected 403` in the connections pane, the timeline and the
+/// detail — no `accept ?` waiting for a key that will never come.
+#[test]
+fn rejected_upgrade_is_listed_as_rejected_not_counted_as_websocket() {
+    let mut app = app_of_any("rejected_403.pcap");
+    assert!(app.store.ws_conns.is_empty(), "{:?}", app.store.ws_conns);
+    assert_eq!(app.store.conn(0).and_then(|c| c.rejected), Some(403));
+    press(&mut app, "<BTab>j");
+    let tall = screen(&app, 120, 80);
+    assert!(tall.contains("HTTP/1.1 403 Forbidden"), "{tall}");
+    assert!(
+        tall.contains("Accept           - none: the upgrade was rejected"),
+        "{tall}"
+    );
+    let s = screen(&app, 120, 40);
+    for want in [
+        "0 ws / 1 tcp",
+        "0 websocket · 1 tcp",
+        "0 ⊘ 127.0.0.1:33850 → 127.0.0.1:19018 /forbidden  rejected 403",
+        "GET /forbidden → rejected 403",
+        "Upgrade          rejected 403 — no WebSocket",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    assert!(!s.contains("accept ?"), "{s}");
+    assert!(!s.contains("1 ws /"), "{s}");
+    insta::assert_snapshot!("rejected_upgrade", s);
+
+    // Beside a WebSocket connection, it stays in the default list (not
+    // only behind `a`), after the accepted one, and is still not counted.
+    let mut app = App::new("mixed", Options::default());
+    let mut evs = events("py_basic.pcap");
+    evs.extend(events("rejected_403.pcap").into_iter().map(|e| renumbered(e, 1)));
+    app.on_events(evs);
+    assert_eq!(app.store.ws_conns, vec![0]);
+    assert_eq!(app.store.listed, vec![0, 1]);
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("1 ws / 2 tcp"), "{s}");
+    assert!(s.contains("1 websocket · 2 tcp"), "{s}");
+    assert!(s.contains("1 ⊘ 127.0.0.1:33850"), "{s}");
+    assert!(s.contains("rejected 403"), "{s}");
+}
+
+/// An event of a capture's connection 0 as connection `id`'s (to put
+/// several captures' connections in one app).
+fn renumbered(ev: Event, id: ConnId) -> Event {
+    match ev {
+        Event::Connection(mut e) => {
+            e.conn = id;
+            Event::Connection(e)
+        }
+        Event::Tls(mut e) => {
+            e.conn = id;
+            Event::Tls(e)
+        }
+        Event::Handshake(mut e) => {
+            e.conn = id;
+            Event::Handshake(e)
+        }
+        Event::Frame(mut e) => {
+            e.conn = id;
+            Event::Frame(e)
+        }
+        Event::Message(mut e) => {
+            e.conn = id;
+            Event::Message(e)
+        }
+        Event::Gap(mut e) => {
+            e.conn = id;
+            Event::Gap(e)
+        }
+        Event::Violation(mut e) => {
+            e.conn = id;
+            Event::Violation(e)
+        }
+        Event::Diagnostic(mut e) => {
+            e.conn = e.conn.map(|_| id);
+            Event::Diagnostic(e)
+        }
+        Event::Close(mut e) => {
+            e.conn = id;
+            Event::Close(e)
+        }
+    }
+}
+
+/// The connection span the TUI shows is the connection's own (first to
+/// last packet, as `wsscope conns` has it), not up to the end of the
+/// capture: pcapng_multi's connection 0 lasted 25 ms and was summarised
+/// 0.9 s later, when the capture ended. And every `close` record's `ts` is
+/// its connection's last packet.
+#[test]
+fn connection_span_is_the_connections_own() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    names.sort();
+    for name in &names {
+        let evs = events(name);
+        let mut app = App::new(name.as_str(), Options::default());
+        app.on_events(evs.clone());
+        for e in &evs {
+            let Event::Close(c) = e else { continue };
+            assert_eq!(c.ts, c.last_ts, "{name} conn {}: close ts", c.conn);
+            let held = app.store.conn(c.conn).unwrap();
+            assert_eq!(
+                (held.first_ts, held.last_ts),
+                (c.first_ts, c.last_ts),
+                "{name} conn {}: the TUI's span",
+                c.conn
+            );
+        }
+    }
+
+    let evs = events("pcapng_multi.pcapng");
+    let c = &summaries(&evs)[0];
+    let capture_end = evs.iter().map(Event::ts).max().unwrap();
+    assert!(
+        capture_end.seconds_since(c.last_ts) > 0.5,
+        "the capture went on after connection 0"
+    );
+    let mut app = app("pcapng_multi.pcapng");
+    press(&mut app, "<BTab>j<Enter>");
+    let s = screen(&app, 120, 40);
+    let span = format!(
+        "Span             {} – {} ({})",
+        c.first_ts,
+        c.last_ts,
+        wsscope::tui::text::duration(c.last_ts.seconds_since(c.first_ts))
+    );
+    assert!(s.contains(&span), "missing {span:?} in\n{s}");
+    assert!(s.contains("(25.3ms)"), "{s}");
+}
+
+/// `ping RTT N · MIN–MAX`: the pongs' round-trip times of `conn` (or all),
+/// from the events, as the statistics view must count them (to the µs
+/// the store keeps).
+fn rtt_heading(evs: &[Event], conn: Option<ConnId>) -> String {
+    let rtts: Vec<f64> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Frame(f) if conn.is_none_or(|c| c == f.conn) => f.rtt,
+            _ => None,
+        })
+        .map(|s| (s * 1e6).floor() / 1e6)
+        .collect();
+    let min = rtts.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = rtts.iter().copied().fold(0.0, f64::max);
+    let d = wsscope::tui::text::duration;
+    format!("ping RTT {} · {}–{}", rtts.len(), d(min), d(max))
+}
+
+#[test]
+fn stats_view_follows_the_selected_connection() {
+    let evs = events("pcapng_multi.pcapng");
+    let ends = summaries(&evs);
+    let msgs = |c: &ConnectionEndEvent| format!("msgs → {} ← {}", c.stats[0].messages, c.stats[1].messages);
+    let mut app = app("pcapng_multi.pcapng");
+    press(&mut app, "S");
+    assert!(app.stats.open);
+    let s = screen(&app, 80, 24);
+    let all = ends.iter().fold([0, 0], |a, c| {
+        [a[0] + c.stats[0].messages, a[1] + c.stats[1].messages]
+    });
+    for want in [
+        "Statistics all connections · S closes".to_string(),
+        format!("msgs → {} ← {}", all[0], all[1]),
+        // Both connections closed 1000 both ways.
+        "close 1000 normal ×4".into(),
+        "msgs/s".into(),
+        "bytes/s".into(),
+        "message sizes".into(),
+        rtt_heading(&evs, None),
+    ] {
+        assert!(s.contains(&want), "missing {want:?} in\n{s}");
+    }
+    assert!(!s.contains("Timeline"), "the view replaces the timeline:\n{s}");
+
+    // The connections pane has the keys: the view follows its selection.
+    press(&mut app, "j");
+    let s = screen(&app, 80, 24);
+    for want in [
+        "Statistics conn 0".to_string(),
+        msgs(&ends[0]),
+        "close → 1000 normal  ← 1000 normal".into(),
+        rtt_heading(&evs, Some(0)),
+    ] {
+        assert!(s.contains(&want), "missing {want:?} in\n{s}");
+    }
+    insta::assert_snapshot!("stats_conn0_80x24", s);
+    press(&mut app, "j");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("Statistics conn 1"), "{s}");
+    assert!(s.contains(&msgs(&ends[1])), "{s}");
+    assert!(s.contains(&rtt_heading(&evs, Some(1))), "{s}");
+
+    // S closes it: the timeline is back.
+    press(&mut app, "S");
+    assert!(screen(&app, 80, 24).contains("Timeline"));
+}
+
+/// The statistics are counted from the rows once: a second draw takes in
+/// only rows added since, and the counts match the connection summaries.
+#[test]
+fn stats_are_counted_once_and_match_the_summaries() {
+    let evs = events("pcapng_multi.pcapng");
+    let (first, rest) = evs.split_at(evs.len() / 2);
+    let mut app = App::new("pcapng_multi.pcapng", Options::default());
+    app.on_events(first.to_vec());
+    press(&mut app, "S");
+    let before = app.stats().as_ref().map(|s| s.messages).unwrap();
+    app.on_events(rest.to_vec());
+    let after = app.stats().as_ref().map(|s| s.messages).unwrap();
+    let summed = summaries(&evs).iter().fold([0, 0], |acc, c| {
+        [acc[0] + c.stats[0].messages, acc[1] + c.stats[1].messages]
+    });
+    assert_eq!(after, summed);
+    assert!(before[0] < after[0], "{before:?} then {after:?}");
+    // Drawn again without new rows: the same numbers.
+    screen(&app, 80, 24);
+    assert_eq!(app.stats().as_ref().map(|s| s.messages), Some(summed));
+}
+
+fn summaries(evs: &[Event]) -> Vec<ConnectionEndEvent> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Event::Close(c) => Some((**c).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `o` in the connections pane: id → violations ↓ → messages ↓ → bytes ↓ →
+/// start time → id; the title says which; the selection stays on its
+/// connection; new connections are sorted in.
+#[test]
+fn connections_pane_sorts_with_o() {
+    // 0, 1: pcapng_multi (10 and 14 messages, no violations, 9.4 and 3.9
+    // kB); 2: bad_server (10 messages, 13 violations, 3.2 kB, earliest).
+    let mut evs = events("pcapng_multi.pcapng");
+    evs.extend(events("bad_server.pcap").into_iter().map(|e| renumbered(e, 2)));
+    let mut app = App::new("three", Options::default());
+    app.on_events(evs);
+    app.on_feed(Feed::Done(Ok(Default::default())));
+    press(&mut app, "<BTab>");
+    let order = |app: &App| {
+        let l = app.conn_list();
+        (0..l.len()).filter_map(|i| l.get(i)).collect::<Vec<_>>()
+    };
+    assert_eq!(order(&app), [0, 1, 2]);
+    press(&mut app, "jj"); // select conn 1
+    assert_eq!(app.conn_sel, Some(1));
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        press(&mut app, "o");
+        seen.push((app.conn_sort.order.label(), order(&app)));
+        assert_eq!(app.conn_sel, Some(1), "the selection stays on its connection");
+        assert_eq!(app.conn_list().get(app.conn_pos() - 1), Some(1));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("violations ↓", vec![2, 0, 1]),
+            ("messages ↓", vec![1, 0, 2]),
+            ("bytes ↓", vec![0, 1, 2]),
+            ("start time", vec![2, 0, 1]),
+            ("id", vec![0, 1, 2]),
+        ]
+    );
+    press(&mut app, "o");
+    let s = screen(&app, 100, 30);
+    assert!(
+        s.contains("Connections 3 websocket · 3 tcp · by violations ↓ (o)"),
+        "{s}"
+    );
+    let row = |id: &str| s.lines().position(|l| l.contains(&format!("┃  {id} "))).unwrap();
+    assert!(row("2") < row("0") && row("0") < row("1"), "{s}");
+    insta::assert_snapshot!("conns_by_violations", s);
+
+    // A new connection arrives: sorted in (no violations: after 2).
+    let mut more = events("py_basic.pcap")
+        .into_iter()
+        .map(|e| renumbered(e, 3))
+        .collect::<Vec<_>>();
+    more.truncate(3);
+    app.on_events(more);
+    assert_eq!(order(&app), [2, 0, 1, 3]);
+}

@@ -159,6 +159,10 @@ pub struct App {
     pub compact: Cell<bool>,
     /// First row of the help popup shown (clamped when drawn).
     pub help_scroll: Cell<usize>,
+    /// The connections pane's order (`o`) and its sorted list.
+    pub conn_sort: panes::conns::SortedConns,
+    /// The statistics view (`S`): open or not, and what it computed.
+    pub stats: panes::stats::StatsView,
 }
 
 impl App {
@@ -198,6 +202,8 @@ impl App {
             zoom: None,
             compact: Cell::new(false),
             help_scroll: Cell::new(0),
+            conn_sort: Default::default(),
+            stats: Default::default(),
         }
     }
 
@@ -251,6 +257,7 @@ impl App {
                 self.cursor = self.view.len().saturating_sub(1);
             }
         }
+        self.resort_conns_if_changed();
     }
 
     /// Records indexed but not yet in the (paused) view.
@@ -391,6 +398,12 @@ impl App {
     /// every TCP connection with `a` or when no WebSocket was seen, else the
     /// WebSocket ones and the TLS ones that could not be decrypted.
     pub fn conn_list(&self) -> ConnList<'_> {
+        let base = self.base_conn_list();
+        self.conn_sort.list(base).unwrap_or(base)
+    }
+
+    /// [`App::conn_list`] by id, whatever the pane's order (`o`).
+    pub fn base_conn_list(&self) -> ConnList<'_> {
         if self.show_all_tcp || self.store.ws_conns.is_empty() {
             ConnList::All(self.store.conns.len())
         } else {
@@ -534,11 +547,15 @@ impl App {
             _ if p('a') => {
                 self.show_all_tcp = !self.show_all_tcp;
                 self.rebuild_view();
+                self.resort_conns_if_changed();
             }
             // Live: pause / follow. A file: page down, as in less.
             _ if p(' ') && self.live => self.toggle_pause(),
             _ if p(' ') => self.move_cursor(Move::PageDown),
             _ if p('z') => self.toggle_zoom(),
+            _ if p(']') => self.jump_problem(true),
+            _ if p('[') => self.jump_problem(false),
+            _ if p('S') => self.toggle_stats(),
             _ => {}
         }
         Action::None
@@ -887,6 +904,9 @@ pub enum ConnList<'a> {
     All(usize),
     /// WebSocket connections (and TLS ones not decrypted) only.
     Ws(&'a [ConnId]),
+    /// One of those lists in another order (`o`, [`panes::conns::ConnOrder`]):
+    /// the ids in order, and each id's position (`u32::MAX`: not listed).
+    Sorted { ids: &'a [ConnId], pos: &'a [u32] },
 }
 
 impl ConnList<'_> {
@@ -894,6 +914,7 @@ impl ConnList<'_> {
         match self {
             ConnList::All(n) => *n,
             ConnList::Ws(v) => v.len(),
+            ConnList::Sorted { ids, .. } => ids.len(),
         }
     }
 
@@ -905,6 +926,7 @@ impl ConnList<'_> {
         match self {
             ConnList::All(n) => (i < *n).then_some(i as ConnId),
             ConnList::Ws(v) => v.get(i).copied(),
+            ConnList::Sorted { ids, .. } => ids.get(i).copied(),
         }
     }
 
@@ -912,6 +934,11 @@ impl ConnList<'_> {
         match self {
             ConnList::All(n) => usize::try_from(id).ok().filter(|&i| i < *n),
             ConnList::Ws(v) => v.binary_search(&id).ok(),
+            ConnList::Sorted { pos, .. } => usize::try_from(id)
+                .ok()
+                .and_then(|i| pos.get(i))
+                .filter(|&&p| p != u32::MAX)
+                .map(|&p| p as usize),
         }
     }
 }

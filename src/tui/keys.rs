@@ -68,6 +68,12 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
                 Some("hex"),
             ),
             b("a", "show all TCP connections / WebSocket only", None),
+            b(
+                "o",
+                "connections order: id, violations, messages, bytes, start",
+                None,
+            ),
+            b("S", "statistics: rates, sizes, ping RTT, close codes", None),
         ],
     ),
     (
@@ -75,6 +81,7 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
         &[
             b("/", "search payload text (regex; smart case)", Some("search")),
             b("n N", "next / previous search hit", None),
+            b("] [", "next / previous violation or gap", None),
             b(
                 "f",
                 "filter: conn:1 dir:s2c op:ping is:violation len>1k REGEX",

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lean;
 pub mod panes;
 pub mod payload;
+pub mod problems;
 pub mod replay;
 pub mod search;
 pub mod store;

@@ -30,11 +30,24 @@ impl Widget for &App {
         if !g.conns.is_empty() {
             panes::conns::render(app, g.conns, buf);
         }
-        if !g.timeline.is_empty() {
-            panes::timeline::render(app, g.timeline, buf);
-        }
-        if !g.detail.is_empty() {
-            panes::detail::render(app, g.detail, buf);
+        if app.stats.open {
+            // The statistics take the timeline's and the detail's room.
+            let area = match (g.timeline.is_empty(), g.detail.is_empty()) {
+                (false, false) => g.timeline.union(g.detail),
+                (false, true) => g.timeline,
+                (true, false) => g.detail,
+                (true, true) => Rect::default(),
+            };
+            if !area.is_empty() {
+                panes::stats::render(app, area, buf);
+            }
+        } else {
+            if !g.timeline.is_empty() {
+                panes::timeline::render(app, g.timeline, buf);
+            }
+            if !g.detail.is_empty() {
+                panes::detail::render(app, g.detail, buf);
+            }
         }
         render_hint(app, hint, buf);
         if app.help {
@@ -62,7 +75,8 @@ pub fn layout(app: &App, body: Rect) -> Geometry {
     }
     // A SYN scan can list more connections than a u16 counts.
     let want = u16::try_from(app.conn_list().len().saturating_add(3)).unwrap_or(u16::MAX);
-    let cap = if app.focus == Focus::Conns {
+    // The statistics view keeps its room: the pane scrolls.
+    let cap = if app.focus == Focus::Conns && !app.stats.open {
         body.height / 2
     } else {
         (body.height / 4).max(4)

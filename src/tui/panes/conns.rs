@@ -4,18 +4,19 @@
 //! badge, a lock for TLS (open: decrypted; closed: not, with the reason in
 //! words), counts, violations, state.
 
-use super::super::app::{App, Focus};
+use super::super::app::{App, ConnList, Focus};
 use super::super::keys::{self, Move};
-use super::super::store::Conn;
+use super::super::store::{Conn, Store};
 use super::super::text;
 use super::{badge, block};
-use crate::event::{Protocol, TcpEnd};
+use crate::event::{ConnId, Protocol, TcpEnd};
 use crate::ws::rules::close_code_name;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+use std::cmp::Reverse;
 
 pub fn on_key(app: &mut App, key: &KeyEvent) -> bool {
     if let Some(m) = keys::movement(key) {
@@ -26,7 +27,139 @@ pub fn on_key(app: &mut App, key: &KeyEvent) -> bool {
         app.focus = Focus::Timeline;
         return true;
     }
+    if keys::plain(key, 'o') {
+        app.conn_sort.order = app.conn_sort.order.next();
+        app.resort_conns();
+        app.status = Some((format!("connections by {}", app.conn_sort.order.label()), false));
+        return true;
+    }
     false
+}
+
+/// The connections pane's order; `o` cycles through them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConnOrder {
+    /// By id: the order connections appeared in (Wireshark's `tcp.stream`).
+    #[default]
+    Id,
+    /// Most violations first.
+    Violations,
+    /// Most messages first.
+    Messages,
+    /// Most bytes first: on the wire once the connection's summary came,
+    /// else its WebSocket payload bytes so far.
+    Bytes,
+    /// Earliest first packet first.
+    Start,
+}
+
+impl ConnOrder {
+    pub fn next(self) -> ConnOrder {
+        match self {
+            ConnOrder::Id => ConnOrder::Violations,
+            ConnOrder::Violations => ConnOrder::Messages,
+            ConnOrder::Messages => ConnOrder::Bytes,
+            ConnOrder::Bytes => ConnOrder::Start,
+            ConnOrder::Start => ConnOrder::Id,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnOrder::Id => "id",
+            ConnOrder::Violations => "violations ↓",
+            ConnOrder::Messages => "messages ↓",
+            ConnOrder::Bytes => "bytes ↓",
+            ConnOrder::Start => "start time",
+        }
+    }
+}
+
+/// Bytes a connection carried, for [`ConnOrder::Bytes`].
+fn conn_bytes(c: &Conn) -> u64 {
+    let wire = c.wire_bytes[0].saturating_add(c.wire_bytes[1]);
+    let payload = c.ws.as_ref().map_or(0, |w| w.bytes[0].saturating_add(w.bytes[1]));
+    wire.max(payload)
+}
+
+/// The pane's list in an order other than by id. Sorted when `o` is
+/// pressed and when the list grows (new connections) — never on a draw: a
+/// million connections sort in tens of milliseconds, once.
+#[derive(Clone, Debug, Default)]
+pub struct SortedConns {
+    pub order: ConnOrder,
+    /// The list sorted: (every TCP connection?, its length). While it
+    /// differs from the pane's list, the pane shows that list by id.
+    base: (bool, usize),
+    ids: Vec<ConnId>,
+    /// Position in `ids` by connection id (`u32::MAX`: not in the list).
+    pos: Vec<u32>,
+}
+
+fn base_key(list: ConnList<'_>) -> (bool, usize) {
+    (matches!(list, ConnList::All(_)), list.len())
+}
+
+impl SortedConns {
+    /// The sorted list, if the order is not by id and `base` is the list it sorted.
+    pub fn list(&self, base: ConnList<'_>) -> Option<ConnList<'_>> {
+        (self.order != ConnOrder::Id && base_key(base) == self.base).then_some(ConnList::Sorted {
+            ids: &self.ids,
+            pos: &self.pos,
+        })
+    }
+
+    fn sort(&mut self, store: &Store, base: ConnList<'_>) {
+        self.base = base_key(base);
+        self.ids.clear();
+        self.ids.extend((0..base.len()).filter_map(|i| base.get(i)));
+        let conn = |id: ConnId| store.conn(id);
+        match self.order {
+            ConnOrder::Id => self.ids.sort_unstable(),
+            ConnOrder::Violations => self
+                .ids
+                .sort_by_cached_key(|&id| (Reverse(conn(id).map_or(0, |c| c.violations)), id)),
+            ConnOrder::Messages => self
+                .ids
+                .sort_by_cached_key(|&id| (Reverse(conn(id).map_or(0, |c| c.total_messages())), id)),
+            ConnOrder::Bytes => self
+                .ids
+                .sort_by_cached_key(|&id| (Reverse(conn(id).map_or(0, conn_bytes)), id)),
+            ConnOrder::Start => self
+                .ids
+                .sort_by_cached_key(|&id| (conn(id).map(|c| c.first_ts), id)),
+        }
+        self.pos.clear();
+        self.pos.resize(store.conns.len(), u32::MAX);
+        for (p, &id) in self.ids.iter().enumerate() {
+            if let Some(slot) = usize::try_from(id).ok().and_then(|i| self.pos.get_mut(i)) {
+                *slot = u32::try_from(p).unwrap_or(u32::MAX);
+            }
+        }
+    }
+}
+
+impl App {
+    /// Sorts the connections pane's list in the chosen order (a no-op by
+    /// id: the lists are kept by id).
+    pub fn resort_conns(&mut self) {
+        if self.conn_sort.order == ConnOrder::Id {
+            self.conn_sort.ids = Vec::new();
+            self.conn_sort.pos = Vec::new();
+            return;
+        }
+        let mut sorted = std::mem::take(&mut self.conn_sort);
+        sorted.sort(&self.store, self.base_conn_list());
+        self.conn_sort = sorted;
+    }
+
+    /// Re-sorts when the list changed since it was sorted (new
+    /// connections, `a`): called after each batch of events.
+    pub fn resort_conns_if_changed(&mut self) {
+        if self.conn_sort.order != ConnOrder::Id && base_key(self.base_conn_list()) != self.conn_sort.base {
+            self.resort_conns();
+        }
+    }
 }
 
 pub fn apply_move(app: &mut App, m: Move) {
@@ -46,6 +179,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(" Connections ", t.title),
         Span::styled(format!("{ws} websocket · {all} tcp "), t.dim),
     ];
+    if app.conn_sort.order != ConnOrder::Id {
+        title.push(Span::styled(
+            format!("· by {} (o) ", app.conn_sort.order.label()),
+            t.key,
+        ));
+    }
     if tls > 0 {
         title.push(Span::styled(format!("· {tls} tls ("), t.dim));
         title.push(Span::styled(LOCK_OPEN, t.ok));
@@ -120,7 +259,9 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
         return Line::default();
     };
     let mut spans = vec![Span::styled(format!("{id:>3} "), t.dim)];
-    if c.is_ws() {
+    if c.rejected.is_some() {
+        spans.push(Span::styled(REJECTED, t.bad));
+    } else if c.is_ws() {
         spans.push(badge(app, id));
     } else {
         spans.push(Span::styled("·", t.dim));
@@ -143,8 +284,11 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
             spans.push(Span::styled(" deflate", t.dim));
         }
         if let Some(st) = h.status.filter(|&s| s != 101) {
-            spans.push(Span::styled(format!(" HTTP {st}"), t.bad));
+            spans.push(Span::styled(format!("  rejected {st}"), t.bad));
         }
+    } else if let Some(r) = c.rejected_label() {
+        // The handshake row was past the memory budget; its status was kept.
+        spans.push(Span::styled(format!("  {r}"), t.bad));
     } else if c.is_ws() {
         spans.push(Span::styled(" (no handshake)", t.dim));
     } else if let Some(decrypted) = c.tls_decrypted() {
@@ -190,6 +334,10 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
     spans.push(state(app, c));
     Line::from(spans)
 }
+
+/// An upgrade refused (answered 403, 400…, not 101): the badge column's
+/// glyph; the row says `rejected 403` in words.
+pub const REJECTED: &str = "⊘";
 
 /// Decrypted TLS (an open lock: wsscope sees inside).
 pub const LOCK_OPEN: &str = "🔓";

@@ -4,6 +4,7 @@
 
 pub mod conns;
 pub mod detail;
+pub mod stats;
 pub mod timeline;
 
 use super::app::{App, Focus, TimeFormat};
@@ -222,11 +223,20 @@ pub fn close_text(payload: &[u8]) -> String {
     s
 }
 
-/// `GET /chat → 101 ✓` for handshake rows.
+/// `GET /chat → 101 accept ✓` for handshake rows; `GET /chat → rejected 403`
+/// for an upgrade refused.
 pub fn handshake_summary(app: &App, conn: ConnId) -> String {
     let Some(h) = app.store.conn(conn).and_then(|c| c.handshake.as_ref()) else {
         return "handshake".into();
     };
+    if let Some(st) = h.status.filter(|&s| s != 101) {
+        // No accept to verify: the server said no.
+        return format!(
+            "{} {} → rejected {st}",
+            text::safe(h.method()),
+            text::safe(h.path())
+        );
+    }
     let status = h.status.map_or("no response".into(), |s| s.to_string());
     let badge = match h.accept_ok {
         Some(true) => "accept ✓",

@@ -37,6 +37,12 @@ pub struct Conn {
     pub gaps: u64,
     pub syn_seen: bool,
     pub protocol: Protocol,
+    /// The HTTP status that refused the WebSocket upgrade (403, 400, any
+    /// answer but 101): the connection is not counted as WebSocket, but
+    /// listed, so that the user looking for why a socket failed finds it.
+    /// Inline (not only in the handshake) so the budget dropping the
+    /// handshake row does not hide it.
+    pub rejected: Option<u16>,
     /// How the TCP connection ended, once its end summary came.
     pub end: Option<TcpEnd>,
     /// First WebSocket close code seen per direction (`Some(None)`: close without code).
@@ -90,6 +96,7 @@ impl Conn {
             gaps: 0,
             syn_seen: false,
             protocol: Protocol::Other,
+            rejected: None,
             end: None,
             close: [None; 2],
             last_row: [super::NONE; 2],
@@ -154,6 +161,11 @@ impl Conn {
 
     pub fn is_ws(&self) -> bool {
         self.protocol == Protocol::WebSocket
+    }
+
+    /// `rejected 403`: the upgrade was answered, but not with 101.
+    pub fn rejected_label(&self) -> Option<String> {
+        self.rejected.map(|st| format!("rejected {st}"))
     }
 
     /// TLS connections: whether the records were decrypted (`None`: not TLS).

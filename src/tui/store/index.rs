@@ -28,7 +28,17 @@ impl Store {
             }
             Event::Handshake(h) => {
                 let conn = h.conn;
-                self.mark_ws(conn);
+                // Only an upgrade answered 101 (or not answered in the
+                // capture) makes a WebSocket connection.
+                match h.status.filter(|&st| st != 101) {
+                    Some(st) => self.reject(conn, st),
+                    None => {
+                        if let Some(c) = self.conn_mut(conn) {
+                            c.rejected = None;
+                        }
+                        self.mark_ws(conn);
+                    }
+                }
                 let compact = Handshake::new(&h);
                 if self.admit(Kind::Handshake, h.ts, compact.heap_bytes()) {
                     let mut r = Self::blank(h.ts, conn, Kind::Handshake);
@@ -220,8 +230,12 @@ impl Store {
                     if c.protocol == Protocol::Other {
                         c.protocol = e.protocol;
                     }
+                    // The connection's own span, as `wsscope conns` has
+                    // it: not the time of what was flushed when it ended
+                    // (an unfilled gap, a truncated message at the end of
+                    // the capture), which says when TCP gave it up.
                     c.first_ts = e.first_ts;
-                    c.last_ts = c.last_ts.max(e.last_ts);
+                    c.last_ts = e.last_ts;
                     for d in Dir::BOTH {
                         let s = &e.stats[d.index()];
                         if c.close[d.index()].is_none() {
@@ -231,6 +245,15 @@ impl Store {
                     c.set_end(&e);
                 }
             }
+        }
+    }
+
+    /// An upgrade refused with `status`: listed with the WebSocket
+    /// connections (marked rejected), not counted as one.
+    fn reject(&mut self, id: ConnId, status: u16) {
+        if let Some(c) = self.conn_mut(id) {
+            c.rejected = Some(status);
+            self.list(id);
         }
     }
 

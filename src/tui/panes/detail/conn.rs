@@ -35,6 +35,9 @@ pub(super) fn connection(app: &App, id: ConnId, out: &mut Doc<'_>) {
             c.tcp_end().as_str()
         ),
     );
+    if let Some(r) = c.rejected_label() {
+        out.styled_field("Upgrade", format!("{r} — no WebSocket"), t.bad);
+    }
     out.field(
         "Span",
         format!(
@@ -288,6 +291,7 @@ fn handshake(app: &App, h: &Handshake, out: &mut Doc<'_>) {
     let (verdict, style) = match h.accept_ok {
         Some(true) => ("✓ verified", t.ok),
         Some(false) => ("✗ MISMATCH", t.bad),
+        None if h.status.is_some_and(|s| s != 101) => ("- none: the upgrade was rejected", t.dim),
         None => ("? not verified", t.dim),
     };
     out.styled_field("Accept", verdict.into(), style);
