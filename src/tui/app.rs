@@ -152,6 +152,8 @@ pub struct App {
     pub job: Option<super::search::Job>,
     /// The hits of the last such job.
     pub hits: Option<super::hits::RowHits>,
+    /// Where indexed batches go back to the reader thread.
+    pub recycle: Option<std::sync::mpsc::SyncSender<Vec<Event>>>,
     /// Zoomed (`z`): one pane full-screen; the focus before the zoom.
     pub zoom: Option<Focus>,
     /// The terminal is too small for three panes: only the focused one is
@@ -199,6 +201,7 @@ impl App {
             fetcher: None,
             job: None,
             hits: None,
+            recycle: None,
             zoom: None,
             compact: Cell::new(false),
             help_scroll: Cell::new(0),
@@ -242,9 +245,16 @@ impl App {
     pub fn on_lean(&mut self, batch: super::lean::LeanBatch) {
         let had_ws = !self.store.ws_conns.is_empty();
         let mut cut = batch.cut.into_iter().peekable();
-        for (i, ev) in batch.events.into_iter().enumerate() {
+        let mut events = batch.events;
+        for (i, ev) in events.iter_mut().enumerate() {
             let whole = cut.next_if(|c| c.0 as usize == i).map(|c| c.1);
             self.store.add_cut(ev, whole);
+        }
+        // Back to the reader, which allocated the payloads: freed there
+        // (cheap) rather than here (a lock on its allocator arena per
+        // buffer), and the batch's room is reused.
+        if let Some(back) = &self.recycle {
+            let _ = back.try_send(events);
         }
         self.map_pending_hits();
         // The first WebSocket connection changes what "all" means.

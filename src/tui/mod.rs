@@ -65,6 +65,8 @@ fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<
     let index = replay.index();
     app.attach_replay(index.clone(), cfg.clone());
     let lean = app.fetcher.is_some().then(|| lean::Lean::new(&app.store.budget));
+    let (back, recycle) = sync_channel(CHANNEL + 2);
+    app.recycle = Some(back);
     let reader = spawn_reader(
         source,
         cfg,
@@ -73,6 +75,7 @@ fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<
             index,
             spool: None,
             lean,
+            recycle: Some(recycle),
             ..Default::default()
         },
     );
@@ -134,7 +137,13 @@ pub fn run_source(
     };
     app.attach_replay(index.clone(), cfg.clone());
     // Without a spool nothing can be fetched again: send payloads whole.
-    let lean = (spool.is_some() || index.lock().path.is_some()).then(|| lean::Lean::new(&app.store.budget));
+    let lean = index
+        .lock()
+        .path
+        .is_some()
+        .then(|| lean::Lean::new(&app.store.budget));
+    let (back, recycle) = sync_channel(CHANNEL + 2);
+    app.recycle = Some(back);
     let reader = spawn_reader(
         source,
         cfg,
@@ -146,6 +155,7 @@ pub fn run_source(
             index,
             spool,
             lean,
+            recycle: Some(recycle),
         },
     );
     run_terminal(app, reader)
@@ -220,6 +230,8 @@ pub(crate) struct ReaderOptions {
     /// Cut payloads the store will not hold whole before they cross to the
     /// UI thread (when they can be fetched again).
     pub lean: Option<lean::Lean>,
+    /// Batches the UI indexed, coming back to be freed and reused here.
+    pub recycle: Option<Receiver<Vec<Event>>>,
 }
 
 /// What payloads are fetched from: the capture file, or a spool of
@@ -333,6 +345,7 @@ fn reader_thread(
         index,
         mut spool,
         lean,
+        recycle,
     } = opts;
     let mut analyzer = Analyzer::new(cfg);
     let mut batch = BatchSink {
@@ -341,6 +354,7 @@ fn reader_thread(
             cut: Vec::new(),
         },
         lean,
+        recycle,
         tx,
         gone: false,
     };
@@ -382,7 +396,6 @@ fn reader_thread(
             replay::Recorder::packet(&index, fed.packet.index, at, fed.conn);
         }
         gone |= sink.gone;
-        let batch = &mut sink.batch;
         if live {
             if window.0.elapsed() >= Duration::from_secs(1) {
                 pps = Some((packets - window.1) as f64 / window.0.elapsed().as_secs_f64());
@@ -391,16 +404,16 @@ fn reader_thread(
             // Hand over at once. Blocking here is safe: the capture thread
             // has its own bounded channel and counts what it must drop, so
             // a slow screen shows up as drops, never as stranded events.
-            if !batch.events.is_empty() {
-                gone = tx.send(Feed::Lean(std::mem::take(batch))).is_err();
+            if !sink.batch.events.is_empty() {
+                gone = tx.send(Feed::Lean(sink.take())).is_err();
             }
             // Packets/s and drops update even when packets yield no events.
             if last_send.elapsed() >= FLUSH {
                 gone = gone || tx.send(Feed::Progress(progress(packets, pps))).is_err();
                 last_send = Instant::now();
             }
-        } else if batch.events.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
-            let b = std::mem::replace(batch, lean::LeanBatch::with_capacity(BATCH));
+        } else if sink.batch.events.len() >= BATCH || (packets % 512 == 0 && last_send.elapsed() >= FLUSH) {
+            let b = sink.take();
             gone =
                 tx.send(Feed::Lean(b)).is_err() || tx.send(Feed::Progress(progress(packets, pps))).is_err();
             last_send = Instant::now();
@@ -433,6 +446,7 @@ fn reader_thread(
 struct BatchSink<'a> {
     batch: lean::LeanBatch,
     lean: Option<lean::Lean>,
+    recycle: Option<Receiver<Vec<Event>>>,
     tx: &'a SyncSender<Feed>,
     /// The UI is gone: drop what comes.
     gone: bool,
@@ -449,9 +463,31 @@ impl crate::event::EventSink for BatchSink<'_> {
         }
         self.batch.events.push(ev);
         if self.batch.events.len() >= BATCH {
-            let b = std::mem::replace(&mut self.batch, lean::LeanBatch::with_capacity(BATCH));
+            let b = self.take();
             self.gone = self.tx.send(Feed::Lean(b)).is_err();
         }
+    }
+}
+
+impl BatchSink<'_> {
+    /// The batch so far, replaced by an empty one: a batch the UI sent
+    /// back (its events freed here, where they were allocated), or a new one.
+    fn take(&mut self) -> lean::LeanBatch {
+        let mut events = None;
+        if let Some(rx) = &self.recycle {
+            while let Ok(mut back) = rx.try_recv() {
+                back.clear();
+                events.get_or_insert(back);
+            }
+        }
+        let events = events.unwrap_or_else(|| Vec::with_capacity(BATCH));
+        std::mem::replace(
+            &mut self.batch,
+            lean::LeanBatch {
+                events,
+                cut: Vec::new(),
+            },
+        )
     }
 }
 
@@ -631,10 +667,11 @@ where
         }
         // While loading, look at the reader again within a frame.
         let waiting = app.fetcher.as_ref().is_some_and(|f| f.pending() > 0) || app.job.is_some();
-        let wait = if fed && app.loading {
-            // The reader is sending: a bounded channel of a few batches
-            // would leave it blocked for most of a frame. Look for keys,
-            // then take more.
+        let wait = if (fed || !app.live) && app.loading {
+            // A file is being read: the reader fills a channel of a few
+            // batches in a few milliseconds, then waits for this thread;
+            // sleeping a whole frame would leave it idle most of the time.
+            // Look for keys, then take more.
             Duration::from_millis(1)
         } else if dirty || app.loading || waiting {
             FRAME.saturating_sub(last_draw.elapsed())

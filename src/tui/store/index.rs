@@ -7,7 +7,10 @@ use crate::event::{ConnId, Dir, Event, GapEvent, Protocol};
 use crate::tui::replay::{PayloadKey, WantKind};
 
 impl Store {
-    pub(super) fn index(&mut self, ev: Event) {
+    /// Indexes `ev`, taking what the store keeps of it (texts, the TLS
+    /// facts) and leaving the rest — its payload — to the caller, who
+    /// hands the batch back to the thread that allocated it to be freed.
+    pub(super) fn index(&mut self, ev: &mut Event) {
         match ev {
             Event::Connection(c) => {
                 if let Some(conn) = self.conn_mut(c.conn) {
@@ -21,7 +24,7 @@ impl Store {
                 let (id, decrypted) = (t.conn, t.decrypted);
                 if let Some(c) = self.conn_mut(id) {
                     if c.tls.is_none() {
-                        c.tls = Some(t);
+                        c.tls = Some(std::mem::take(t));
                         self.tls_seen(id, decrypted);
                     }
                 }
@@ -39,7 +42,7 @@ impl Store {
                         self.mark_ws(conn);
                     }
                 }
-                let compact = Handshake::new(&h);
+                let compact = Handshake::new(h);
                 if self.admit(Kind::Handshake, h.ts, compact.heap_bytes()) {
                     let mut r = Self::blank(h.ts, conn, Kind::Handshake);
                     r.dir = Some(Dir::C2S);
@@ -155,7 +158,7 @@ impl Store {
                     | bit(m.truncated, flag::TRUNCATED)
                     | bit(m.is_text, flag::TEXT)
                     | bit(full, flag::KEPT);
-                if let Some(e) = m.inflate_error {
+                if let Some(e) = m.inflate_error.take() {
                     r.flags |= flag::INFLATE_ERROR;
                     let i = self.add_note(Note {
                         code: "inflate-error",
@@ -194,7 +197,7 @@ impl Store {
                 r.dir = v.dir;
                 r.offset = self.add_note(Note {
                     code: v.rule,
-                    detail: v.detail,
+                    detail: std::mem::take(&mut v.detail),
                     packet: None,
                 }) as u64;
                 self.push(r);
@@ -211,7 +214,7 @@ impl Store {
                 r.dir = d.dir;
                 r.offset = self.add_note(Note {
                     code: d.code,
-                    detail: d.detail,
+                    detail: std::mem::take(&mut d.detail),
                     packet: d.packet,
                 }) as u64;
                 self.push(r);
@@ -242,7 +245,7 @@ impl Store {
                             c.close[d.index()] = s.close.as_ref().map(|(code, _)| *code);
                         }
                     }
-                    c.set_end(&e);
+                    c.set_end(e);
                 }
             }
         }

@@ -532,13 +532,13 @@ impl Store {
     }
 
     /// Indexes one event.
-    pub fn add(&mut self, ev: Event) {
-        self.add_cut(ev, None);
+    pub fn add(&mut self, mut ev: Event) {
+        self.add_cut(&mut ev, None);
     }
 
     /// Indexes one event whose payload the reader already cut to a
     /// preview (`whole`: the payload's length before), see [`crate::tui::lean`].
-    pub fn add_cut(&mut self, ev: Event, whole: Option<u64>) {
+    pub fn add_cut(&mut self, ev: &mut Event, whole: Option<u64>) {
         self.cut = whole;
         let ts = ev.ts();
         self.touch(ts);
