@@ -174,7 +174,7 @@ impl Store {
                 if let Some(c) = self.conn_mut(g.conn) {
                     c.gaps += 1;
                 }
-                if self.coalesce(&g) || !self.admit(Kind::Gap, g.ts, 0) {
+                if self.coalesce(g) || !self.admit(Kind::Gap, g.ts, 0) {
                     return;
                 }
                 let mut r = Self::blank(g.ts, g.conn, Kind::Gap);
