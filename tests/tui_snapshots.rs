@@ -501,10 +501,10 @@ fn rows_past_the_memory_budget_are_counted_and_shown() {
     );
     // (Payloads may be cut to a preview near the share's end: the arena counts too.)
     let rows = |r: &[wsscope::tui::store::Record]| -> Vec<_> {
-        r.iter().map(|r| (r.kind, r.ts, r.len, r.dir)).collect()
+        r.iter().map(|r| (r.kind, r.ts(), r.len, r.dir)).collect()
     };
     assert!(rows(&s.records) == rows(&full.store.records[..s.records.len()]));
-    assert_eq!(nh.since, Some(full.store.records[s.records.len()].ts));
+    assert_eq!(nh.since, Some(full.store.records[s.records.len()].ts()));
     // Counts come from events: the same as with room for everything.
     assert_eq!((s.frames, s.messages), (full.store.frames, full.store.messages));
     let c = s.conn(0).unwrap();

@@ -809,7 +809,7 @@ impl App {
                         "# conn {} {} {} {} {} bytes{}\n",
                         r.conn,
                         r.dir.map_or("-", |d| d.as_str()),
-                        r.ts,
+                        r.ts(),
                         name,
                         r.len,
                         if whole {

@@ -23,6 +23,17 @@ pub struct RowHits {
     /// Hits whose row did not agree with the hit (connection, offset): the
     /// second reading went differently (a capture file that changed).
     pub out_of_step: u64,
+    /// How far the rows were walked to map hits.
+    walk: Walk,
+}
+
+/// Where [`App::map_hits`] stopped: the next row to look at, and the frame
+/// and message events that came before it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Walk {
+    next_record: usize,
+    frames: u64,
+    messages: u64,
 }
 
 impl App {
@@ -115,6 +126,7 @@ impl App {
             rows: Arc::new(RowSet::default()),
             pending: hits,
             out_of_step: 0,
+            walk: Walk::default(),
         };
         let mut rows = RowSet::default();
         self.map_hits(&mut found, &mut rows);
@@ -168,35 +180,57 @@ impl App {
     }
 
     /// Maps hits to rows (those indexed so far); the rest stay pending.
+    /// Frames and messages are held as rows in the order the analysis
+    /// produced them (a prefix of them, past the memory budget), so the
+    /// n-th frame event is the n-th frame row: one walk over the rows
+    /// indexed since the last call, beside the hits (both in order).
     fn map_hits(&self, found: &mut RowHits, rows: &mut RowSet) {
         let st = &self.store;
         let mut out_of_step = 0;
-        let frames = std::mem::take(&mut found.pending.frames);
-        let mut later = Vec::new();
-        for (n, conn, offset) in frames {
-            match usize::try_from(n).ok().and_then(|n| st.frame_rows.get(n)) {
-                None => later.push((n, conn, offset)),
-                Some(&store::NONE) => {}
-                Some(&row) => match st.records.get(row as usize) {
-                    Some(r) if ConnId::from(r.conn) == conn && r.offset == offset => rows.insert(row),
-                    _ => out_of_step += 1,
-                },
+        let (mut fi, mut mi) = (0, 0);
+        let walk = &mut found.walk;
+        for (i, r) in st.records.iter().enumerate().skip(walk.next_record) {
+            match r.kind {
+                Kind::Frame => {
+                    let n = walk.frames;
+                    walk.frames += 1;
+                    while let Some(&(hn, conn, offset)) = found.pending.frames.get(fi) {
+                        if hn > n {
+                            break;
+                        }
+                        fi += 1;
+                        if hn == n {
+                            if ConnId::from(r.conn) == conn && r.offset == offset {
+                                rows.insert(i as u32);
+                            } else {
+                                out_of_step += 1;
+                            }
+                        }
+                    }
+                }
+                Kind::Message => {
+                    let n = walk.messages;
+                    walk.messages += 1;
+                    while let Some(&(hn, conn)) = found.pending.messages.get(mi) {
+                        if hn > n {
+                            break;
+                        }
+                        mi += 1;
+                        if hn == n {
+                            if ConnId::from(r.conn) == conn {
+                                rows.insert(i as u32);
+                            } else {
+                                out_of_step += 1;
+                            }
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        found.pending.frames = later;
-        let messages = std::mem::take(&mut found.pending.messages);
-        let mut later = Vec::new();
-        for (n, conn) in messages {
-            match usize::try_from(n).ok().and_then(|n| st.message_rows.get(n)) {
-                None => later.push((n, conn)),
-                Some(&store::NONE) => {}
-                Some(&row) => match st.records.get(row as usize) {
-                    Some(r) if ConnId::from(r.conn) == conn => rows.insert(row),
-                    _ => out_of_step += 1,
-                },
-            }
-        }
-        found.pending.messages = later;
+        walk.next_record = st.records.len();
+        found.pending.frames.drain(..fi);
+        found.pending.messages.drain(..mi);
         found.out_of_step += out_of_step;
     }
 

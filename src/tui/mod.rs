@@ -746,6 +746,17 @@ pub fn run_headless(
     let stats = run_loop(&mut terminal, &mut NoInput, &mut app, &reader, &never, until)?;
     reader.stop();
     let loaded = t0.elapsed();
+    if std::env::var_os("WSSCOPE_MEMSTATS").is_some() {
+        // A measurement aid (benches/tui_scale.sh): what the index holds.
+        eprintln!(
+            "wsscope: memstats: index {} (records {} x {} B, previews and payloads {}), replay index {}",
+            app.store.held(),
+            app.store.records.len(),
+            std::mem::size_of::<store::Record>(),
+            app.store.arena_held(),
+            app.fetcher.as_ref().map_or(0, |f| f.index().lock().heap_bytes())
+        );
+    }
     let screen = buffer_text(terminal.backend().buffer());
     Ok(HeadlessReport {
         first_screen: stats

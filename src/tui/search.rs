@@ -6,8 +6,8 @@
 //! that built the index, so its frames and messages come out in the same
 //! order — and tests the regex on each whole payload, exactly as
 //! `wsscope export --grep` does (lossy UTF-8). It names its hits by their
-//! number among the frame (message) events, which the store maps to rows
-//! ([`super::store::Store::frame_rows`]); each hit also carries its
+//! number among the frame (message) events — the n-th frame event is the
+//! n-th frame row (see `App::map_hits`); each hit also carries its
 //! connection (and frame offset), checked against the row it maps to.
 //!
 //! The UI thread keeps answering keys while a job runs; it shows the

@@ -134,10 +134,10 @@ impl Stats {
         if let Some(n) = self.sizes[d].get_mut(k) {
             *n += 1;
         }
-        let start = *self.start.get_or_insert(r.ts);
-        self.end = Some(self.end.map_or(r.ts, |e| e.max(r.ts)));
+        let start = *self.start.get_or_insert(r.ts());
+        self.end = Some(self.end.map_or(r.ts(), |e| e.max(r.ts())));
         // Clocks may step back (merged captures): such a message counts at the start.
-        let us = (r.ts.seconds_since(start) * 1e6).max(0.0) as u64;
+        let us = (r.ts().seconds_since(start) * 1e6).max(0.0) as u64;
         let mut i = us / self.width_us;
         while i >= Self::BUCKETS as u64 {
             for series in self.msgs.iter_mut().chain(self.bytes.iter_mut()) {
@@ -584,22 +584,16 @@ mod tests {
         let mut s = Stats::new(None);
         let base = Timestamp::new(100, 0);
         for i in 0..1000u64 {
-            let r = Record {
-                ts: Timestamp::new(100 + (i / 100) as i64, (i % 100) as u32 * 10_000_000),
-                len: i,
-                offset: 0,
-                data: Default::default(),
-                conn: 0,
-                link: u32::MAX,
-                aux: [0; 4],
-                kind: Kind::Message,
-                dir: Some(if i % 2 == 0 { Dir::C2S } else { Dir::S2C }),
-                opcode: 1,
-                rsv: 1,
-                flags: flag::TEXT,
-                len_bits: 0,
-                header_len: 0,
-            };
+            let mut r = Record::new(
+                Timestamp::new(100 + (i / 100) as i64, (i % 100) as u32 * 10_000_000),
+                0,
+                Kind::Message,
+            );
+            r.len = i;
+            r.dir = Some(if i % 2 == 0 { Dir::C2S } else { Dir::S2C });
+            r.opcode = 1;
+            r.rsv = 1;
+            r.flags = flag::TEXT;
             s.message(&r);
         }
         assert_eq!(s.messages, [500, 500]);

@@ -123,8 +123,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 .checked_sub(1)
                 .and_then(|q| app.view.rows.get(q))
                 .and_then(|&i| app.store.records.get(i as usize))
-                .map(|r| r.ts);
-            let time = (w >= NARROW).then(|| time_cell(r.ts, app.time_fmt, start, prev));
+                .map(|r| r.ts());
+            let time = (w >= NARROW).then(|| time_cell(r.ts(), app.time_fmt, start, prev));
             let mut line = match app.layout {
                 TimelineLayout::List => list_row(app, r, time, w, merged, re),
                 TimelineLayout::Swimlanes => swim_row(app, r, time, w, merged),

@@ -77,10 +77,8 @@ impl Store {
                     }
                 }
                 if !held {
-                    self.frame_rows.push(NONE);
                     return;
                 }
-                self.frame_rows.push(idx);
                 let (data, full) = self.keep(&f.payload);
                 let mut r = Self::blank(f.ts, f.conn, Kind::Frame);
                 r.dir = Some(f.dir);
@@ -122,11 +120,8 @@ impl Store {
                 let note = m.inflate_error.as_deref().map_or(0, Self::note_cost);
                 let extra = m.data.len().min(self.budget.preview) + note;
                 if !self.admit(Kind::Message, m.ts, extra) {
-                    self.message_rows.push(NONE);
                     return;
                 }
-                let idx = u32::try_from(self.records.len()).unwrap_or(NONE);
-                self.message_rows.push(idx);
                 // A single uncompressed frame: share its bytes (whole, or
                 // both cut to the same preview by the reader).
                 let whole = self.cut.is_none();

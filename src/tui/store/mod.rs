@@ -27,7 +27,7 @@
 //!   the connections pane come from events, not rows): their growth after
 //!   the cut is bounded (one [`WsStats`], one end summary per connection).
 //!
-//! A row is one [`Record`], 64 bytes whatever its kind. Consecutive gaps of
+//! A row is one [`Record`], 56 bytes whatever its kind. Consecutive gaps of
 //! a connection and direction — in stream order, with the same reason, and
 //! no other row of that connection and direction between them (other
 //! connections' rows may interleave; bytes that made no row may lie
@@ -83,13 +83,16 @@ pub mod flag {
 /// One timeline row, compact. Field meaning depends on `kind`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Record {
-    pub ts: Timestamp,
+    /// The timestamp's seconds ([`Record::ts`]); with `nanos`, kept apart
+    /// so the row is 56 bytes (a `Timestamp` field would pad it to 64).
+    secs: i64,
     /// Frame: declared payload length; message: data length; gap: bytes.
     pub len: u64,
     /// Frame/gap: offset in the direction's stream. Message: wire length.
     /// Violation/diagnostic: index into the side texts.
     pub offset: u64,
     pub data: DataRef,
+    nanos: u32,
     pub conn: u32,
     /// Frame: previous fragment of the same message; message: its last frame.
     pub link: u32,
@@ -110,6 +113,20 @@ pub struct Record {
 }
 
 impl Record {
+    /// A row of `kind` at `ts` with nothing else set.
+    pub fn new(ts: Timestamp, conn: ConnId, kind: Kind) -> Record {
+        Store::blank(ts, conn, kind)
+    }
+
+    pub fn ts(&self) -> Timestamp {
+        Timestamp::new(self.secs, self.nanos)
+    }
+
+    pub fn set_ts(&mut self, ts: Timestamp) {
+        self.secs = ts.secs;
+        self.nanos = ts.nanos;
+    }
+
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
@@ -195,12 +212,13 @@ impl Budget {
 
 impl Budget {
     /// When payloads can be fetched again from the capture
-    /// ([`crate::tui::fetch`]): whole payloads only up to 1/16 of the share
-    /// (small captures stay whole in memory, so search and filter need not
-    /// read the file again), and a shorter preview for the list's one line.
+    /// ([`crate::tui::fetch`]): whole payloads only up to 1/64 of the share
+    /// (6 MiB of the default 1 GiB budget: small captures stay whole in
+    /// memory, so search and filter need not read the file again), and a
+    /// shorter preview for the list's one line.
     pub fn with_replay(self) -> Budget {
         Budget {
-            max_total: self.max_total.min(self.output / 16),
+            max_total: self.max_total.min(self.output / 64),
             preview: 48,
             ..self
         }
@@ -296,12 +314,6 @@ pub struct Store {
     pub activity: Activity,
     /// What is no longer held, past the budget.
     pub not_held: NotHeld,
-    /// The row of each frame event, in the order the analysis produced
-    /// them ([`NONE`] once rows are no longer held): a second reading of
-    /// the capture (a background search) names frames by their number.
-    pub frame_rows: Vec<u32>,
-    /// The row of each message event, likewise.
-    pub message_rows: Vec<u32>,
     /// The event being indexed had its payload cut by the reader: its length before.
     cut: Option<u64>,
     /// Heap of the notes' texts and of the connection summaries.
@@ -339,8 +351,6 @@ impl Store {
             conns_seen: 0,
             activity: Activity::default(),
             not_held: NotHeld::default(),
-            frame_rows: Vec::new(),
-            message_rows: Vec::new(),
             cut: None,
             notes_heap: 0,
             conns_heap: 0,
@@ -358,7 +368,11 @@ impl Store {
             + (self.ws_conns.capacity() + self.listed.capacity()) * LIST_ENTRY
             + self.arena.held()
             + self.activity.heap_bytes()
-            + (self.frame_rows.capacity() + self.message_rows.capacity()) * size_of::<u32>()
+    }
+
+    /// Bytes of payloads and previews held.
+    pub fn arena_held(&self) -> usize {
+        self.arena.held()
     }
 
     /// Room left in the share.
@@ -458,7 +472,8 @@ impl Store {
 
     fn blank(ts: Timestamp, conn: ConnId, kind: Kind) -> Record {
         Record {
-            ts,
+            secs: ts.secs,
+            nanos: ts.nanos,
             len: 0,
             offset: 0,
             data: DataRef::default(),

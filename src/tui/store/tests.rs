@@ -124,7 +124,7 @@ fn gap_runs_coalesce_per_connection_and_direction() {
         (run.kind, run.len, run.offset, run.gap_count()),
         (Kind::Gap, 20, 10, 4)
     );
-    assert_eq!(run.ts, ts(1), "a run keeps its first timestamp");
+    assert_eq!(run.ts(), ts(1), "a run keeps its first timestamp");
     assert_eq!(s.records[2].gap_count(), 1);
     // A row of the connection and direction ends the run ...
     s.add(violation(0, 7, Some(Dir::C2S)));
@@ -182,7 +182,7 @@ fn past_its_share_the_store_keeps_the_first_rows_and_counts_the_rest() {
     assert_eq!(nh.rows(), nh.violations);
     let since = nh.since.unwrap();
     assert_eq!(since, ts(held as u32), "the first row not held");
-    assert!(s.records.iter().all(|r| r.ts < since), "rows held are a prefix");
+    assert!(s.records.iter().all(|r| r.ts() < since), "rows held are a prefix");
     // The summaries stay complete.
     assert_eq!(s.violations, u64::from(n));
     assert_eq!(s.conn(0).unwrap().violations, u64::from(n));

@@ -150,12 +150,12 @@ fn document(app: &App) -> Doc<'_> {
     };
     match r.kind {
         Kind::Frame => {
-            out.section(format!("WebSocket frame{conn_s}{dir} · {}", r.ts), t.title);
+            out.section(format!("WebSocket frame{conn_s}{dir} · {}", r.ts()), t.title);
             frame_fields(app, &r, &mut out);
             payload::payload(app, &r, &mut out);
         }
         Kind::Message => {
-            out.section(format!("WebSocket message{conn_s}{dir} · {}", r.ts), t.title);
+            out.section(format!("WebSocket message{conn_s}{dir} · {}", r.ts()), t.title);
             message_fields(app, idx, &r, &mut out);
             payload::payload(app, &r, &mut out);
             if r.has(flag::COMPRESSED) {
@@ -163,7 +163,7 @@ fn document(app: &App) -> Doc<'_> {
             }
         }
         Kind::Gap => {
-            out.section(format!("Capture gap{conn_s}{dir} · {}", r.ts), t.gap);
+            out.section(format!("Capture gap{conn_s}{dir} · {}", r.ts()), t.gap);
             out.field("Missing", format!("{} bytes ({})", r.len, text::bytes(r.len)));
             if r.gap_count() > 1 {
                 out.field(
@@ -183,7 +183,7 @@ fn document(app: &App) -> Doc<'_> {
             );
         }
         Kind::Violation => {
-            out.section(format!("Protocol violation{conn_s}{dir} · {}", r.ts), t.violation);
+            out.section(format!("Protocol violation{conn_s}{dir} · {}", r.ts()), t.violation);
             if let Some(n) = app.store.note(&r) {
                 out.styled_field("Rule", n.code.to_string(), t.violation);
                 for (i, l) in text::safe_lines(&n.detail).into_iter().enumerate() {
@@ -192,7 +192,7 @@ fn document(app: &App) -> Doc<'_> {
             }
         }
         Kind::Diagnostic => {
-            out.section(format!("Capture diagnostic{conn_s} · {}", r.ts), t.gap);
+            out.section(format!("Capture diagnostic{conn_s} · {}", r.ts()), t.gap);
             if let Some(n) = app.store.note(&r) {
                 out.field("Code", n.code.to_string());
                 out.field("Detail", text::safe(&n.detail).into_owned());
