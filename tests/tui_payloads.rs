@@ -1,6 +1,6 @@
 //! End to end, the real binary in tmux, on a capture whose payloads the
-//! timeline does not hold (`--max-memory 32M`: 768 KiB for whole payloads,
-//! 48-byte previews past that): search reads every whole payload again and
+//! timeline does not hold (`--max-memory 32M`: 192 KiB for whole payloads,
+//! 40-byte previews past that): search reads every whole payload again and
 //! finds exactly what `wsscope export --grep` finds; `Esc` cancels a
 //! search that is still reading.
 
@@ -61,7 +61,7 @@ fn match_total(screen: &str) -> Option<usize> {
 }
 
 // A message with at least 30 of the generator's 82-byte records: 2 460
-// bytes or more, so every match lies far past the 48-byte previews.
+// bytes or more, so every match lies far past the 40-byte previews.
 const LONG: &str = "(amet consectetur.*){30}";
 
 #[test]

@@ -388,7 +388,7 @@ mod tests {
             .count()
     }
 
-    /// The text messages' 126 `t`s lie past the 48-byte previews: only a
+    /// The text messages' 126 `t`s lie past the 40-byte previews: only a
     /// search over whole payloads finds them, and it finds them all.
     #[test]
     fn search_reads_whole_payloads() {

@@ -219,7 +219,7 @@ impl Budget {
     pub fn with_replay(self) -> Budget {
         Budget {
             max_total: self.max_total.min(self.output / 64),
-            preview: 48,
+            preview: 40,
             ..self
         }
     }
