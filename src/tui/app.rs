@@ -244,6 +244,10 @@ impl App {
     /// Indexes a batch of events, some with their payload cut, and shows the new rows.
     pub fn on_lean(&mut self, batch: super::lean::LeanBatch) {
         let had_ws = !self.store.ws_conns.is_empty();
+        // Where each packet is (for fetching) is part of what the timeline holds.
+        if let Some(f) = &self.fetcher {
+            self.store.external = f.index().lock().heap_bytes();
+        }
         let mut cut = batch.cut.into_iter().peekable();
         let mut events = batch.events;
         for (i, ev) in events.iter_mut().enumerate() {
@@ -255,6 +259,11 @@ impl App {
         // buffer), and the batch's room is reused.
         if let Some(back) = &self.recycle {
             let _ = back.try_send(events);
+        }
+        if self.store.not_held.since.is_some() {
+            if let Some(f) = &self.fetcher {
+                f.index().freeze();
+            }
         }
         self.map_pending_hits();
         // The first WebSocket connection changes what "all" means.

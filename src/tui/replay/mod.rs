@@ -32,6 +32,7 @@ use crate::event::ConnId;
 use crate::source::{HeaderKind, PacketSource, SourceEnd, SourceItem};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Every this many packets, a checkpoint (where the record starts).
@@ -154,7 +155,7 @@ impl ReplayIndex {
 /// The index, shared between the reader thread (which fills it) and the
 /// threads that replay (which read it).
 #[derive(Clone, Debug, Default)]
-pub struct SharedIndex(Arc<Mutex<ReplayIndex>>);
+pub struct SharedIndex(Arc<Mutex<ReplayIndex>>, Arc<AtomicBool>);
 
 impl SharedIndex {
     pub fn new(path: Option<PathBuf>) -> SharedIndex {
@@ -164,11 +165,25 @@ impl SharedIndex {
     /// With a checkpoint every `every` packets (tests use small numbers
     /// to resume mid-file in small captures).
     pub fn with_checkpoints(path: Option<PathBuf>, every: u64) -> SharedIndex {
-        SharedIndex(Arc::new(Mutex::new(ReplayIndex {
-            path,
-            every,
-            ..ReplayIndex::default()
-        })))
+        SharedIndex(
+            Arc::new(Mutex::new(ReplayIndex {
+                path,
+                every,
+                ..ReplayIndex::default()
+            })),
+            Arc::default(),
+        )
+    }
+
+    /// The timeline holds no more rows (its memory share is spent): no
+    /// row after this can be fetched, so packets from here on need not be
+    /// indexed — the index stops growing with the timeline.
+    pub fn freeze(&self) {
+        self.1.store(true, Ordering::Relaxed);
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.1.load(Ordering::Relaxed)
     }
 
     /// Keeps `spool` (a temporary file) until the index goes.
@@ -194,7 +209,9 @@ pub struct Recorder<'s> {
 impl Recorder<'_> {
     /// The pipeline analysed packet `n` (at `at`) into `conn`.
     pub fn packet(index: &SharedIndex, n: u64, at: u64, conn: Option<ConnId>) {
-        index.lock().packet(n, at, conn);
+        if !index.frozen() {
+            index.lock().packet(n, at, conn);
+        }
     }
 }
 

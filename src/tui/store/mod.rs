@@ -316,6 +316,9 @@ pub struct Store {
     pub not_held: NotHeld,
     /// The event being indexed had its payload cut by the reader: its length before.
     cut: Option<u64>,
+    /// Bytes held for the timeline outside the store (the replay index:
+    /// where each packet is), counted against the same share.
+    pub external: usize,
     /// Heap of the notes' texts and of the connection summaries.
     notes_heap: usize,
     conns_heap: usize,
@@ -352,6 +355,7 @@ impl Store {
             activity: Activity::default(),
             not_held: NotHeld::default(),
             cut: None,
+            external: 0,
             notes_heap: 0,
             conns_heap: 0,
         }
@@ -368,6 +372,7 @@ impl Store {
             + (self.ws_conns.capacity() + self.listed.capacity()) * LIST_ENTRY
             + self.arena.held()
             + self.activity.heap_bytes()
+            + self.external
     }
 
     /// Bytes of payloads and previews held.
