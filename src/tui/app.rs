@@ -545,6 +545,7 @@ impl App {
                         self.cursor = self.view.position_of(target);
                     }
                 }
+                self.unit_changed();
             }
             _ if p('s') => {
                 self.layout = match self.layout {

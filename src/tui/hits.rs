@@ -14,6 +14,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct RowHits {
     pub purpose: Purpose,
+    /// The rows the job tested (messages, or frames).
+    pub unit: crate::select::Unit,
     pub text: String,
     pub re: Regex,
     pub rows: Arc<RowSet>,
@@ -47,10 +49,11 @@ impl App {
     pub fn start_job(&mut self, purpose: Purpose, text: String, re: Regex, filter: Option<Selection>) {
         self.cancel_job();
         let Some(fetcher) = &self.fetcher else { return };
-        let matcher = filter.clone().unwrap_or_else(|| Selection {
+        let mut matcher = filter.clone().unwrap_or_else(|| Selection {
             grep: Some(re.clone()),
             ..Selection::default()
         });
+        matcher.unit = self.unit();
         match Job::start_with(
             purpose,
             text,
@@ -121,6 +124,7 @@ impl App {
         let filter = job.filter.take();
         let mut found = RowHits {
             purpose: job.purpose,
+            unit: job.unit,
             text: job.text,
             re: job.re,
             rows: Arc::new(RowSet::default()),
@@ -296,11 +300,35 @@ impl App {
         ));
     }
 
-    /// A filter with a payload regex over payloads not all held: filter
-    /// by the rest now, by the regex once the job has read every payload.
-    pub fn filter_in_background(&mut self, text: String, sel: Selection) {
+    /// A filter with a payload regex over payloads not all held: the
+    /// view is empty until the job has read every payload.
+    pub fn filter_in_background(&mut self, text: String, mut sel: Selection) {
         let Some(re) = sel.grep.clone() else { return };
+        sel.unit = self.unit();
+        let mut spec = self.view.spec.clone();
+        spec.selection = sel.clone();
+        spec.hits = Some(Arc::new(RowSet::default()));
+        self.rebuild_with(spec);
         self.start_job(Purpose::Filter, text, re, Some(sel));
+    }
+
+    /// `m` changed messages ↔ frames: hits of the other unit do not say
+    /// which rows of this one match; read again.
+    pub fn unit_changed(&mut self) {
+        let unit = self.unit();
+        let Some(found) = &self.hits else { return };
+        if found.unit == unit {
+            return;
+        }
+        let (purpose, text, re) = (found.purpose, found.text.clone(), found.re.clone());
+        match purpose {
+            Purpose::Filter if self.view.spec.hits.is_some() => {
+                let sel = self.view.spec.selection.clone();
+                self.filter_in_background(text, sel);
+            }
+            Purpose::Filter => {}
+            Purpose::Search => self.start_job(Purpose::Search, text, re, None),
+        }
     }
 }
 

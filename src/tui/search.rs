@@ -18,7 +18,7 @@ use super::replay::SharedIndex;
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::event::{ConnId, Event, EventSink};
 use crate::pipeline::{self, Control};
-use crate::select::Selection;
+use crate::select::{Selection, Unit};
 use crate::source::file::FileSource;
 use regex::Regex;
 use std::io::Read;
@@ -62,6 +62,8 @@ pub struct Job {
     pub started: Instant,
     /// A filter's whole selection (applied with the hits once done).
     pub filter: Option<crate::select::Selection>,
+    /// The rows tested: messages (and control frames), or frames.
+    pub unit: Unit,
     rx: Receiver<Result<Hits, String>>,
 }
 
@@ -108,6 +110,7 @@ impl Job {
         index: &SharedIndex,
         cfg: AnalyzerConfig,
     ) -> Result<Job, String> {
+        let matcher_unit = matcher.unit;
         let path = index
             .lock()
             .path
@@ -140,6 +143,7 @@ impl Job {
             total,
             started: Instant::now(),
             filter: None,
+            unit: matcher_unit,
             rx,
         })
     }
@@ -223,20 +227,24 @@ impl HitSink<'_> {
     }
 }
 
+/// Only the rows of the view's unit are tested (messages and control
+/// frames, or every frame): the same bytes twice would double the regex's
+/// work. Every event is counted, so the numbers stay those of the rows.
 impl EventSink for HitSink<'_> {
     fn event(&mut self, ev: Event) {
+        let messages = self.matcher.unit == Unit::Messages;
         match ev {
             Event::Frame(f) => {
                 let n = self.hits.frames_seen;
                 self.hits.frames_seen += 1;
-                if self.matches(&f.payload) {
+                if (!messages || f.opcode >= 8) && self.matches(&f.payload) {
                     self.hits.frames.push((n, f.conn, f.offset));
                 }
             }
             Event::Message(m) => {
                 let n = self.hits.messages_seen;
                 self.hits.messages_seen += 1;
-                if self.matches(&m.data) {
+                if messages && self.matches(&m.data) {
                     self.hits.messages.push((n, m.conn));
                 }
             }

@@ -14,7 +14,9 @@ const MAX_LEN: usize = (1 << LEN_BITS) - 1;
 
 impl DataRef {
     fn new(chunk: usize, off: usize, len: usize) -> Option<DataRef> {
-        let pos = (chunk as u64).checked_mul(CHUNK as u64)?.checked_add(off as u64)?;
+        let pos = (chunk as u64)
+            .checked_mul(CHUNK as u64)?
+            .checked_add(off as u64)?;
         (len <= MAX_LEN && pos < 1 << (64 - LEN_BITS)).then_some(DataRef(pos << LEN_BITS | len as u64))
     }
 

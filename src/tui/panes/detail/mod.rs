@@ -183,7 +183,10 @@ fn document(app: &App) -> Doc<'_> {
             );
         }
         Kind::Violation => {
-            out.section(format!("Protocol violation{conn_s}{dir} · {}", r.ts()), t.violation);
+            out.section(
+                format!("Protocol violation{conn_s}{dir} · {}", r.ts()),
+                t.violation,
+            );
             if let Some(n) = app.store.note(&r) {
                 out.styled_field("Rule", n.code.to_string(), t.violation);
                 for (i, l) in text::safe_lines(&n.detail).into_iter().enumerate() {
