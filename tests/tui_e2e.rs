@@ -5,66 +5,16 @@
 //!
 //! `WSSCOPE_TUI_BIN` overrides the binary (e.g. the `tui_demo` example).
 
+mod common;
+
+use common::tmux::Tmux;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 fn binary() -> PathBuf {
     std::env::var_os("WSSCOPE_TUI_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wsscope")))
-}
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn text(&self, s: &str) {
-        self.run(&["send-keys", "-t", "e2e", "-l", s]);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    /// Polls the screen until `pred` holds (no fixed sleeps).
-    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
 }
 
 /// The c2s binary payload py_basic's client sent, from the fixture's sidecar.
@@ -462,4 +412,63 @@ fn detail_span_is_the_conns_duration() {
     assert_eq!(shown, span, "{s}");
     tmux.keys(&["q"]);
     tmux.wait("the exit", |s| s.contains("EXIT="));
+}
+
+/// The timeline's filter is the selection language of `dump --select`:
+/// `conn:1 dir:s2c` shows exactly the rows `dump` selects that the
+/// messages view has (messages, control frames, the handshake, problems),
+/// all of connection 1 from the server; `foo:1` is an error that lists the
+/// keys.
+#[test]
+#[ignore = "needs tmux"]
+fn filter_takes_the_selection_language() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = root.join("fixtures/pcapng_multi.pcapng");
+    let out = Command::new(binary())
+        .args(["dump", "--format", "jsonl", "--select", "conn:1 dir:s2c"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let want = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| match v["type"].as_str().unwrap() {
+            "message" | "handshake" | "violation" | "gap" | "diagnostic" => true,
+            "frame" => v["opcode"].as_u64().unwrap() >= 8,
+            _ => false,
+        })
+        .count();
+    assert!(want > 5, "{want}");
+    let tmux = open_tui(&capture, "filter");
+    tmux.keys(&["f"]);
+    tmux.wait("the filter prompt", |s| s.contains("filter ("));
+    tmux.text("conn:1 dir:s2c");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait("the filtered view", |s| s.contains("rows match"));
+    assert!(s.contains(&format!("{want} rows match")), "{s}");
+    // Every row shown is connection 1, server to client (or its handshake).
+    let rows: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("time (UTC)"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('┗') && !l.starts_with('└') && !l.contains("c2s "))
+        .filter(|l| l.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(rows.len(), want, "{s}");
+    for r in &rows {
+        let cols: Vec<&str> = r
+            .trim_matches(|c| c == '┃' || c == '│')
+            .split_whitespace()
+            .collect();
+        assert_eq!(cols.get(1), Some(&"1"), "{r}");
+        assert!(cols.get(2) == Some(&"←") || r.contains("HTTP"), "{r}");
+    }
+    tmux.keys(&["f", "C-u"]);
+    tmux.text("foo:1");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait("the error", |s| s.contains("unknown key"));
+    assert!(s.contains("conn:") && s.contains("dir:"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", |s| s.contains("EXIT=0"));
 }

@@ -130,7 +130,9 @@ pub fn select_row<'a>(store: &'a Store, r: &Record) -> Row<'a> {
         Kind::Handshake => RowKind::Handshake,
         Kind::Diagnostic => RowKind::Diagnostic,
     };
-    let mut row = Row::bare(kind, conn, r.dir);
+    // A handshake is both directions' (its row sits on the request's side).
+    let dir = if r.kind == Kind::Handshake { None } else { r.dir };
+    let mut row = Row::bare(kind, conn, dir);
     match r.kind {
         Kind::Frame | Kind::Message => {
             row.opcode = Some(r.opcode);
