@@ -124,8 +124,15 @@ echo "wsscope export --grep finds $want messages"
 echo "times in ms (tmux: from the command to the screen showing it); rss in MiB (headless)"
 printf '%-8s %9s %10s %11s %9s %9s %10s %9s %9s %6s %8s %8s\n' build first-scr loaded headless rss-MiB \
     key@load search key@srch filter n hits rows
-run "$bin" after
-[ -n "$before" ] && run "$before" before
+row=$(run "$bin" after)
+echo "$row"
+# This build's search and filter must find what export finds.
+read -r _ _ _ _ _ _ _ _ _ _ got_hits got_rows <<<"$row"
+if [ "$want" -gt 0 ] && { [ "$got_hits" != "$want" ] || [ "$got_rows" != "$want" ]; }; then
+    echo "tui_scale.sh: the timeline found $got_hits (search) and $got_rows (filter), export $want" >&2
+    exit 1
+fi
+if [ -n "$before" ]; then run "$before" before; fi
 
 if [ "$million" = 1 ]; then
     m=$PWD/$dir/handshakes-1m.pcap

@@ -151,7 +151,7 @@ pub struct App {
     /// A search or filter reading every whole payload in the background.
     pub job: Option<super::search::Job>,
     /// The hits of the last such job.
-    pub hits: Option<super::hits::RowHits>,
+    pub hits: Option<super::search::RowHits>,
     /// Where indexed batches go back to the reader thread.
     pub recycle: Option<std::sync::mpsc::SyncSender<Vec<Event>>>,
     /// Zoomed (`z`): one pane full-screen; the focus before the zoom.

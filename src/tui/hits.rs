@@ -3,40 +3,12 @@
 //! showing its progress, mapping its hits to rows, and walking them.
 
 use super::app::App;
-use super::search::{Hits, Job, Poll, Purpose, RowSet};
+use super::search::{Hits, Job, Poll, Purpose, RowHits, RowSet, Walk};
 use super::store::{self, Kind, ViewSpec};
 use crate::event::ConnId;
 use crate::select::Selection;
 use regex::Regex;
 use std::sync::Arc;
-
-/// Hits of the last search or filter job, as rows.
-#[derive(Clone, Debug)]
-pub struct RowHits {
-    pub purpose: Purpose,
-    /// The rows the job tested (messages, or frames).
-    pub unit: crate::select::Unit,
-    pub text: String,
-    pub re: Regex,
-    pub rows: Arc<RowSet>,
-    /// Hits past the rows indexed so far (the capture still loading):
-    /// mapped as rows arrive.
-    pending: Hits,
-    /// Hits whose row did not agree with the hit (connection, offset): the
-    /// second reading went differently (a capture file that changed).
-    pub out_of_step: u64,
-    /// How far the rows were walked to map hits.
-    walk: Walk,
-}
-
-/// Where [`App::map_hits`] stopped: the next row to look at, and the frame
-/// and message events that came before it.
-#[derive(Clone, Copy, Debug, Default)]
-struct Walk {
-    next_record: usize,
-    frames: u64,
-    messages: u64,
-}
 
 impl App {
     /// Whether search and filter can run in memory: every payload is held

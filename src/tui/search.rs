@@ -267,6 +267,34 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// Hits of the last search or filter job, as rows.
+#[derive(Clone, Debug)]
+pub struct RowHits {
+    pub purpose: Purpose,
+    /// The rows the job tested (messages, or frames).
+    pub unit: crate::select::Unit,
+    pub text: String,
+    pub re: Regex,
+    pub rows: Arc<RowSet>,
+    /// Hits past the rows indexed so far (the capture still loading):
+    /// mapped as rows arrive.
+    pub(crate) pending: Hits,
+    /// Hits whose row did not agree with the hit (connection, offset): the
+    /// second reading went differently (a capture file that changed).
+    pub out_of_step: u64,
+    /// How far the rows were walked to map hits.
+    pub(crate) walk: Walk,
+}
+
+/// Where the app's mapping of hits to rows stopped: the next row to look at, and the frame
+/// and message events that came before it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Walk {
+    pub(crate) next_record: usize,
+    pub(crate) frames: u64,
+    pub(crate) messages: u64,
+}
+
 /// A set of rows (record indices), as bits.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RowSet {
