@@ -109,6 +109,14 @@ pub fn run_source(
     cfg: AnalyzerConfig,
     opts: RunOptions,
 ) -> anyhow::Result<()> {
+    let (app, reader) = open_source(source, cfg, opts);
+    run_terminal(app, reader)
+}
+
+/// The app over any source and the reader filling it. A source that is not
+/// the capture file (live, standard input with `-c`) is spooled to a
+/// temporary file as it is read, so payloads can be fetched again.
+fn open_source(source: Box<dyn PacketSource + Send>, cfg: AnalyzerConfig, opts: RunOptions) -> (App, Reader) {
     let mut app = App::new(
         source.describe(),
         Options {
@@ -135,13 +143,13 @@ pub fn run_source(
             }
         },
     };
-    app.attach_replay(index.clone(), cfg.clone());
-    // Without a spool nothing can be fetched again: send payloads whole.
-    let lean = index
-        .lock()
-        .path
-        .is_some()
-        .then(|| lean::Lean::new(&app.store.budget));
+    // Without a file nothing can be fetched again: payloads go whole.
+    let lean = if index.lock().path.is_some() {
+        app.attach_replay(index.clone(), cfg.clone());
+        Some(lean::Lean::new(&app.store.budget))
+    } else {
+        None
+    };
     let (back, recycle) = sync_channel(CHANNEL + 2);
     app.recycle = Some(back);
     let reader = spawn_reader(
@@ -158,7 +166,7 @@ pub fn run_source(
             recycle: Some(recycle),
         },
     );
-    run_terminal(app, reader)
+    (app, reader)
 }
 
 /// Live capture with its drop counters in the header.
@@ -378,6 +386,7 @@ fn reader_thread(
     let mut recorder = replay::Recorder {
         source,
         index: index.clone(),
+        headers: spool.is_none(),
     };
     let result = pipeline::run(&mut recorder, &mut analyzer, &mut batch, ctl, |fed, sink| {
         packets = fed.count;
@@ -900,6 +909,54 @@ mod tests {
             Until::Quit,
         )
         .unwrap();
+        reader.stop();
+    }
+
+    /// A source that is not the capture file (as live capture and standard
+    /// input are) is spooled as it is read: every payload the timeline cut
+    /// to a preview comes back whole from the spool, and a search over
+    /// whole payloads reads it.
+    #[test]
+    fn a_source_that_is_not_a_file_is_spooled_and_fetched_from() {
+        let bytes = std::fs::read(fixture("deflate_takeover.pcap")).unwrap();
+        let src = FileSource::from_reader("memory".into(), Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let (mut app, reader) = open_source(Box::new(src), AnalyzerConfig::default(), RunOptions::default());
+        app.store.budget.max_total = 0;
+        while let Ok(feed) = reader.rx.recv() {
+            let done = matches!(feed, Feed::Done(_));
+            app.on_feed(feed);
+            if done {
+                break;
+            }
+        }
+        let path = app.fetcher.as_ref().unwrap().index().lock().path.clone().unwrap();
+        assert!(path.exists(), "the spool is there while the app is");
+        let mut src = FileSource::open(&fixture("deflate_takeover.pcap")).unwrap();
+        let mut events = Vec::new();
+        crate::pipeline::analyze(&mut src, AnalyzerConfig::default(), &mut events).unwrap();
+        let messages: Vec<Vec<u8>> = events
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(m.data),
+                _ => None,
+            })
+            .collect();
+        let rows: Vec<store::Record> = app
+            .store
+            .records
+            .iter()
+            .filter(|r| r.kind == store::Kind::Message)
+            .copied()
+            .collect();
+        assert_eq!(rows.len(), messages.len());
+        let mut fetched = 0;
+        for (r, want) in rows.iter().zip(&messages) {
+            if !r.has(store::flag::KEPT) {
+                fetched += 1;
+            }
+            assert_eq!(&app.payload_now(r).unwrap()[..], &want[..]);
+        }
+        assert!(fetched > 10, "{fetched} payloads fetched");
         reader.stop();
     }
 }

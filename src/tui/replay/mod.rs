@@ -204,6 +204,10 @@ impl SharedIndex {
 pub struct Recorder<'s> {
     pub source: &'s mut dyn PacketSource,
     pub index: SharedIndex,
+    /// The source's own header blocks are positions in the file the index
+    /// points at (false when the packets are spooled to another file,
+    /// which has its own header).
+    pub headers: bool,
 }
 
 impl Recorder<'_> {
@@ -218,8 +222,9 @@ impl Recorder<'_> {
 impl PacketSource for Recorder<'_> {
     fn run(&mut self, f: &mut dyn FnMut(SourceItem<'_>) -> ControlFlow<()>) -> anyhow::Result<SourceEnd> {
         let index = self.index.clone();
+        let headers = self.headers;
         self.source.run(&mut |item| {
-            if let SourceItem::Header { at, len, kind } = item {
+            if let (true, SourceItem::Header { at, len, kind }) = (headers, item) {
                 index.lock().header(at, len, kind);
             }
             f(item)

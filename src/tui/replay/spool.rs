@@ -98,3 +98,21 @@ impl PacketSpool {
         Some(at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The temporary file lives as long as a handle to it does.
+    #[test]
+    fn temporary_spool_goes_with_its_last_handle() {
+        let (spool, mut file) = Spool::temporary().unwrap();
+        file.write_all(b"x").unwrap();
+        let path = spool.path().to_path_buf();
+        let other = spool.clone();
+        drop(spool);
+        assert!(path.exists());
+        drop(other);
+        assert!(!path.exists());
+    }
+}

@@ -39,6 +39,7 @@ fn load_every(path: &Path, cfg: &AnalyzerConfig, every: u64) -> (Vec<Event>, Sha
     let mut rec = Recorder {
         source: &mut file,
         index: index.clone(),
+        headers: true,
     };
     let mut events = Vec::new();
     let mut analyzer = crate::analyzer::Analyzer::new(cfg.clone());
