@@ -35,28 +35,14 @@ fn open_select_search_hex_export_quit() {
     let capture = root.join("fixtures/py_basic.pcap");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("payload.bin");
-    let tmux = Tmux {
-        socket: format!("wsscope-e2e-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("e2e");
     // After the TUI exits, the shell prints its status and the tty mode.
     let script = format!(
         "'{}' '{}'; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; sleep 30",
         binary().display(),
         capture.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    tmux.start(120, 40, &script);
 
     // Opens: header, connection, first messages.
     tmux.wait("the first screen", |s| {
@@ -124,26 +110,12 @@ fn live_capture_view_updates_while_a_client_sends() {
         .local_addr()
         .unwrap()
         .port();
-    let tmux = Tmux {
-        socket: format!("wsscope-e2e-live-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("e2e-live");
     let script = format!(
         "'{}' -i lo -f 'tcp port {port}'; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; sleep 30",
         binary().display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    tmux.start(120, 40, &script);
     let s = tmux.wait("the live view", |s| {
         s.contains("lo (live)") || s.contains("following")
     });
@@ -195,27 +167,13 @@ fn long_payload_scrolls_zooms_and_space_pages() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let capture = root.join("fixtures/chromium.pcap");
     let sent = sent_long_text(&root.join("fixtures/chromium.sent.jsonl"));
-    let tmux = Tmux {
-        socket: format!("wsscope-e2e-detail-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("e2e-detail");
     let script = format!(
         "'{}' '{}'; echo EXIT=$?; sleep 30",
         binary().display(),
         capture.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    tmux.start(120, 40, &script);
     tmux.wait("the first screen", |s| s.contains("hello from chromium"));
 
     // The message, by its text.
@@ -275,27 +233,13 @@ fn long_payload_scrolls_zooms_and_space_pages() {
 
 /// A tmux session running the TUI on `capture` (120×40), named by `tag`.
 fn open_tui(capture: &Path, tag: &str) -> Tmux {
-    let tmux = Tmux {
-        socket: format!("wsscope-e2e-{tag}-{}", std::process::id()),
-    };
+    let tmux = Tmux::new(&format!("e2e-{tag}"));
     let script = format!(
         "'{}' '{}'; echo EXIT=$?; sleep 30",
         binary().display(),
         capture.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    tmux.start(120, 40, &script);
     tmux
 }
 

@@ -318,7 +318,7 @@ fn job_line(job: &Job, fraction: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Feed, Options, open_file};
+    use super::super::{Options, open_file};
     use super::*;
     use crate::analyzer::AnalyzerConfig;
     use crate::event::Event;
@@ -335,13 +335,7 @@ mod tests {
         let (mut app, reader) =
             open_file(&fixture(name), AnalyzerConfig::default(), Options::default()).unwrap();
         app.store.budget.max_total = 0;
-        while let Ok(feed) = reader.rx.recv() {
-            let done = matches!(feed, Feed::Done(_));
-            app.on_feed(feed);
-            if done {
-                break;
-            }
-        }
+        super::super::load_all(&mut app, &reader);
         assert!(app.store.dropped_payloads > 0);
         assert!(!app.payloads_all_held());
         app

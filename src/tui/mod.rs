@@ -803,6 +803,18 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
     out
 }
 
+/// Feeds `app` everything `reader` sends until the capture is loaded (tests).
+#[cfg(test)]
+pub(crate) fn load_all(app: &mut App, reader: &Reader) {
+    while let Ok(feed) = reader.rx.recv() {
+        let done = matches!(feed, Feed::Done(_));
+        app.on_feed(feed);
+        if done {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -922,13 +934,7 @@ mod tests {
         let src = FileSource::from_reader("memory".into(), Box::new(std::io::Cursor::new(bytes))).unwrap();
         let (mut app, reader) = open_source(Box::new(src), AnalyzerConfig::default(), RunOptions::default());
         app.store.budget.max_total = 0;
-        while let Ok(feed) = reader.rx.recv() {
-            let done = matches!(feed, Feed::Done(_));
-            app.on_feed(feed);
-            if done {
-                break;
-            }
-        }
+        load_all(&mut app, &reader);
         let path = app.fetcher.as_ref().unwrap().index().lock().path.clone().unwrap();
         assert!(path.exists(), "the spool is there while the app is");
         let mut src = FileSource::open(&fixture("deflate_takeover.pcap")).unwrap();

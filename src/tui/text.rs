@@ -67,20 +67,7 @@ pub fn safe_line(bytes: &[u8], max_chars: usize) -> String {
 /// Text as safe lines for the detail pane: line breaks are kept (a `\r\n`
 /// or `\n` ends a line; a lone `\r` is shown as `␍`), tabs become spaces.
 pub fn safe_lines(text: &str) -> Vec<String> {
-    text.split('\n')
-        .map(|l| {
-            let l = l.strip_suffix('\r').unwrap_or(l);
-            let mut out = String::with_capacity(l.len());
-            for c in l.chars() {
-                if c == '\t' {
-                    out.push_str("    ");
-                } else if !placeholder(c, &mut out) {
-                    out.push(c);
-                }
-            }
-            out
-        })
-        .collect()
+    safe_text(text).split('\n').map(str::to_string).collect()
 }
 
 /// Like [`safe_lines`], as one string whose `\n`s are the line breaks: one
