@@ -35,7 +35,6 @@ use crate::source::file::FileSource;
 use anyhow::Context;
 use ratatui::crossterm::event::{self as term, DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::{cursor, execute};
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
@@ -207,20 +206,6 @@ fn options(live: bool) -> Options {
     }
 }
 
-/// Counts bytes read, for the progress gauge.
-struct Counting<R> {
-    inner: R,
-    n: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let k = self.inner.read(buf)?;
-        self.n.fetch_add(k as u64, Ordering::Relaxed);
-        Ok(k)
-    }
-}
-
 type Counter = Option<(Arc<AtomicU64>, u64)>;
 
 /// How the capture thread reads.
@@ -288,7 +273,7 @@ fn open_counted(path: &Path) -> anyhow::Result<(Box<dyn PacketSource + Send>, Co
         anyhow::bail!("cannot read {name}: it is a directory; give a pcap or pcapng file");
     }
     let n = Arc::new(AtomicU64::new(0));
-    let input = Counting {
+    let input = search::Counted {
         inner: file,
         n: n.clone(),
     };

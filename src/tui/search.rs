@@ -253,10 +253,10 @@ impl EventSink for HitSink<'_> {
     }
 }
 
-/// Counts bytes read, for the progress line.
-struct Counted<R> {
-    inner: R,
-    n: Arc<AtomicU64>,
+/// Counts bytes read, for a progress line (the loading gauge, a search's).
+pub(crate) struct Counted<R> {
+    pub(crate) inner: R,
+    pub(crate) n: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
