@@ -176,8 +176,13 @@ fn a_mebibyte_message_is_shown_to_its_end_and_exported_exactly() {
     tmux.text("dir:c2s len>1000000");
     tmux.keys(&["Enter"]);
     tmux.wait("the filter", |s| s.contains("1 rows match"));
-    // Its detail, zoomed, scrolled to the end of the hexdump.
-    tmux.keys(&["z", "G"]);
+    // Its detail, zoomed: the whole payload once read from the capture
+    // (the title counts its 65 536 hexdump lines), then scrolled to its end.
+    tmux.keys(&["z"]);
+    tmux.wait("the whole payload", |s| {
+        s.contains("00000000") && s.contains("of 655") && !s.contains("loading")
+    });
+    tmux.keys(&["G"]);
     let last8 = want[want.len() - 8..]
         .iter()
         .map(|b| format!("{b:02x}"))
