@@ -94,7 +94,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let laid = doc.layout(inner_w);
     let total = laid.len();
     let top = app.detail_scroll.get().min(total.saturating_sub(inner_h));
-    app.detail_scroll.set(top);
+    // While a payload is being fetched the document grows when it comes:
+    // a scroll to the end (G) stays one until then.
+    if !app.fetcher.as_ref().is_some_and(|f| f.pending() > 0) {
+        app.detail_scroll.set(top);
+    }
     let mode = if app.hex { "hex" } else { "text" };
     let mut title = vec![
         Span::styled(" Detail ", t.title),
