@@ -96,7 +96,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let top = app.detail_scroll.get().min(total.saturating_sub(inner_h));
     // While a payload is being fetched the document grows when it comes:
     // a scroll to the end (G) stays one until then.
-    if !app.fetcher.as_ref().is_some_and(|f| f.pending() > 0) {
+    if app.fetcher.as_ref().is_none_or(|f| f.pending() == 0) {
         app.detail_scroll.set(top);
     }
     let mode = if app.hex { "hex" } else { "text" };
