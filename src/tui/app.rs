@@ -243,10 +243,7 @@ impl App {
     /// Indexes a batch of events, some with their payload cut, and shows the new rows.
     pub fn on_lean(&mut self, batch: super::lean::LeanBatch) {
         let had_ws = !self.store.ws_conns.is_empty();
-        // Where each packet is (for fetching) is part of what the timeline holds.
-        if let Some(f) = &self.fetcher {
-            self.store.external = f.index().lock().heap_bytes();
-        }
+        self.count_external();
         let mut cut = batch.cut.into_iter().peekable();
         let mut events = batch.events;
         for (i, ev) in events.iter_mut().enumerate() {
@@ -403,7 +400,19 @@ impl App {
 
     /// Takes fetched payloads; whether the screen must be redrawn.
     pub fn poll_fetches(&mut self) -> bool {
-        self.fetcher.as_ref().is_some_and(Fetcher::poll)
+        let came = self.fetcher.as_ref().is_some_and(Fetcher::poll);
+        if came {
+            self.count_external();
+        }
+        came
+    }
+
+    /// Where each packet is (for fetching) and the payloads fetched are
+    /// part of what the timeline holds: counted against its share.
+    fn count_external(&mut self) {
+        if let Some(f) = &self.fetcher {
+            self.store.external = f.index().lock().heap_bytes() + f.cached_bytes();
+        }
     }
 
     pub fn unit(&self) -> Unit {

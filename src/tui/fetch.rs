@@ -148,6 +148,11 @@ impl Fetcher {
         }
     }
 
+    /// Bytes of payloads cached.
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.borrow().bytes
+    }
+
     /// Requests in flight.
     pub fn pending(&self) -> usize {
         self.pending.borrow().len()
