@@ -192,6 +192,10 @@ fn a_mebibyte_message_is_shown_to_its_end_and_exported_exactly() {
     assert!(s.contains("000ffff0"), "{s}");
     assert!(!s.contains("loading"), "{s}");
     tmux.keys(&["Escape"]);
+    // (A key right after Escape would read as Alt+key: wait for the zoom to end.)
+    tmux.wait("the layout back", |s| {
+        s.contains("Timeline") && !s.contains("z/Esc: back")
+    });
     // Export it raw.
     tmux.keys(&["e"]);
     tmux.wait("the export prompt", |s| s.contains("export payload to"));
