@@ -3,7 +3,7 @@
 //! showing its progress, mapping its hits to rows, and walking them.
 
 use super::app::App;
-use super::search::{Hits, Job, Poll, Purpose, RowHits, RowSet, Walk};
+use super::search::{Hits, Job, Pending, Poll, Purpose, RowHits, RowSet, Split, Walk};
 use super::store::{self, Kind, ViewSpec};
 use crate::event::ConnId;
 use crate::select::Selection;
@@ -20,12 +20,16 @@ impl App {
     /// Starts a background job for `re` (replacing a running one).
     pub fn start_job(&mut self, purpose: Purpose, text: String, re: Regex, filter: Option<Selection>) {
         self.cancel_job();
-        let Some(fetcher) = &self.fetcher else { return };
+        if self.fetcher.is_none() {
+            return;
+        }
         let mut matcher = filter.clone().unwrap_or_else(|| Selection {
             grep: Some(re.clone()),
             ..Selection::default()
         });
         matcher.unit = self.unit();
+        let split = self.split_search();
+        let Some(fetcher) = &self.fetcher else { return };
         match Job::start_with(
             purpose,
             text,
@@ -33,6 +37,7 @@ impl App {
             matcher,
             fetcher.index(),
             fetcher.config().clone(),
+            split,
         ) {
             Ok(mut job) => {
                 job.filter = filter;
@@ -41,6 +46,35 @@ impl App {
             }
             Err(e) => self.status = Some((format!("cannot search: {e}"), true)),
         }
+    }
+
+    /// Whether a job may read the capture in two halves at once (see
+    /// [`Split`]): the capture loaded whole from a file, every packet
+    /// indexed, and nothing that made connections depend on each other —
+    /// no connection evicted, no hole skipped at the total out-of-order cap,
+    /// no row past the budget. Else one reading, exact whatever happened.
+    fn split_search(&self) -> Option<Split> {
+        let f = self.fetcher.as_ref()?;
+        if self.loading || self.live || f.index().frozen() || self.store.not_held.rows() > 0 {
+            return None;
+        }
+        let evicted = self
+            .store
+            .conns
+            .iter()
+            .any(|c| c.end == Some(crate::event::TcpEnd::Evicted));
+        let capped = self
+            .store
+            .records
+            .iter()
+            .any(|r| r.kind == Kind::Gap && r.len_bits == crate::event::GapReason::BufferCap as u8);
+        if evicted || capped || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return None;
+        }
+        let conn_of = f.index().lock().conn_of_all();
+        Some(Split {
+            conn_of: Arc::new(conn_of),
+        })
     }
 
     /// Stops a running job; whether there was one.
@@ -100,7 +134,7 @@ impl App {
             text: job.text,
             re: job.re,
             rows: Arc::new(RowSet::default()),
-            pending: hits,
+            pending: Pending::new(hits),
             out_of_step: 0,
             walk: Walk::default(),
         };
@@ -156,64 +190,53 @@ impl App {
     }
 
     /// Maps hits to rows (those indexed so far); the rest stay pending.
-    /// Frames and messages are held as rows in the order the analysis
-    /// produced them (a prefix of them, past the memory budget), so the
-    /// n-th frame event is the n-th frame row: one walk over the rows
-    /// indexed since the last call, beside the hits (both in order).
+    /// A connection's frames and messages are held as rows in the order
+    /// the analysis produced them (a prefix of them, past the memory
+    /// budget), so its n-th frame event is its n-th frame row: one walk
+    /// over the rows indexed since the last call, counting per connection.
     fn map_hits(&self, found: &mut RowHits, rows: &mut RowSet) {
         let st = &self.store;
         let mut out_of_step = 0;
-        let (mut fi, mut mi) = (0, 0);
         let walk = &mut found.walk;
+        let pending = &mut found.pending;
         for (i, r) in st.records.iter().enumerate().skip(walk.next_record) {
-            match r.kind {
-                Kind::Frame => {
-                    let n = walk.frames;
-                    walk.frames += 1;
-                    while let Some(&(hn, conn, offset)) = found.pending.frames.get(fi) {
-                        if hn > n {
-                            break;
-                        }
-                        fi += 1;
-                        if hn == n {
-                            if ConnId::from(r.conn) == conn && r.offset == offset {
-                                rows.insert(i as u32);
-                            } else {
-                                out_of_step += 1;
-                            }
-                        }
+            if pending.is_empty() {
+                break;
+            }
+            let kind = match r.kind {
+                Kind::Frame => 0,
+                Kind::Message => 1,
+                _ => continue,
+            };
+            let Ok(c) = usize::try_from(r.conn) else { continue };
+            if walk.counts.len() <= c {
+                walk.counts.resize(c + 1, [0; 2]);
+            }
+            let Some(n) = walk.counts.get_mut(c).and_then(|k| k.get_mut(kind)) else {
+                continue;
+            };
+            let key = (ConnId::from(r.conn), *n);
+            *n += 1;
+            if kind == 0 {
+                if let Some(offset) = pending.frames.remove(&key) {
+                    if offset == r.offset {
+                        rows.insert(i as u32);
+                    } else {
+                        out_of_step += 1;
                     }
                 }
-                Kind::Message => {
-                    let n = walk.messages;
-                    walk.messages += 1;
-                    while let Some(&(hn, conn)) = found.pending.messages.get(mi) {
-                        if hn > n {
-                            break;
-                        }
-                        mi += 1;
-                        if hn == n {
-                            if ConnId::from(r.conn) == conn {
-                                rows.insert(i as u32);
-                            } else {
-                                out_of_step += 1;
-                            }
-                        }
-                    }
-                }
-                _ => {}
+            } else if pending.messages.remove(&key) {
+                rows.insert(i as u32);
             }
         }
         walk.next_record = st.records.len();
-        found.pending.frames.drain(..fi);
-        found.pending.messages.drain(..mi);
         found.out_of_step += out_of_step;
     }
 
     /// New rows arrived: hits waiting for them become rows.
     pub fn map_pending_hits(&mut self) {
         let Some(mut found) = self.hits.take() else { return };
-        if !found.pending.frames.is_empty() || !found.pending.messages.is_empty() {
+        if !found.pending.is_empty() {
             let mut rows = (*found.rows).clone();
             self.map_hits(&mut found, &mut rows);
             found.rows = Arc::new(rows);
@@ -416,6 +439,45 @@ mod tests {
         app.finish_job();
         assert_eq!(app.view.len(), want, "{:?}", app.status);
         assert!(app.view.spec.hits.is_some());
+    }
+
+    /// Read in two halves at once (even and odd connections), a search
+    /// finds exactly the rows one reading finds.
+    #[test]
+    fn split_search_finds_what_one_reading_finds() {
+        for name in ["pcapng_multi.pcapng", "chromium.pcap"] {
+            let want = expected(name, ".");
+            let mut rows = Vec::new();
+            for split in [true, false] {
+                let mut app = loaded_lean(name);
+                assert!(app.split_search().is_some(), "{name}: a clean load splits");
+                if !split {
+                    // One reading: as after a load that evicted connections.
+                    let f = app.fetcher.as_ref().unwrap();
+                    f.index().freeze();
+                    assert!(app.split_search().is_none());
+                }
+                keys(&mut app, "/.\n");
+                app.finish_job();
+                let h = app.hits.as_ref().unwrap();
+                assert_eq!(h.out_of_step, 0, "{name}");
+                // Payload rows only (`.` also matches handshakes' paths).
+                let payload_hits = h
+                    .rows
+                    .iter()
+                    .filter(|r| app.view.rows.binary_search(r).is_ok())
+                    .filter(|&r| {
+                        matches!(
+                            app.store.records[r as usize].kind,
+                            store::Kind::Frame | store::Kind::Message
+                        )
+                    })
+                    .count();
+                assert_eq!(payload_hits, want, "{name} split={split}");
+                rows.push(h.rows.iter().collect::<Vec<_>>());
+            }
+            assert_eq!(rows[0], rows[1], "{name}");
+        }
     }
 
     #[test]

@@ -37,16 +37,39 @@ pub enum Purpose {
     Filter,
 }
 
-/// Frame and message events whose whole payload matched.
+/// Frame and message events whose whole payload matched, named by their
+/// connection and their number among that connection's frame (message)
+/// events: what a reading of only some connections can say too.
 #[derive(Clone, Debug, Default)]
 pub struct Hits {
-    /// (frame number from 0, connection, stream offset).
-    pub frames: Vec<(u64, ConnId, u64)>,
-    /// (message number from 0, connection).
-    pub messages: Vec<(u64, ConnId)>,
+    /// (connection, frame number within it from 0, stream offset).
+    pub frames: Vec<(ConnId, u64, u64)>,
+    /// (connection, message number within it from 0).
+    pub messages: Vec<(ConnId, u64)>,
     /// Frame and message events read.
     pub frames_seen: u64,
     pub messages_seen: u64,
+}
+
+impl Hits {
+    fn extend(&mut self, other: Hits) {
+        self.frames.extend(other.frames);
+        self.messages.extend(other.messages);
+        self.frames_seen += other.frames_seen;
+        self.messages_seen += other.messages_seen;
+    }
+}
+
+/// Reading the capture in two halves at once, one per core: the
+/// connection of every packet (from the replay index), so each half
+/// analyses only its connections (even ids, odd ids). A connection's events
+/// do not depend on the others' — unless shared caps acted (evictions, the
+/// total out-of-order cap), so the caller splits only when the first
+/// reading shows none of those.
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// The connection of packet `n` at `n - 1` (`u32::MAX`: none).
+    pub conn_of: Arc<Vec<u32>>,
 }
 
 /// A running job.
@@ -97,7 +120,7 @@ impl Job {
             grep: Some(re.clone()),
             ..Selection::default()
         };
-        Self::start_with(purpose, text, re, matcher, index, cfg)
+        Self::start_with(purpose, text, re, matcher, index, cfg, None)
     }
 
     /// As [`Job::start`], testing payloads with `matcher`'s payload terms
@@ -109,6 +132,7 @@ impl Job {
         matcher: Selection,
         index: &SharedIndex,
         cfg: AnalyzerConfig,
+        split: Option<Split>,
     ) -> Result<Job, String> {
         let matcher_unit = matcher.unit;
         let path = index
@@ -116,24 +140,52 @@ impl Job {
             .path
             .clone()
             .ok_or("this input cannot be read again (no file or spool)")?;
-        let file = std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let stop = Arc::new(AtomicBool::new(false));
         let read = Arc::new(AtomicU64::new(0));
         let (tx, rx) = sync_channel(1);
+        let parts: Vec<Option<(u32, Arc<Vec<u32>>)>> = match &split {
+            Some(s) => vec![Some((0, s.conn_of.clone())), Some((1, s.conn_of.clone()))],
+            None => vec![None],
+        };
+        let n_parts = parts.len() as u64;
+        let mut inputs = Vec::new();
+        for part in parts {
+            let file =
+                std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            inputs.push((file, part));
+        }
         let (stop2, read2) = (stop.clone(), read.clone());
         let name = path.display().to_string();
         std::thread::Builder::new()
             .name("wsscope-search".into())
             .spawn(move || {
-                let input = Counted {
-                    inner: file.take(total),
-                    n: read2,
-                };
-                let result = scan(name, Box::new(input), cfg, &matcher, &stop2);
+                let result = std::thread::scope(|scope| {
+                    let handles: Vec<_> = inputs
+                        .into_iter()
+                        .map(|(file, part)| {
+                            let input = Counted {
+                                inner: file.take(total),
+                                n: read2.clone(),
+                            };
+                            let (name, cfg, matcher, stop) = (name.clone(), cfg.clone(), &matcher, &*stop2);
+                            scope.spawn(move || scan(name, Box::new(input), cfg, matcher, stop, part))
+                        })
+                        .collect();
+                    let mut all = Hits::default();
+                    for h in handles {
+                        match h.join() {
+                            Ok(Ok(hits)) => all.extend(hits),
+                            Ok(Err(e)) => return Err(e),
+                            Err(_) => return Err("a search thread failed".into()),
+                        }
+                    }
+                    Ok(all)
+                });
                 let _ = tx.send(result);
             })
             .map_err(|e| format!("cannot start the search thread: {e}"))?;
+        let total = total * n_parts;
         Ok(Job {
             purpose,
             text,
@@ -179,18 +231,24 @@ impl Job {
     }
 }
 
-/// Reads the whole input through a fresh analyzer, testing every payload.
+/// Reads the whole input through a fresh analyzer, testing every payload
+/// — of every connection, or (`part`) of those whose id has that parity.
 fn scan(
     name: String,
     input: Box<dyn Read + Send>,
     cfg: AnalyzerConfig,
     matcher: &Selection,
     stop: &AtomicBool,
+    part: Option<(u32, Arc<Vec<u32>>)>,
 ) -> Result<Hits, String> {
-    let mut source = FileSource::from_reader(name, input).map_err(|e| format!("{e:#}"))?;
+    let file = FileSource::from_reader(name, input).map_err(|e| format!("{e:#}"))?;
+    let parity = part.as_ref().map(|p| p.0);
+    let mut source = Half { inner: file, part };
     let mut analyzer = Analyzer::new(cfg);
     let mut sink = HitSink {
         matcher,
+        parity,
+        counts: Vec::new(),
         hits: Hits::default(),
     };
     let mut cancelled = false;
@@ -215,8 +273,53 @@ fn scan(
     Ok(sink.hits)
 }
 
+/// The file, with only the packets of one half of the connections (or all).
+struct Half {
+    inner: FileSource,
+    part: Option<(u32, Arc<Vec<u32>>)>,
+}
+
+impl crate::source::PacketSource for Half {
+    fn run(
+        &mut self,
+        f: &mut dyn FnMut(crate::source::SourceItem<'_>) -> ControlFlow<()>,
+    ) -> anyhow::Result<crate::source::SourceEnd> {
+        use crate::source::SourceItem;
+        let Some((parity, conn_of)) = &self.part else {
+            return self.inner.run(f);
+        };
+        let (parity, conn_of) = (*parity, conn_of.clone());
+        self.inner.run(&mut |item| match item {
+            SourceItem::Packet(p) => {
+                let conn = p
+                    .index
+                    .checked_sub(1)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| conn_of.get(i))
+                    .copied()
+                    .unwrap_or(u32::MAX);
+                if conn != u32::MAX && conn % 2 == parity {
+                    f(item)
+                } else {
+                    ControlFlow::Continue(())
+                }
+            }
+            SourceItem::Diagnostic { .. } => ControlFlow::Continue(()),
+            _ => f(item),
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
 struct HitSink<'a> {
     matcher: &'a Selection,
+    /// Reading one half: the analyzer's connection `k` is the capture's `2k + parity`.
+    parity: Option<u32>,
+    /// Per connection (the analyzer's ids): frame and message events so far.
+    counts: Vec<[u64; 2]>,
     hits: Hits,
 }
 
@@ -224,6 +327,28 @@ impl HitSink<'_> {
     /// The rule `wsscope export --grep` applies ([`Selection::matches_payload`]).
     fn matches(&self, payload: &[u8]) -> bool {
         self.matcher.matches_payload(payload)
+    }
+
+    /// The capture's id of the analyzer's connection `local`, and the
+    /// number of this event among its frames (`kind` 0) or messages (1).
+    fn number(&mut self, local: ConnId, kind: usize) -> (ConnId, u64) {
+        let global = match self.parity {
+            Some(p) => local.saturating_mul(2).saturating_add(ConnId::from(p)),
+            None => local,
+        };
+        let i = usize::try_from(local).unwrap_or(usize::MAX);
+        if self.counts.len() <= i && i < usize::MAX {
+            self.counts.resize(i + 1, [0; 2]);
+        }
+        let n = self
+            .counts
+            .get_mut(i)
+            .and_then(|c| c.get_mut(kind))
+            .map_or(0, |c| {
+                *c += 1;
+                *c - 1
+            });
+        (global, n)
     }
 }
 
@@ -235,17 +360,17 @@ impl EventSink for HitSink<'_> {
         let messages = self.matcher.unit == Unit::Messages;
         match ev {
             Event::Frame(f) => {
-                let n = self.hits.frames_seen;
+                let (conn, n) = self.number(f.conn, 0);
                 self.hits.frames_seen += 1;
                 if (!messages || f.opcode >= 8) && self.matches(&f.payload) {
-                    self.hits.frames.push((n, f.conn, f.offset));
+                    self.hits.frames.push((conn, n, f.offset));
                 }
             }
             Event::Message(m) => {
-                let n = self.hits.messages_seen;
+                let (conn, n) = self.number(m.conn, 1);
                 self.hits.messages_seen += 1;
                 if messages && self.matches(&m.data) {
-                    self.hits.messages.push((n, m.conn));
+                    self.hits.messages.push((conn, n));
                 }
             }
             _ => {}
@@ -278,7 +403,7 @@ pub struct RowHits {
     pub rows: Arc<RowSet>,
     /// Hits past the rows indexed so far (the capture still loading):
     /// mapped as rows arrive.
-    pub(crate) pending: Hits,
+    pub(crate) pending: Pending,
     /// Hits whose row did not agree with the hit (connection, offset): the
     /// second reading went differently (a capture file that changed).
     pub out_of_step: u64,
@@ -286,13 +411,34 @@ pub struct RowHits {
     pub(crate) walk: Walk,
 }
 
-/// Where the app's mapping of hits to rows stopped: the next row to look at, and the frame
-/// and message events that came before it.
-#[derive(Clone, Copy, Debug, Default)]
+/// Where the app's mapping of hits to rows stopped: the next row to look
+/// at, and per connection the frame and message events before it.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Walk {
     pub(crate) next_record: usize,
-    pub(crate) frames: u64,
-    pub(crate) messages: u64,
+    /// Per connection id: frame and message rows so far.
+    pub(crate) counts: Vec<[u64; 2]>,
+}
+
+/// Hits not yet matched to a row, by (connection, number within it).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pending {
+    /// Frames, with their stream offset (checked against the row's).
+    pub(crate) frames: std::collections::HashMap<(ConnId, u64), u64>,
+    pub(crate) messages: std::collections::HashSet<(ConnId, u64)>,
+}
+
+impl Pending {
+    pub(crate) fn new(hits: Hits) -> Pending {
+        Pending {
+            frames: hits.frames.into_iter().map(|(c, n, o)| ((c, n), o)).collect(),
+            messages: hits.messages.into_iter().collect(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.messages.is_empty()
+    }
 }
 
 /// A set of rows (record indices), as bits.

@@ -75,6 +75,11 @@ impl ReplayIndex {
             .map(ConnId::from)
     }
 
+    /// The connection of every packet indexed (`u32::MAX`: none), a copy.
+    pub fn conn_of_all(&self) -> Vec<u32> {
+        self.conn_of.clone()
+    }
+
     /// First and last packet of a connection, as indexed so far.
     pub fn conn_span(&self, conn: ConnId) -> Option<(u64, u64)> {
         let i = usize::try_from(conn).ok()?;
