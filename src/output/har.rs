@@ -41,7 +41,7 @@ struct OpenConn {
     server: SocketAddr,
     tls: bool,
     /// Handshakes seen, until their session's first message renders them.
-    handshakes: Vec<Box<HandshakeEvent>>,
+    handshakes: Vec<HandshakeEvent>,
     /// Sessions with an entry, in order of their first message.
     sessions: Vec<SessionId>,
 }
@@ -102,8 +102,12 @@ impl<'a> HarWriter<'a> {
             conn.sessions.push(m.session);
             let pos = conn.handshakes.iter().position(|h| h.session == m.session);
             let hs = pos.map(|i| conn.handshakes.swap_remove(i));
+            // Rendered into the entry now: its bytes are counted there.
+            if let Some(h) = &hs {
+                self.overhead = self.overhead.saturating_sub(handshake_cost(h));
+            }
             let (server, tls) = (conn.server, conn.tls);
-            entry_head(&mut bytes, m.conn, server, tls, hs.as_deref(), m.ts);
+            entry_head(&mut bytes, m.conn, server, tls, hs.as_ref(), m.ts);
         }
         message_json(&mut bytes, m);
         self.held.append(m.session, &bytes, self.overhead)
@@ -133,7 +137,7 @@ impl<'a> HarWriter<'a> {
 }
 
 fn conn_cost(c: &OpenConn) -> usize {
-    let hs: usize = c.handshakes.iter().map(|h| handshake_cost(h)).sum();
+    let hs: usize = c.handshakes.iter().map(handshake_cost).sum();
     CONN_OVERHEAD.saturating_add(hs)
 }
 
@@ -166,7 +170,7 @@ impl EventWriter for HarWriter<'_> {
                     && !c.handshakes.iter().any(|x| x.session == h.session)
                 {
                     self.overhead = self.overhead.saturating_add(handshake_cost(h));
-                    c.handshakes.push(h.clone());
+                    c.handshakes.push(HandshakeEvent::clone(h));
                 }
             }
             Event::Message(m) => self.message(m)?,
