@@ -407,3 +407,33 @@ print("ok", len(sys.argv) - 3)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_rejected_upgrade_has_no_entry_and_a_midstream_one_says_so() {
+    let f = root().join("fixtures");
+    // 403: no WebSocket, no message: an empty log, status 1, and no hint
+    // at --frames (which HAR refuses).
+    let out = run(&f.join("rejected_403.pcap"), None, &["--format", "har"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["log"]["entries"], serde_json::json!([]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no messages to export") && !err.contains("--frames"),
+        "{err}"
+    );
+    // Picked up mid-stream: no upgrade to show, the messages still.
+    let cap = f.join("midstream.pcap");
+    let v = har(&cap, None, &[]);
+    let e = &v["log"]["entries"][0];
+    assert_eq!(e["_wsscopeHandshakeCaptured"], false);
+    assert_eq!(e["response"]["status"], 0);
+    assert!(
+        e["request"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("ws://"))
+    );
+    let got = har_messages(&v);
+    assert!(!got.is_empty());
+    assert_eq!(got, jsonl_messages(&cap, None, &[], &entry_order(&v)));
+}

@@ -292,6 +292,9 @@ pub fn nothing_message(summary: &ExportSummary, args: &ExportArgs) -> String {
             if tls.len() == 1 { "" } else { "s" },
             reasons.join(", ")
         ));
+    } else if units == 0 && args.format == ExportFormat::Har {
+        // HAR holds messages only: --frames would not help.
+        msg.push_str("; `wsscope conns` shows what it holds");
     } else if units == 0 && !args.frames {
         msg.push_str("; try --frames, or `wsscope conns` to see what it holds");
     }
