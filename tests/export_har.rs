@@ -437,3 +437,25 @@ fn a_rejected_upgrade_has_no_entry_and_a_midstream_one_says_so() {
     assert!(!got.is_empty());
     assert_eq!(got, jsonl_messages(&cap, None, &[], &entry_order(&v)));
 }
+
+/// sizes.pcap's one entry is about 3 MB of JSON; with `--max-memory 8M`
+/// the output share is 2 MiB, so the entry waits in the temporary file
+/// before it is written: the document must be the same, byte for byte.
+#[test]
+fn an_entry_past_the_output_share_is_written_the_same() {
+    let cap = root().join("fixtures/sizes.pcap");
+    let whole = run(&cap, None, &["--format", "har"]);
+    assert!(whole.status.success());
+    assert!(whole.stdout.len() > 2 << 20, "{}", whole.stdout.len());
+    let tight = run(
+        &cap,
+        None,
+        &["--format", "har", "--max-memory", "8M", "--max-conn-memory", "8M"],
+    );
+    assert!(
+        tight.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tight.stderr)
+    );
+    assert!(whole.stdout == tight.stdout, "the spilled HAR differs");
+}
