@@ -227,6 +227,9 @@ pub enum ExportFormat {
     Jsonl,
     /// A pcap of the selected connections' packets, handshake included.
     Pcap,
+    /// An HTTP Archive (HAR 1.2): one entry per WebSocket with its upgrade,
+    /// and its selected messages in `_webSocketMessages` as Chrome DevTools writes them.
+    Har,
 }
 
 impl ExportFormat {
@@ -238,6 +241,7 @@ impl ExportFormat {
             ExportFormat::Raw => "raw",
             ExportFormat::Jsonl => "jsonl",
             ExportFormat::Pcap => "pcap",
+            ExportFormat::Har => "har",
         }
     }
 

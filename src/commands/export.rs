@@ -7,6 +7,10 @@
 //! `--format pcap` must know the selected connections before writing their
 //! first packet, so it reads the capture twice: the analysis pass finds
 //! them, the second pass copies their packets.
+//!
+//! `--format har` writes through the same sink as jsonl (the same
+//! selection), into [`HarWriter`], which keeps each entry within the output
+//! share of `--max-memory` until its connection ends.
 
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{ExportArgs, ExportFormat};
@@ -15,6 +19,7 @@ use crate::keys::KeyStore;
 use crate::output::export::{ExportOptions, ExportSink, ExportSummary, Output, PayloadFormat};
 use crate::output::export_jsonl::jsonl_writer;
 use crate::output::export_pcap::{key_log_lines, write_connections};
+use crate::output::har::HarWriter;
 use crate::pipeline::{self, Control};
 use crate::source::file::FileSource;
 use crate::source::{LinkType, PacketSource, SourceEnd};
@@ -37,22 +42,32 @@ pub fn options(args: &ExportArgs) -> ExportOptions {
     }
 }
 
-/// How hexdump / xxd / raw write payloads; `None` for jsonl and pcap, which
-/// write records and packets.
+/// How hexdump / xxd / raw write payloads; `None` for jsonl, pcap and har,
+/// which write records, packets and a document.
 pub fn payload_format(format: ExportFormat) -> Option<PayloadFormat> {
     match format {
         ExportFormat::Hexdump => Some(PayloadFormat::Hexdump),
         ExportFormat::Xxd => Some(PayloadFormat::Xxd),
         ExportFormat::Raw => Some(PayloadFormat::Raw),
-        ExportFormat::Jsonl | ExportFormat::Pcap => None,
+        ExportFormat::Jsonl | ExportFormat::Pcap | ExportFormat::Har => None,
     }
 }
 
 /// Runs an export; `stdout` receives the output unless `-o`/`--out-dir`
 /// say otherwise; `stdout_is_tty` guards terminals against raw bytes.
 pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> anyhow::Result<ExportSummary> {
+    if args.format == ExportFormat::Har {
+        check_har(args)?;
+    }
     args.check(stdout_is_tty)?;
-    let cfg = super::analysis_config(&args.analysis, crate::budget::OutputShare::Streaming)?;
+    // HAR holds each connection's entry until it ends: it takes an output
+    // share (as `conns` does); the other formats stream.
+    let share = if args.format == ExportFormat::Har {
+        crate::budget::OutputShare::Ordering
+    } else {
+        crate::budget::OutputShare::Streaming
+    };
+    let cfg = super::analysis_config(&args.analysis, share)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut src = args.input.open(stop)?;
     args.input.announce_live();
@@ -75,7 +90,10 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
             Output::Dir(dir.clone(), format)
         }
         (Some(format), None) => Output::Stream(w, format),
-        // `check` refused --out-dir with jsonl.
+        // `check` / `check_har` refused --out-dir with jsonl and har.
+        (None, _) if args.format == ExportFormat::Har => {
+            Output::Events(Box::new(HarWriter::new(w, cfg.budget.output)))
+        }
         (None, _) => Output::Events(jsonl_writer(w)),
     };
     let mut sink = ExportSink::new(options(args), out);
@@ -84,6 +102,31 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
     Ok(summary)
+}
+
+/// `--format har` carries the upgrade and the data messages of each
+/// WebSocket: flags that ask for anything else are refused, with what to
+/// do instead.
+fn check_har(args: &ExportArgs) -> anyhow::Result<()> {
+    if args.frames {
+        bail!(
+            "--format har holds messages (as Chrome DevTools writes `_webSocketMessages`), not frames: drop \
+             --frames, or use --format jsonl --frames"
+        );
+    }
+    if args.wire {
+        bail!("--format har holds the messages inflated, as the peers sent them: drop --wire");
+    }
+    if args.out_dir.is_some() {
+        bail!("--format har writes a single document: use -o FILE instead of --out-dir");
+    }
+    if args.selection().names_control_frames() {
+        bail!(
+            "--format har holds data messages only (`_webSocketMessages` has no control frames, as Chrome \
+             DevTools writes it): select text or binary messages, or export ping/pong/close with --format jsonl"
+        );
+    }
+    Ok(())
 }
 
 /// `--format pcap`: the analysis pass finds the connections, a second pass
@@ -249,6 +292,9 @@ pub fn nothing_message(summary: &ExportSummary, args: &ExportArgs) -> String {
             if tls.len() == 1 { "" } else { "s" },
             reasons.join(", ")
         ));
+    } else if units == 0 && args.format == ExportFormat::Har {
+        // HAR holds messages only: --frames would not help.
+        msg.push_str("; `wsscope conns` shows what it holds");
     } else if units == 0 && !args.frames {
         msg.push_str("; try --frames, or `wsscope conns` to see what it holds");
     }
