@@ -3,7 +3,7 @@
 //! `rejected`) and the header rules of RFC 6455 §4.1 (`missing-key`,
 //! `duplicate-key-header`, `duplicate-protocol-header`,
 //! `duplicate-accept-header`, `no-websocket-headers`), plus the
-//! `frames-with-101` note.
+//! `ws-frames-with-upgrade-answer` note.
 //!
 //! On real captures the fields are checked against the heads as they are
 //! in the capture file's bytes (found and parsed here, independently of
@@ -288,7 +288,7 @@ fn frames_in_the_101_segment_are_noted_not_violations() {
     let ev = jsonl(&path);
     let notes: Vec<_> = ev
         .iter()
-        .filter(|e| e["type"] == "diagnostic" && e["code"] == "frames-with-101")
+        .filter(|e| e["type"] == "diagnostic" && e["code"] == "ws-frames-with-upgrade-answer")
         .collect();
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert_eq!(
@@ -307,7 +307,7 @@ fn frames_in_the_101_segment_are_noted_not_violations() {
         assert!(
             !jsonl(&fixture(name))
                 .iter()
-                .any(|e| e["code"] == "frames-with-101"),
+                .any(|e| e["code"] == "ws-frames-with-upgrade-answer"),
             "{name}"
         );
     }
@@ -340,7 +340,7 @@ fn zeek_traces_match_their_heads() {
             continue;
         }
         checked += check_heads(&path, false).len();
-        let noted = ev.iter().any(|e| e["code"] == "frames-with-101");
+        let noted = ev.iter().any(|e| e["code"] == "ws-frames-with-upgrade-answer");
         // The pair Zeek recorded for exactly this: the same session with
         // the ping in the 101's segment, and in a segment of its own.
         if name.ends_with("reply-ping-coalesced.pcap") {
@@ -354,4 +354,15 @@ fn zeek_traces_match_their_heads() {
         checked > 0,
         "no Zeek WebSocket trace with a handshake in PROVENANCE.tsv"
     );
+}
+
+/// A head over the 64 KiB cap whose key is past it: the key is unseen, not
+/// missing — no header rule fires (the accept stays unverified).
+#[test]
+fn a_key_past_the_head_cap_is_not_missing() {
+    let ev = jsonl(&common::root().join("fixtures/hostile/head_cap.pcap"));
+    let v: Vec<_> = ev.iter().filter(|e| e["type"] == "violation").collect();
+    assert!(v.is_empty(), "{v:?}");
+    let h = ev.iter().find(|e| e["type"] == "handshake").unwrap();
+    assert_eq!((h["key"].is_null(), h["rejected"].as_bool()), (true, Some(false)));
 }

@@ -460,7 +460,7 @@ impl Http1Upgrade {
                 cx,
             );
         }
-        for b in request_breaches(req) {
+        for b in request_breaches(req, up.head.not_kept == 0) {
             self.violation(up.at, Some(Dir::C2S), b, cx);
         }
         if let (Some(r), Some(t)) = (resp, resp_at) {
@@ -487,7 +487,7 @@ impl Http1Upgrade {
             cx.diagnostic(
                 at,
                 Some(Dir::S2C),
-                diag::FRAMES_WITH_101,
+                diag::WS_FRAMES_WITH_UPGRADE_ANSWER,
                 format!(
                     "{after} bytes of WebSocket frames ride in the same TCP segment as the 101 response \
                      (packet {})",
