@@ -40,6 +40,7 @@ codes! {
     HTTP_UPGRADE_HELD_OVERFLOW = "http-upgrade-held-overflow": "client bytes sent before the upgrade answer were lost or over the hold cap";
     WS_DETECTED = "ws-detected": "WebSocket found without a handshake";
     WS_HANDSHAKE_CUT = "ws-handshake-cut": "the handshake was cut by the snapshot length; frames decoded after it";
+    WS_FRAMES_WITH_UPGRADE_ANSWER = "ws-frames-with-upgrade-answer": "WebSocket frame bytes in the same TCP segment as the 101 response";
     WS_UPGRADE_UNANSWERED = "ws-upgrade-unanswered": "no answer to the upgrade was captured, but the client sent frames";
     WS_RESYNC = "ws-resync": "bytes skipped to find the next frame header after a gap";
     WS_FRAME_CAPPED = "ws-frame-capped": "a frame's payload over the frame cap";

@@ -160,6 +160,16 @@ pub struct HandshakeEvent {
     pub response_ts: Option<Timestamp>,
     /// Negotiated permessage-deflate parameters, if any.
     pub deflate: Option<DeflateParams>,
+    /// Each side's own `Sec-WebSocket-Extensions` (all its lines joined), as
+    /// Zeek reports them: `extensions` above merges the two.
+    pub client_extensions: Option<String>,
+    pub server_extensions: Option<String>,
+    /// The client's offered `Sec-WebSocket-Protocol` tokens, in order.
+    pub client_subprotocols: Vec<String>,
+    /// The server's `Sec-WebSocket-Protocol` (the one it selected).
+    pub server_subprotocol: Option<String>,
+    /// The server answered, but not `101`; `None` when no answer was captured.
+    pub rejected: Option<bool>,
 }
 
 /// Negotiated RFC 7692 parameters (from the server's answer).
@@ -205,6 +215,11 @@ pub struct FrameEvent {
     pub close_reason: Option<String>,
     /// Pong frames: round-trip time to the matching ping, in seconds.
     pub rtt: Option<f64>,
+    /// The stream ended inside this frame's header: how many header bytes
+    /// were captured (`None`: the whole header). Fields those bytes do not
+    /// hold are neutral: `masked` false, `mask_key` none, `len` and
+    /// `len_bits` 0; `header_len` is the bytes captured.
+    pub header_captured: Option<u8>,
 }
 
 /// `{"type":"message"}` — one complete data message (after reassembly and inflation).

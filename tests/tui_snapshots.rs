@@ -549,6 +549,7 @@ fn frame(conn: ConnId, n: u32, dir: Dir, opcode: u8, payload: &[u8]) -> Event {
         close_code: None,
         close_reason: None,
         rtt: None,
+        header_captured: None,
     })
 }
 

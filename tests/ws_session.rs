@@ -613,6 +613,14 @@ fn every_rule_fires() {
         seen.insert(rule);
     }
     seen.insert(rules::ACCEPT_MISMATCH); // accept_mismatch_still_decodes
+    // The handshake header rules: tests/handshake_facts.rs, on crafted captures.
+    seen.extend([
+        rules::MISSING_KEY,
+        rules::DUPLICATE_KEY_HEADER,
+        rules::DUPLICATE_PROTOCOL_HEADER,
+        rules::DUPLICATE_ACCEPT_HEADER,
+        rules::NO_WEBSOCKET_HEADERS,
+    ]);
     let all: std::collections::BTreeSet<_> = rules::ALL.iter().copied().collect();
     assert_eq!(seen, all, "every rule id has a case");
 

@@ -11,6 +11,7 @@
 pub mod accept;
 pub mod cap;
 pub mod handshake;
+pub mod header_rules;
 mod pending;
 pub mod stream;
 pub mod upgrade;

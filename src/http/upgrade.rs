@@ -35,6 +35,7 @@ use std::collections::VecDeque;
 
 use super::accept::accept_for_key;
 use super::handshake::{HeadError, Looks, ResponseHead, looks_like_request, looks_like_response};
+use super::header_rules::{request_breaches, response_breaches};
 use super::pending::{PendingUpgrade, hold};
 use super::stream::{HttpItem, HttpStream, Side};
 use super::{Headers, MAX_HEAD_BYTES};
@@ -373,6 +374,7 @@ impl Http1Upgrade {
         }
         self.emit_handshake(&up, Some(&h), Some(at), cx);
         if h.status == 101 {
+            self.frames_with_101(at, cx);
             self.handshake_seen = true;
             self.switch_to_ws(at, Some(up), PerDir::new(false, false), cx);
         } else {
@@ -438,6 +440,11 @@ impl Http1Upgrade {
             reason: resp.map(|r| r.reason.clone()),
             response_ts: resp_at.map(|a| a.ts),
             deflate: if switched { self.deflate } else { None },
+            client_extensions: req.joined("sec-websocket-extensions"),
+            server_extensions: resp.and_then(|r| r.headers.joined("sec-websocket-extensions")),
+            client_subprotocols: req.tokens("sec-websocket-protocol").map(str::to_string).collect(),
+            server_subprotocol: resp.and_then(|r| r.headers.joined("sec-websocket-protocol")),
+            rejected: resp.map(|r| r.status != 101),
         };
         cx.event(Event::Handshake(Box::new(ev)));
         if accept_ok == Some(false) {
@@ -451,6 +458,41 @@ impl Http1Upgrade {
                 Some(Dir::S2C),
                 (rules::ACCEPT_MISMATCH, detail),
                 cx,
+            );
+        }
+        for b in request_breaches(req, up.head.not_kept == 0) {
+            self.violation(up.at, Some(Dir::C2S), b, cx);
+        }
+        if let (Some(r), Some(t)) = (resp, resp_at) {
+            for b in response_breaches(&r.headers) {
+                self.violation(t, Some(Dir::S2C), b, cx);
+            }
+        }
+    }
+
+    /// Bytes after the `101` head that came in the same TCP segment as its
+    /// end: the server sent frames before the client could read its answer
+    /// (legal, but worth knowing — a capture-side note, not a violation).
+    fn frames_with_101(&self, at: Stamp, cx: &mut LayerCx<'_>) {
+        let after = self.http[Dir::S2C].buffered().len() as u64;
+        if after == 0 {
+            return;
+        }
+        // The head ends just before the first frame byte.
+        let first = self.pos[Dir::S2C].saturating_sub(after);
+        let Some(span) = self.spans[Dir::S2C].span(first.saturating_sub(1), first.saturating_add(1)) else {
+            return;
+        };
+        if span.first == span.last {
+            cx.diagnostic(
+                at,
+                Some(Dir::S2C),
+                diag::WS_FRAMES_WITH_UPGRADE_ANSWER,
+                format!(
+                    "{after} bytes of WebSocket frames ride in the same TCP segment as the 101 response \
+                     (packet {})",
+                    span.first
+                ),
             );
         }
     }

@@ -330,6 +330,7 @@ mod tests {
             close_code: None,
             close_reason: None,
             rtt: None,
+            header_captured: None,
         }
     }
 

@@ -184,6 +184,12 @@ fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
     }
     o.headers("request_headers", &e.request_headers);
     o.headers("response_headers", &e.response_headers);
+    o.opt_str("client_extensions", e.client_extensions.as_deref());
+    o.opt_str("server_extensions", e.server_extensions.as_deref());
+    o.key("client_subprotocols");
+    o.str_array(&e.client_subprotocols);
+    o.opt_str("server_subprotocol", e.server_subprotocol.as_deref());
+    o.opt_bool("rejected", e.rejected);
 }
 
 fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
@@ -211,6 +217,11 @@ fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
     }
     if e.opcode == 0xA {
         o.opt_f64("rtt", e.rtt);
+    }
+    // Only on a frame whose header the stream ended inside: every other
+    // frame record stays as it was.
+    if let Some(n) = e.header_captured {
+        o.u64("header_captured", u64::from(n));
     }
 }
 
@@ -494,6 +505,7 @@ mod tests {
             close_code: Some(1000),
             close_reason: Some("b\"\n".into()),
             rtt: None,
+            header_captured: None,
         }
     }
 
@@ -601,6 +613,16 @@ mod tests {
         assert_eq!(v["status"], 101);
         assert_eq!(v["deflate"]["client_max_window_bits"], 12);
         assert_eq!(v["request_headers"][0][1], "a");
+        // The Zeek-style facts: null / [] when absent.
+        for k in [
+            "client_extensions",
+            "server_extensions",
+            "server_subprotocol",
+            "rejected",
+        ] {
+            assert_eq!(v[k], Value::Null, "{k}");
+        }
+        assert_eq!(v["client_subprotocols"], serde_json::json!([]));
 
         let addr: std::net::SocketAddr = "[::1]:8765".parse().unwrap();
         let c = ConnectionEndEvent {

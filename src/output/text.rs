@@ -331,7 +331,10 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
     if let Some(rtt) = e.rtt {
         let _ = write!(out, "  rtt {:.3} ms", rtt * 1000.0);
     }
-    if e.truncated {
+    if let Some(n) = e.header_captured {
+        // The stream ended inside the header: its length may be unknown.
+        let _ = write!(out, "  [header cut: {n} header bytes captured, stream ended]");
+    } else if e.truncated {
         let _ = write!(
             out,
             "  [truncated: {} of {} bytes captured]",
@@ -501,6 +504,7 @@ mod tests {
             close_code: None,
             close_reason: None,
             rtt: None,
+            header_captured: None,
         }
     }
 

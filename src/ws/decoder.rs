@@ -19,7 +19,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::frame::{FrameHeader, Incomplete, parse_header, unmask};
+use super::frame::{FrameHeader, HeaderPrefix, Incomplete, parse_header, parse_header_prefix, unmask};
 
 /// Largest frame length the resync scanner believes (2 GiB).
 const PLAUSIBLE_MAX_LEN: u64 = 1 << 31;
@@ -43,6 +43,9 @@ pub struct RawFrame {
     pub truncated: bool,
     /// Payload bytes dropped because of `max_frame_bytes` (not a capture loss).
     pub capped: u64,
+    /// The stream ended inside this frame's header: what its captured bytes
+    /// show (`header` holds the same fields, neutral where unknown).
+    pub cut: Option<HeaderPrefix>,
 }
 
 /// Output of the decoder.
@@ -413,6 +416,7 @@ impl FrameDecoder {
                 truncated: f.lost || (f.payload.len() as u64) < f.header.payload_len,
                 payload: f.payload,
                 capped: f.capped,
+                cut: None,
             }));
         }
     }
@@ -539,8 +543,9 @@ impl FrameDecoder {
         }
     }
 
-    /// End of the stream: emit a frame in progress (truncated) and report
-    /// held bytes as undecodable.
+    /// End of the stream: emit a frame in progress (truncated) — also one
+    /// cut inside its header, with what the captured header bytes show — and
+    /// report bytes held while resynchronising as undecodable.
     pub fn finish(&mut self, out: &mut Vec<Decoded>) {
         match std::mem::replace(&mut self.state, State::Header) {
             State::Payload(f) => {
@@ -549,11 +554,29 @@ impl FrameDecoder {
             }
             State::Header if !self.hdr.is_empty() => {
                 let n = self.hdr.len() as u64;
-                self.stats.frame_bytes = self.stats.frame_bytes.saturating_sub(n);
-                self.skipped_start = self.pos.saturating_sub(n);
-                self.skipped = n;
-                self.skipped_reason = "incomplete header at end of stream";
-                self.report_skipped(out);
+                let offset = self.pos.saturating_sub(n);
+                match parse_header_prefix(&self.hdr) {
+                    // The header bytes are the partial frame's (already
+                    // counted as frame bytes): a truncated frame that shows
+                    // what they hold, so its opcode and RSV are still judged.
+                    Some(p) => out.push(Decoded::Frame(RawFrame {
+                        header: p.header,
+                        offset,
+                        payload: Vec::new(),
+                        truncated: true,
+                        capped: 0,
+                        cut: Some(p),
+                    })),
+                    // Unreachable (a whole header leaves this state), but
+                    // stay total: the bytes are reported, never lost.
+                    None => {
+                        self.stats.frame_bytes = self.stats.frame_bytes.saturating_sub(n);
+                        self.skipped_start = offset;
+                        self.skipped = n;
+                        self.skipped_reason = "incomplete header at end of stream";
+                        self.report_skipped(out);
+                    }
+                }
                 self.hdr.clear();
             }
             State::Resync => {
@@ -691,6 +714,32 @@ mod tests {
             s.frame_bytes + s.gap_bytes + s.undecodable_bytes,
             (a.len() + b.len() + c.len()) as u64
         );
+    }
+
+    #[test]
+    fn end_inside_a_header_is_a_partial_frame() {
+        let a = encode_frame(true, 0, 1, Some([1, 2, 3, 4]), b"hi");
+        for cut in [&[0x87u8][..], &[0x82, 0xFE, 0x01], &[0x81, 0x85, 9, 9]] {
+            let mut d = FrameDecoder::new(0, 1 << 20, C2S);
+            let mut out = Vec::new();
+            d.feed(&a, &mut out);
+            d.feed(cut, &mut out);
+            d.finish(&mut out);
+            let f = frames(&out);
+            assert_eq!(f.len(), 2, "{out:?}");
+            assert_eq!(out.len(), 2, "nothing reported undecodable: {out:?}");
+            let p = f[1];
+            assert!(p.truncated && p.payload.is_empty());
+            assert_eq!(p.offset, a.len() as u64);
+            assert_eq!(p.header.opcode.0, cut[0] & 0xF);
+            assert_eq!(p.header.header_len, cut.len());
+            assert!(p.cut.is_some());
+            let s = d.stats();
+            assert_eq!(
+                (s.frame_bytes, s.undecodable_bytes),
+                ((a.len() + cut.len()) as u64, 0)
+            );
+        }
     }
 
     #[test]

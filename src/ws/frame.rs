@@ -108,6 +108,70 @@ pub fn parse_header(buf: &[u8]) -> Result<FrameHeader, Incomplete> {
     })
 }
 
+/// The first bytes of a header the stream ended inside: what they show.
+///
+/// Byte 0 gives FIN, RSV and the opcode; byte 1 MASK and the 7-bit length;
+/// the extended length and the masking key only when all their bytes are
+/// there. Fields the bytes do not hold keep neutral values (`masked` false,
+/// `mask_key` `None`, `payload_len` 0, `len_bits` 0): check `mask_known` and
+/// `len_known` before judging them. `header_len` is the bytes captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderPrefix {
+    pub header: FrameHeader,
+    /// Byte 1 (MASK and the 7-bit length) was captured.
+    pub mask_known: bool,
+    /// The whole payload length (7-bit, or its extended bytes) was captured.
+    pub len_known: bool,
+}
+
+/// Read what the (incomplete) header bytes `buf` show; `None` when `buf` is
+/// empty or already a whole header.
+pub fn parse_header_prefix(buf: &[u8]) -> Option<HeaderPrefix> {
+    let &b0 = buf.first()?;
+    if parse_header(buf).is_ok() {
+        return None;
+    }
+    let mut header = FrameHeader {
+        fin: b0 & 0x80 != 0,
+        rsv: (b0 >> 4) & 0x7,
+        opcode: Opcode(b0 & 0x0F),
+        masked: false,
+        mask_key: None,
+        payload_len: 0,
+        len_bits: 0,
+        header_len: buf.len(),
+    };
+    let mut len_known = false;
+    if let Some(&b1) = buf.get(1) {
+        header.masked = b1 & 0x80 != 0;
+        let len7 = b1 & 0x7F;
+        let len_bytes: usize = match len7 {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        header.len_bits = match len_bytes {
+            2 => 16,
+            8 => 64,
+            _ => 7,
+        };
+        // 2 + at most 8: no overflow.
+        if let Some(ext) = buf.get(2..2usize.saturating_add(len_bytes)) {
+            len_known = true;
+            header.payload_len = if len_bytes == 0 {
+                u64::from(len7)
+            } else {
+                ext.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+            };
+        }
+    }
+    Some(HeaderPrefix {
+        header,
+        mask_known: buf.len() >= 2,
+        len_known,
+    })
+}
+
 /// Length form for [`encode_frame_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LenForm {
@@ -204,6 +268,42 @@ pub fn unmask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn header_prefix_shows_what_its_bytes_hold() {
+        assert_eq!(parse_header_prefix(&[]), None);
+        // A whole header is not a prefix.
+        assert_eq!(parse_header_prefix(&[0x81, 0x05]), None);
+        // Autobahn 4.1.5: FIN + reserved opcode 7, nothing more.
+        let p = parse_header_prefix(&[0x87]).unwrap();
+        assert!(p.header.fin);
+        assert_eq!(p.header.opcode.0, 7);
+        assert_eq!((p.header.rsv, p.header.header_len, p.header.len_bits), (0, 1, 0));
+        assert!(!p.mask_known && !p.len_known);
+        // MASK and a 7-bit length, the key cut.
+        let p = parse_header_prefix(&[0x72, 0x85, 1, 2]).unwrap();
+        assert!(!p.header.fin);
+        assert_eq!(p.header.rsv, 7);
+        assert!(p.header.masked && p.mask_known && p.len_known);
+        assert_eq!(
+            (p.header.payload_len, p.header.len_bits, p.header.mask_key),
+            (5, 7, None)
+        );
+        // 16-bit length cut after one of its bytes: the length is unknown.
+        let p = parse_header_prefix(&[0x82, 0x7E, 0x01]).unwrap();
+        assert!(!p.len_known);
+        assert_eq!((p.header.payload_len, p.header.len_bits), (0, 16));
+        // 64-bit length whole, the key cut.
+        let mut b = vec![0x82, 0xFF];
+        b.extend(70_000u64.to_be_bytes());
+        b.extend([9, 9]);
+        let p = parse_header_prefix(&b).unwrap();
+        assert!(p.len_known);
+        assert_eq!(
+            (p.header.payload_len, p.header.len_bits, p.header.header_len),
+            (70_000, 64, 12)
+        );
+    }
 
     #[test]
     fn rfc_unmasked_hello() {

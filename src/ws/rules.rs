@@ -21,6 +21,11 @@
 //! | `invalid-utf8-text` | 6455 §5.6, §8.1 | text message that is not valid UTF-8 |
 //! | `invalid-utf8-close-reason` | 6455 §5.5.1 | close reason that is not valid UTF-8 |
 //! | `data-after-close` | 6455 §5.5.1 | a frame sent after the sender's own close frame |
+//! | `missing-key` | 6455 §4.1, §4.2.1 | an upgrade request without `Sec-WebSocket-Key` |
+//! | `duplicate-key-header` | 6455 §4.1, §11.3.1 | `Sec-WebSocket-Key` more than once in a request |
+//! | `duplicate-protocol-header` | 6455 §4.1, §11.3.4 | `Sec-WebSocket-Protocol` more than once in a response (a request may repeat it) |
+//! | `duplicate-accept-header` | 6455 §4.1, §11.3.3 | `Sec-WebSocket-Accept` more than once in a response |
+//! | `no-websocket-headers` | 6455 §4.1, §4.2.1 | an `Upgrade: websocket` request with no `Sec-WebSocket-*` header at all |
 //!
 //! Close codes 1012–1014 are accepted: IANA registered them after RFC 6455.
 
@@ -30,7 +35,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::frame::FrameHeader;
+use super::frame::{FrameHeader, HeaderPrefix};
 use crate::event::Dir;
 
 pub const ACCEPT_MISMATCH: &str = "accept-mismatch";
@@ -51,6 +56,11 @@ pub const CLOSE_PAYLOAD_ONE_BYTE: &str = "close-payload-one-byte";
 pub const INVALID_UTF8_TEXT: &str = "invalid-utf8-text";
 pub const INVALID_UTF8_CLOSE_REASON: &str = "invalid-utf8-close-reason";
 pub const DATA_AFTER_CLOSE: &str = "data-after-close";
+pub const MISSING_KEY: &str = "missing-key";
+pub const DUPLICATE_KEY_HEADER: &str = "duplicate-key-header";
+pub const DUPLICATE_PROTOCOL_HEADER: &str = "duplicate-protocol-header";
+pub const DUPLICATE_ACCEPT_HEADER: &str = "duplicate-accept-header";
+pub const NO_WEBSOCKET_HEADERS: &str = "no-websocket-headers";
 
 /// Every rule id, for documentation and tests.
 pub const ALL: &[&str] = &[
@@ -72,6 +82,11 @@ pub const ALL: &[&str] = &[
     INVALID_UTF8_TEXT,
     INVALID_UTF8_CLOSE_REASON,
     DATA_AFTER_CLOSE,
+    MISSING_KEY,
+    DUPLICATE_KEY_HEADER,
+    DUPLICATE_PROTOCOL_HEADER,
+    DUPLICATE_ACCEPT_HEADER,
+    NO_WEBSOCKET_HEADERS,
 ];
 
 /// A breached rule: (id, detail).
@@ -80,7 +95,26 @@ pub type Breach = (&'static str, String);
 /// Header-level checks of a frame sent in `dir`; `deflate`: permessage-deflate
 /// negotiated (or assumed).
 pub fn check_header(h: &FrameHeader, dir: Dir, deflate: bool, out: &mut Vec<Breach>) {
+    check_fields(h, dir, deflate, true, true, out);
+}
+
+/// The checks the captured bytes of a header cut by the end of the stream
+/// allow: byte 0 (FIN, RSV, opcode) always, the MASK bit once byte 1 is
+/// there, the length rules once the whole length is.
+pub fn check_header_prefix(p: &HeaderPrefix, dir: Dir, deflate: bool, out: &mut Vec<Breach>) {
+    check_fields(&p.header, dir, deflate, p.mask_known, p.len_known, out);
+}
+
+fn check_fields(
+    h: &FrameHeader,
+    dir: Dir,
+    deflate: bool,
+    mask_known: bool,
+    len_known: bool,
+    out: &mut Vec<Breach>,
+) {
     match (dir, h.masked) {
+        _ if !mask_known => {}
         (Dir::C2S, false) => out.push((CLIENT_FRAME_UNMASKED, "client frame without the MASK bit".into())),
         (Dir::S2C, true) => out.push((SERVER_FRAME_MASKED, "server frame with the MASK bit set".into())),
         _ => {}
@@ -111,7 +145,7 @@ pub fn check_header(h: &FrameHeader, dir: Dir, deflate: bool, out: &mut Vec<Brea
             ));
         }
     }
-    if control && h.payload_len > 125 {
+    if len_known && control && h.payload_len > 125 {
         out.push((
             CONTROL_FRAME_TOO_LONG,
             format!("{} frame with {} payload bytes (max 125)", op, h.payload_len),
@@ -119,6 +153,9 @@ pub fn check_header(h: &FrameHeader, dir: Dir, deflate: bool, out: &mut Vec<Brea
     }
     if control && !h.fin {
         out.push((CONTROL_FRAME_FRAGMENTED, format!("{} frame without FIN", op)));
+    }
+    if !len_known {
+        return;
     }
     if h.non_minimal_length() {
         out.push((
@@ -252,6 +289,25 @@ mod tests {
         assert_eq!(ids(&[0x82, 0x7E, 0, 5], Dir::S2C, false), [NON_MINIMAL_LENGTH]);
         let liar = encode_header(true, 0, 2, None, 1 << 63, LenForm::Minimal);
         assert_eq!(ids(&liar, Dir::S2C, false), [LENGTH_MSB_SET]);
+    }
+
+    #[test]
+    fn header_prefix_rules_judge_only_what_was_captured() {
+        let ids = |b: &[u8], dir: Dir| {
+            let p = crate::ws::frame::parse_header_prefix(b).unwrap();
+            let mut v = Vec::new();
+            check_header_prefix(&p, dir, false, &mut v);
+            v.into_iter().map(|(id, _)| id).collect::<Vec<_>>()
+        };
+        // Autobahn 4.1.5: FIN, reserved opcode 7; the MASK bit is unknown.
+        assert_eq!(ids(&[0x87], Dir::C2S), [RESERVED_OPCODE]);
+        assert_eq!(ids(&[0x09], Dir::S2C), [CONTROL_FRAME_FRAGMENTED]);
+        assert_eq!(ids(&[0xB1], Dir::S2C), [RSV_WITHOUT_EXTENSION]);
+        assert!(ids(&[0x81], Dir::C2S).is_empty());
+        // Byte 1 there: the MASK bit is judged; an unknown length is not.
+        assert_eq!(ids(&[0x81, 0x7E, 0x01], Dir::C2S), [CLIENT_FRAME_UNMASKED]);
+        assert!(ids(&[0x82, 0xFE, 0x00], Dir::C2S).is_empty());
+        assert_eq!(ids(&[0x82, 0xFE, 0x00, 0x05, 1], Dir::C2S), [NON_MINIMAL_LENGTH]);
     }
 
     #[test]

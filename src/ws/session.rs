@@ -307,7 +307,10 @@ impl WsSession {
         let packets = me.spans.span(f.offset, end).unwrap_or(PacketSpan::one(at.packet));
         me.spans.forget_before(f.offset);
         let mut breaches: Vec<Breach> = Vec::new();
-        rules::check_header(&h, dir, deflate_on, &mut breaches);
+        match &f.cut {
+            Some(p) => rules::check_header_prefix(p, dir, deflate_on, &mut breaches),
+            None => rules::check_header(&h, dir, deflate_on, &mut breaches),
+        }
         let mut done: Vec<Assembled> = Vec::new();
         let mut ev = FrameEvent {
             conn: self.id.conn,
@@ -329,13 +332,16 @@ impl WsSession {
             close_code: None,
             close_reason: None,
             rtt: None,
+            header_captured: f.cut.map(|_| u8::try_from(h.header_len).unwrap_or(u8::MAX)),
         };
         let mut close_now = None;
         // Track the peer's actual masking so that resync looks for what it sends.
-        me.decoder.set_expect(Expect {
-            masked: h.masked,
-            ..me.decoder.expect()
-        });
+        if f.cut.is_none() {
+            me.decoder.set_expect(Expect {
+                masked: h.masked,
+                ..me.decoder.expect()
+            });
+        }
         if me.closed && !me.data_after_close_reported {
             me.data_after_close_reported = true;
             breaches.push((
@@ -344,6 +350,10 @@ impl WsSession {
             ));
         }
         match h.opcode {
+            // A header cut by the end of the stream carries no payload: its
+            // fields are judged above; there is no close code, ping or
+            // message part to take from it.
+            _ if f.cut.is_some() => {}
             Opcode::CLOSE => {
                 let c = rules::parse_close(&f.payload, f.truncated, &mut breaches);
                 ev.close_code = c.code;
