@@ -45,7 +45,8 @@ pub struct Cli {
     #[arg(long, hide = true, requires = "headless")]
     pub headless_first: bool,
 
-    /// Time format of the text timeline printed when stdout is not a terminal (see `dump -t`).
+    /// Time format of the text timeline printed when stdout is not a
+    /// terminal, as tshark's -t (default u: UTC; a, ad: the zone of TZ).
     #[arg(short = 't', value_enum, value_name = "FORMAT", default_value_t = TimeFormat::Utc)]
     pub time: TimeFormat,
 
@@ -73,7 +74,9 @@ pub enum Command {
         input: InputArgs,
         #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
         format: DumpFormat,
-        /// Time format of the text lines, as tshark's -t (JSON Lines keep their `ts`).
+        /// Time format of the text lines, as tshark's -t. The default, u, is
+        /// UTC: the text has no header, so the zone is said here. a and ad
+        /// use the local zone (TZ). JSON Lines keep their `ts` (epoch seconds).
         #[arg(short = 't', value_enum, value_name = "FORMAT", default_value_t = TimeFormat::Utc)]
         time: TimeFormat,
         #[command(flatten)]

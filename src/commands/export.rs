@@ -174,23 +174,17 @@ fn analyze_into(
     let mut analyzer = Analyzer::new(cfg);
     let mut links = FxHashMap::default();
     let mut on_packet = |p: &Packet<'_>| Progress::watch(progress, p);
-    let mut src = Watched::new(src, &mut on_packet);
-    let end = pipeline::run(
-        &mut src,
-        &mut analyzer,
-        sink,
-        Control::limit(limit),
-        |fed, sink| {
-            if let Some(conn) = fed.conn {
-                links.entry(conn).or_insert(fed.packet.link);
-            }
-            if sink.failed() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        },
-    )?;
+    let src: &mut dyn PacketSource = &mut Watched::new(src, &mut on_packet);
+    let end = pipeline::run(src, &mut analyzer, sink, Control::limit(limit), |fed, sink| {
+        if let Some(conn) = fed.conn {
+            links.entry(conn).or_insert(fed.packet.link);
+        }
+        if sink.failed() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
     Ok((end, links, analyzer))
 }
 
