@@ -4,6 +4,7 @@
 
 use crate::analyzer::AnalyzerConfig;
 use crate::event::{ConnId, Dir};
+use crate::output::text::time::TimeFormat;
 use crate::select::{SelectExpr, Selection, Unit, parse_dir, parse_opcode};
 use crate::source::PacketSource;
 use crate::source::file::FileSource;
@@ -44,8 +45,24 @@ pub struct Cli {
     #[arg(long, hide = true, requires = "headless")]
     pub headless_first: bool,
 
+    /// Time format of the text timeline printed when stdout is not a
+    /// terminal, as tshark's -t (default u: UTC; a, ad: the zone of TZ).
+    #[arg(short = 't', value_enum, value_name = "FORMAT", default_value_t = TimeFormat::Utc)]
+    pub time: TimeFormat,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
+
+impl Cli {
+    /// Settles the input flags of whichever command runs ([`InputArgs::resolve`]).
+    pub fn resolve_inputs(&mut self) -> anyhow::Result<()> {
+        match &mut self.command {
+            Some(Command::Dump { input, .. }) | Some(Command::Conns { input, .. }) => input.resolve(),
+            Some(Command::Export(args)) => args.input.resolve(),
+            None => self.input.resolve(),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -57,6 +74,11 @@ pub enum Command {
         input: InputArgs,
         #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
         format: DumpFormat,
+        /// Time format of the text lines, as tshark's -t. The default, u, is
+        /// UTC: the text has no header, so the zone is said here. a and ad
+        /// use the local zone (TZ). JSON Lines keep their `ts` (epoch seconds).
+        #[arg(short = 't', value_enum, value_name = "FORMAT", default_value_t = TimeFormat::Utc)]
+        time: TimeFormat,
         #[command(flatten)]
         select: SelectArgs,
         #[command(flatten)]
@@ -114,40 +136,101 @@ pub struct InputArgs {
     #[arg(value_name = "FILE", conflicts_with = "interface")]
     pub file: Option<PathBuf>,
 
+    /// The capture file, as tshark and tcpdump take it (`-r -` reads standard input).
+    #[arg(short = 'r', value_name = "FILE", conflicts_with = "interface")]
+    pub read: Option<PathBuf>,
+
     /// Capture live on this interface (`any` for all; needs the `live` feature).
     #[arg(short = 'i', long = "interface", value_name = "IFACE")]
     pub interface: Option<String>,
 
-    /// Capture filter in BPF syntax, compiled by libpcap (live only).
-    #[arg(
-        short = 'f',
-        long = "filter",
-        value_name = "BPF",
-        default_value = "tcp",
-        requires = "interface"
-    )]
-    pub filter: String,
+    /// Capture filter in BPF syntax, compiled by libpcap (live only; default `tcp`).
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
 
-    /// Bytes kept of each packet (live only).
-    #[arg(long, value_name = "BYTES", default_value_t = 262_144, requires = "interface")]
-    pub snaplen: i32,
+    /// Bytes kept of each packet (live only; default 262144).
+    #[arg(long, value_name = "BYTES")]
+    pub snaplen: Option<i32>,
 
     /// Stop after this many packets.
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
 
     /// Stop capturing after this many seconds (live only).
-    #[arg(long, value_name = "SECS", requires = "interface")]
+    #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
 
     /// Also save the raw packets to this pcap file (live only), to reopen later.
-    #[arg(short = 'w', long = "write", value_name = "FILE.pcap", requires = "interface")]
+    #[arg(short = 'w', long = "write", value_name = "FILE.pcap")]
     pub write: Option<PathBuf>,
+
+    /// No progress line on standard error (shown only when it is a terminal).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Exit 0 for a capture cut in the middle of a record (default: exit
+    /// status 3 once everything before the cut is written).
+    #[arg(long)]
+    pub allow_truncated: bool,
 }
+
+/// The BPF filter of live capture when `-f` is not given.
+pub const DEFAULT_FILTER: &str = "tcp";
+/// The snapshot length of live capture when `--snaplen` is not given.
+pub const DEFAULT_SNAPLEN: i32 = 262_144;
 
 impl InputArgs {
     pub fn is_live(&self) -> bool {
         self.interface.is_some()
+    }
+
+    /// The BPF filter of live capture.
+    pub fn bpf(&self) -> &str {
+        self.filter.as_deref().unwrap_or(DEFAULT_FILTER)
+    }
+
+    /// Settles the flags before anything is opened: `-r FILE` becomes the
+    /// capture file (given twice is an error), and options that only live
+    /// capture can honour are refused without `-i`, each saying what does
+    /// the job for a file. Usage errors: exit status 2.
+    pub fn resolve(&mut self) -> anyhow::Result<()> {
+        if let Some(r) = self.read.take() {
+            if let Some(f) = &self.file {
+                bail!(
+                    "the capture is given twice (-r {} and {}): give it once, as -r FILE or as FILE",
+                    r.display(),
+                    f.display()
+                );
+            }
+            self.file = Some(r);
+        }
+        if self.is_live() {
+            return Ok(());
+        }
+        if self.write.is_some() {
+            bail!(
+                "-w saves a live capture (-i IFACE); to write a file's packets use \
+                 `wsscope export --format pcap -o OUT FILE` (with --conn or --select to pick connections)"
+            );
+        }
+        if let Some(f) = &self.filter {
+            bail!(
+                "-f {f:?} is a BPF capture filter for live capture (-i IFACE); to pick from a file use \
+                 --select or --conn (dump, export), or filter it first with `tcpdump -r FILE -w OUT '{f}'`"
+            );
+        }
+        if self.duration.is_some() {
+            bail!(
+                "--duration stops a live capture (-i IFACE); a file is read to its end: use -c N to stop after N packets"
+            );
+        }
+        if self.snaplen.is_some() {
+            bail!(
+                "--snaplen sets how much of each packet live capture (-i IFACE) keeps; a file's packets are \
+                 read as they were captured: drop --snaplen"
+            );
+        }
+        Ok(())
     }
 
     /// Says on stderr that live capture is running (stdout stays clean).
@@ -155,7 +238,7 @@ impl InputArgs {
         if let Some(iface) = &self.interface {
             eprintln!(
                 "wsscope: capturing on {iface} (filter `{}`); Ctrl-C to stop",
-                self.filter
+                self.bpf()
             );
         }
     }
@@ -204,8 +287,8 @@ impl InputArgs {
         stop_on_signals(stop.clone())?;
         let opts = LiveOptions {
             interface: self.interface.clone().unwrap_or_default(),
-            filter: self.filter.clone(),
-            snaplen: self.snaplen,
+            filter: self.bpf().to_string(),
+            snaplen: self.snaplen.unwrap_or(DEFAULT_SNAPLEN),
             count: self.count,
             duration: self.duration.map(std::time::Duration::from_secs_f64),
             write: self.write.clone(),

@@ -3,7 +3,8 @@
 //! [`wsscope::commands`].
 //!
 //! Exit codes: 0 success; 1 nothing selected / nothing found (like grep);
-//! 2 usage or input errors; 130 interrupted twice.
+//! 2 usage or input errors; 3 the capture is truncated (output complete up
+//! to the cut; `--allow-truncated`: 0); 130 interrupted twice.
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -13,8 +14,8 @@ use wsscope::cli::{Cli, Command};
 use wsscope::commands;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let mut cli = Cli::parse();
+    match cli.resolve_inputs().and_then(|()| run(cli)) {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (`wsscope dump x | head`) is not an error.
@@ -45,9 +46,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Dump {
             input,
             format,
+            time,
             select,
             analysis,
-        }) => commands::dump::run_selected(input, *format, select, analysis, stop),
+        }) => commands::dump::run_selected(input, *format, *time, select, analysis, stop),
         Some(Command::Export(args)) => commands::export::run_cli(args),
         None => commands::timeline::run(&cli, stop),
     }

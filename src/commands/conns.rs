@@ -1,6 +1,7 @@
 //! `wsscope conns`: one row per TCP connection, as a table or JSON Lines.
 
-use super::report_end;
+use super::progress::{Progress, Watched};
+use super::{exit_status, report_end};
 use crate::analyzer::Analyzer;
 use crate::cli::{AnalysisArgs, ConnsFormat, InputArgs};
 use crate::output::conns::ConnsSink;
@@ -26,11 +27,16 @@ pub fn run(
     let mut sink = ConnsSink::new(w, format == ConnsFormat::Table, cfg.budget.output);
     let mut analyzer = Analyzer::new(cfg);
     let ctl = Control::limit(input.count);
-    let end = pipeline::run(src.as_mut(), &mut analyzer, &mut sink, ctl, |_, _| {
+    // The table is written at the end; JSON Lines as connections end.
+    let mut progress = Progress::for_input(input, format == ConnsFormat::Jsonl);
+    let mut on_packet = |p: &crate::source::Packet<'_>| Progress::watch(&mut progress, p);
+    let mut src = Watched::new(src.as_mut(), &mut on_packet);
+    let end = pipeline::run(&mut src, &mut analyzer, &mut sink, ctl, |_, _| {
         ControlFlow::Continue(())
     })?;
+    drop(progress);
     let mut w = sink.finish().context("writing output")?;
     w.flush().context("writing output")?;
-    report_end(input, &end);
-    Ok(ExitCode::SUCCESS)
+    let truncated = report_end(input, &end);
+    Ok(exit_status(0, truncated))
 }

@@ -3,12 +3,14 @@
 //! selection names ([`crate::select::Row::of_event`] says what each event
 //! offers to its terms).
 
-use super::report_end;
+use super::progress::{Progress, Watched};
+use super::{exit_status, report_end};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, SelectArgs};
 use crate::event::{ConnId, Event, EventSink};
 use crate::output::jsonl::JsonlSink;
 use crate::output::text::TextSink;
+use crate::output::text::time::{Clock, Origin, TimeFormat};
 use crate::pipeline::{self, Control};
 use crate::select::{Row, Selection, Unit};
 use crate::source::{PacketSource, SourceEnd};
@@ -23,17 +25,21 @@ use std::sync::atomic::AtomicBool;
 pub fn run(
     input: &InputArgs,
     format: DumpFormat,
+    time: TimeFormat,
     analysis: &AnalysisArgs,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
-    run_selected(input, format, &SelectArgs::default(), analysis, stop)
+    run_selected(input, format, time, &SelectArgs::default(), analysis, stop)
 }
 
 /// The events `select` takes: all of them when it is empty (then exit 0
-/// whatever the capture held), else exit 1 when none matched.
+/// whatever the capture held), else exit 1 when none matched; exit 3 when
+/// the capture was truncated (unless `--allow-truncated`). Text lines
+/// carry their time in `time` (`-t`).
 pub fn run_selected(
     input: &InputArgs,
     format: DumpFormat,
+    time: TimeFormat,
     select: &SelectArgs,
     analysis: &AnalysisArgs,
     stop: Arc<AtomicBool>,
@@ -44,23 +50,31 @@ pub fn run_selected(
     let live = input.is_live();
     let stdout = std::io::stdout();
     let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let (src, cfg, count) = (
-        src.as_mut(),
-        super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?,
-        input.count,
-    );
+    let cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
+    let count = input.count;
+    let mut progress = Progress::for_input(input, true);
+    // `-t r` counts from the first packet, known before its events are.
+    let origin = Origin::default();
+    let mut on_packet = |p: &crate::source::Packet<'_>| {
+        origin.get_or_init(|| p.ts);
+        Progress::watch(&mut progress, p);
+    };
+    let mut watched = Watched::new(src.as_mut(), &mut on_packet);
+    let src: &mut dyn PacketSource = &mut watched;
     let (end, written, counts) = match format {
         DumpFormat::Jsonl => {
             let sink = JsonlSink::with_flush_each(w, live);
             run_sink(sink, JsonlSink::failed, sel, src, cfg, count)?
         }
         DumpFormat::Text => {
-            let sink = TextSink::new(w).flush_each(live);
+            let clock = Clock::new(time, origin.clone());
+            let sink = TextSink::new(w).flush_each(live).clock(clock);
             run_sink(sink, TextSink::failed, sel, src, cfg, count)?
         }
     };
+    drop(progress);
     written.context("writing output")?;
-    report_end(input, &end);
+    let truncated = report_end(input, &end);
     let (found, tls_hidden) = (counts.websocket_events, counts.tls_undecrypted);
     if tls_hidden > 0 {
         eprintln!(
@@ -77,9 +91,9 @@ pub fn run_selected(
     }
     if counts.selecting && counts.selected == 0 {
         eprintln!("wsscope: {}", nothing_message(input, select, &counts));
-        return Ok(ExitCode::from(1));
+        return Ok(exit_status(1, truncated));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_status(0, truncated))
 }
 
 /// The stderr line when a selection matched no event, saying what the

@@ -2,7 +2,8 @@
 //! [`ExportSink`], and for `--format pcap` a second pass that copies the
 //! selected connections' packets ([`crate::output::export_pcap`]); then
 //! reports on standard error and picks the exit status (0, or 1 when
-//! nothing matched, like grep).
+//! nothing matched, like grep; 3 when the capture was truncated, unless
+//! `--allow-truncated`).
 //!
 //! `--format pcap` must know the selected connections before writing their
 //! first packet, so it reads the capture twice: the analysis pass finds
@@ -12,6 +13,7 @@
 //! selection), into [`HarWriter`], which keeps each entry within the output
 //! share of `--max-memory` until its connection ends.
 
+use super::progress::{Progress, Watched};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::event::{ConnId, EventSink};
@@ -22,7 +24,7 @@ use crate::output::export_pcap::{key_log_lines, write_connections};
 use crate::output::har::HarWriter;
 use crate::pipeline::{self, Control};
 use crate::source::file::FileSource;
-use crate::source::{LinkType, PacketSource, SourceEnd};
+use crate::source::{LinkType, Packet, PacketSource, SourceEnd};
 use anyhow::{Context, bail};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
@@ -72,8 +74,11 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
     let mut src = args.input.open(stop)?;
     args.input.announce_live();
     let src = src.as_mut();
+    // Cleared when this returns, before anything else goes to stderr.
+    let to_stdout = args.output.is_none() && args.out_dir.is_none();
+    let mut progress = Progress::for_input(&args.input, to_stdout);
     if args.format == ExportFormat::Pcap {
-        return run_pcap(args, src, cfg, stdout);
+        return run_pcap(args, src, cfg, stdout, &mut progress);
     }
     let mut file;
     let w: &mut dyn Write = match &args.output {
@@ -97,7 +102,7 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         (None, _) => Output::Events(jsonl_writer(w)),
     };
     let mut sink = ExportSink::new(options(args), out);
-    let (end, ..) = analyze_into(src, cfg, &mut sink, args.input.count)?;
+    let (end, ..) = analyze_into(src, cfg, &mut sink, args.input.count, &mut progress)?;
     sink.finish().context("writing output")?;
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
@@ -137,9 +142,10 @@ fn run_pcap(
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     stdout: &mut dyn Write,
+    progress: &mut Option<Progress>,
 ) -> anyhow::Result<ExportSummary> {
     let mut sink = ExportSink::new(options(args), Output::Conns);
-    let (end, links, analyzer) = analyze_into(src, cfg.clone(), &mut sink, args.input.count)?;
+    let (end, links, analyzer) = analyze_into(src, cfg.clone(), &mut sink, args.input.count, progress)?;
     sink.finish().context("writing output")?;
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
@@ -151,7 +157,12 @@ fn run_pcap(
     drop(analyzer);
     let keys = (!keys.is_empty()).then_some(keys.as_bytes());
     // `check` made sure the input is a file, not stdin or an interface.
-    let mut src = FileSource::open(&args.input.file.clone().unwrap_or_default())?;
+    let mut file = FileSource::open(&args.input.file.clone().unwrap_or_default())?;
+    if let Some(p) = progress.as_mut() {
+        p.phase("copying packets");
+    }
+    let mut on_packet = |p: &Packet<'_>| Progress::watch(progress, p);
+    let mut src = Watched::new(&mut file, &mut on_packet);
     let (conns, limit) = (&summary.matched_conns, args.input.count);
     summary.packets = match &args.output {
         Some(path) => {
@@ -193,17 +204,20 @@ fn exported_tls_keys(summary: &mut ExportSummary, keys: &KeyStore) -> String {
 }
 
 /// The analysis pass, stopping early when the output fails (closed pipe)
-/// or after `limit` packets (`-c`). Also returns the link type of each
-/// connection's first packet (a pcap holds one), and the analyzer (its
-/// keys).
+/// or after `limit` packets (`-c`), its packets going by `progress`. Also
+/// returns the link type of each connection's first packet (a pcap holds
+/// one), and the analyzer (its keys).
 fn analyze_into(
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     sink: &mut ExportSink<'_>,
     limit: Option<u64>,
+    progress: &mut Option<Progress>,
 ) -> anyhow::Result<(SourceEnd, FxHashMap<ConnId, LinkType>, Analyzer)> {
     let mut analyzer = Analyzer::new(cfg);
     let mut links = FxHashMap::default();
+    let mut on_packet = |p: &Packet<'_>| Progress::watch(progress, p);
+    let src: &mut dyn PacketSource = &mut Watched::new(src, &mut on_packet);
     let end = pipeline::run(src, &mut analyzer, sink, Control::limit(limit), |fed, sink| {
         if let Some(conn) = fed.conn {
             links.entry(conn).or_insert(fed.packet.link);
@@ -331,7 +345,8 @@ pub fn tls_key_notes(summary: &ExportSummary) -> Vec<String> {
 
 /// `wsscope export` on standard output: runs the export, reports on
 /// standard error, and returns the exit status (0, or 1 when nothing
-/// matched; errors are the caller's exit 2).
+/// matched, 3 when the capture was truncated; errors are the caller's
+/// exit 2).
 pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
@@ -343,9 +358,7 @@ pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = run(args, &mut w, tty)?;
     w.flush().context("writing output")?;
-    if let Some(why) = &summary.truncated {
-        eprintln!("wsscope: warning: {}: {why}", args.input_name());
-    }
+    let truncated = super::report_truncated(&args.input, &args.input_name(), summary.truncated.as_deref());
     if summary.matched_nothing() {
         eprintln!("wsscope: {}", nothing_message(&summary, args));
     } else if let Some(dir) = &args.out_dir {
@@ -359,5 +372,9 @@ pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     for line in tls_key_notes(&summary) {
         eprintln!("wsscope: {line}");
     }
-    Ok(exit_code(&summary))
+    Ok(if truncated {
+        ExitCode::from(super::EXIT_TRUNCATED)
+    } else {
+        exit_code(&summary)
+    })
 }

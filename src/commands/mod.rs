@@ -5,11 +5,14 @@
 //! [`crate::tui`].
 //!
 //! Exit codes: 0 success; 1 nothing selected / nothing found (like grep);
-//! 2 usage or input errors; 130 interrupted twice.
+//! 2 usage or input errors; 3 the capture is truncated (everything before
+//! the cut was written; `--allow-truncated` makes it 0); 130 interrupted
+//! twice.
 
 pub mod conns;
 pub mod dump;
 pub mod export;
+pub mod progress;
 pub mod timeline;
 
 use crate::analyzer::AnalyzerConfig;
@@ -111,16 +114,43 @@ pub fn list_interfaces() -> anyhow::Result<ExitCode> {
     );
 }
 
-/// Tells the user how the input ended (truncation, drops), on stderr.
-fn report_end(input: &InputArgs, end: &SourceEnd) {
+/// The exit status of a capture that ends in the middle of a record (or
+/// whose rest could not be read): the output is complete up to the cut,
+/// but a script must not take it for the whole capture.
+pub const EXIT_TRUNCATED: u8 = 3;
+
+/// Says on stderr, in one line, that `name` was `truncated` (why, and the
+/// exit status it gets); returns whether that status is [`EXIT_TRUNCATED`]
+/// (not with `--allow-truncated`).
+fn report_truncated(input: &InputArgs, name: &str, truncated: Option<&str>) -> bool {
+    let Some(why) = truncated else {
+        return false;
+    };
+    if input.allow_truncated {
+        eprintln!("wsscope: warning: {name} is truncated: {why} (exit status 0: --allow-truncated)");
+        false
+    } else {
+        eprintln!("wsscope: {name} is truncated: {why}; exit status {EXIT_TRUNCATED} (--allow-truncated: 0)");
+        true
+    }
+}
+
+/// `status`, unless the capture was truncated: then [`EXIT_TRUNCATED`],
+/// which says more (a selection that matched nothing may have matched in
+/// what was cut).
+fn exit_status(status: u8, truncated: bool) -> ExitCode {
+    ExitCode::from(if truncated { EXIT_TRUNCATED } else { status })
+}
+
+/// Tells the user how the input ended (truncation, drops), on stderr;
+/// returns whether the capture was truncated and that sets the exit status.
+fn report_end(input: &InputArgs, end: &SourceEnd) -> bool {
     let name = input
         .file
         .as_ref()
         .map(|f| f.display().to_string())
         .unwrap_or_default();
-    if let Some(why) = &end.truncated {
-        eprintln!("wsscope: warning: {name}: {why}");
-    }
+    let truncated = report_truncated(input, &name, end.truncated.as_deref());
     if let Some(dropped) = end.dropped {
         eprintln!(
             "wsscope: {} packets captured on {}, {dropped} dropped ({} by the kernel, {} because analysis fell behind)",
@@ -130,4 +160,5 @@ fn report_end(input: &InputArgs, end: &SourceEnd) {
             end.dropped_pipeline.unwrap_or(0)
         );
     }
+    truncated
 }

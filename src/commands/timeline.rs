@@ -20,7 +20,7 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
         return headless(cli, cfg);
     }
     if !std::io::stdout().is_terminal() {
-        return super::dump::run(&cli.input, DumpFormat::Text, &cli.analysis, stop);
+        return super::dump::run(&cli.input, DumpFormat::Text, cli.time, &cli.analysis, stop);
     }
     #[cfg(feature = "live")]
     if cli.input.is_live() {

@@ -10,6 +10,8 @@
 //! characters, ESC, DEL, C1 controls and bidi/zero-width format characters
 //! as inert escapes (`\x1b`, `\u{202e}`).
 
+pub mod time;
+
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -27,8 +29,13 @@ pub struct TextSink<W: Write> {
     w: W,
     latch: WriteLatch,
     line: String,
+    /// The line after its time, written before the time is (`-t d` counts
+    /// from the previous line *printed*).
+    body: String,
     /// Flush after every line (live capture: lines appear as packets arrive).
     flush_each: bool,
+    /// Writes each line's time (`-t`; UTC time of day by default).
+    clock: time::Clock,
 }
 
 impl<W: Write> TextSink<W> {
@@ -37,8 +44,16 @@ impl<W: Write> TextSink<W> {
             w,
             latch: WriteLatch::default(),
             line: String::new(),
+            body: String::new(),
             flush_each: false,
+            clock: time::Clock::default(),
         }
+    }
+
+    /// Write each line's time with `clock` (`-t`).
+    pub fn clock(mut self, clock: time::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Flush after every line (for live capture).
@@ -62,8 +77,12 @@ impl<W: Write> EventSink for TextSink<W> {
         if self.latch.failed() {
             return;
         }
-        self.line.clear();
-        if format_event(&ev, PREVIEW_CHARS, false, &mut self.line) {
+        self.body.clear();
+        if format_event_body(&ev, PREVIEW_CHARS, false, &mut self.body) {
+            self.line.clear();
+            self.clock.write(ev.ts(), &mut self.line);
+            self.line.push(' ');
+            self.line.push_str(&self.body);
             self.line.push('\n');
             let res = self.w.write_all(self.line.as_bytes());
             let res = if self.flush_each {
@@ -189,6 +208,11 @@ pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
 /// `false` if the event gets no line.
 pub fn format_event(ev: &Event, preview: usize, all_messages: bool, out: &mut String) -> bool {
     let _ = write!(out, "{} ", ev.ts());
+    format_event_body(ev, preview, all_messages, out)
+}
+
+/// [`format_event`] without the time and its space.
+pub fn format_event_body(ev: &Event, preview: usize, all_messages: bool, out: &mut String) -> bool {
     match ev {
         Event::Connection(e) => connection(e, out),
         Event::Tls(e) => tls(e, out),
