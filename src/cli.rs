@@ -59,7 +59,13 @@ impl Cli {
     pub fn resolve_inputs(&mut self) -> anyhow::Result<()> {
         match &mut self.command {
             Some(Command::Dump { input, .. }) | Some(Command::Conns { input, .. }) => input.resolve(),
-            Some(Command::Export(args)) => args.input.resolve(),
+            Some(Command::Export(args)) => {
+                // `-o -` is standard output, as for tcpdump's `-w -`.
+                if args.output.as_deref() == Some(std::path::Path::new("-")) {
+                    args.output = None;
+                }
+                args.input.resolve()
+            }
             None => self.input.resolve(),
         }
     }
@@ -364,7 +370,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Hexdump)]
     pub format: ExportFormat,
 
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "PATH", conflicts_with = "out_dir")]
     pub output: Option<PathBuf>,
 

@@ -440,3 +440,30 @@ fn no_progress_line_without_a_terminal() {
         assert_eq!(stderr(&o), "", "{args:?}");
     }
 }
+
+/// `export -o -` writes to standard output (as `tcpdump -w -`), the same
+/// bytes as without `-o`, and leaves no file named `-` behind.
+#[test]
+fn dash_o_dash_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture();
+    let f = f.to_str().unwrap();
+    let plain = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["export", "--format", "jsonl", f])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let dash = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["export", "--format", "jsonl", "-o", "-", f])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        plain.status.success() && dash.status.success(),
+        "{}",
+        stderr(&dash)
+    );
+    assert!(!plain.stdout.is_empty());
+    assert_eq!(dash.stdout, plain.stdout);
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+}
