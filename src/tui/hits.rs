@@ -332,10 +332,13 @@ fn job_line(job: &Job, fraction: f64) -> String {
         Purpose::Search => "searching",
         Purpose::Filter => "filtering by",
     };
+    // In steps of 5 %: each change redraws the screen, and the search
+    // threads want the cores (a terminal redrawing at every 1 % slowed a
+    // 0.6 s search to 1 s).
+    let pct = ((fraction * 20.0).floor() * 5.0).clamp(0.0, 100.0);
     format!(
-        "{what} /{}/ in every whole payload… {:.0}% — Esc cancels",
-        job.text,
-        (fraction * 100.0).clamp(0.0, 100.0)
+        "{what} /{}/ in every whole payload… {pct:.0}% — Esc cancels",
+        job.text
     )
 }
 
