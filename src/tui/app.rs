@@ -261,6 +261,9 @@ impl App {
                 f.index().freeze();
             }
         }
+        if let Some(f) = &self.fetcher {
+            f.retry_misses();
+        }
         self.map_pending_hits();
         // The first WebSocket connection changes what "all" means.
         if !had_ws && !self.store.ws_conns.is_empty() && !self.show_all_tcp {

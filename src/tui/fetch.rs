@@ -58,6 +58,10 @@ pub struct Fetcher {
     cache: RefCell<Cache>,
     pending: RefCell<HashSet<PayloadKey>>,
     failed: RefCell<HashMap<PayloadKey, String>>,
+    /// Keys a replay did not meet: while the capture is still being read,
+    /// the row may have come before its last packet was indexed (a batch
+    /// sent in the middle of a packet), so they are asked again later.
+    missed: RefCell<HashSet<PayloadKey>>,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -89,6 +93,7 @@ impl Fetcher {
             }),
             pending: RefCell::default(),
             failed: RefCell::default(),
+            missed: RefCell::default(),
         };
         // Without a worker (it could not start) its receiver is gone: every
         // request then fails at once, saying so.
@@ -114,6 +119,15 @@ impl Fetcher {
     /// Why it cannot be fetched, if it could not.
     pub fn failure(&self, key: &PayloadKey) -> Option<String> {
         self.failed.borrow().get(key).cloned()
+    }
+
+    /// Forgets the misses (see `missed`): the index has grown since, so
+    /// they are asked again when shown. Real failures stay.
+    pub fn retry_misses(&self) {
+        let mut failed = self.failed.borrow_mut();
+        for k in self.missed.borrow_mut().drain() {
+            failed.remove(&k);
+        }
     }
 
     /// Asks for `key` (once: a pending or failed key is not asked again).
@@ -169,6 +183,7 @@ impl Fetcher {
                     cache.insert(k, b);
                 }
                 if found.target.is_none() {
+                    self.missed.borrow_mut().insert(key);
                     self.failed.borrow_mut().insert(
                         key,
                         format!(
