@@ -441,6 +441,7 @@ impl StreamConsumer for Router<'_> {
                 len,
                 reason,
             } => {
+                let frame_offset = self.stacks.get(&conn).and_then(|s| s.frame_in_progress(dir));
                 self.out.event(Event::Gap(GapEvent {
                     conn,
                     ts: at.ts,
@@ -448,6 +449,8 @@ impl StreamConsumer for Router<'_> {
                     offset,
                     bytes: len,
                     reason,
+                    packet: at.packet,
+                    frame_offset,
                 }));
                 self.input(
                     conn,
@@ -502,6 +505,8 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         handshake_seen: false,
         violations: 0,
         tls: None,
+        first_packet: s.first_packet,
+        last_packet: s.last_packet,
     };
     if let Some(sum) = summary {
         for (d, st) in Dir::BOTH.into_iter().zip(end.stats.iter_mut()) {

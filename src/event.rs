@@ -98,6 +98,8 @@ pub struct ConnectionEvent {
     pub syn_seen: bool,
     /// How client and server were told apart.
     pub role_basis: RoleBasis,
+    /// The connection's first packet (1-based, as Wireshark numbers frames).
+    pub packet: u64,
 }
 
 /// How the tcp layer decided who is the client.
@@ -170,6 +172,10 @@ pub struct HandshakeEvent {
     pub server_subprotocol: Option<String>,
     /// The server answered, but not `101`; `None` when no answer was captured.
     pub rejected: Option<bool>,
+    /// The packet that completed the request head (0: not known).
+    pub packet: u64,
+    /// The packet that completed the response head, if captured.
+    pub response_packet: Option<u64>,
 }
 
 /// Negotiated RFC 7692 parameters (from the server's answer).
@@ -284,6 +290,8 @@ pub struct TlsEvent {
     pub decrypted_by: Option<&'static str>,
     /// Human detail: the unsupported suite, the trial's sequence offset.
     pub detail: Option<String>,
+    /// The packet of the connection's first TLS bytes (0: not known).
+    pub packet: u64,
 }
 
 /// What the TLS layer saw on a connection, for its `close` record.
@@ -309,6 +317,12 @@ pub struct GapEvent {
     pub offset: u64,
     pub bytes: u64,
     pub reason: GapReason,
+    /// The packet that showed the bytes missing (the one after the hole);
+    /// 0 when the connection's end did (`unfilled`).
+    pub packet: u64,
+    /// Stream offset of the WebSocket frame the gap cut into, when it fell
+    /// inside one (else the gap lies between frames, or outside WebSocket).
+    pub frame_offset: Option<u64>,
 }
 
 /// `{"type":"violation"}` — the peers broke a protocol rule.
@@ -323,6 +337,12 @@ pub struct ViolationEvent {
     /// Stable kebab-case rule id, e.g. `client-frame-unmasked`.
     pub rule: &'static str,
     pub detail: String,
+    /// The packet that showed the breach (0: the end of the input did).
+    pub packet: u64,
+    /// Stream offset of the WebSocket frame the rule concerns (for a
+    /// message's rule, its first frame: the message's `first_frame_offset`);
+    /// `None` for handshake rules.
+    pub frame_offset: Option<u64>,
 }
 
 /// `{"type":"diagnostic"}` — something about the capture itself (not the peers):
@@ -387,6 +407,9 @@ pub struct ConnectionEndEvent {
     /// TLS connections: what the TLS layer saw (`protocol` then renders as
     /// `wss` when the WebSocket inside was decrypted, else `tls`).
     pub tls: Option<TlsSummary>,
+    /// The connection's first and last packets.
+    pub first_packet: u64,
+    pub last_packet: u64,
 }
 
 impl ConnectionEndEvent {

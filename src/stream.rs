@@ -226,6 +226,14 @@ pub trait ByteLayer: Send {
 
     /// Heap bytes this layer (and those it owns) holds, for the memory budget.
     fn heap_bytes(&self) -> usize;
+
+    /// Stream offset of the WebSocket frame that `dir`'s next bytes belong
+    /// to, when they fall inside one: what a gap arriving now cuts into
+    /// (the `gap` record's `frame_offset`). Inserting layers ask the layer
+    /// they own; a multiplexing layer answers `None` (a gap in the
+    /// connection is no one stream's frame). No default: a layer that
+    /// forgot to pass the question on would lose the answer silently.
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64>;
 }
 
 /// Which packets carried which bytes of one direction's stream: what a

@@ -40,16 +40,22 @@ fn per_conn(events: &[Event], map: &BTreeMap<ConnId, ConnId>) -> BTreeMap<ConnId
         let Some(&new) = map.get(&old) else { continue };
         let mut e = e.clone();
         match &mut e {
-            Event::Connection(x) => x.conn = new,
+            // Packet numbers are the exported file's own (it holds fewer
+            // packets); tests/stamps_tshark.rs checks them against tshark.
+            Event::Connection(x) => {
+                x.conn = new;
+                x.packet = 0;
+            }
             Event::Tls(x) => {
                 x.conn = new;
                 x.session.conn = new;
+                x.packet = 0;
             }
-            // Packet numbers are the exported file's own (it holds fewer
-            // packets); tests/stamps_tshark.rs checks them against tshark.
             Event::Handshake(x) => {
                 x.conn = new;
                 x.session.conn = new;
+                x.packet = 0;
+                x.response_packet = x.response_packet.map(|_| 0);
             }
             Event::Frame(x) => {
                 x.conn = new;
@@ -61,15 +67,21 @@ fn per_conn(events: &[Event], map: &BTreeMap<ConnId, ConnId>) -> BTreeMap<ConnId
                 x.session.conn = new;
                 x.packets = None;
             }
-            Event::Gap(x) => x.conn = new,
+            Event::Gap(x) => {
+                x.conn = new;
+                x.packet = 0;
+            }
             Event::Violation(x) => {
                 x.conn = new;
                 x.session.conn = new;
+                x.packet = 0;
             }
             Event::Diagnostic(_) => continue,
             Event::Close(x) => {
                 x.conn = new;
                 x.ts = Default::default();
+                x.first_packet = 0;
+                x.last_packet = 0;
             }
         }
         m.entry(new).or_default().push(e);

@@ -52,6 +52,7 @@ fn conn(c: u64) -> Event {
         server: addr("10.0.0.2:80"),
         syn_seen: true,
         role_basis: RoleBasis::Syn,
+        packet: 1,
     })
 }
 
@@ -81,6 +82,8 @@ fn close(c: u64) -> Event {
         handshake_seen: true,
         violations: 0,
         tls: None,
+        first_packet: 1,
+        last_packet: 1,
     }))
 }
 

@@ -67,6 +67,10 @@ impl ByteLayer for PassThrough {
         self.upper.finish(at, cx)
     }
 
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.upper.frame_in_progress(dir)
+    }
+
     fn heap_bytes(&self) -> usize {
         self.upper.heap_bytes()
     }
@@ -224,6 +228,10 @@ impl ByteLayer for Demux {
             }
         }
         total
+    }
+
+    fn frame_in_progress(&self, _dir: Dir) -> Option<u64> {
+        None
     }
 
     fn heap_bytes(&self) -> usize {

@@ -2,7 +2,10 @@
 //! (`first..=last`, the lowest- and highest-numbered packets that carried any
 //! byte of it, header or payload) must equal the packets tshark's TCP
 //! reassembly assigns to the same frame; and every message's `packets` must be
-//! the union of its data frames' spans.
+//! the union of its data frames' spans. The numbers compared are those the
+//! JSON Lines records carry (`first_packet`, `packet` = tshark's
+//! `frame.number` of the packet that completed the frame; a message's
+//! `first_packet`/`last_packet`), rendered by the writer `dump` uses.
 //!
 //! Where tshark says which packets made a frame (tshark 4.x, `-T pdml`, read
 //! line by line; `-T fields` flattens all PDUs of a packet into one list and
@@ -415,6 +418,21 @@ struct Tally {
     unpaired: Vec<(u64, Dir, OFrame)>,
 }
 
+/// The packet numbers a JSON Lines record of `e` carries (`first`, `last`
+/// keys): what users read, so what is compared with tshark's numbers (the
+/// same renderer `wsscope dump --format jsonl` writes with).
+fn json_span(e: &Event, first: &str, last: &str) -> (u64, u64) {
+    let mut line = Vec::new();
+    wsscope::output::jsonl::event_json(e, &mut line);
+    let v: serde_json::Value = serde_json::from_slice(&line).expect("JSON Lines record");
+    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    (n(first), n(last))
+}
+
+fn span_of((first, last): (u64, u64)) -> PacketSpan {
+    PacketSpan { first, last }
+}
+
 /// Frames of one capture: ours against tshark's.
 fn compare_frames(path: &Path, events: &[Event], decode_as: &[String], tally: &mut Tally) -> Vec<String> {
     let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -439,7 +457,7 @@ fn compare_frames(path: &Path, events: &[Event], decode_as: &[String], tally: &m
                     len: f.len,
                     offset: f.offset,
                     truncated: f.truncated,
-                    span: (f.packets.first, f.packets.last),
+                    span: json_span(e, "first_packet", "packet"),
                 })
             }
             _ => {}
@@ -552,7 +570,7 @@ fn compare_messages(name: &str, events: &[Event], tally: &mut Tally) -> Vec<Stri
                 pending
                     .entry((f.conn, f.dir))
                     .or_default()
-                    .push_back((f.offset, f.packets));
+                    .push_back((f.offset, span_of(json_span(e, "first_packet", "packet"))));
             }
             Event::Message(m) => {
                 tally.messages += 1;
@@ -570,6 +588,18 @@ fn compare_messages(name: &str, events: &[Event], tally: &mut Tally) -> Vec<Stri
                 }
                 let frames: Vec<(u64, PacketSpan)> = q.drain(..m.frames as usize).collect();
                 let union = frames.iter().map(|f| f.1).reduce(PacketSpan::union);
+                let (first, last) = json_span(e, "first_packet", "last_packet");
+                let shown = (first > 0).then(|| span_of((first, last)));
+                let packet = json_span(e, "packet", "packet").0;
+                if shown != m.packets || packet != last {
+                    problems.push(format!(
+                        "{name} conn {} {}: message record says packet {packet}, first_packet {first}, last_packet \
+                         {last}; its event {:?}",
+                        m.conn,
+                        dir_name(m.dir),
+                        m.packets
+                    ));
+                }
                 if m.packets != union {
                     problems.push(format!(
                         "{name} conn {} {} message of {} frames from offset {}: packets {:?}, union of its frames' {:?}",

@@ -744,6 +744,10 @@ impl ByteLayer for Recorder {
         self.upper.finish(at, cx)
     }
 
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.upper.frame_in_progress(dir)
+    }
+
     fn heap_bytes(&self) -> usize {
         self.upper.heap_bytes()
     }

@@ -581,6 +581,7 @@ fn connection(conn: ConnId) -> Event {
         server: addr("10.0.0.2:80"),
         syn_seen: true,
         role_basis: RoleBasis::Syn,
+        packet: 1,
     })
 }
 

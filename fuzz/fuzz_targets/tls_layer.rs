@@ -108,6 +108,9 @@ impl ByteLayer for Meter {
     fn heap_bytes(&self) -> usize {
         self.inner.heap_bytes()
     }
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.inner.frame_in_progress(dir)
+    }
 }
 
 /// One side's record protection, as the peer would apply it.

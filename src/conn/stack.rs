@@ -8,7 +8,7 @@
 
 use super::probe::{self, ProbeHints, Proto};
 use crate::http::Http1Upgrade;
-use crate::model::{SessionId, Stamp};
+use crate::model::{Dir, SessionId, Stamp};
 use crate::stream::{ByteLayer, LayerCx, StreamInput};
 use crate::tls::TlsLayer;
 use crate::ws::{SessionConfig, SessionSummary};
@@ -99,6 +99,12 @@ impl ConnStack {
             cx.mem.update(self.reported, now);
             self.reported = now;
         }
+    }
+
+    /// Stream offset of the WebSocket frame `dir`'s next bytes belong to,
+    /// when inside one (what a gap arriving now cuts into).
+    pub fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.top.as_ref().and_then(|t| t.frame_in_progress(dir))
     }
 
     /// The connection ended: flush every layer, return what it carried.

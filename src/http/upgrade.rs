@@ -445,6 +445,8 @@ impl Http1Upgrade {
             client_subprotocols: req.tokens("sec-websocket-protocol").map(str::to_string).collect(),
             server_subprotocol: resp.and_then(|r| r.headers.joined("sec-websocket-protocol")),
             rejected: resp.map(|r| r.status != 101),
+            packet: up.at.packet,
+            response_packet: resp_at.map(|a| a.packet),
         };
         cx.event(Event::Handshake(Box::new(ev)));
         if accept_ok == Some(false) {
@@ -497,6 +499,7 @@ impl Http1Upgrade {
         }
     }
 
+    /// A handshake rule breach (it concerns no frame).
     fn violation(&mut self, at: Stamp, dir: Option<Dir>, b: Breach, cx: &mut LayerCx<'_>) {
         self.violations = self.violations.saturating_add(1);
         cx.event(Event::Violation(ViolationEvent {
@@ -506,6 +509,8 @@ impl Http1Upgrade {
             dir,
             rule: b.0,
             detail: b.1,
+            packet: at.packet,
+            frame_offset: None,
         }));
     }
 
@@ -597,6 +602,8 @@ impl Http1Upgrade {
             status: Some(101),
             reason: resp_line.splitn(3, ' ').nth(2).map(|r| r.to_string()),
             response_ts: Some(at.ts),
+            packet: at.packet,
+            response_packet: Some(at.packet),
             ..Default::default()
         })));
         self.handshake_seen = true;
@@ -777,6 +784,13 @@ impl ByteLayer for Http1Upgrade {
                 violations: self.violations,
                 ..SessionSummary::default()
             },
+        }
+    }
+
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        match &self.mode {
+            Mode::WebSocket(ws) => ws.frame_in_progress(dir),
+            _ => None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use super::WriteLatch;
 use crate::event::{
     ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, EventSink, FrameEvent,
-    GapEvent, HandshakeEvent, MessageEvent, Timestamp, TlsEvent, TlsSummary, ViolationEvent,
+    GapEvent, HandshakeEvent, MessageEvent, PacketSpan, Timestamp, TlsEvent, TlsSummary, ViolationEvent,
 };
 
 /// Writes every event as one JSON line.
@@ -112,6 +112,7 @@ fn connection(o: &mut Obj<'_>, e: &ConnectionEvent) {
     o.display("server", &e.server);
     o.bool("syn_seen", e.syn_seen);
     o.str("role_basis", e.role_basis.as_str());
+    o.packet("packet", e.packet);
 }
 
 fn tls(o: &mut Obj<'_>, e: &TlsEvent) {
@@ -128,6 +129,7 @@ fn tls(o: &mut Obj<'_>, e: &TlsEvent) {
     o.opt_str("reason", e.reason);
     o.opt_str("decrypted_by", e.decrypted_by);
     o.opt_str("detail", e.detail.as_deref());
+    o.packet("packet", e.packet);
 }
 
 fn tls_summary(out: &mut Vec<u8>, t: &TlsSummary) {
@@ -190,6 +192,8 @@ fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
     o.str_array(&e.client_subprotocols);
     o.opt_str("server_subprotocol", e.server_subprotocol.as_deref());
     o.opt_bool("rejected", e.rejected);
+    o.packet("packet", e.packet);
+    o.packet("response_packet", e.response_packet.unwrap_or(0));
 }
 
 fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
@@ -223,6 +227,8 @@ fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
     if let Some(n) = e.header_captured {
         o.u64("header_captured", u64::from(n));
     }
+    o.packet("packet", e.packets.last);
+    o.packet("first_packet", e.packets.first);
 }
 
 fn message(o: &mut Obj<'_>, e: &MessageEvent) {
@@ -241,6 +247,11 @@ fn message(o: &mut Obj<'_>, e: &MessageEvent) {
     o.u64("wire_len", e.wire_len);
     o.opt_str("inflate_error", e.inflate_error.as_deref());
     o.bool("truncated", e.truncated);
+    let p = e.packets.unwrap_or(PacketSpan { first: 0, last: 0 });
+    o.packet("packet", p.last);
+    o.packet("first_packet", p.first);
+    o.packet("last_packet", p.last);
+    o.u64("first_frame_offset", e.first_frame_offset);
 }
 
 fn gap(o: &mut Obj<'_>, e: &GapEvent) {
@@ -249,6 +260,8 @@ fn gap(o: &mut Obj<'_>, e: &GapEvent) {
     o.u64("bytes", e.bytes);
     o.u64("offset", e.offset);
     o.str("reason", e.reason.as_str());
+    o.packet("packet", e.packet);
+    o.opt_u64("frame_offset", e.frame_offset);
 }
 
 fn violation(o: &mut Obj<'_>, e: &ViolationEvent) {
@@ -256,6 +269,8 @@ fn violation(o: &mut Obj<'_>, e: &ViolationEvent) {
     o.opt_str("dir", e.dir.map(Dir::as_str));
     o.str("rule", e.rule);
     o.str("detail", &e.detail);
+    o.packet("packet", e.packet);
+    o.opt_u64("frame_offset", e.frame_offset);
 }
 
 fn diagnostic(o: &mut Obj<'_>, e: &DiagnosticEvent) {
@@ -293,6 +308,9 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
         o.key("tls");
         tls_summary(o.out, t);
     }
+    o.packet("packet", e.last_packet);
+    o.packet("first_packet", e.first_packet);
+    o.packet("last_packet", e.last_packet);
 }
 
 fn dir_stats(out: &mut Vec<u8>, s: &DirStats) {
@@ -416,6 +434,11 @@ impl<'a> Obj<'a> {
     fn u64(&mut self, k: &str, v: u64) {
         self.key(k);
         let _ = write!(self.out, "{v}");
+    }
+
+    /// A packet number; 0 (no packet: the end of the input) as `null`.
+    fn packet(&mut self, k: &str, v: u64) {
+        self.opt_u64(k, Some(v).filter(|&p| p > 0));
     }
 
     fn opt_u64(&mut self, k: &str, v: Option<u64>) {
@@ -647,6 +670,8 @@ mod tests {
             handshake_seen: true,
             violations: 1,
             tls: None,
+            first_packet: 1,
+            last_packet: 1,
         };
         let v = json(&Event::Close(Box::new(c)));
         assert_eq!(v["client"], "[::1]:8765");
@@ -670,6 +695,8 @@ mod tests {
             offset: 10,
             bytes: 20,
             reason: GapReason::Lost,
+            frame_offset: None,
+            packet: 1,
         }));
         let out = String::from_utf8(s.into_inner()).unwrap();
         let lines: Vec<&str> = out.lines().collect();

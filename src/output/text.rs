@@ -1,10 +1,14 @@
 //! The human timeline of `wsscope dump`: one line per event.
 //!
 //! ```text
-//! 22:13:20.123456 #0 handshake GET /chat host=example.com → 101 Switching Protocols, accept ok
-//! 22:13:20.123789 #0 → text         FIN M          5  "Hello"
-//! 22:13:20.124001 #0 ← binary       FIN            4  de ad be ef
+//! 22:13:20.123456 #0 handshake GET /chat host=example.com → 101 Switching Protocols, accept ok (packets 4-6)
+//! 22:13:20.123789 #0 → text         FIN M          5  "Hello" (packet 8)
+//! 22:13:20.124001 #0 ← binary       FIN            4  de ad be ef (packets 9-10)
 //! ```
+//!
+//! `#0` is the connection (`tcp.stream`); the packet numbers at the end are
+//! Wireshark's `frame.number`s, at the end so that the columns before them
+//! stay where scripts expect them.
 //!
 //! Nothing from the wire is written raw: [`sanitize_preview`] renders control
 //! characters, ESC, DEL, C1 controls and bidi/zero-width format characters
@@ -18,7 +22,7 @@ use std::io::{self, Write};
 use super::WriteLatch;
 use crate::event::{
     ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Event, EventSink, FrameEvent, GapEvent,
-    HandshakeEvent, MessageEvent, ViolationEvent,
+    HandshakeEvent, MessageEvent, PacketSpan, ViolationEvent,
 };
 
 /// Default preview width in characters.
@@ -218,13 +222,71 @@ pub fn format_event_body(ev: &Event, preview: usize, all_messages: bool, out: &m
         Event::Tls(e) => tls(e, out),
         Event::Handshake(e) => handshake(e, out),
         Event::Frame(e) => frame(e, preview, out),
-        Event::Message(e) => return message(e, preview, all_messages, out),
+        Event::Message(e) => {
+            if !message(e, preview, all_messages, out) {
+                return false;
+            }
+        }
         Event::Gap(e) => gap(e, out),
         Event::Violation(e) => violation(e, out),
         Event::Diagnostic(e) => diagnostic(e, out),
         Event::Close(e) => close(e, out),
     }
+    packets(ev, out);
     true
+}
+
+/// Where to find the event in Wireshark: ` (packet 18)`, ` (packets
+/// 5-7)` for a frame or message carried by several, and the frame a
+/// violation or gap concerns. Diagnostics say their packet themselves.
+fn packets(ev: &Event, out: &mut String) {
+    let (span, frame) = match ev {
+        Event::Connection(e) => (PacketSpan::one(e.packet), None),
+        Event::Tls(e) => (PacketSpan::one(e.packet), None),
+        Event::Handshake(e) => (
+            PacketSpan {
+                first: e.packet,
+                last: e.response_packet.unwrap_or(e.packet),
+            },
+            None,
+        ),
+        Event::Frame(e) => (e.packets, None),
+        Event::Message(e) => match e.packets {
+            Some(p) => (p, None),
+            None => return,
+        },
+        Event::Gap(e) => (PacketSpan::one(e.packet), e.frame_offset),
+        Event::Violation(e) => (PacketSpan::one(e.packet), e.frame_offset),
+        Event::Close(e) => (
+            PacketSpan {
+                first: e.first_packet,
+                last: e.last_packet,
+            },
+            None,
+        ),
+        Event::Diagnostic(_) => return,
+    };
+    match (span.first, span.last) {
+        (0, 0) => {
+            if let Some(f) = frame {
+                let _ = write!(out, " (frame at offset {f})");
+            }
+            return;
+        }
+        (0, p) | (p, 0) => {
+            let _ = write!(out, " (packet {p}");
+        }
+        (a, b) if a == b => {
+            let _ = write!(out, " (packet {a}");
+        }
+        (a, b) => {
+            let _ = write!(out, " (packets {a}-{b}");
+        }
+    }
+    if let Some(f) = frame {
+        let _ = write!(out, ", frame at offset {f}");
+    }
+    out.push(')');
 }
 
 fn connection(e: &ConnectionEvent, out: &mut String) {
@@ -543,21 +605,24 @@ mod tests {
         let l = line(Event::Frame(fe(1, b"Hello\x1b[2J")));
         assert_eq!(
             l,
-            "22:13:20.123456 #0 → text         FIN M               9  \"Hello\\x1b[2J\""
+            "22:13:20.123456 #0 → text         FIN M               9  \"Hello\\x1b[2J\" (packet 1)"
         );
+        let mut multi = fe(1, b"x");
+        multi.packets = crate::model::PacketSpan { first: 5, last: 7 };
+        assert!(line(Event::Frame(multi)).ends_with("\"x\" (packets 5-7)"));
         let mut f = fe(2, &[0xde, 0xad, 0xbe, 0xef]);
         f.dir = Dir::S2C;
         f.masked = false;
         f.rsv = 4;
         let l = line(Event::Frame(f));
         assert!(l.contains("← binary       FIN R1"), "{l}");
-        assert!(l.ends_with("de ad be ef"), "{l}");
+        assert!(l.ends_with("de ad be ef (packet 1)"), "{l}");
         let mut c = fe(8, &[3, 232]);
         c.close_code = Some(1000);
         c.close_reason = Some("bye\u{202e}".into());
-        assert!(line(Event::Frame(c)).ends_with("code 1000 \"bye\\u{202e}\""));
+        assert!(line(Event::Frame(c)).ends_with("code 1000 \"bye\\u{202e}\" (packet 1)"));
         let l = line(Event::Frame(fe(3, &[0u8; 100])));
-        assert!(l.contains("reserved-0x3") && l.ends_with('…'), "{l}");
+        assert!(l.contains("reserved-0x3") && l.ends_with("… (packet 1)"), "{l}");
     }
 
     #[test]
@@ -603,6 +668,8 @@ mod tests {
             dir: Some(Dir::C2S),
             rule: "client-frame-unmasked",
             detail: "x\x1b".into(),
+            frame_offset: None,
+            packet: 1,
         }));
         let out = String::from_utf8(s.into_inner()).unwrap();
         assert_eq!(out.lines().count(), 2);

@@ -91,6 +91,9 @@ struct Conn {
     announced: bool,
     first_ts: Timestamp,
     last_ts: Timestamp,
+    /// The first and the latest packet attributed to it.
+    first_packet: u64,
+    last_packet: u64,
     half: [HalfStream; 2],
     stats: [TcpStats; 2],
     /// What `half` held on the heap when last counted.
@@ -233,7 +236,7 @@ impl FlowTable {
                 if self.conns.len() >= self.cfg.max_conns {
                     self.evict(ts, out);
                 }
-                let conn = self.new_conn(seg, ts);
+                let conn = self.new_conn(seg, ts, packet);
                 self.conns.insert(conn)
             }
         };
@@ -241,6 +244,7 @@ impl FlowTable {
         // Capture time may go backwards (merged or hostile captures): a
         // connection never ends before it began.
         conn.last_ts = conn.last_ts.max(ts);
+        conn.last_packet = packet;
 
         // Roles of a mid-stream connection: decided by its first payload.
         let known_roles = matches!(conn.role_basis, RoleBasis::Syn | RoleBasis::SynAck);
@@ -442,7 +446,7 @@ impl FlowTable {
         }
     }
 
-    fn new_conn(&mut self, seg: &Segment<'_>, ts: Timestamp) -> Conn {
+    fn new_conn(&mut self, seg: &Segment<'_>, ts: Timestamp, packet: u64) -> Conn {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         let (client, server, basis) = if seg.flags.syn() && !seg.flags.ack() {
@@ -467,6 +471,8 @@ impl FlowTable {
             announced: false,
             first_ts: ts,
             last_ts: ts,
+            first_packet: packet,
+            last_packet: packet,
             half: [
                 HalfStream::new(self.cfg.history),
                 HalfStream::new(self.cfg.history),
@@ -544,6 +550,8 @@ impl FlowTable {
             end: end.unwrap_or(c.end()),
             syn_seen: c.syn_seen,
             stats: c.stats.map(TcpStats::to_dir_stats),
+            first_packet: c.first_packet,
+            last_packet: c.last_packet,
         })));
     }
 }
@@ -564,6 +572,7 @@ fn announce(conn: &mut Conn, out: &mut dyn StreamConsumer) {
         server: conn.server,
         syn_seen: conn.syn_seen,
         role_basis: conn.role_basis,
+        packet: conn.first_packet,
     }));
 }
 

@@ -77,6 +77,9 @@ pub struct TcpSummary {
     pub syn_seen: bool,
     /// Indexed by [`Dir::index`]; only the TCP fields are filled.
     pub stats: [DirStats; 2],
+    /// The connection's first and last packets.
+    pub first_packet: u64,
+    pub last_packet: u64,
 }
 
 /// Receives the reassembler's output.

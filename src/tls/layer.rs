@@ -273,6 +273,7 @@ impl TlsLayer {
             conn: cx.id.conn,
             session: cx.id,
             ts: self.first_at.unwrap_or(at).ts,
+            packet: self.first_at.unwrap_or(at).packet,
             version: self.version_name(),
             cipher_suite: self.suite_label(),
             sni: ch.and_then(|c| c.sni.clone()),
@@ -813,6 +814,11 @@ impl ByteLayer for TlsLayer {
             key_updates: self.dirs.as_ref().map(|_, d| d.key_updates),
         });
         s
+    }
+
+    /// The plaintext frame in progress: a gap in the records cuts into it.
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.upper.frame_in_progress(dir)
     }
 
     fn heap_bytes(&self) -> usize {

@@ -127,6 +127,8 @@ mod tests {
             dir: Some(Dir::S2C),
             rule,
             detail: String::new(),
+            frame_offset: None,
+            packet: 1,
         })
     }
 
@@ -138,6 +140,8 @@ mod tests {
             offset: n as u64 * 100,
             bytes: 10,
             reason: GapReason::Lost,
+            frame_offset: None,
+            packet: 1,
         })
     }
 
@@ -179,6 +183,7 @@ mod tests {
             server: b,
             syn_seen: true,
             role_basis: RoleBasis::Syn,
+            packet: 1,
         })];
         all.extend(events);
         let mut app = App::new("t", Options::default());

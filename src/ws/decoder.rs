@@ -185,8 +185,9 @@ enum State {
     Header,
     /// Inside a payload.
     Payload(Box<InFrame>),
-    /// Skipping the rest of a frame already emitted (its start was before a gap).
-    Skip(u64),
+    /// Skipping the rest of a frame already emitted (its start was before a
+    /// gap): `left` bytes of the frame at stream offset `frame`.
+    Skip { left: u64, frame: u64 },
     /// Position unknown: scanning `scan` for a plausible header.
     Resync,
 }
@@ -268,6 +269,18 @@ impl FrameDecoder {
 
     pub fn stats(&self) -> DecoderStats {
         self.stats
+    }
+
+    /// Stream offset of the frame the next byte fed belongs to, when it is
+    /// inside one (a partial header, a payload, the rest of a frame skipped
+    /// after a gap); `None` at a frame boundary or while resynchronising.
+    pub fn frame_in_progress(&self) -> Option<u64> {
+        match &self.state {
+            State::Header if !self.hdr.is_empty() => Some(self.pos.saturating_sub(self.hdr.len() as u64)),
+            State::Header | State::Resync => None,
+            State::Payload(f) => Some(f.offset),
+            State::Skip { frame, .. } => Some(*frame),
+        }
     }
 
     pub fn set_expect(&mut self, expect: Expect) {
@@ -366,7 +379,7 @@ impl FrameDecoder {
                         self.finish_frame(out);
                     }
                 }
-                State::Skip(n) => {
+                State::Skip { left: n, .. } => {
                     let take = usize::try_from(*n).unwrap_or(usize::MAX).min(input.len());
                     *n = n.saturating_sub(take as u64);
                     self.pos = self.pos.saturating_add(take as u64);
@@ -517,11 +530,12 @@ impl FrameDecoder {
             State::Payload(mut f) => {
                 f.lost = true;
                 let remaining = f.header.payload_len.saturating_sub(f.seen);
+                let frame = f.offset;
                 self.state = State::Payload(f);
                 self.finish_frame(out);
-                self.skip_after_gap(remaining, len);
+                self.skip_after_gap(remaining, frame, len);
             }
-            State::Skip(n) => self.skip_after_gap(n, len),
+            State::Skip { left, frame } => self.skip_after_gap(left, frame, len),
             State::Resync => {
                 self.give_up(self.scan.len());
                 self.report_skipped(out);
@@ -531,11 +545,14 @@ impl FrameDecoder {
         }
     }
 
-    fn skip_after_gap(&mut self, remaining: u64, gap: u64) {
+    fn skip_after_gap(&mut self, remaining: u64, frame: u64, gap: u64) {
         self.pos = self.pos.saturating_add(gap);
         if gap < remaining {
             // remaining - gap > 0 here.
-            self.state = State::Skip(remaining.saturating_sub(gap));
+            self.state = State::Skip {
+                left: remaining.saturating_sub(gap),
+                frame,
+            };
         } else if gap == remaining {
             self.state = State::Header;
         } else {

@@ -222,6 +222,11 @@ impl WsSession {
         }
     }
 
+    /// Stream offset of the frame `dir`'s next bytes belong to, if inside one.
+    pub fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.dirs[dir].decoder.frame_in_progress()
+    }
+
     /// A gap of unknown length preceded the next bytes of `dir` (a layer
     /// below lost record boundaries): look for the next frame header.
     pub fn lost_boundaries(&mut self, dir: Dir) {
@@ -388,8 +393,11 @@ impl WsSession {
         self.frames[dir] = self.frames[dir].saturating_add(1);
         ev.payload = f.payload;
         cx.event(Event::Frame(ev));
+        // A breach is in the packet that brought the frame's last byte (not
+        // the FIN or the later packet that ended a frame cut short).
+        let seen = Stamp::new(at.ts, packets.last);
         for b in breaches {
-            self.violation(at, Some(dir), b, cx);
+            self.violation(seen, Some(dir), Some(f.offset), b, cx);
         }
         if f.capped > 0 {
             cx.diagnostic(
@@ -410,6 +418,8 @@ impl WsSession {
 
     fn message(&mut self, dir: Dir, at: Stamp, m: Assembled, cx: &mut LayerCx<'_>) {
         let ts = at.ts;
+        let first_frame = m.first_offset;
+        let seen = Stamp::new(at.ts, m.packets.map_or(at.packet, |p| p.last));
         let seq = self.messages[dir];
         self.messages[dir] = seq.saturating_add(1);
         if m.capped > 0 {
@@ -507,8 +517,9 @@ impl WsSession {
             && let Some(pos) = bad_utf8
         {
             self.violation(
-                at,
+                seen,
                 Some(dir),
+                Some(first_frame),
                 (
                     rules::INVALID_UTF8_TEXT,
                     format!("text message is not valid UTF-8 at byte {pos}"),
@@ -518,8 +529,9 @@ impl WsSession {
         }
     }
 
-    /// A rule breach by the peers of this session.
-    pub fn violation(&mut self, at: Stamp, dir: Option<Dir>, b: Breach, cx: &mut LayerCx<'_>) {
+    /// A rule breach by the peers of this session, about the frame at
+    /// stream offset `frame` (when it concerns one).
+    pub fn violation(&mut self, at: Stamp, dir: Option<Dir>, frame: Option<u64>, b: Breach, cx: &mut LayerCx<'_>) {
         self.violations = self.violations.saturating_add(1);
         cx.event(Event::Violation(ViolationEvent {
             conn: self.id.conn,
@@ -528,6 +540,8 @@ impl WsSession {
             dir,
             rule: b.0,
             detail: b.1,
+            packet: at.packet,
+            frame_offset: frame,
         }));
     }
 
@@ -575,5 +589,9 @@ impl ByteLayer for WsSession {
 
     fn heap_bytes(&self) -> usize {
         WsSession::heap_bytes(self)
+    }
+
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        WsSession::frame_in_progress(self, dir)
     }
 }

@@ -14,6 +14,7 @@ fn connection(conn: ConnId) -> Event {
         server: addr("10.0.0.2:8080"),
         syn_seen: true,
         role_basis: RoleBasis::Syn,
+        packet: 1,
     })
 }
 
@@ -77,6 +78,8 @@ fn close(conn: ConnId) -> Event {
         handshake_seen: true,
         violations: 0,
         tls: None,
+        first_packet: 1,
+        last_packet: 1,
     })));
     events.remove(0)
 }

@@ -19,6 +19,7 @@ fn connection(conn: ConnId) -> Event {
         server: ([10, 0, 0, 2], 80).into(),
         syn_seen: true,
         role_basis: RoleBasis::Syn,
+        packet: 1,
     })
 }
 
@@ -30,6 +31,8 @@ fn gap(conn: ConnId, n: u32, dir: Dir, offset: u64, bytes: u64) -> Event {
         offset,
         bytes,
         reason: GapReason::Lost,
+        frame_offset: None,
+        packet: 1,
     })
 }
 
@@ -41,6 +44,8 @@ fn violation(conn: ConnId, n: u32, dir: Option<Dir>) -> Event {
         dir,
         rule: "reserved-opcode",
         detail: "opcode 0x3".into(),
+        frame_offset: None,
+        packet: 1,
     })
 }
 
@@ -96,6 +101,8 @@ fn close(conn: ConnId) -> Event {
         handshake_seen: true,
         violations: 0,
         tls: None,
+        first_packet: 1,
+        last_packet: 1,
     }))
 }
 
