@@ -53,10 +53,7 @@ fn text_suffix(v: &Value) -> Option<String> {
     let (first, last) = match s(v, "type") {
         "frame" => (n(v, "first_packet")?, n(v, "packet")?),
         "message" => (n(v, "first_packet")?, n(v, "last_packet")?),
-        "handshake" => (
-            n(v, "packet")?,
-            n(v, "response_packet").or(n(v, "packet"))?,
-        ),
+        "handshake" => (n(v, "packet")?, n(v, "response_packet").or(n(v, "packet"))?),
         "close" => (n(v, "first_packet")?, n(v, "last_packet")?),
         "connection" | "tls" => (n(v, "packet")?, n(v, "packet")?),
         "gap" | "violation" => {
@@ -101,7 +98,10 @@ fn every_packet_record_carries_its_numbers_in_json_and_text() {
                 }
                 "close" => {
                     let (a, b) = (n(v, "first_packet"), n(v, "last_packet"));
-                    assert!(matches!((a, b), (Some(a), Some(b)) if a >= 1 && a <= b), "{name}: {v}");
+                    assert!(
+                        matches!((a, b), (Some(a), Some(b)) if a >= 1 && a <= b),
+                        "{name}: {v}"
+                    );
                     assert_eq!(n(v, "packet"), b, "{name}: close `packet` is its last: {v}");
                 }
                 "message" => {
@@ -171,13 +171,26 @@ fn violations_and_gaps_name_their_frame() {
         let frames: HashMap<(u64, String, u64), &Value> = recs
             .iter()
             .filter(|v| s(v, "type") == "frame")
-            .map(|v| ((n(v, "conn").unwrap(), s(v, "dir").to_string(), n(v, "offset").unwrap()), v))
+            .map(|v| {
+                (
+                    (
+                        n(v, "conn").unwrap(),
+                        s(v, "dir").to_string(),
+                        n(v, "offset").unwrap(),
+                    ),
+                    v,
+                )
+            })
             .collect();
         let messages: HashMap<(u64, String, u64), &Value> = recs
             .iter()
             .filter(|v| s(v, "type") == "message")
             .map(|v| {
-                let k = (n(v, "conn").unwrap(), s(v, "dir").to_string(), n(v, "first_frame_offset").unwrap());
+                let k = (
+                    n(v, "conn").unwrap(),
+                    s(v, "dir").to_string(),
+                    n(v, "first_frame_offset").unwrap(),
+                );
                 (k, v)
             })
             .collect();
@@ -192,16 +205,19 @@ fn violations_and_gaps_name_their_frame() {
                 .get(&key)
                 .unwrap_or_else(|| panic!("{name}: {ty} names a frame at {off} that has no record: {v}"));
             if ty == "gap" {
-                assert!(frame["truncated"].as_bool().unwrap(), "{name}: gap in a whole frame? {v} {frame}");
+                assert!(
+                    frame["truncated"].as_bool().unwrap(),
+                    "{name}: gap in a whole frame? {v} {frame}"
+                );
                 assert!(
                     n(v, "offset").unwrap() >= off,
                     "{name}: the gap starts before its frame: {v}"
                 );
                 gaps_in_frames += 1;
             } else if s(v, "rule") == "invalid-utf8-text" {
-                let m = messages
-                    .get(&key)
-                    .unwrap_or_else(|| panic!("{name}: invalid-utf8-text names no message's first frame: {v}"));
+                let m = messages.get(&key).unwrap_or_else(|| {
+                    panic!("{name}: invalid-utf8-text names no message's first frame: {v}")
+                });
                 assert_eq!(n(m, "last_packet"), n(v, "packet"), "{name}: {v} {m}");
                 message_rules += 1;
             } else {
@@ -242,8 +258,12 @@ fn tshark_streams(path: &Path) -> BTreeMap<u64, (u64, u64)> {
     let mut m: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
     for l in out.lines() {
         let mut it = l.split('\t');
-        let (Some(p), Some(st)) = (it.next(), it.next()) else { continue };
-        let (Ok(p), Ok(st)) = (p.parse::<u64>(), st.parse::<u64>()) else { continue };
+        let (Some(p), Some(st)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let (Ok(p), Ok(st)) = (p.parse::<u64>(), st.parse::<u64>()) else {
+            continue;
+        };
         let e = m.entry(st).or_insert((p, p));
         e.0 = e.0.min(p);
         e.1 = e.1.max(p);
@@ -278,7 +298,10 @@ fn connection_packets_agree_with_tshark_streams() {
                 _ => continue,
             };
             if ours.0 != ours.1 {
-                problems.push(format!("{name} conn {conn} {ty}: {:?}, tshark {:?}", ours.0, ours.1));
+                problems.push(format!(
+                    "{name} conn {conn} {ty}: {:?}, tshark {:?}",
+                    ours.0, ours.1
+                ));
             }
             compared += 1;
         }

@@ -531,7 +531,14 @@ impl WsSession {
 
     /// A rule breach by the peers of this session, about the frame at
     /// stream offset `frame` (when it concerns one).
-    pub fn violation(&mut self, at: Stamp, dir: Option<Dir>, frame: Option<u64>, b: Breach, cx: &mut LayerCx<'_>) {
+    pub fn violation(
+        &mut self,
+        at: Stamp,
+        dir: Option<Dir>,
+        frame: Option<u64>,
+        b: Breach,
+        cx: &mut LayerCx<'_>,
+    ) {
         self.violations = self.violations.saturating_add(1);
         cx.event(Event::Violation(ViolationEvent {
             conn: self.id.conn,
