@@ -46,6 +46,7 @@ impl Store {
                 if self.admit(Kind::Handshake, h.ts, compact.heap_bytes()) {
                     let mut r = Self::blank(h.ts, conn, Kind::Handshake);
                     r.dir = Some(Dir::C2S);
+                    r.set_packets(h.packet, h.response_packet.unwrap_or(h.packet));
                     self.push(r);
                     if let Some(c) = self.conn_mut(conn) {
                         c.handshake = Some(Box::new(compact));
@@ -90,6 +91,7 @@ impl Store {
                 r.link = link;
                 r.len_bits = f.len_bits;
                 r.header_len = f.header_len;
+                r.set_packets(f.packets.first, f.packets.last);
                 r.flags = bit(f.fin, flag::FIN)
                     | bit(f.masked, flag::MASKED)
                     | bit(f.truncated, flag::TRUNCATED)
@@ -149,6 +151,9 @@ impl Store {
                 r.offset = m.wire_len;
                 r.data = data;
                 r.link = last_frame;
+                if let Some(p) = m.packets {
+                    r.set_packets(p.first, p.last);
+                }
                 r.flags = bit(m.compressed, flag::COMPRESSED)
                     | bit(m.truncated, flag::TRUNCATED)
                     | bit(m.is_text, flag::TEXT)
@@ -159,6 +164,7 @@ impl Store {
                         code: "inflate-error",
                         detail: e,
                         packet: None,
+                        frame: None,
                     });
                     r.aux = (i as u32).to_be_bytes();
                 }
@@ -178,6 +184,7 @@ impl Store {
                 r.offset = g.offset;
                 r.len_bits = g.reason as u8;
                 r.aux = 1u32.to_ne_bytes();
+                r.set_packets(g.packet, g.packet);
                 self.push(r);
             }
             Event::Violation(v) => {
@@ -193,8 +200,10 @@ impl Store {
                 r.offset = self.add_note(Note {
                     code: v.rule,
                     detail: std::mem::take(&mut v.detail),
-                    packet: None,
+                    packet: Some(v.packet).filter(|&p| p > 0),
+                    frame: v.frame_offset,
                 }) as u64;
+                r.set_packets(v.packet, v.packet);
                 self.push(r);
             }
             Event::Diagnostic(d) => {
@@ -211,7 +220,11 @@ impl Store {
                     code: d.code,
                     detail: std::mem::take(&mut d.detail),
                     packet: d.packet,
+                    frame: None,
                 }) as u64;
+                if let Some(p) = d.packet {
+                    r.set_packets(p, p);
+                }
                 self.push(r);
             }
             Event::Close(e) => {
@@ -281,6 +294,14 @@ impl Store {
         if continues {
             r.len = r.len.saturating_add(g.bytes);
             r.aux = r.gap_count().saturating_add(1).to_ne_bytes();
+            if g.packet > 0 {
+                let first = if r.first_packet > 0 {
+                    u64::from(r.first_packet)
+                } else {
+                    g.packet
+                };
+                r.set_packets(first, g.packet);
+            }
         }
         continues
     }

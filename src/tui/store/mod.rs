@@ -27,7 +27,7 @@
 //!   the connections pane come from events, not rows): their growth after
 //!   the cut is bounded (one [`WsStats`], one end summary per connection).
 //!
-//! A row is one [`Record`], 56 bytes whatever its kind. Consecutive gaps of
+//! A row is one [`Record`], 64 bytes whatever its kind. Consecutive gaps of
 //! a connection and direction — in stream order, with the same reason, and
 //! no other row of that connection and direction between them (other
 //! connections' rows may interleave; bytes that made no row may lie
@@ -84,7 +84,7 @@ pub mod flag {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Record {
     /// The timestamp's seconds ([`Record::ts`]); with `nanos`, kept apart
-    /// so the row is 56 bytes (a `Timestamp` field would pad it to 64).
+    /// so the row stays 64 bytes with the packet numbers (a `Timestamp` field would pad it to 72).
     secs: i64,
     /// Frame: declared payload length; message: data length; gap: bytes.
     pub len: u64,
@@ -110,6 +110,10 @@ pub struct Record {
     /// Frame: 7, 16 or 64. Gap: reason index.
     pub len_bits: u8,
     pub header_len: u8,
+    /// The packets (Wireshark's `frame.number`, saturating) that carried
+    /// it, 0 when none did: what the detail pane tells a user to look up.
+    pub first_packet: u32,
+    pub last_packet: u32,
 }
 
 impl Record {
@@ -125,6 +129,22 @@ impl Record {
     pub fn set_ts(&mut self, ts: Timestamp) {
         self.secs = ts.secs;
         self.nanos = ts.nanos;
+    }
+
+    /// Sets the row's packets (numbers past `u32::MAX` saturate).
+    pub fn set_packets(&mut self, first: u64, last: u64) {
+        self.first_packet = u32::try_from(first).unwrap_or(u32::MAX);
+        self.last_packet = u32::try_from(last).unwrap_or(u32::MAX);
+    }
+
+    /// The row's packets, `None` when no packet is known.
+    pub fn packets(&self) -> Option<(u64, u64)> {
+        (self.last_packet > 0 || self.first_packet > 0).then(|| {
+            (
+                u64::from(self.first_packet),
+                u64::from(self.last_packet.max(self.first_packet)),
+            )
+        })
     }
 
     pub fn has(&self, f: u16) -> bool {
@@ -238,6 +258,8 @@ pub struct Note {
     pub code: &'static str,
     pub detail: String,
     pub packet: Option<u64>,
+    /// A violation's frame (its stream offset).
+    pub frame: Option<u64>,
 }
 
 /// What the store no longer holds, once it reached its share.
@@ -492,6 +514,8 @@ impl Store {
             flags: 0,
             len_bits: 0,
             header_len: 0,
+            first_packet: 0,
+            last_packet: 0,
         }
     }
 

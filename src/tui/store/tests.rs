@@ -279,3 +279,42 @@ fn the_compact_handshake_gives_back_every_field() {
     assert_eq!(own(&mut h.request_headers()), pairs(&e.request_headers));
     assert_eq!(own(&mut h.response_headers()), pairs(&e.response_headers));
 }
+
+#[test]
+fn rows_carry_their_packet_numbers() {
+    let with_packet = |e: Event, p: u64| match e {
+        Event::Gap(mut g) => {
+            g.packet = p;
+            Event::Gap(g)
+        }
+        Event::Violation(mut v) => {
+            v.packet = p;
+            v.frame_offset = Some(168);
+            Event::Violation(v)
+        }
+        e => e,
+    };
+    let mut s = Store::default();
+    s.add(connection(0));
+    // A run of gaps spans the packets that showed its holes.
+    s.add(with_packet(gap(0, 1, Dir::C2S, 10, 5), 7));
+    s.add(with_packet(gap(0, 2, Dir::C2S, 25, 5), 9));
+    s.add(with_packet(violation(0, 3, Some(Dir::C2S)), 12));
+    // A gap at the end of the input has no packet.
+    s.add(with_packet(gap(0, 4, Dir::S2C, 0, 5), 0));
+    let rows: Vec<_> = s.records.iter().map(|r| (r.kind, r.packets())).collect();
+    assert_eq!(
+        rows,
+        [
+            (Kind::Gap, Some((7, 9))),
+            (Kind::Violation, Some((12, 12))),
+            (Kind::Gap, None),
+        ]
+    );
+    let note = s.note(&s.records[1]).unwrap();
+    assert_eq!((note.packet, note.frame), (Some(12), Some(168)));
+    // Past u32, numbers saturate rather than wrap.
+    let mut r = Record::new(ts(0), 0, Kind::Frame);
+    r.set_packets(5, u64::MAX);
+    assert_eq!(r.packets(), Some((5, u64::from(u32::MAX))));
+}

@@ -180,6 +180,7 @@ fn document(app: &App) -> Doc<'_> {
                 );
             }
             out.field("Stream offset", r.offset.to_string());
+            packets_field(&r, &mut out);
             out.field("Reason", gap_reason(r.len_bits).to_string());
             out.text(
                 "Frames overlapping the gap cannot be decoded; the stream resynchronises after it.".into(),
@@ -195,6 +196,10 @@ fn document(app: &App) -> Doc<'_> {
                 out.styled_field("Rule", n.code.to_string(), t.violation);
                 for (i, l) in text::safe_lines(&n.detail).into_iter().enumerate() {
                     out.field(if i == 0 { "Detail" } else { "" }, l);
+                }
+                packets_field(&r, &mut out);
+                if let Some(f) = n.frame {
+                    out.field("Frame", format!("at stream offset {f}"));
                 }
             }
         }
@@ -217,6 +222,16 @@ fn document(app: &App) -> Doc<'_> {
         conn::connection(app, conn, &mut out);
     }
     out
+}
+
+/// Where to find the row in Wireshark (`frame.number`), as the JSON
+/// records' `packet`/`first_packet` say it.
+fn packets_field(r: &Record, out: &mut Doc<'_>) {
+    match r.packets() {
+        Some((a, b)) if a == b => out.field("Packet", a.to_string()),
+        Some((a, b)) => out.field("Packets", format!("{a}–{b}")),
+        None => {}
+    }
 }
 
 fn frame_fields(app: &App, r: &Record, out: &mut Doc<'_>) {
@@ -268,6 +283,7 @@ fn frame_fields(app: &App, r: &Record, out: &mut Doc<'_>) {
         out.field("Masking key", hex_bytes(&k));
     }
     out.field("Stream offset", r.offset.to_string());
+    packets_field(r, out);
     if r.has(flag::TRUNCATED) {
         out.styled_field("Truncated", "payload not fully captured".into(), app.theme.gap);
     }
@@ -288,6 +304,7 @@ fn message_fields(app: &App, idx: u32, r: &Record, out: &mut Doc<'_>) {
     out.field("Opcode", format!("0x{:X}  {name}", r.opcode));
     out.field("Frames", r.rsv.to_string());
     out.field("Length", format!("{} bytes (wire {} bytes)", r.len, r.offset));
+    packets_field(r, out);
     if r.has(flag::COMPRESSED) {
         let ratio = if r.len > 0 {
             r.offset as f64 / r.len as f64 * 100.0
