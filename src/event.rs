@@ -226,6 +226,10 @@ pub struct FrameEvent {
     /// hold are neutral: `masked` false, `mask_key` none, `len` and
     /// `len_bits` 0; `header_len` is the bytes captured.
     pub header_captured: Option<u8>,
+    /// With `header_captured`: the header bytes themselves (the fields
+    /// above cannot say what a part of an extended length or of a masking
+    /// key held), for exports that show the frame as it was on the wire.
+    pub header_bytes: Option<Box<[u8]>>,
 }
 
 /// `{"type":"message"}` — one complete data message (after reassembly and inflation).

@@ -112,6 +112,7 @@ fn frame(c: u64, dir: Dir, opcode: u8, fin: bool, payload: &[u8]) -> FrameEvent 
         close_reason: None,
         rtt: None,
         header_captured: None,
+        header_bytes: None,
     }
 }
 

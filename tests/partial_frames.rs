@@ -187,3 +187,36 @@ fn whole_frames_carry_no_header_captured_and_text_says_cut() {
     assert_eq!(cut.len(), 3, "{text}");
     assert!(cut[0].contains("reserved-0x7") && cut[0].contains("1 header bytes captured"));
 }
+
+/// `export --frames --annotate` shows a cut header as it was on the wire:
+/// the captured bytes (from the script that wrote the capture), a piece of
+/// an extended length or of a masking key included, which the frame's
+/// fields cannot hold.
+#[test]
+fn export_shows_the_captured_header_bytes() {
+    let path = common::root().join("fixtures/hostile/partial_frames.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["export", "--frames", "--annotate"])
+        .arg(path)
+        .output()
+        .expect("run wsscope");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8 output");
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("# header ")).collect();
+    for (want, label) in [
+        ("# header 87", None),
+        (
+            "# header f1 7e 01",
+            Some("#   01  extended payload length (cut: 1 of 2 bytes)"),
+        ),
+        (
+            "# header 82 ff 00 00 00 00 00 01 11 70 11 22",
+            Some("#   11 22                    masking key (cut: 2 of 4 bytes)"),
+        ),
+    ] {
+        assert!(headers.contains(&want), "{want} not among {headers:?}");
+        if let Some(l) = label {
+            assert!(text.lines().any(|x| x == l), "{l:?} not in\n{text}");
+        }
+    }
+}

@@ -550,6 +550,7 @@ fn frame(conn: ConnId, n: u32, dir: Dir, opcode: u8, payload: &[u8]) -> Event {
         close_reason: None,
         rtt: None,
         header_captured: None,
+        header_bytes: None,
     })
 }
 

@@ -191,6 +191,60 @@ pub fn frame_header(f: &FrameEvent) -> Vec<HeaderPart> {
             label: "masking key".to_string(),
         });
     }
+    match &f.header_bytes {
+        Some(raw) => cut_parts(raw),
+        None => parts,
+    }
+}
+
+/// The parts of a header the stream ended inside, from its captured bytes:
+/// the fields cannot say what a piece of an extended length or of a
+/// masking key held, the bytes can.
+fn cut_parts(raw: &[u8]) -> Vec<HeaderPart> {
+    let mut parts = Vec::new();
+    let Some(&b0) = raw.first() else { return parts };
+    let op = crate::ws::frame::Opcode(b0 & 0x0F).name();
+    parts.push(HeaderPart {
+        bytes: vec![b0],
+        label: format!(
+            "FIN={} RSV1={} RSV2={} RSV3={} opcode=0x{:x} ({op})",
+            b0 >> 7,
+            (b0 >> 6) & 1,
+            (b0 >> 5) & 1,
+            (b0 >> 4) & 1,
+            b0 & 0x0F
+        ),
+    });
+    let Some(&b1) = raw.get(1) else { return parts };
+    let masked = b1 >> 7;
+    let (ext_len, what) = match b1 & 0x7F {
+        126 => (2, format!("MASK={masked} length=126: 16-bit length follows")),
+        127 => (8, format!("MASK={masked} length=127: 64-bit length follows")),
+        n => (0, format!("MASK={masked} length={n}")),
+    };
+    parts.push(HeaderPart {
+        bytes: vec![b1],
+        label: what,
+    });
+    let rest = raw.get(2..).unwrap_or_default();
+    let (ext, key) = rest.split_at(ext_len.min(rest.len()));
+    if ext_len > 0 && !ext.is_empty() {
+        parts.push(HeaderPart {
+            bytes: ext.to_vec(),
+            label: if ext.len() < ext_len {
+                format!("extended payload length (cut: {} of {ext_len} bytes)", ext.len())
+            } else {
+                let v = ext.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+                format!("extended payload length = {v}")
+            },
+        });
+    }
+    if masked == 1 && !key.is_empty() {
+        parts.push(HeaderPart {
+            bytes: key.to_vec(),
+            label: format!("masking key (cut: {} of 4 bytes)", key.len()),
+        });
+    }
     parts
 }
 
@@ -331,6 +385,7 @@ mod tests {
             close_reason: None,
             rtt: None,
             header_captured: None,
+            header_bytes: None,
         }
     }
 

@@ -529,6 +529,7 @@ mod tests {
             close_reason: Some("b\"\n".into()),
             rtt: None,
             header_captured: None,
+            header_bytes: None,
         }
     }
 

@@ -591,6 +591,7 @@ mod tests {
             close_reason: None,
             rtt: None,
             header_captured: None,
+            header_bytes: None,
         }
     }
 

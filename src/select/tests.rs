@@ -147,6 +147,7 @@ fn is_compressed_and_truncated_from_events() {
         close_reason: None,
         rtt: None,
         header_captured: None,
+        header_bytes: None,
     };
     assert!(sel("is:compressed").matches_frame(&f));
     // Declared 10 bytes, 3 kept.

@@ -170,6 +170,7 @@ mod tests {
             close_reason: None,
             rtt: None,
             header_captured: None,
+            header_bytes: None,
         })
     }
 

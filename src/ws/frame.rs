@@ -115,13 +115,15 @@ pub fn parse_header(buf: &[u8]) -> Result<FrameHeader, Incomplete> {
 /// there. Fields the bytes do not hold keep neutral values (`masked` false,
 /// `mask_key` `None`, `payload_len` 0, `len_bits` 0): check `mask_known` and
 /// `len_known` before judging them. `header_len` is the bytes captured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeaderPrefix {
     pub header: FrameHeader,
     /// Byte 1 (MASK and the 7-bit length) was captured.
     pub mask_known: bool,
     /// The whole payload length (7-bit, or its extended bytes) was captured.
     pub len_known: bool,
+    /// The header bytes captured.
+    pub bytes: Box<[u8]>,
 }
 
 /// Read what the (incomplete) header bytes `buf` show; `None` when `buf` is
@@ -169,6 +171,7 @@ pub fn parse_header_prefix(buf: &[u8]) -> Option<HeaderPrefix> {
         header,
         mask_known: buf.len() >= 2,
         len_known,
+        bytes: buf.into(),
     })
 }
 

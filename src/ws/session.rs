@@ -337,7 +337,11 @@ impl WsSession {
             close_code: None,
             close_reason: None,
             rtt: None,
-            header_captured: f.cut.map(|_| u8::try_from(h.header_len).unwrap_or(u8::MAX)),
+            header_captured: f
+                .cut
+                .as_ref()
+                .map(|_| u8::try_from(h.header_len).unwrap_or(u8::MAX)),
+            header_bytes: f.cut.as_ref().map(|c| c.bytes.clone()),
         };
         let mut close_now = None;
         // Track the peer's actual masking so that resync looks for what it sends.
