@@ -21,7 +21,8 @@ use crate::event::{
     HandshakeEvent, MessageEvent, ViolationEvent,
 };
 
-/// Default preview width in characters.
+/// Default preview width in characters (`--payload N` sets another; 0
+/// prints none, `usize::MAX` whole payloads).
 pub const PREVIEW_CHARS: usize = 60;
 
 /// Writes the timeline.
@@ -36,6 +37,10 @@ pub struct TextSink<W: Write> {
     flush_each: bool,
     /// Writes each line's time (`-t`; UTC time of day by default).
     clock: time::Clock,
+    /// Payload preview width in characters (`--payload`).
+    preview: usize,
+    /// A line for every message, not only those no frame line shows.
+    all_messages: bool,
 }
 
 impl<W: Write> TextSink<W> {
@@ -47,7 +52,23 @@ impl<W: Write> TextSink<W> {
             body: String::new(),
             flush_each: false,
             clock: time::Clock::default(),
+            preview: PREVIEW_CHARS,
+            all_messages: false,
         }
+    }
+
+    /// Preview payloads in `chars` characters (`--payload N`; 0: no
+    /// preview; `usize::MAX`: whole payloads).
+    pub fn preview(mut self, chars: usize) -> Self {
+        self.preview = chars;
+        self
+    }
+
+    /// A line for every message (`--types message`), not only the
+    /// fragmented, compressed, truncated or broken ones.
+    pub fn all_messages(mut self, yes: bool) -> Self {
+        self.all_messages = yes;
+        self
     }
 
     /// Write each line's time with `clock` (`-t`).
@@ -78,7 +99,7 @@ impl<W: Write> EventSink for TextSink<W> {
             return;
         }
         self.body.clear();
-        if format_event_body(&ev, PREVIEW_CHARS, false, &mut self.body) {
+        if format_event_body(&ev, self.preview, self.all_messages, &mut self.body) {
             self.line.clear();
             self.clock.write(ev.ts(), &mut self.line);
             self.line.push(' ');
@@ -190,7 +211,8 @@ pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
         s
     } else {
         let max_bytes = max_chars / 3;
-        let mut s = String::with_capacity(max_chars.saturating_add(4));
+        let shown = payload.len().min(max_bytes);
+        let mut s = String::with_capacity(shown.saturating_mul(3).saturating_add(4));
         for (i, b) in payload.iter().take(max_bytes).enumerate() {
             if i > 0 {
                 s.push(' ');
@@ -202,6 +224,17 @@ pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
         }
         s
     }
+}
+
+/// Appends the payload preview of a frame or message line, or with a
+/// `preview` width of 0 (`--payload none`), none: the line then ends at
+/// its length column, without the spaces that led to the preview.
+fn push_preview(out: &mut String, payload: &[u8], text: bool, preview: usize) {
+    if preview == 0 {
+        out.truncate(out.trim_end_matches(' ').len());
+        return;
+    }
+    out.push_str(&payload_preview(payload, text, preview));
 }
 
 /// Format one event as a timeline line (without newline) into `out`;
@@ -336,7 +369,7 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
                 }
                 None => out.push_str("no code"),
             }
-            if let Some(r) = &e.close_reason {
+            if let Some(r) = e.close_reason.as_ref().filter(|_| preview > 0) {
                 let _ = write!(out, " \"{}\"", sanitize_preview(r.as_bytes(), preview));
             }
         }
@@ -349,7 +382,7 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
                     Err(err) => err.error_len().is_none(),
                 };
             let texty = texty && (e.opcode != 0x0 || !e.payload.is_empty());
-            out.push_str(&payload_preview(&e.payload, texty, preview));
+            push_preview(out, &e.payload, texty, preview);
         }
     }
     if let Some(rtt) = e.rtt {
@@ -391,7 +424,7 @@ fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> boo
         Some(err) => {
             let _ = write!(out, "[cannot inflate: {}]", sanitize_str(err));
         }
-        None => out.push_str(&payload_preview(&e.data, e.is_text, preview)),
+        None => push_preview(out, &e.data, e.is_text, preview),
     }
     if e.truncated {
         out.push_str("  [truncated]");
