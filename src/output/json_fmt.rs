@@ -105,6 +105,15 @@ fn any_special(x: u64) -> bool {
 /// through [`ESCAPE`] without a branch per byte (JSON text, a quote every
 /// few bytes, as fast as `serde_json`).
 pub fn push_ascii_str(out: &mut Vec<u8>, s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.len() <= 16 && bytes.iter().all(|&b| ESCAPE[usize::from(b)] == [b, 0, 1]) {
+        // A short name (`c2s`, `text`, `lost`): nothing to escape.
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return true;
+    }
     if fast_ascii_str(out, s) {
         return true;
     }
