@@ -171,6 +171,13 @@ pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(max_chars.saturating_mul(4)).saturating_add(4));
     let mut count = 0usize;
     let mut tmp = String::new();
+    // Each character or invalid byte takes at most 4 bytes and shows as at
+    // least 1 character: the first max_chars + 1 of them (enough to know
+    // whether to cut) lie within (max_chars + 1) * 4 bytes. Looking no
+    // further keeps a 60-character preview of a 1 MB message from
+    // validating all of it.
+    let seen = max_chars.saturating_add(1).saturating_mul(4);
+    let bytes = bytes.get(..seen).unwrap_or(bytes);
     for chunk in bytes.utf8_chunks() {
         let items = chunk
             .valid()
@@ -538,6 +545,69 @@ mod tests {
         assert_eq!(sanitize_preview(b"ab\x1b", 4), "ab…");
         let s = sanitize_preview(&(0u8..=255).collect::<Vec<_>>(), 10_000);
         assert!(!s.chars().any(|c| c != '…' && is_unsafe_char(c)), "{s}");
+    }
+
+    /// `sanitize_preview` reads no further than its width needs: the same
+    /// preview as reading everything, on random bytes and texts.
+    #[test]
+    fn sanitize_preview_reads_only_what_it_shows() {
+        fn everything(bytes: &[u8], max_chars: usize) -> String {
+            let all = sanitize_preview(bytes, usize::MAX);
+            let mut out = String::new();
+            let mut count = 0;
+            let mut tmp = String::new();
+            for chunk in bytes.utf8_chunks() {
+                let items = chunk
+                    .valid()
+                    .chars()
+                    .map(Ok)
+                    .chain(chunk.invalid().iter().map(|b| Err(*b)));
+                for item in items {
+                    tmp.clear();
+                    match item {
+                        Ok(c) => push_escaped(&mut tmp, c),
+                        Err(b) => tmp.push_str(&format!("\\x{b:02x}")),
+                    }
+                    count += tmp.chars().count();
+                    if count > max_chars {
+                        out.push('…');
+                        return out;
+                    }
+                    out.push_str(&tmp);
+                }
+            }
+            assert_eq!(out, all);
+            out
+        }
+        let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let pieces: [&[u8]; 8] = [
+            b"a",
+            b"\x1b",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            b"\xff",
+            b"\xe2\x82",
+            b"\\",
+        ];
+        for _ in 0..3000 {
+            let n = (next() % 40) as usize;
+            let bytes: Vec<u8> = (0..n)
+                .flat_map(|_| pieces[(next() % 8) as usize].iter().copied())
+                .collect();
+            let max = (next() % 12) as usize;
+            assert_eq!(
+                sanitize_preview(&bytes, max),
+                everything(&bytes, max),
+                "{bytes:?} {max}"
+            );
+        }
     }
 
     fn fe(opcode: u8, payload: &[u8]) -> FrameEvent {
