@@ -353,6 +353,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Keys are fixed ASCII identifiers: no escaping needed.
+    #[inline(always)]
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(b',');
@@ -412,11 +413,13 @@ impl<'a> Obj<'a> {
         self.out.push(b'"');
     }
 
+    #[inline(always)]
     fn str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.raw_str(v);
     }
 
+    #[inline(always)]
     fn opt_str(&mut self, k: &str, v: Option<&str>) {
         match v {
             Some(v) => self.str(k, v),
@@ -428,11 +431,13 @@ impl<'a> Obj<'a> {
         self.str(k, &v.to_string());
     }
 
+    #[inline(always)]
     fn null(&mut self, k: &str) {
         self.key(k);
         self.out.extend_from_slice(b"null");
     }
 
+    #[inline(always)]
     fn bool(&mut self, k: &str, v: bool) {
         self.key(k);
         self.out.extend_from_slice(if v { b"true" } else { b"false" });
@@ -445,11 +450,13 @@ impl<'a> Obj<'a> {
         }
     }
 
+    #[inline(always)]
     fn u64(&mut self, k: &str, v: u64) {
         self.key(k);
         json_fmt::push_u64(self.out, v);
     }
 
+    #[inline(always)]
     fn opt_u64(&mut self, k: &str, v: Option<u64>) {
         match v {
             Some(v) => self.u64(k, v),
@@ -468,6 +475,7 @@ impl<'a> Obj<'a> {
         }
     }
 
+    #[inline(always)]
     fn ts(&mut self, k: &str, t: Timestamp) {
         self.key(k);
         json_fmt::push_ts(self.out, t);
