@@ -120,9 +120,9 @@ Selecting events (--conn --dir --opcode --grep --select: all must hold):
 An event without a direction (handshake, connection, tls, close) passes dir:.
 Any other term an event does not carry leaves it out: with only --conn/--dir
 (conn: dir:) the connections' whole story stays; with an opcode, a regex, is:,
-len or rule:, only the events named. --types TYPE,... keeps only records of
-those types, with the selection (all must hold). Nothing selected: exit
-status 1.";
+len or rule:, only the events named. --types TYPE,... keeps only the records
+of those types, with the selection (all must hold).
+Nothing selected: exit status 1.";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DumpFormat {
