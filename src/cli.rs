@@ -4,6 +4,7 @@
 
 use crate::analyzer::AnalyzerConfig;
 use crate::event::{ConnId, Dir};
+use crate::output::payload::PayloadLimit;
 use crate::output::text::time::TimeFormat;
 use crate::select::{SelectExpr, Selection, Unit, parse_dir, parse_opcode};
 use crate::source::PacketSource;
@@ -88,6 +89,8 @@ pub enum Command {
         #[command(flatten)]
         select: SelectArgs,
         #[command(flatten)]
+        lean: LeanArgs,
+        #[command(flatten)]
         analysis: AnalysisArgs,
     },
     /// Export selected payloads (hexdump, xxd, raw, jsonl) or whole connections (pcap).
@@ -117,7 +120,9 @@ Selecting events (--conn --dir --opcode --grep --select: all must hold):
 An event without a direction (handshake, connection, tls, close) passes dir:.
 Any other term an event does not carry leaves it out: with only --conn/--dir
 (conn: dir:) the connections' whole story stays; with an opcode, a regex, is:,
-len or rule:, only the events named. Nothing selected: exit status 1.";
+len or rule:, only the events named. --types TYPE,... keeps only the records
+of those types, with the selection (all must hold).
+Nothing selected: exit status 1.";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DumpFormat {
@@ -125,6 +130,75 @@ pub enum DumpFormat {
     Text,
     /// The JSON Lines event stream documented in README.md.
     Jsonl,
+}
+
+/// `dump`'s lean output: how much payload each record keeps, and which
+/// records are written at all (issue 13: the protocol's shape without
+/// gigabytes of hex).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LeanArgs {
+    /// Payload kept per record: full, none, or N (bytes). JSON Lines: full
+    /// by default; none leaves out payload_hex, text and data_hex; N keeps
+    /// the first N bytes (text cut on a character boundary) and adds
+    /// "payload_cut":true where it cut. Text: the preview width in
+    /// characters (default 60); none prints no preview, full whole payloads
+    /// (escaped as always).
+    #[arg(long, value_name = "full|none|N")]
+    pub payload: Option<PayloadLimit>,
+
+    /// Only records of these types (comma-separated, repeatable): the JSON
+    /// `type` values. Combined with the selection flags: all must hold. In
+    /// text, naming `message` prints every message (by default only those
+    /// a frame line does not already show).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "TYPE,...")]
+    pub types: Vec<RecordType>,
+}
+
+impl LeanArgs {
+    /// Whether `--types` lets records of type `name` ([`crate::event::Event::type_name`]) through.
+    pub fn takes_type(&self, name: &str) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| t.as_str() == name)
+    }
+
+    /// `--types` as given, to echo back when nothing matched.
+    pub fn describe(&self) -> Option<String> {
+        if self.types.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = self.types.iter().map(|t| t.as_str()).collect();
+        Some(format!("--types {}", names.join(",")))
+    }
+}
+
+/// A record type of `dump` (the `type` of a JSON Lines record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RecordType {
+    Connection,
+    Tls,
+    Handshake,
+    Frame,
+    Message,
+    Gap,
+    Violation,
+    Diagnostic,
+    Close,
+}
+
+impl RecordType {
+    /// The name `--types` takes, and the record's `type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Connection => "connection",
+            RecordType::Tls => "tls",
+            RecordType::Handshake => "handshake",
+            RecordType::Frame => "frame",
+            RecordType::Message => "message",
+            RecordType::Gap => "gap",
+            RecordType::Violation => "violation",
+            RecordType::Diagnostic => "diagnostic",
+            RecordType::Close => "close",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -391,6 +465,11 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// With --format jsonl: payload kept per record, full (default), none
+    /// or N bytes, as `dump --payload`.
+    #[arg(long, value_name = "full|none|N")]
+    pub payload: Option<PayloadLimit>,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -519,6 +598,15 @@ impl ExportArgs {
                 } else {
                     "writes the analysed records"
                 }
+            );
+        }
+        if let Some(p) = self.payload
+            && f != ExportFormat::Jsonl
+        {
+            bail!(
+                "--payload {p} trims the payload fields of JSON Lines records: use it with --format jsonl \
+                 (--format {} writes whole payloads)",
+                f.as_str()
             );
         }
         if self.annotate && !matches!(f, ExportFormat::Hexdump | ExportFormat::Xxd) {

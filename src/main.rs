@@ -48,8 +48,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             time,
             select,
+            lean,
             analysis,
-        }) => commands::dump::run_selected(input, *format, *time, select, analysis, stop),
+        }) => commands::dump::run_selected(input, *format, *time, select, lean, analysis, stop),
         Some(Command::Export(args)) => commands::export::run_cli(args),
         None => commands::timeline::run(&cli, stop),
     }

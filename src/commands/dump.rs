@@ -1,16 +1,18 @@
 //! `wsscope dump`: every event as a text timeline or JSON Lines, written as
 //! it arrives (flushed per event for live capture), or only the events a
 //! selection names ([`crate::select::Row::of_event`] says what each event
-//! offers to its terms).
+//! offers to its terms), of the types `--types` names, keeping as much of
+//! each payload as `--payload` says.
 
 use super::progress::{Progress, Watched};
 use super::{exit_status, report_end};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
-use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, SelectArgs};
+use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, LeanArgs, RecordType, SelectArgs};
 use crate::event::{ConnId, Event, EventSink};
 use crate::output::jsonl::JsonlSink;
-use crate::output::text::TextSink;
+use crate::output::payload::PayloadLimit;
 use crate::output::text::time::{Clock, Origin, TimeFormat};
+use crate::output::text::{PREVIEW_CHARS, TextSink};
 use crate::pipeline::{self, Control};
 use crate::select::{Row, Selection, Unit};
 use crate::source::{PacketSource, SourceEnd};
@@ -29,22 +31,29 @@ pub fn run(
     analysis: &AnalysisArgs,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
-    run_selected(input, format, time, &SelectArgs::default(), analysis, stop)
+    let (select, lean) = (SelectArgs::default(), LeanArgs::default());
+    run_selected(input, format, time, &select, &lean, analysis, stop)
 }
 
-/// The events `select` takes: all of them when it is empty (then exit 0
-/// whatever the capture held), else exit 1 when none matched; exit 3 when
-/// the capture was truncated (unless `--allow-truncated`). Text lines
-/// carry their time in `time` (`-t`).
+/// The events `select` takes, of the types `lean.types` names: all of them
+/// when both are empty (then exit 0 whatever the capture held), else exit
+/// 1 when none matched; exit 3 when the capture was truncated (unless
+/// `--allow-truncated`). Text lines carry their time in `time` (`-t`);
+/// payloads are kept as `lean.payload` says.
 pub fn run_selected(
     input: &InputArgs,
     format: DumpFormat,
     time: TimeFormat,
     select: &SelectArgs,
+    lean: &LeanArgs,
     analysis: &AnalysisArgs,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
     let sel = Some(select.selection(Unit::Messages)).filter(|s| !s.is_empty());
+    let filter = Filter {
+        sel,
+        types: lean.types.iter().map(|t| t.as_str()).collect(),
+    };
     let mut src = input.open(stop)?;
     input.announce_live();
     let live = input.is_live();
@@ -63,13 +72,17 @@ pub fn run_selected(
     let src: &mut dyn PacketSource = &mut watched;
     let (end, written, counts) = match format {
         DumpFormat::Jsonl => {
-            let sink = JsonlSink::with_flush_each(w, live);
-            run_sink(sink, JsonlSink::failed, sel, src, cfg, count)?
+            let sink = JsonlSink::with_flush_each(w, live).payload(lean.payload.unwrap_or_default());
+            run_sink(sink, JsonlSink::failed, filter, src, cfg, count)?
         }
         DumpFormat::Text => {
             let clock = Clock::new(time, origin.clone());
-            let sink = TextSink::new(w).flush_each(live).clock(clock);
-            run_sink(sink, TextSink::failed, sel, src, cfg, count)?
+            let sink = TextSink::new(w)
+                .flush_each(live)
+                .clock(clock)
+                .preview(PayloadLimit::preview_chars(lean.payload, PREVIEW_CHARS))
+                .all_messages(lean.types.contains(&RecordType::Message));
+            run_sink(sink, TextSink::failed, filter, src, cfg, count)?
         }
     };
     drop(progress);
@@ -90,15 +103,15 @@ pub fn run_selected(
         );
     }
     if counts.selecting && counts.selected == 0 {
-        eprintln!("wsscope: {}", nothing_message(input, select, &counts));
+        eprintln!("wsscope: {}", nothing_message(input, select, lean, &counts));
         return Ok(exit_status(1, truncated));
     }
     Ok(exit_status(0, truncated))
 }
 
-/// The stderr line when a selection matched no event, saying what the
-/// capture holds (as `export` does).
-fn nothing_message(input: &InputArgs, select: &SelectArgs, counts: &Counts) -> String {
+/// The stderr line when a selection (or `--types`) matched no event,
+/// saying what the capture holds (as `export` does).
+fn nothing_message(input: &InputArgs, select: &SelectArgs, lean: &LeanArgs, counts: &Counts) -> String {
     let name = match (&input.interface, &input.file) {
         (Some(i), _) => format!("{i} (live)"),
         (None, Some(f)) => f.display().to_string(),
@@ -110,9 +123,11 @@ fn nothing_message(input: &InputArgs, select: &SelectArgs, counts: &Counts) -> S
         (Some(a), Some(b)) => format!("{} connections (conns {a}-{b})", seen.len()),
         _ => "no TCP connections".to_string(),
     };
+    let mut flags = select.describe();
+    flags.extend(lean.describe());
     format!(
         "no event matched {}: {name} holds {} event{} in {conns}",
-        select.describe().join(" "),
+        flags.join(" "),
         counts.events,
         if counts.events == 1 { "" } else { "s" }
     )
@@ -127,16 +142,36 @@ struct Counts {
     /// Every event, and the connections opened.
     events: u64,
     conns_seen: BTreeSet<ConnId>,
-    /// A selection was given; how many events it took.
+    /// A selection or `--types` was given; how many events they took.
     selecting: bool,
     selected: u64,
 }
 
-/// Counts the events that go by, then hands on each one the selection
-/// takes (every one without a selection).
+/// What a dump writes: the events of `types` (every type when empty) that
+/// `sel` takes (every one without a selection).
+struct Filter {
+    sel: Option<Selection>,
+    types: Vec<&'static str>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.sel.is_none() && self.types.is_empty()
+    }
+
+    fn takes(&self, ev: &Event) -> bool {
+        (self.types.is_empty() || self.types.contains(&ev.type_name()))
+            && self
+                .sel
+                .as_ref()
+                .is_none_or(|sel| sel.matches_row(&Row::of_event(ev)))
+    }
+}
+
+/// Counts the events that go by, then hands on each one the filter takes.
 struct Counting<S> {
     inner: S,
-    sel: Option<Selection>,
+    filter: Filter,
     counts: Counts,
 }
 
@@ -152,8 +187,8 @@ impl<S: EventSink> EventSink for Counting<S> {
             _ => {}
         }
         c.events = c.events.saturating_add(1);
-        if let Some(sel) = &self.sel {
-            if !sel.matches_row(&Row::of_event(&ev)) {
+        if !self.filter.is_empty() {
+            if !self.filter.takes(&ev) {
                 return;
             }
             c.selected = c.selected.saturating_add(1);
@@ -166,13 +201,13 @@ impl<S: EventSink> EventSink for Counting<S> {
     }
 }
 
-/// Runs the analysis into `sink` through the selection `sel` (stopping
+/// Runs the analysis into `sink` through `filter` (stopping
 /// once its output has `failed`), then finishes it: how the input ended,
 /// the first write error, and what went by.
 fn run_sink<S: EventSink>(
     sink: S,
     failed: fn(&S) -> bool,
-    sel: Option<Selection>,
+    filter: Filter,
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     count: Option<u64>,
@@ -180,10 +215,10 @@ fn run_sink<S: EventSink>(
     let mut counting = Counting {
         inner: sink,
         counts: Counts {
-            selecting: sel.is_some(),
+            selecting: !filter.is_empty(),
             ..Counts::default()
         },
-        sel,
+        filter,
     };
     let mut analyzer = Analyzer::new(cfg);
     let end = pipeline::run(

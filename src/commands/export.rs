@@ -99,7 +99,7 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         (None, _) if args.format == ExportFormat::Har => {
             Output::Events(Box::new(HarWriter::new(w, cfg.budget.output)))
         }
-        (None, _) => Output::Events(jsonl_writer(w)),
+        (None, _) => Output::Events(jsonl_writer(w, args.payload.unwrap_or_default())),
     };
     let mut sink = ExportSink::new(options(args), out);
     let (end, ..) = analyze_into(src, cfg, &mut sink, args.input.count, &mut progress)?;

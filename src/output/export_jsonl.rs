@@ -8,6 +8,7 @@
 
 use crate::event::Event;
 use crate::output::jsonl::JsonlSink;
+use crate::output::payload::PayloadLimit;
 use std::io::{self, Write};
 
 /// Writes one event record at a time.
@@ -43,7 +44,8 @@ impl<W: Write> EventWriter for JsonlSink<W> {
     }
 }
 
-/// The JSON Lines writer for `--format jsonl`: the same records as `dump --format jsonl`.
-pub fn jsonl_writer<'a>(w: &'a mut dyn Write) -> Box<dyn EventWriter + 'a> {
-    Box::new(JsonlSink::new(w))
+/// The JSON Lines writer for `--format jsonl`: the same records as `dump
+/// --format jsonl`, keeping `payload` of each payload (`--payload`).
+pub fn jsonl_writer<'a>(w: &'a mut dyn Write, payload: PayloadLimit) -> Box<dyn EventWriter + 'a> {
+    Box::new(JsonlSink::new(w).payload(payload))
 }

@@ -2,13 +2,21 @@
 //!
 //! The field names are a public contract (README): fields may be added,
 //! never renamed or dropped. Objects are assembled by hand into one reused
-//! buffer; strings are escaped by `serde_json`, payloads hex-encoded by the
-//! `hex` crate straight into the buffer, timestamps written exactly with
-//! [`Timestamp::to_decimal`].
+//! buffer; strings, integers, timestamps and hex are written straight into
+//! it by [`super::json_fmt`] (exactly what `serde_json`, `{}`,
+//! [`Timestamp::to_decimal`] and `hex::encode` write, without their
+//! allocations).
+//!
+//! `--payload` ([`PayloadLimit`]) trims the payload fields (`payload_hex`,
+//! `text`, `data_hex`): left out for `none`; for N, the first N bytes, and
+//! `"payload_cut":true` after the field when that dropped some. Every other
+//! field and every record stays.
 
 use std::io::{self, Write};
 
 use super::WriteLatch;
+use super::json_fmt;
+use super::payload::PayloadLimit;
 use crate::event::{
     ConnectionEndEvent, ConnectionEvent, DiagnosticEvent, Dir, DirStats, Event, EventSink, FrameEvent,
     GapEvent, HandshakeEvent, MessageEvent, PacketSpan, Timestamp, TlsEvent, TlsSummary, ViolationEvent,
@@ -20,6 +28,8 @@ pub struct JsonlSink<W: Write> {
     flush_each: bool,
     buf: Vec<u8>,
     latch: WriteLatch,
+    /// How much of each payload a record keeps (`--payload`).
+    payload: PayloadLimit,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -35,7 +45,14 @@ impl<W: Write> JsonlSink<W> {
             flush_each,
             buf: Vec::with_capacity(4096),
             latch: WriteLatch::default(),
+            payload: PayloadLimit::Full,
         }
+    }
+
+    /// Keep `limit` of each payload (`--payload`; default all of it).
+    pub fn payload(mut self, limit: PayloadLimit) -> Self {
+        self.payload = limit;
+        self
     }
 
     /// Whether a write through [`EventSink::event`] failed (nothing more is
@@ -55,7 +72,7 @@ impl<W: Write> JsonlSink<W> {
     /// Write one event (also what [`crate::event::EventSink::event`] does).
     pub fn write_event(&mut self, ev: &Event) -> io::Result<()> {
         self.buf.clear();
-        event_json(ev, &mut self.buf);
+        event_json_with(ev, self.payload, &mut self.buf);
         self.buf.push(b'\n');
         self.w.write_all(&self.buf)?;
         if self.flush_each {
@@ -81,7 +98,13 @@ impl<W: Write> EventSink for JsonlSink<W> {
 
 /// Render `ev` as one JSON object (no newline) appended to `out`.
 pub fn event_json(ev: &Event, out: &mut Vec<u8>) {
+    event_json_with(ev, PayloadLimit::Full, out);
+}
+
+/// [`event_json`] keeping `payload` of each payload field (`--payload`).
+pub fn event_json_with(ev: &Event, payload: PayloadLimit, out: &mut Vec<u8>) {
     let mut o = Obj::new(out);
+    o.payload = payload;
     o.str("type", ev.type_name());
     o.ts("ts", ev.ts());
     match ev {
@@ -209,7 +232,7 @@ fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
         None => o.null("mask_key"),
     }
     o.u64("len", e.len);
-    o.hex("payload_hex", &e.payload);
+    o.payload_hex("payload_hex", &e.payload);
     o.bool("truncated", e.truncated);
     o.u64("captured", e.payload.len() as u64);
     o.u64("offset", e.offset);
@@ -239,11 +262,7 @@ fn message(o: &mut Obj<'_>, e: &MessageEvent) {
     o.u64("frames", u64::from(e.frames));
     o.bool("compressed", e.compressed);
     o.u64("len", e.data.len() as u64);
-    match (e.is_text, std::str::from_utf8(&e.data)) {
-        (true, Ok(s)) => o.str("text", s),
-        (true, Err(_)) => o.str("text", &String::from_utf8_lossy(&e.data)),
-        (false, _) => o.hex("data_hex", &e.data),
-    }
+    o.message_payload(e.is_text, &e.data);
     o.u64("wire_len", e.wire_len);
     o.opt_str("inflate_error", e.inflate_error.as_deref());
     o.bool("truncated", e.truncated);
@@ -333,12 +352,18 @@ fn dir_stats(out: &mut Vec<u8>, s: &DirStats) {
 struct Obj<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
+    /// What [`Obj::payload_hex`] and [`Obj::message_payload`] keep.
+    payload: PayloadLimit,
 }
 
 impl<'a> Obj<'a> {
     fn new(out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
-        Obj { out, first: true }
+        Obj {
+            out,
+            first: true,
+            payload: PayloadLimit::Full,
+        }
     }
 
     fn end(self) {
@@ -346,6 +371,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Keys are fixed ASCII identifiers: no escaping needed.
+    #[inline(always)]
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(b',');
@@ -369,10 +395,8 @@ impl<'a> Obj<'a> {
     }
 
     fn raw_str(&mut self, v: &str) {
-        if v.bytes().all(|b| b < 0x7F) {
-            // Plain ASCII: serde_json escapes C0 controls, `"` and `\`.
-            // Writing into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *self.out, v);
+        // Plain ASCII: escaped as serde_json escapes it (C0 controls, `"`, `\`).
+        if json_fmt::push_ascii_str(self.out, v) {
             return;
         }
         // serde_json leaves DEL, C1 controls and bidi overrides raw, and
@@ -380,29 +404,40 @@ impl<'a> Obj<'a> {
         // (the same string for any JSON reader).
         self.out.push(b'"');
         let mut utf16 = [0u16; 2];
-        for c in v.chars() {
+        let mut run = 0; // start of the characters not yet copied
+        for (i, c) in v.char_indices() {
+            let escaped = match c {
+                '"' | '\\' => true,
+                c => crate::output::text::is_unsafe_char(c),
+            };
+            if !escaped {
+                continue;
+            }
+            self.out
+                .extend_from_slice(v.get(run..i).unwrap_or_default().as_bytes());
+            run = i + c.len_utf8();
             match c {
                 '"' => self.out.extend_from_slice(b"\\\""),
                 '\\' => self.out.extend_from_slice(b"\\\\"),
-                c if crate::output::text::is_unsafe_char(c) => {
+                c => {
                     for unit in c.encode_utf16(&mut utf16).iter() {
                         let _ = write!(self.out, "\\u{unit:04x}");
                     }
                 }
-                c => {
-                    let mut buf = [0u8; 4];
-                    self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
             }
         }
+        self.out
+            .extend_from_slice(v.get(run..).unwrap_or_default().as_bytes());
         self.out.push(b'"');
     }
 
+    #[inline(always)]
     fn str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.raw_str(v);
     }
 
+    #[inline(always)]
     fn opt_str(&mut self, k: &str, v: Option<&str>) {
         match v {
             Some(v) => self.str(k, v),
@@ -414,11 +449,13 @@ impl<'a> Obj<'a> {
         self.str(k, &v.to_string());
     }
 
+    #[inline(always)]
     fn null(&mut self, k: &str) {
         self.key(k);
         self.out.extend_from_slice(b"null");
     }
 
+    #[inline(always)]
     fn bool(&mut self, k: &str, v: bool) {
         self.key(k);
         self.out.extend_from_slice(if v { b"true" } else { b"false" });
@@ -431,16 +468,19 @@ impl<'a> Obj<'a> {
         }
     }
 
+    #[inline(always)]
     fn u64(&mut self, k: &str, v: u64) {
         self.key(k);
-        let _ = write!(self.out, "{v}");
+        json_fmt::push_u64(self.out, v);
     }
 
     /// A packet number; 0 (no packet: the end of the input) as `null`.
+    #[inline(always)]
     fn packet(&mut self, k: &str, v: u64) {
         self.opt_u64(k, Some(v).filter(|&p| p > 0));
     }
 
+    #[inline(always)]
     fn opt_u64(&mut self, k: &str, v: Option<u64>) {
         match v {
             Some(v) => self.u64(k, v),
@@ -459,20 +499,56 @@ impl<'a> Obj<'a> {
         }
     }
 
+    #[inline(always)]
     fn ts(&mut self, k: &str, t: Timestamp) {
         self.key(k);
-        self.out.extend_from_slice(t.to_decimal().as_bytes());
+        json_fmt::push_ts(self.out, t);
     }
 
     fn hex(&mut self, k: &str, bytes: &[u8]) {
         self.key(k);
         self.out.push(b'"');
-        let start = self.out.len();
-        self.out.resize(start + bytes.len() * 2, 0);
-        if let Some(dst) = self.out.get_mut(start..) {
-            let _ = hex::encode_to_slice(bytes, dst);
-        }
+        json_fmt::push_hex(self.out, bytes);
         self.out.push(b'"');
+    }
+
+    /// A payload in hex under the `--payload` limit: absent for `none`.
+    fn payload_hex(&mut self, k: &str, bytes: &[u8]) {
+        if let Some((kept, cut)) = self.payload.cut_bytes(bytes) {
+            self.hex(k, kept);
+            self.payload_cut(cut);
+        }
+    }
+
+    /// A message's payload: `text` when it is text (lossy UTF-8), else
+    /// `data_hex`, under the `--payload` limit (text cut on a character
+    /// boundary).
+    fn message_payload(&mut self, is_text: bool, data: &[u8]) {
+        if self.payload == PayloadLimit::None {
+            return;
+        }
+        if !is_text {
+            return self.payload_hex("data_hex", data);
+        }
+        let lossy;
+        let text = match simdutf8::basic::from_utf8(data) {
+            Ok(s) => s,
+            Err(_) => {
+                lossy = String::from_utf8_lossy(data);
+                &lossy
+            }
+        };
+        if let Some((kept, cut)) = self.payload.cut_str(text) {
+            self.str("text", kept);
+            self.payload_cut(cut);
+        }
+    }
+
+    /// `"payload_cut":true` after a payload field `--payload N` shortened.
+    fn payload_cut(&mut self, cut: bool) {
+        if cut {
+            self.bool("payload_cut", true);
+        }
     }
 
     fn opcode_name(&mut self, k: &str, op: u8) {
@@ -493,6 +569,114 @@ impl<'a> Obj<'a> {
             self.out.push(b']');
         }
         self.out.push(b']');
+    }
+}
+
+/// `--payload` and the string escaping, beside the contract tests below.
+#[cfg(test)]
+mod lean_tests {
+    use super::*;
+    use crate::event::*;
+
+    fn message(text: bool, data: &[u8]) -> Event {
+        Event::Message(MessageEvent {
+            conn: 1,
+            session: crate::model::SessionId::conn(1),
+            seq: 0,
+            first_frame_offset: 0,
+            packets: None,
+            ts: Timestamp::new(5, 0),
+            dir: Dir::S2C,
+            opcode: if text { 1 } else { 2 },
+            frames: 1,
+            compressed: false,
+            data: data.to_vec(),
+            wire_len: data.len() as u64,
+            is_text: text,
+            inflate_error: None,
+            truncated: false,
+        })
+    }
+
+    fn render(ev: &Event, limit: PayloadLimit) -> String {
+        let mut v = Vec::new();
+        event_json_with(ev, limit, &mut v);
+        String::from_utf8(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn payload_limits_on_messages() {
+        let t = message(true, "hé€!".as_bytes());
+        let full = render(&t, PayloadLimit::Full);
+        assert!(full.contains(r#""len":7,"text":"hé€!","wire_len""#), "{full}");
+        assert_eq!(render(&t, PayloadLimit::Full), event_to_string(&t));
+        let none = render(&t, PayloadLimit::None);
+        assert!(none.contains(r#""len":7,"wire_len""#), "{none}");
+        // 4 bytes end inside €: the cut keeps 3 and says so.
+        let cut = render(&t, PayloadLimit::Bytes(4));
+        assert!(
+            cut.contains(r#""text":"hé","payload_cut":true,"wire_len""#),
+            "{cut}"
+        );
+        assert_eq!(render(&t, PayloadLimit::Bytes(7)), full);
+        let b = message(false, &[1, 2, 3]);
+        let cut = render(&b, PayloadLimit::Bytes(2));
+        assert!(cut.contains(r#""data_hex":"0102","payload_cut":true,"#), "{cut}");
+        assert!(!render(&b, PayloadLimit::None).contains("data_hex"));
+        // Invalid UTF-8 in a text message: the lossy text, cut.
+        let lossy = message(true, b"ab\xffcd");
+        assert!(render(&lossy, PayloadLimit::Full).contains("\"text\":\"ab\u{fffd}cd\""));
+        assert!(render(&lossy, PayloadLimit::Bytes(3)).contains(r#""text":"ab","payload_cut":true"#));
+    }
+
+    /// The string escaping before it was made fast, for comparison.
+    fn reference(v: &str) -> String {
+        if v.bytes().all(|b| b < 0x7F) {
+            return serde_json::to_string(v).unwrap_or_default();
+        }
+        let mut out = String::from("\"");
+        let mut utf16 = [0u16; 2];
+        for c in v.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if crate::output::text::is_unsafe_char(c) => {
+                    for unit in c.encode_utf16(&mut utf16).iter() {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn strings_escaped_as_before() {
+        let mut s = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let pool: Vec<char> = "ab \"\\\n\t\x01\x1b\x7fé€😀\u{85}\u{202e}\u{200b}\u{feff}{}:,"
+            .chars()
+            .collect();
+        for _ in 0..3000 {
+            let len = (next() % 40) as usize;
+            let v: String = (0..len)
+                .map(|_| pool[(next() % pool.len() as u64) as usize])
+                .collect();
+            let mut out = Vec::new();
+            Obj::new(&mut out).raw_str(&v);
+            assert_eq!(
+                String::from_utf8(out).unwrap_or_default(),
+                format!("{{{}", reference(&v)),
+                "{v:?}"
+            );
+        }
     }
 }
 

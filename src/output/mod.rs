@@ -5,8 +5,10 @@ pub mod export_jsonl;
 pub mod export_pcap;
 pub mod har;
 pub mod hexdump;
+pub mod json_fmt;
 pub mod jsonl;
 pub mod ordered;
+pub mod payload;
 pub mod text;
 pub mod wire;
 

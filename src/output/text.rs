@@ -25,7 +25,8 @@ use crate::event::{
     HandshakeEvent, MessageEvent, PacketSpan, ViolationEvent,
 };
 
-/// Default preview width in characters.
+/// Default preview width in characters (`--payload N` sets another; 0
+/// prints none, `usize::MAX` whole payloads).
 pub const PREVIEW_CHARS: usize = 60;
 
 /// Writes the timeline.
@@ -40,6 +41,10 @@ pub struct TextSink<W: Write> {
     flush_each: bool,
     /// Writes each line's time (`-t`; UTC time of day by default).
     clock: time::Clock,
+    /// Payload preview width in characters (`--payload`).
+    preview: usize,
+    /// A line for every message, not only those no frame line shows.
+    all_messages: bool,
 }
 
 impl<W: Write> TextSink<W> {
@@ -51,7 +56,23 @@ impl<W: Write> TextSink<W> {
             body: String::new(),
             flush_each: false,
             clock: time::Clock::default(),
+            preview: PREVIEW_CHARS,
+            all_messages: false,
         }
+    }
+
+    /// Preview payloads in `chars` characters (`--payload N`; 0: no
+    /// preview; `usize::MAX`: whole payloads).
+    pub fn preview(mut self, chars: usize) -> Self {
+        self.preview = chars;
+        self
+    }
+
+    /// A line for every message (`--types message`), not only the
+    /// fragmented, compressed, truncated or broken ones.
+    pub fn all_messages(mut self, yes: bool) -> Self {
+        self.all_messages = yes;
+        self
     }
 
     /// Write each line's time with `clock` (`-t`).
@@ -82,7 +103,7 @@ impl<W: Write> EventSink for TextSink<W> {
             return;
         }
         self.body.clear();
-        if format_event_body(&ev, PREVIEW_CHARS, false, &mut self.body) {
+        if format_event_body(&ev, self.preview, self.all_messages, &mut self.body) {
             self.line.clear();
             self.clock.write(ev.ts(), &mut self.line);
             self.line.push(' ');
@@ -154,6 +175,13 @@ pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(max_chars.saturating_mul(4)).saturating_add(4));
     let mut count = 0usize;
     let mut tmp = String::new();
+    // Each character or invalid byte takes at most 4 bytes and shows as at
+    // least 1 character: the first max_chars + 1 of them (enough to know
+    // whether to cut) lie within (max_chars + 1) * 4 bytes. Looking no
+    // further keeps a 60-character preview of a 1 MB message from
+    // validating all of it.
+    let seen = max_chars.saturating_add(1).saturating_mul(4);
+    let bytes = bytes.get(..seen).unwrap_or(bytes);
     for chunk in bytes.utf8_chunks() {
         let items = chunk
             .valid()
@@ -194,7 +222,8 @@ pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
         s
     } else {
         let max_bytes = max_chars / 3;
-        let mut s = String::with_capacity(max_chars.saturating_add(4));
+        let shown = payload.len().min(max_bytes);
+        let mut s = String::with_capacity(shown.saturating_mul(3).saturating_add(4));
         for (i, b) in payload.iter().take(max_bytes).enumerate() {
             if i > 0 {
                 s.push(' ');
@@ -206,6 +235,17 @@ pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
         }
         s
     }
+}
+
+/// Appends the payload preview of a frame or message line, or with a
+/// `preview` width of 0 (`--payload none`), none: the line then ends at
+/// its length column, without the spaces that led to the preview.
+fn push_preview(out: &mut String, payload: &[u8], text: bool, preview: usize) {
+    if preview == 0 {
+        out.truncate(out.trim_end_matches(' ').len());
+        return;
+    }
+    out.push_str(&payload_preview(payload, text, preview));
 }
 
 /// Format one event as a timeline line (without newline) into `out`;
@@ -398,7 +438,7 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
                 }
                 None => out.push_str("no code"),
             }
-            if let Some(r) = &e.close_reason {
+            if let Some(r) = e.close_reason.as_ref().filter(|_| preview > 0) {
                 let _ = write!(out, " \"{}\"", sanitize_preview(r.as_bytes(), preview));
             }
         }
@@ -411,7 +451,7 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
                     Err(err) => err.error_len().is_none(),
                 };
             let texty = texty && (e.opcode != 0x0 || !e.payload.is_empty());
-            out.push_str(&payload_preview(&e.payload, texty, preview));
+            push_preview(out, &e.payload, texty, preview);
         }
     }
     if let Some(rtt) = e.rtt {
@@ -453,7 +493,7 @@ fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> boo
         Some(err) => {
             let _ = write!(out, "[cannot inflate: {}]", sanitize_str(err));
         }
-        None => out.push_str(&payload_preview(&e.data, e.is_text, preview)),
+        None => push_preview(out, &e.data, e.is_text, preview),
     }
     if e.truncated {
         out.push_str("  [truncated]");
@@ -567,6 +607,69 @@ mod tests {
         assert_eq!(sanitize_preview(b"ab\x1b", 4), "ab…");
         let s = sanitize_preview(&(0u8..=255).collect::<Vec<_>>(), 10_000);
         assert!(!s.chars().any(|c| c != '…' && is_unsafe_char(c)), "{s}");
+    }
+
+    /// `sanitize_preview` reads no further than its width needs: the same
+    /// preview as reading everything, on random bytes and texts.
+    #[test]
+    fn sanitize_preview_reads_only_what_it_shows() {
+        fn everything(bytes: &[u8], max_chars: usize) -> String {
+            let all = sanitize_preview(bytes, usize::MAX);
+            let mut out = String::new();
+            let mut count = 0;
+            let mut tmp = String::new();
+            for chunk in bytes.utf8_chunks() {
+                let items = chunk
+                    .valid()
+                    .chars()
+                    .map(Ok)
+                    .chain(chunk.invalid().iter().map(|b| Err(*b)));
+                for item in items {
+                    tmp.clear();
+                    match item {
+                        Ok(c) => push_escaped(&mut tmp, c),
+                        Err(b) => tmp.push_str(&format!("\\x{b:02x}")),
+                    }
+                    count += tmp.chars().count();
+                    if count > max_chars {
+                        out.push('…');
+                        return out;
+                    }
+                    out.push_str(&tmp);
+                }
+            }
+            assert_eq!(out, all);
+            out
+        }
+        let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let pieces: [&[u8]; 8] = [
+            b"a",
+            b"\x1b",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            b"\xff",
+            b"\xe2\x82",
+            b"\\",
+        ];
+        for _ in 0..3000 {
+            let n = (next() % 40) as usize;
+            let bytes: Vec<u8> = (0..n)
+                .flat_map(|_| pieces[(next() % 8) as usize].iter().copied())
+                .collect();
+            let max = (next() % 12) as usize;
+            assert_eq!(
+                sanitize_preview(&bytes, max),
+                everything(&bytes, max),
+                "{bytes:?} {max}"
+            );
+        }
     }
 
     fn fe(opcode: u8, payload: &[u8]) -> FrameEvent {
