@@ -416,3 +416,42 @@ fn filter_takes_the_selection_language() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", |s| s.contains("EXIT=0"));
 }
+
+/// The timeline on a truncated capture: it shows what came before the
+/// cut, and on quitting says so on stderr and exits 3 (as `dump` does);
+/// `--allow-truncated` exits 0.
+#[test]
+#[ignore = "needs tmux"]
+fn a_truncated_capture_exits_3_from_the_timeline() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(root.join("fixtures/py_basic.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..3000]).unwrap();
+    for (extra, want, said) in [
+        ("", "EXIT=3", "exit status 3"),
+        ("--allow-truncated", "EXIT=0", "exit status 0"),
+    ] {
+        let err = dir.path().join(format!("err{}.txt", extra.len()));
+        let tmux = Tmux::new(&format!("cut{}", extra.len()));
+        let script = format!(
+            "'{}' {extra} '{}' 2>'{}'; echo EXIT=$?; sleep 30",
+            binary().display(),
+            cut.display(),
+            err.display()
+        );
+        tmux.start(120, 40, &script);
+        tmux.wait("the first screen", |s| {
+            s.contains("cut.pcap") && s.contains("/py_basic")
+        });
+        tmux.keys(&["q"]);
+        tmux.wait("the exit status", |s| s.contains("EXIT="));
+        let screen = tmux.screen();
+        assert!(screen.contains(want), "{extra}: {screen}");
+        let err = std::fs::read_to_string(&err).unwrap();
+        assert!(
+            err.contains("cut.pcap is truncated") && err.contains(said),
+            "{extra}: {err}"
+        );
+    }
+}

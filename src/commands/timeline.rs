@@ -25,10 +25,10 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "live")]
     if cli.input.is_live() {
         let src = cli.input.open_live(stop)?;
-        crate::tui::run_live(src, cfg, cli.input.count)?;
-        return Ok(ExitCode::SUCCESS);
+        let end = crate::tui::run_live(src, cfg, cli.input.count)?;
+        return Ok(finished(cli, end));
     }
-    match (&cli.input.file, cli.input.count) {
+    let end = match (&cli.input.file, cli.input.count) {
         (Some(f), None) => crate::tui::run_file(f, cfg)?,
         _ => crate::tui::run_source(
             cli.input.open(stop)?,
@@ -40,8 +40,15 @@ pub fn run(cli: &Cli, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
                 file: cli.input.file.clone().filter(|f| f.as_os_str() != "-"),
             },
         )?,
-    }
-    Ok(ExitCode::SUCCESS)
+    };
+    Ok(finished(cli, end))
+}
+
+/// Once the screen is back: how the input ended, on stderr, as `dump` says
+/// it; a truncated capture exits 3 (unless `--allow-truncated`) here too.
+fn finished(cli: &Cli, end: Option<crate::source::SourceEnd>) -> ExitCode {
+    let truncated = end.is_some_and(|e| super::report_end(&cli.input, &e));
+    super::exit_status(0, truncated)
 }
 
 /// `--headless`: the timeline on a virtual screen, for measurements.

@@ -32,7 +32,7 @@ pub use app::{Action, App, Feed, Options, Progress};
 use reader::{Reader, ReaderOptions, open_counted, spawn_reader};
 
 use crate::analyzer::AnalyzerConfig;
-use crate::source::PacketSource;
+use crate::source::{PacketSource, SourceEnd};
 use anyhow::Context;
 use ratatui::crossterm::event::{self as term, DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::{cursor, execute};
@@ -82,7 +82,7 @@ fn open_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<
 }
 
 /// Opens a capture file in the interactive view. `-` reads standard input.
-pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<()> {
+pub fn run_file(path: &Path, cfg: AnalyzerConfig) -> anyhow::Result<Option<SourceEnd>> {
     let (app, reader) = open_file(path, cfg, options(false))?;
     run_terminal(app, reader)
 }
@@ -107,7 +107,7 @@ pub fn run_source(
     source: Box<dyn PacketSource + Send>,
     cfg: AnalyzerConfig,
     opts: RunOptions,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<SourceEnd>> {
     let (app, reader) = open_source(source, cfg, opts);
     run_terminal(app, reader)
 }
@@ -174,7 +174,7 @@ pub fn run_live(
     source: crate::source::live::LiveSource,
     cfg: AnalyzerConfig,
     limit: Option<u64>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<SourceEnd>> {
     let stats = source.stats();
     let dropped =
         move || stats.kernel_dropped.load(Ordering::Relaxed) + stats.channel_dropped.load(Ordering::Relaxed);
@@ -231,7 +231,9 @@ fn restore_terminal() {
     ratatui::restore();
 }
 
-fn run_terminal(mut app: App, reader: Reader) -> anyhow::Result<()> {
+/// Runs the timeline until the user quits; how the input ended, when it
+/// did (the caller reports a truncated capture once the screen is back).
+fn run_terminal(mut app: App, reader: Reader) -> anyhow::Result<Option<SourceEnd>> {
     let terminate = Arc::new(AtomicBool::new(false));
     on_sigterm(&terminate).context("cannot handle SIGTERM")?;
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
@@ -253,7 +255,7 @@ fn run_terminal(mut app: App, reader: Reader) -> anyhow::Result<()> {
     );
     reader.stop();
     drop(reader);
-    result.map(|_| ())
+    result.map(|_| app.end.and_then(Result::ok))
 }
 
 /// Where the run loop's key presses and mouse events come from: the
