@@ -710,9 +710,22 @@ pub struct AnalysisArgs {
     /// when set; keys inside a pcapng (Decryption Secrets Block) always are.
     #[arg(long = "keylog", value_name = "FILE")]
     pub keylog: Vec<std::path::PathBuf>,
+
+    /// Threads to use (default: the available cores). With 2 or more, `dump`
+    /// formats and writes its output on a thread of its own while the
+    /// analysis runs; the output is the same bytes. 1 does everything on one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 impl AnalysisArgs {
+    /// `--threads`, or the cores available.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
     /// The analysis settings, for a command whose output keeps `output`.
     pub fn config(&self, output: crate::budget::OutputShare) -> AnalyzerConfig {
         let mut cfg = AnalyzerConfig {

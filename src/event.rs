@@ -491,6 +491,13 @@ impl Event {
 pub trait EventSink {
     fn event(&mut self, ev: Event);
 
+    /// The same as [`EventSink::event`] for a sink that only reads the
+    /// event (a writer): the caller keeps it, so its memory is freed where
+    /// it was allocated (see `output::offload`). The default clones.
+    fn event_ref(&mut self, ev: &Event) {
+        self.event(ev.clone());
+    }
+
     /// End of the events: flush, and return the first write error. `event`
     /// cannot fail, so a sink that writes keeps its first error, writes
     /// nothing after it, and reports it here.

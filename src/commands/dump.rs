@@ -10,6 +10,7 @@ use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, LeanArgs, RecordType, SelectArgs};
 use crate::event::{ConnId, Event, EventSink};
 use crate::output::jsonl::JsonlSink;
+use crate::output::offload::Offload;
 use crate::output::payload::PayloadLimit;
 use crate::output::text::time::{Clock, Origin, TimeFormat};
 use crate::output::text::{PREVIEW_CHARS, TextSink};
@@ -57,8 +58,9 @@ pub fn run_selected(
     let mut src = input.open(stop)?;
     input.announce_live();
     let live = input.is_live();
-    let stdout = std::io::stdout();
-    let w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let stdout = || std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    // Live output is written as it happens: no batching.
+    let threads = if live { 1 } else { analysis.threads() };
     let cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
     let count = input.count;
     let mut progress = Progress::for_input(input, true);
@@ -72,17 +74,30 @@ pub fn run_selected(
     let src: &mut dyn PacketSource = &mut watched;
     let (end, written, counts) = match format {
         DumpFormat::Jsonl => {
-            let sink = JsonlSink::with_flush_each(w, live).payload(lean.payload.unwrap_or_default());
-            run_sink(sink, JsonlSink::failed, filter, src, cfg, count)?
+            let payload = lean.payload.unwrap_or_default();
+            let sink = move || JsonlSink::with_flush_each(stdout(), live).payload(payload);
+            run_sink(sink, JsonlSink::failed, filter, src, cfg, (count, threads, None))?
         }
         DumpFormat::Text => {
-            let clock = Clock::new(time, origin.clone());
-            let sink = TextSink::new(w)
-                .flush_each(live)
-                .clock(clock)
-                .preview(PayloadLimit::preview_chars(lean.payload, PREVIEW_CHARS))
-                .all_messages(lean.types.contains(&RecordType::Message));
-            run_sink(sink, TextSink::failed, filter, src, cfg, count)?
+            // On a writer thread, the clock reads an origin of its own, set
+            // in event order (see `output::offload`).
+            let (clock_origin, follow) = if threads >= 2 {
+                let own = Origin::default();
+                (own.clone(), Some((origin.clone(), own)))
+            } else {
+                (origin.clone(), None)
+            };
+            let clock = Clock::new(time, clock_origin);
+            let preview = PayloadLimit::preview_chars(lean.payload, PREVIEW_CHARS);
+            let all = lean.types.contains(&RecordType::Message);
+            let sink = move || {
+                TextSink::new(stdout())
+                    .flush_each(live)
+                    .clock(clock)
+                    .preview(preview)
+                    .all_messages(all)
+            };
+            run_sink(sink, TextSink::failed, filter, src, cfg, (count, threads, follow))?
         }
     };
     drop(progress);
@@ -175,10 +190,11 @@ struct Counting<S> {
     counts: Counts,
 }
 
-impl<S: EventSink> EventSink for Counting<S> {
-    fn event(&mut self, ev: Event) {
+impl<S: EventSink> Counting<S> {
+    /// Counts `ev`; whether the filter takes it.
+    fn count(&mut self, ev: &Event) -> bool {
         let c = &mut self.counts;
-        match &ev {
+        match ev {
             Event::Handshake(_) | Event::Frame(_) | Event::Message(_) => c.websocket_events += 1,
             Event::Tls(t) if !t.decrypted => c.tls_undecrypted += 1,
             Event::Connection(e) => {
@@ -188,12 +204,26 @@ impl<S: EventSink> EventSink for Counting<S> {
         }
         c.events = c.events.saturating_add(1);
         if !self.filter.is_empty() {
-            if !self.filter.takes(&ev) {
-                return;
+            if !self.filter.takes(ev) {
+                return false;
             }
             c.selected = c.selected.saturating_add(1);
         }
-        self.inner.event(ev);
+        true
+    }
+}
+
+impl<S: EventSink> EventSink for Counting<S> {
+    fn event(&mut self, ev: Event) {
+        if self.count(&ev) {
+            self.inner.event(ev);
+        }
+    }
+
+    fn event_ref(&mut self, ev: &Event) {
+        if self.count(ev) {
+            self.inner.event_ref(ev);
+        }
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -201,23 +231,55 @@ impl<S: EventSink> EventSink for Counting<S> {
     }
 }
 
-/// Runs the analysis into `sink` through `filter` (stopping
-/// once its output has `failed`), then finishes it: how the input ended,
-/// the first write error, and what went by.
-fn run_sink<S: EventSink>(
-    sink: S,
+/// Runs the analysis into the sink `make` builds, through `filter`
+/// (stopping once its output has `failed`), then finishes it: how the input
+/// ended, the first write error, and what went by. With two threads or
+/// more the sink is built and written on a thread of its own
+/// ([`Offload`]); the bytes written are the same.
+fn run_sink<S, M>(
+    make: M,
     failed: fn(&S) -> bool,
     filter: Filter,
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
-    count: Option<u64>,
-) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)> {
+    (count, threads, follow): (Option<u64>, usize, Option<(Origin, Origin)>),
+) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)>
+where
+    S: EventSink + 'static,
+    M: FnOnce() -> S + Send + 'static,
+{
+    let counts = Counts {
+        selecting: !filter.is_empty(),
+        ..Counts::default()
+    };
+    if threads >= 2 {
+        let counting = move || Counting {
+            inner: make(),
+            counts,
+            filter,
+        };
+        let done = |mut c: Counting<S>| (c.finish(), c.counts);
+        let failed = move |c: &Counting<S>| failed(&c.inner);
+        let off = match follow {
+            Some(f) => Offload::follow_origin(counting, failed, done, f),
+            None => Offload::spawn(counting, failed, done),
+        };
+        let mut off = off.context("cannot start the output thread (try --threads 1)")?;
+        let mut analyzer = Analyzer::new(cfg);
+        let end = pipeline::run(src, &mut analyzer, &mut off, Control::limit(count), |_, s| {
+            if s.failed() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        // Written up to where the analysis got, even when reading failed.
+        let (written, counts) = off.finish();
+        return Ok((end?, written, counts));
+    }
     let mut counting = Counting {
-        inner: sink,
-        counts: Counts {
-            selecting: !filter.is_empty(),
-            ..Counts::default()
-        },
+        inner: make(),
+        counts,
         filter,
     };
     let mut analyzer = Analyzer::new(cfg);

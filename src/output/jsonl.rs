@@ -84,10 +84,14 @@ impl<W: Write> JsonlSink<W> {
 
 impl<W: Write> EventSink for JsonlSink<W> {
     fn event(&mut self, ev: Event) {
+        self.event_ref(&ev);
+    }
+
+    fn event_ref(&mut self, ev: &Event) {
         if self.latch.failed() {
             return;
         }
-        let res = self.write_event(&ev);
+        let res = self.write_event(ev);
         self.latch.keep(res);
     }
 

@@ -7,6 +7,7 @@ pub mod har;
 pub mod hexdump;
 pub mod json_fmt;
 pub mod jsonl;
+pub mod offload;
 pub mod ordered;
 pub mod payload;
 pub mod text;

@@ -99,11 +99,15 @@ impl<W: Write> TextSink<W> {
 
 impl<W: Write> EventSink for TextSink<W> {
     fn event(&mut self, ev: Event) {
+        self.event_ref(&ev);
+    }
+
+    fn event_ref(&mut self, ev: &Event) {
         if self.latch.failed() {
             return;
         }
         self.body.clear();
-        if format_event_body(&ev, self.preview, self.all_messages, &mut self.body) {
+        if format_event_body(ev, self.preview, self.all_messages, &mut self.body) {
             self.line.clear();
             self.clock.write(ev.ts(), &mut self.line);
             self.line.push(' ');

@@ -1,0 +1,303 @@
+//! Writing on a core of its own: the analysis hands its events, in batches,
+//! to a thread that formats and writes them (`--threads` ≥ 2).
+//!
+//! The events cross as they are, in order, to one sink: the output is the
+//! same bytes as writing them inline. Events own their payloads, so a batch
+//! moves without copying. Memory stays bounded: a batch is sent once it
+//! holds [`BATCH_EVENTS`] events or [`BATCH_BYTES`] payload bytes, and at
+//! most [`BATCHES_IN_FLIGHT`] wait; past that the analysis waits for the
+//! writer (a slow pipe slows the analysis, as inline writing would).
+//!
+//! The sink is built on the writer thread (a locked stdout cannot move
+//! between threads) and what the caller needs of it afterwards comes back
+//! through `done`.
+//!
+//! One thing a sink reads besides the events: the time origin of `-t r`
+//! (the first packet's time, set by the reader before that packet's events
+//! exist). Inline, lines before it (a file header's diagnostics) see no
+//! origin; the writer would see it already set. So the origin the writer's
+//! sink reads is its own, set in event order: each batch says after which
+//! of its events the reader's origin was known ([`Offload::follow_origin`]).
+
+use crate::event::{Event, EventSink};
+use crate::output::text::time::Origin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+/// Events per batch: enough that the channel costs nothing per event.
+pub const BATCH_EVENTS: usize = 1024;
+
+/// Payload bytes per batch: a batch of big frames goes early.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches queued for the writer before the analysis waits.
+pub const BATCHES_IN_FLIGHT: usize = 4;
+
+/// An [`EventSink`] whose events are written by another thread.
+/// Events on their way to the writer, and where in them the origin of
+/// `-t r` became known (its index and value).
+struct Batch {
+    events: Vec<Event>,
+    origin_at: Option<(usize, crate::model::Timestamp)>,
+}
+
+pub struct Offload<R> {
+    tx: Option<SyncSender<Batch>>,
+    /// Written batches coming back, to be freed (and their `Vec` reused)
+    /// on this thread, which allocated their payloads: freeing them on the
+    /// writer's thread made both threads fight over the allocator.
+    back: Receiver<Vec<Event>>,
+    batch: Vec<Event>,
+    bytes: usize,
+    failed: Arc<AtomicBool>,
+    worker: Option<JoinHandle<R>>,
+    /// The reader's origin, until it is known and passed on.
+    origin: Option<Origin>,
+    origin_at: Option<(usize, crate::model::Timestamp)>,
+}
+
+impl<R: Send + 'static> Offload<R> {
+    /// Starts the writer thread: it builds its sink with `make`, feeds it
+    /// every event sent, raises [`Offload::failed`] once `failed` says the
+    /// sink stopped writing, and at the end hands the sink to `done`, whose
+    /// result [`Offload::finish`] returns.
+    pub fn spawn<S, M, F, D>(make: M, failed: F, done: D) -> std::io::Result<Self>
+    where
+        S: EventSink,
+        M: FnOnce() -> S + Send + 'static,
+        F: Fn(&S) -> bool + Send + 'static,
+        D: FnOnce(S) -> R + Send + 'static,
+    {
+        Self::spawn_following(make, failed, done, None)
+    }
+
+    /// [`Offload::spawn`], passing the reader's `-t r` origin
+    /// (`follow.0`) to the writer's (`follow.1`, the one its sink's clock
+    /// reads) in event order.
+    pub fn follow_origin<S, M, F, D>(
+        make: M,
+        failed: F,
+        done: D,
+        follow: (Origin, Origin),
+    ) -> std::io::Result<Self>
+    where
+        S: EventSink,
+        M: FnOnce() -> S + Send + 'static,
+        F: Fn(&S) -> bool + Send + 'static,
+        D: FnOnce(S) -> R + Send + 'static,
+    {
+        Self::spawn_following(make, failed, done, Some(follow))
+    }
+
+    fn spawn_following<S, M, F, D>(
+        make: M,
+        failed: F,
+        done: D,
+        follow: Option<(Origin, Origin)>,
+    ) -> std::io::Result<Self>
+    where
+        S: EventSink,
+        M: FnOnce() -> S + Send + 'static,
+        F: Fn(&S) -> bool + Send + 'static,
+        D: FnOnce(S) -> R + Send + 'static,
+    {
+        let (tx, rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+        let (origin, writer_origin) = match follow {
+            Some((reader, writer)) => (Some(reader), Some(writer)),
+            None => (None, None),
+        };
+        let (back_tx, back) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT + 1);
+        let flag = Arc::new(AtomicBool::new(false));
+        let raised = Arc::clone(&flag);
+        let worker = std::thread::Builder::new()
+            .name("wsscope-writer".into())
+            .spawn(move || {
+                let mut sink = make();
+                for batch in rx {
+                    for (i, ev) in batch.events.iter().enumerate() {
+                        if let (Some((at, t)), Some(o)) = (batch.origin_at, &writer_origin)
+                            && at == i
+                        {
+                            let _ = o.set(t);
+                        }
+                        sink.event_ref(ev);
+                    }
+                    if failed(&sink) {
+                        raised.store(true, Ordering::Relaxed);
+                    }
+                    // Full (the sender is not taking them back): free here.
+                    let _ = back_tx.try_send(batch.events);
+                }
+                done(sink)
+            })?;
+        Ok(Offload {
+            tx: Some(tx),
+            back,
+            batch: Vec::with_capacity(BATCH_EVENTS),
+            bytes: 0,
+            failed: flag,
+            worker: Some(worker),
+            origin,
+            origin_at: None,
+        })
+    }
+
+    /// Whether the writer's sink stopped writing (a closed pipe): the
+    /// analysis may stop.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Sends what is batched, waits for the writer to write everything, and
+    /// returns what `done` made of the sink. A panic on the writer thread
+    /// goes on here.
+    pub fn finish(mut self) -> R {
+        self.send();
+        self.tx = None;
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            // `worker` is only taken here, and `finish` takes `self`.
+            None => unreachable!("the writer thread is joined once"),
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        // A written batch, emptied here, becomes the next one.
+        let mut next = None;
+        while let Ok(mut done) = self.back.try_recv() {
+            done.clear();
+            next = Some(done);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
+        let events = std::mem::replace(&mut self.batch, next);
+        self.bytes = 0;
+        let batch = Batch {
+            events,
+            origin_at: self.origin_at.take(),
+        };
+        if let Some(tx) = &self.tx
+            && tx.send(batch).is_err()
+        {
+            // The writer is gone (it panicked): `finish` reports it.
+            self.tx = None;
+        }
+    }
+}
+
+impl<R: Send + 'static> EventSink for Offload<R> {
+    fn event(&mut self, ev: Event) {
+        if let Some(t) = self.origin.as_ref().and_then(|o| o.get().copied()) {
+            // Known from this event on (the writer sets its own before it).
+            self.origin = None;
+            self.origin_at = Some((self.batch.len(), t));
+        }
+        self.bytes = self.bytes.saturating_add(payload_len(&ev));
+        self.batch.push(ev);
+        if self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES {
+            self.send();
+        }
+    }
+}
+
+impl<R> Drop for Offload<R> {
+    /// Dropped without [`Offload::finish`] (an error on the way): the writer
+    /// ends with the channel and is not waited for.
+    fn drop(&mut self) {
+        self.tx = None;
+    }
+}
+
+fn payload_len(ev: &Event) -> usize {
+    match ev {
+        Event::Frame(f) => f.payload.len(),
+        Event::Message(m) => m.data.len(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::event::{DiagnosticEvent, Timestamp};
+
+    fn diag(n: u64) -> Event {
+        Event::Diagnostic(DiagnosticEvent {
+            ts: Timestamp::new(0, 0),
+            conn: None,
+            dir: None,
+            code: "test",
+            detail: n.to_string(),
+            packet: Some(n),
+        })
+    }
+
+    #[test]
+    fn every_event_arrives_in_order_and_the_sink_comes_back() {
+        let mut off = Offload::spawn(Vec::<Event>::new, |_: &Vec<Event>| false, |v| v).unwrap();
+        let sent: Vec<Event> = (0..5000).map(diag).collect();
+        for e in sent.clone() {
+            off.event(e);
+        }
+        assert!(!off.failed());
+        assert_eq!(off.finish(), sent);
+    }
+
+    /// A sink that stops after `n` events, as a closed pipe does.
+    struct Stops(usize);
+    impl EventSink for Stops {
+        fn event(&mut self, _: Event) {
+            self.0 = self.0.saturating_sub(1);
+        }
+    }
+
+    #[test]
+    fn a_failed_sink_is_seen_by_the_sender() {
+        let mut off = Offload::spawn(|| Stops(10), |s: &Stops| s.0 == 0, |_| ()).unwrap();
+        let mut sent = 0;
+        while !off.failed() && sent < 1_000_000 {
+            off.event(diag(sent));
+            sent += 1;
+        }
+        assert!(off.failed(), "still not failed after {sent} events");
+        off.finish();
+    }
+
+    /// Records, per event, whether the origin it can see was set.
+    struct Sees(Origin, Vec<bool>);
+    impl EventSink for Sees {
+        fn event(&mut self, _: Event) {
+            self.1.push(self.0.get().is_some());
+        }
+    }
+
+    #[test]
+    fn the_writer_sees_the_origin_from_the_event_the_reader_did() {
+        let reader = Origin::default();
+        let writer = Origin::default();
+        let w = writer.clone();
+        let mut off = Offload::follow_origin(
+            move || Sees(w, Vec::new()),
+            |_: &Sees| false,
+            |s| s.1,
+            (reader.clone(), writer.clone()),
+        )
+        .unwrap();
+        for n in 0..3000 {
+            if n == 1500 {
+                reader.set(Timestamp::new(7, 0)).unwrap();
+            }
+            off.event(diag(n));
+        }
+        let seen = off.finish();
+        assert_eq!(seen.len(), 3000);
+        assert!(seen[..1500].iter().all(|s| !s) && seen[1500..].iter().all(|s| *s));
+        assert_eq!(writer.get(), Some(&Timestamp::new(7, 0)));
+    }
+}

@@ -1,0 +1,99 @@
+//! `--threads 1` against `--threads 2`: the same bytes on stdout and stderr
+//! and the same exit status, for every output of `dump` (text, JSON Lines,
+//! lean JSON Lines, a selection, `-t r`), on every fixture, a generated
+//! capture with hundreds of interleaved connections, and the corpus.
+//!
+//! With two threads `dump` writes on a thread of its own
+//! (`output::offload`); nothing it writes may differ.
+
+mod common;
+
+#[path = "../benches/synth/mod.rs"]
+mod synth;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const VARIANTS: &[&[&str]] = &[
+    &["dump"],
+    &["dump", "--format", "jsonl"],
+    &["dump", "--format", "jsonl", "--payload", "none"],
+    &[
+        "dump",
+        "--format",
+        "jsonl",
+        "--payload",
+        "8",
+        "--types",
+        "frame,message,violation",
+    ],
+    &["dump", "-t", "r", "--select", "dir:c2s"],
+    &["dump", "--format", "jsonl", "-c", "40"],
+];
+
+fn run(args: &[&str], threads: &str, cap: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(args)
+        .args(["--threads", threads])
+        .arg(cap)
+        .env("TZ", "UTC")
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .expect("run wsscope")
+}
+
+/// Compares every variant on `cap`; returns how many stdout bytes were compared.
+fn same(cap: &Path) -> usize {
+    let mut bytes = 0;
+    for v in VARIANTS {
+        let one = run(v, "1", cap);
+        let two = run(v, "2", cap);
+        let what = format!("{} {v:?}", cap.display());
+        assert_eq!(one.status.code(), two.status.code(), "{what}: exit status");
+        assert!(one.stdout == two.stdout, "{what}: stdout differs");
+        assert_eq!(
+            String::from_utf8_lossy(&one.stderr),
+            String::from_utf8_lossy(&two.stderr),
+            "{what}: stderr"
+        );
+        bytes += one.stdout.len();
+    }
+    bytes
+}
+
+#[test]
+fn two_threads_write_what_one_writes_on_every_fixture() {
+    let mut bytes = 0;
+    let mut caps = common::fixtures();
+    caps.extend(common::captures_in(&common::root().join("fixtures/hostile")));
+    for cap in &caps {
+        bytes += same(cap);
+    }
+    assert!(
+        caps.len() > 20 && bytes > 1_000_000,
+        "{} captures, {bytes} bytes",
+        caps.len()
+    );
+}
+
+#[test]
+fn two_threads_write_what_one_writes_on_many_interleaved_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("many.pcap");
+    let file = std::io::BufWriter::new(std::fs::File::create(&cap).unwrap());
+    // 24 MiB over 400 connections: many batches of the writer thread, with
+    // frames of every size.
+    synth::generate(file, 24 << 20, 400).unwrap();
+    let bytes = same(&cap);
+    assert!(bytes > 50 << 20, "{bytes}");
+}
+
+#[test]
+#[ignore = "needs ../shared/corpus"]
+fn two_threads_write_what_one_writes_on_the_corpus() {
+    let caps = common::corpus();
+    assert!(!caps.is_empty());
+    for cap in &caps {
+        same(cap);
+    }
+}
