@@ -6,6 +6,10 @@
 //! `PREFIX-plain.pcap` (the bytes OUT.pcap would get), `PREFIX-wss.pcap`
 //! (inside TLS 1.3) and `PREFIX-wss.keys` (its key log).
 //!
+//! With `--deflate OUT.pcap [MEGABYTES] [CONNECTIONS]` every connection
+//! negotiates permessage-deflate (context takeover) and its messages are
+//! compressed, about 4:1.
+//!
 //! With `--hostile KIND OUT.pcap [N]` it writes one of the memory-hostile
 //! shapes of `benches/synth/hostile.rs` (`syns`, `handshakes`, `ooo`,
 //! `bigframes`, `fragmsg`), N scaling its count (`benches/memory_hostile.sh`).
@@ -17,6 +21,18 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--hostile") {
         return hostile(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("--deflate") {
+        let Some(out) = args.get(2) else {
+            eprintln!("usage: gencap --deflate OUT.pcap [MEGABYTES=256] [CONNECTIONS=500]");
+            std::process::exit(2);
+        };
+        let mb: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(256);
+        let conns: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(500);
+        let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
+        let n = synth::generate_shaped(file, mb << 20, conns, synth::Shape { deflate: true })?;
+        eprintln!("wrote {out}: {n} bytes (permessage-deflate)");
+        return Ok(());
     }
     if let (Some("--wss"), Some(prefix)) = (args.get(1).map(String::as_str), args.get(2)) {
         let mb: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(256);

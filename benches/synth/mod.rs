@@ -37,6 +37,46 @@ struct Flow {
     /// Messages left to send.
     left: u32,
     stage: u8,
+    /// permessage-deflate with context takeover: each side's compressor.
+    deflate: Option<(Deflater, Deflater)>,
+}
+
+/// One side's permessage-deflate compressor (RFC 7692: raw deflate, each
+/// message sync-flushed and its `00 00 ff ff` tail removed; the window is
+/// kept across messages).
+struct Deflater(flate2::Compress);
+
+impl Deflater {
+    fn new() -> Self {
+        Deflater(flate2::Compress::new(flate2::Compression::fast(), false))
+    }
+
+    fn message(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        let before = self.0.total_in();
+        loop {
+            let done = (self.0.total_in() - before) as usize;
+            out.reserve(data.len().max(64));
+            // A Vec-backed compress cannot fail on valid state.
+            let _ = self
+                .0
+                .compress_vec(&data[done..], &mut out, flate2::FlushCompress::Sync);
+            if (self.0.total_in() - before) as usize == data.len() && out.ends_with(&[0, 0, 0xff, 0xff]) {
+                break;
+            }
+        }
+        out.truncate(out.len() - 4);
+        out
+    }
+}
+
+/// What a capture carries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shape {
+    /// permessage-deflate negotiated on every connection, with context
+    /// takeover; messages are varied text (about 4:1 compression, as the
+    /// real captures of the performance issue).
+    pub deflate: bool,
 }
 
 fn ws_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
@@ -63,8 +103,36 @@ fn ws_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     f
 }
 
+/// A compressed text frame: RSV1 set on a FIN text frame.
+fn deflated_frame(compressed: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut f = ws_frame(1, compressed, mask);
+    f[0] |= 0x40;
+    f
+}
+
+/// `base` with a quarter of its bytes replaced by random letters and digits
+/// (in runs, as ids and numbers in JSON are): compresses about 4:1, not 50:1.
+fn varied(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut v = base.to_vec();
+    let mut i = 0;
+    while i < v.len() {
+        let run = 4 + rng.below(12) as usize;
+        for b in v.iter_mut().skip(i).take(run) {
+            *b = ALPHABET[rng.below(ALPHABET.len() as u64) as usize];
+        }
+        i += run * 4;
+    }
+    v
+}
+
 /// Writes a capture of at least `target_bytes` to `w`; returns bytes written.
 pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u64> {
+    generate_shaped(w, target_bytes, conns, Shape::default())
+}
+
+/// [`generate`], with permessage-deflate when `shape` says so.
+pub fn generate_shaped<W: Write>(w: W, target_bytes: u64, conns: usize, shape: Shape) -> io::Result<u64> {
     let mut out = PcapWriter::new(w, LinkType::ETHERNET, 65535)?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut written = 24u64;
@@ -78,6 +146,7 @@ pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u
             sseq: rng.next() as u32,
             left: 200,
             stage: 0,
+            deflate: None,
         })
         .collect();
     let mut buf = Vec::with_capacity(70_000);
@@ -127,14 +196,23 @@ pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u
                 emit(&mut out, ts, &buf, &mut written)?;
                 f.cseq = f.cseq.wrapping_add(1);
                 f.sseq = f.sseq.wrapping_add(1);
-                let req: &str = "GET /feed HTTP/1.1\r\nHost: bench:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                let req: &str = if shape.deflate {
+                    "GET /feed HTTP/1.1\r\nHost: bench:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+                } else {
+                    "GET /feed HTTP/1.1\r\nHost: bench:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                };
                 buf.clear();
                 c2s(f.cseq, f.sseq, 0)
                     .write(&mut buf, req.as_bytes())
                     .map_err(io::Error::other)?;
                 emit(&mut out, ts, &buf, &mut written)?;
                 f.cseq = f.cseq.wrapping_add(req.len() as u32);
-                let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+                let resp: &[u8] = if shape.deflate {
+                    f.deflate = Some((Deflater::new(), Deflater::new()));
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+                };
                 let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
                     .ipv4(server, client, 64)
                     .tcp(8080, f.cport, f.sseq, 65535)
@@ -149,7 +227,13 @@ pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u
             1 => {
                 // A server message of 100..~3200 bytes, in MSS-sized segments.
                 let len = 100 + rng.below(text.len() as u64 - 100) as usize;
-                let frame = ws_frame(1, &text[..len], None);
+                let frame = match &mut f.deflate {
+                    Some((server_side, _)) => {
+                        let msg = varied(&mut rng, &text[..len]);
+                        deflated_frame(&server_side.message(&msg), None)
+                    }
+                    None => ws_frame(1, &text[..len], None),
+                };
                 for chunk in frame.chunks(1448) {
                     let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
                         .ipv4(server, client, 64)
@@ -177,7 +261,12 @@ pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u
                 // Sometimes a masked client message.
                 if rng.below(4) == 0 {
                     let key = (rng.next() as u32).to_be_bytes();
-                    let frame = ws_frame(1, &text[..60], Some(key));
+                    let frame = match &mut f.deflate {
+                        Some((_, client_side)) => {
+                            deflated_frame(&client_side.message(&text[..60]), Some(key))
+                        }
+                        None => ws_frame(1, &text[..60], Some(key)),
+                    };
                     buf.clear();
                     c2s(f.cseq, f.sseq, 0)
                         .write(&mut buf, &frame)
@@ -218,6 +307,7 @@ pub fn generate<W: Write>(w: W, target_bytes: u64, conns: usize) -> io::Result<u
                     sseq: rng.next() as u32,
                     left: 200,
                     stage: 0,
+                    deflate: None,
                 };
             }
         }

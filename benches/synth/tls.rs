@@ -417,6 +417,7 @@ pub fn generate_pair<P: Write, W: Write, K: Write>(
             sseq: rng.next() as u32,
             left: 200,
             stage: 0,
+            deflate: None,
         })
         .collect();
     let mut buf = Vec::with_capacity(70_000);
@@ -561,6 +562,7 @@ pub fn generate_pair<P: Write, W: Write, K: Write>(
                     sseq: rng.next() as u32,
                     left: 200,
                     stage: 0,
+                    deflate: None,
                 };
             }
         }

@@ -29,8 +29,11 @@ use std::thread::JoinHandle;
 /// Events per batch: enough that the channel costs nothing per event.
 pub const BATCH_EVENTS: usize = 1024;
 
-/// Payload bytes per batch: a batch of big frames goes early.
-pub const BATCH_BYTES: usize = 1 << 20;
+/// Payload bytes per batch: a batch of big frames goes early, while its
+/// bytes are still in the caches of the core that made them (batches of
+/// 1 MiB made a permessage-deflate dump slower on two threads than on one;
+/// 128 KiB made it 1.3× faster, and a plain one's JSON Lines 1.9×).
+pub const BATCH_BYTES: usize = 128 << 10;
 
 /// Batches queued for the writer before the analysis waits.
 pub const BATCHES_IN_FLIGHT: usize = 4;
