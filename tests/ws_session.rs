@@ -709,3 +709,38 @@ fn client_gap_during_pending_upgrade_keeps_the_handshake() {
         (Dir::S2C, b"hi".as_slice())
     );
 }
+
+/// `conns` analyses without inflating (`SessionConfig::inflate` off): the
+/// counts are the same, the compressed bytes stay as they are, and the one
+/// check that needs inflated bytes — UTF-8 of a compressed text message —
+/// is not made. Inflating, the same bytes give that violation.
+#[test]
+fn counting_without_inflating() {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut z = Vec::with_capacity(64);
+    Compress::new(Compression::default(), false)
+        .compress_vec(b"bad \xff utf-8", &mut z, FlushCompress::Sync)
+        .unwrap();
+    z.truncate(z.len() - 4);
+    let run = |inflate: bool| {
+        let mut r = Run::new(SessionConfig {
+            inflate,
+            ..SessionConfig::default()
+        });
+        r.data(Dir::C2S, &request(Some("permessage-deflate")));
+        r.data(Dir::S2C, &response(ACCEPT, Some("permessage-deflate")));
+        r.data(Dir::S2C, &encode_frame(true, 4, 1, None, &z));
+        r.data(Dir::S2C, &encode_frame(true, 0, 1, None, b"plain"));
+        let summary = r.finish();
+        (r, summary)
+    };
+    let (inflated, with) = run(true);
+    let (counted, without) = run(false);
+    assert_eq!(inflated.messages()[0].data, b"bad \xff utf-8");
+    assert_eq!(inflated.rules(), ["invalid-utf8-text"]);
+    assert_eq!(counted.messages()[0].data, z, "left compressed");
+    assert!(!counted.messages()[0].is_text && counted.messages()[0].inflate_error.is_none());
+    assert_eq!(counted.rules(), Vec::<&str>::new());
+    assert_eq!((with.frames, with.messages), (without.frames, without.messages));
+    assert_eq!((with.violations, without.violations), (1, 0));
+}

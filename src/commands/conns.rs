@@ -21,7 +21,9 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut src = input.open(stop)?;
     input.announce_live();
-    let cfg = super::analysis_config(analysis, crate::budget::OutputShare::Ordering)?;
+    let mut cfg = super::analysis_config(analysis, crate::budget::OutputShare::Ordering)?;
+    // Counting needs no inflated byte (see `SessionConfig::inflate`).
+    cfg.session.inflate = false;
     let stdout = std::io::stdout();
     let w = std::io::BufWriter::new(stdout.lock());
     let mut sink = ConnsSink::new(w, format == ConnsFormat::Table, cfg.budget.output);

@@ -41,6 +41,12 @@ pub struct SessionConfig {
     /// it did not, a stream may begin in the middle of a frame, and detection
     /// looks further in for the first frame header.
     pub stream_start_seen: bool,
+    /// Inflate permessage-deflate messages. A consumer that only counts
+    /// (`conns`) turns it off: inflating is most of the work on a
+    /// compressed capture and nothing it shows needs the inflated bytes —
+    /// except the UTF-8 check of compressed text messages, which is then
+    /// not made (README, `conns`).
+    pub inflate: bool,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +56,7 @@ impl Default for SessionConfig {
             max_frame_bytes: 16 << 20,
             max_message_bytes: 64 << 20,
             stream_start_seen: true,
+            inflate: true,
         }
     }
 }
@@ -150,7 +157,7 @@ impl WsSession {
             WsDir {
                 decoder,
                 assembler: Assembler::new(cfg.max_message_bytes, lost || p.resync[dir] != Resync::No),
-                inflater: deflate_on
+                inflater: (deflate_on && cfg.inflate)
                     .then(|| Box::new(Inflater::new(nct, cfg.max_message_bytes, history_missing))),
                 closed: false,
                 data_after_close_reported: false,
