@@ -190,39 +190,54 @@ impl Inflater {
         }
     }
 
+    /// Inflates `input` onto `out`, through a scratch buffer of the thread:
+    /// `decompress_vec` zero-fills all the spare capacity it is given on
+    /// every call (16 KiB and more per message), which cost more than
+    /// copying out the bytes actually produced.
     fn run(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<Step, String> {
-        loop {
-            if out.len() >= self.max_output {
-                return Ok(Step::Capped);
+        SCRATCH.with_borrow_mut(|scratch| {
+            if scratch.len() < SCRATCH_BYTES {
+                scratch.resize(SCRATCH_BYTES, 0);
             }
-            // Grow geometrically (by the current length) but never past the
-            // bomb cap: plain `reserve` may double the buffer beyond it.
-            let want = self
-                .max_output
-                .saturating_sub(out.len())
-                .min(out.len().max(input.len().saturating_mul(4)).max(16 * 1024));
-            out.reserve_exact(want);
-            let (in0, out0) = (self.d.total_in(), self.d.total_out());
-            let status = self
-                .d
-                .decompress_vec(input, out, FlushDecompress::Sync)
-                .map_err(|e| e.to_string())?;
-            // total_in grows by at most input.len(): the difference fits in usize.
-            let consumed = usize::try_from(self.d.total_in().saturating_sub(in0)).unwrap_or(input.len());
-            let produced = self.d.total_out().saturating_sub(out0);
-            input = input.get(consumed..).unwrap_or_default();
-            if status == Status::StreamEnd {
-                return Ok(Step::End);
+            loop {
+                // Never past the bomb cap.
+                let room = self.max_output.saturating_sub(out.len()).min(scratch.len());
+                if room == 0 {
+                    return Ok(Step::Capped);
+                }
+                let buf = scratch.get_mut(..room).unwrap_or_default();
+                let (in0, out0) = (self.d.total_in(), self.d.total_out());
+                let status = self
+                    .d
+                    .decompress(input, buf, FlushDecompress::Sync)
+                    .map_err(|e| e.to_string())?;
+                // Both differences are bounded by the slices given.
+                let consumed = usize::try_from(self.d.total_in().saturating_sub(in0)).unwrap_or(input.len());
+                let produced = usize::try_from(self.d.total_out().saturating_sub(out0)).unwrap_or(room);
+                out.extend_from_slice(buf.get(..produced).unwrap_or_default());
+                input = input.get(consumed..).unwrap_or_default();
+                if status == Status::StreamEnd {
+                    return Ok(Step::End);
+                }
+                let full = produced >= room;
+                if input.is_empty() && !full {
+                    return Ok(Step::More);
+                }
+                if consumed == 0 && produced == 0 && !full {
+                    return Ok(Step::More);
+                }
             }
-            let full = out.len() >= out.capacity();
-            if input.is_empty() && !full {
-                return Ok(Step::More);
-            }
-            if consumed == 0 && produced == 0 && !full {
-                return Ok(Step::More);
-            }
-        }
+        })
     }
+}
+
+/// Bytes inflated per call.
+const SCRATCH_BYTES: usize = 32 << 10;
+
+thread_local! {
+    /// The inflaters' output buffer, one per thread (inflaters are many: one
+    /// per direction of every compressed connection).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
