@@ -209,3 +209,109 @@ fn sink_writes_lines() {
     assert_eq!(g["bytes"], 20);
     assert_eq!(g["reason"], "lost");
 }
+
+/// `--payload none|N` on the records.
+mod lean_tests {
+    use super::*;
+
+    fn message(text: bool, data: &[u8]) -> Event {
+        Event::Message(MessageEvent {
+            conn: 1,
+            session: crate::model::SessionId::conn(1),
+            seq: 0,
+            first_frame_offset: 0,
+            packets: None,
+            ts: Timestamp::new(5, 0),
+            dir: Dir::S2C,
+            opcode: if text { 1 } else { 2 },
+            frames: 1,
+            compressed: false,
+            data: data.to_vec(),
+            wire_len: data.len() as u64,
+            is_text: text,
+            inflate_error: None,
+            truncated: false,
+        })
+    }
+
+    fn render(ev: &Event, limit: PayloadLimit) -> String {
+        let mut v = Vec::new();
+        event_json_with(ev, limit, &mut v);
+        String::from_utf8(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn payload_limits_on_messages() {
+        let t = message(true, "hé€!".as_bytes());
+        let full = render(&t, PayloadLimit::Full);
+        assert!(full.contains(r#""len":7,"text":"hé€!","wire_len""#), "{full}");
+        assert_eq!(render(&t, PayloadLimit::Full), event_to_string(&t));
+        let none = render(&t, PayloadLimit::None);
+        assert!(none.contains(r#""len":7,"wire_len""#), "{none}");
+        // 4 bytes end inside €: the cut keeps 3 and says so.
+        let cut = render(&t, PayloadLimit::Bytes(4));
+        assert!(
+            cut.contains(r#""text":"hé","payload_cut":true,"wire_len""#),
+            "{cut}"
+        );
+        assert_eq!(render(&t, PayloadLimit::Bytes(7)), full);
+        let b = message(false, &[1, 2, 3]);
+        let cut = render(&b, PayloadLimit::Bytes(2));
+        assert!(cut.contains(r#""data_hex":"0102","payload_cut":true,"#), "{cut}");
+        assert!(!render(&b, PayloadLimit::None).contains("data_hex"));
+        // Invalid UTF-8 in a text message: the lossy text, cut.
+        let lossy = message(true, b"ab\xffcd");
+        assert!(render(&lossy, PayloadLimit::Full).contains("\"text\":\"ab\u{fffd}cd\""));
+        assert!(render(&lossy, PayloadLimit::Bytes(3)).contains(r#""text":"ab","payload_cut":true"#));
+    }
+
+    /// The string escaping before it was made fast, for comparison.
+    fn reference(v: &str) -> String {
+        if v.bytes().all(|b| b < 0x7F) {
+            return serde_json::to_string(v).unwrap_or_default();
+        }
+        let mut out = String::from("\"");
+        let mut utf16 = [0u16; 2];
+        for c in v.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if crate::output::text::is_unsafe_char(c) => {
+                    for unit in c.encode_utf16(&mut utf16).iter() {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn strings_escaped_as_before() {
+        let mut s = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let pool: Vec<char> = "ab \"\\\n\t\x01\x1b\x7fé€😀\u{85}\u{202e}\u{200b}\u{feff}{}:,"
+            .chars()
+            .collect();
+        for _ in 0..3000 {
+            let len = (next() % 40) as usize;
+            let v: String = (0..len)
+                .map(|_| pool[(next() % pool.len() as u64) as usize])
+                .collect();
+            let mut out = Vec::new();
+            Obj::new(&mut out).raw_str(&v);
+            assert_eq!(
+                String::from_utf8(out).unwrap_or_default(),
+                format!("{{{}", reference(&v)),
+                "{v:?}"
+            );
+        }
+    }
+}
