@@ -210,7 +210,7 @@ impl PacketSource for FileSource {
             match peek {
                 Peek::Read => {}
                 Peek::Skip(len, detail) => {
-                    self.reader.consume(len);
+                    self.reader.consume_noshift(len);
                     consumed += len as u64;
                     if say(f, diag::PCAP_CAPLEN_IMPOSSIBLE, &detail, Some(index + 1), ts_now) {
                         stopped = true;
@@ -383,7 +383,11 @@ impl PacketSource for FileSource {
                         }
                         PcapBlockOwned::NG(_) => {}
                     }
-                    self.reader.consume(offset);
+                    // Without shifting what is left to the front of the
+                    // buffer (`consume` moves up to half the buffer every
+                    // time it is half read: the whole file once more);
+                    // `refill` moves only the partial record left at the end.
+                    self.reader.consume_noshift(offset);
                     consumed += offset as u64;
                     if stop {
                         stopped = true;
