@@ -17,7 +17,7 @@
 use super::seq;
 use crate::event::GapReason;
 use crate::model::PacketSpan;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// What one direction produces, in stream order.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,8 +71,13 @@ impl Chunk {
 /// SYN flood) pays nothing for it.
 #[derive(Debug, Default)]
 struct History {
-    /// A ring: old bytes leave at the front as new ones arrive at the back.
-    ring: VecDeque<u8>,
+    /// A ring of at most the history's size: it grows by appending until
+    /// full, then new bytes overwrite the oldest, from `head` on. (A
+    /// `VecDeque` that drained its front for every delivered chunk cost a
+    /// tenth of the reassembly.)
+    ring: Vec<u8>,
+    /// Index in `ring` of the oldest byte.
+    head: usize,
     /// Stream offset one past the last byte recorded.
     end: u64,
 }
@@ -97,26 +102,42 @@ impl History {
         if offset != self.end {
             // A gap intervened: older bytes are no longer contiguous with new ones.
             self.ring.clear();
+            self.head = 0;
         }
         self.end = offset.saturating_add(bytes.len() as u64);
         let keep = bytes.len().min(cap);
         let tail = bytes.get(bytes.len().saturating_sub(keep)..).unwrap_or_default();
-        let overflow = (self.ring.len() + tail.len()).saturating_sub(cap);
-        self.ring.drain(..overflow.min(self.ring.len()));
-        self.ring.extend(tail);
+        // Fill up to the size first (the oldest byte stays at `head`)...
+        let room = cap.saturating_sub(self.ring.len()).min(tail.len());
+        let (fill, rest) = tail.split_at(room);
+        self.ring.extend_from_slice(fill);
+        // ... then overwrite the oldest, wrapping once at most.
+        if !rest.is_empty() {
+            let len = self.ring.len();
+            let first = rest.len().min(len.saturating_sub(self.head));
+            let (a, b) = rest.split_at(first);
+            if let Some(dst) = self.ring.get_mut(self.head..self.head.saturating_add(a.len())) {
+                dst.copy_from_slice(a);
+            }
+            if let Some(dst) = self.ring.get_mut(..b.len()) {
+                dst.copy_from_slice(b);
+            }
+            self.head = (self.head.saturating_add(rest.len())) % len.max(1);
+        }
     }
 
     /// Compares `bytes` claimed at `offset` with what was delivered there.
     /// Returns the number of differing bytes among those still remembered.
     fn differs(&self, offset: u64, bytes: &[u8]) -> u64 {
-        let start = self.end.saturating_sub(self.ring.len() as u64);
+        let len = self.ring.len();
+        let start = self.end.saturating_sub(len as u64);
         let mut diff = 0u64;
         for (i, b) in bytes.iter().enumerate() {
             let at = offset.saturating_add(i as u64);
             if at < start || at >= self.end {
                 continue;
             }
-            let idx = (at - start) as usize;
+            let idx = (self.head.saturating_add((at - start) as usize)) % len.max(1);
             if self.ring.get(idx) != Some(b) {
                 diff = diff.saturating_add(1);
             }
@@ -572,6 +593,43 @@ impl HalfStream {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The history ring remembers exactly the last `cap` bytes of a
+        /// contiguous run (what a plain queue of them would), whatever the
+        /// chunk sizes; a jump in offset forgets everything before it.
+        #[test]
+        fn history_keeps_the_last_cap_bytes(
+            cap in 1usize..40,
+            chunks in proptest::collection::vec((0usize..60, any::<bool>()), 1..30),
+        ) {
+            let mut h = History::default();
+            let mut model: std::collections::VecDeque<u8> = Default::default();
+            let mut offset = 0u64;
+            let mut byte = 0u8;
+            for (len, jump) in chunks {
+                if jump {
+                    offset += 7;
+                    model.clear();
+                }
+                let bytes: Vec<u8> = (0..len).map(|_| { byte = byte.wrapping_add(1); byte }).collect();
+                h.record(cap, offset, &bytes);
+                model.extend(&bytes);
+                while model.len() > cap {
+                    model.pop_front();
+                }
+                offset += len as u64;
+                let start = offset - model.len() as u64;
+                let want: Vec<u8> = model.iter().copied().collect();
+                // Same bytes: nothing differs; every byte changed: all do.
+                prop_assert_eq!(h.differs(start, &want), 0);
+                let flipped: Vec<u8> = want.iter().map(|b| !b).collect();
+                prop_assert_eq!(h.differs(start, &flipped), want.len() as u64);
+                // Bytes before what is remembered are not compared.
+                prop_assert_eq!(h.differs(start.saturating_sub(5), &[0; 5][..start.min(5) as usize]), 0);
+            }
+        }
+    }
 
     /// Runs segments through a half stream and returns the reconstructed
     /// stream (gaps as `None` bytes), the number of conflicts and FIN.
