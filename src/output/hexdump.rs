@@ -25,6 +25,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
+use super::json_fmt;
 use crate::event::FrameEvent;
 use crate::ws::frame::{LenForm, encode_header};
 use std::io::{self, Write};
@@ -32,14 +33,17 @@ use std::io::{self, Write};
 /// Bytes per dump line (both tools).
 const LINE: usize = 16;
 
-/// The printable-ASCII gutter character for `b` (both tools print `.` for
+/// Lines are assembled into a buffer written out once it holds this much.
+const FLUSH_AT: usize = 64 << 10;
+
+/// Appends the printable-ASCII gutter of `chunk` (both tools print `.` for
 /// everything outside 0x20..=0x7e).
-fn gutter(b: u8) -> char {
-    if (0x20..=0x7e).contains(&b) {
-        char::from(b)
-    } else {
-        '.'
-    }
+fn push_gutter(buf: &mut Vec<u8>, chunk: &[u8]) {
+    buf.extend(
+        chunk
+            .iter()
+            .map(|&b| if (0x20..=0x7e).contains(&b) { b } else { b'.' }),
+    );
 }
 
 /// Writes `data` exactly as `hexdump -C` prints it: an 8-digit (or wider)
@@ -47,85 +51,81 @@ fn gutter(b: u8) -> char {
 /// of lines repeating the one before (unless `squeeze` is false, like
 /// `hexdump -Cv`), and a final line with the total length. Nothing at all
 /// for empty data.
+///
+/// Lines are built from byte tables into one buffer, written every
+/// [`FLUSH_AT`] bytes: a dump is four times its data, so this is what
+/// `export` spends its time on.
 pub fn hexdump_c(data: &[u8], squeeze: bool, out: &mut dyn Write) -> io::Result<()> {
     if data.is_empty() {
         return Ok(());
     }
-    let mut line = String::with_capacity(80);
-    let mut hexbuf = [0u8; 2 * LINE];
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 128);
     let mut prev: Option<&[u8]> = None;
     let mut starred = false;
     for (i, chunk) in data.chunks(LINE).enumerate() {
         // Only whole lines repeat: a short last line never equals a full one.
         if squeeze && prev == Some(chunk) {
             if !starred {
-                out.write_all(b"*\n")?;
+                buf.extend_from_slice(b"*\n");
                 starred = true;
             }
             continue;
         }
         prev = Some(chunk);
         starred = false;
-        let offset = i.saturating_mul(LINE);
-        let hex = hex_of(chunk, &mut hexbuf);
-        line.clear();
-        line.push_str(&format!("{offset:08x}  "));
+        json_fmt::push_hex_padded(&mut buf, i.saturating_mul(LINE) as u64, 8);
+        buf.extend_from_slice(b"  ");
         for k in 0..LINE {
             if k == 8 {
-                line.push(' ');
+                buf.push(b' ');
             }
-            match hex.get(2 * k..2 * k + 2) {
-                Some(pair) => {
-                    line.push_str(pair);
-                    line.push(' ');
+            match chunk.get(k) {
+                Some(&b) => {
+                    buf.extend_from_slice(&json_fmt::hex_pair(b));
+                    buf.push(b' ');
                 }
-                None => line.push_str("   "),
+                None => buf.extend_from_slice(b"   "),
             }
         }
-        line.push_str(" |");
-        line.extend(chunk.iter().map(|&b| gutter(b)));
-        line.push_str("|\n");
-        out.write_all(line.as_bytes())?;
+        buf.extend_from_slice(b" |");
+        push_gutter(&mut buf, chunk);
+        buf.extend_from_slice(b"|\n");
+        if buf.len() >= FLUSH_AT {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    writeln!(out, "{:08x}", data.len())
+    json_fmt::push_hex_padded(&mut buf, data.len() as u64, 8);
+    buf.push(b'\n');
+    out.write_all(&buf)
 }
 
 /// Writes `data` exactly as `xxd` (no options) prints it: `offset: ` then
 /// eight groups of two bytes, padded, two spaces, and the ASCII column.
 /// Nothing for empty data.
 pub fn xxd(data: &[u8], out: &mut dyn Write) -> io::Result<()> {
-    let mut line = String::with_capacity(80);
-    let mut hexbuf = [0u8; 2 * LINE];
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 128);
     for (i, chunk) in data.chunks(LINE).enumerate() {
-        let offset = i.saturating_mul(LINE);
-        let hex = hex_of(chunk, &mut hexbuf);
-        line.clear();
-        line.push_str(&format!("{offset:08x}: "));
+        json_fmt::push_hex_padded(&mut buf, i.saturating_mul(LINE) as u64, 8);
+        buf.extend_from_slice(b": ");
         for k in 0..LINE {
             if k > 0 && k % 2 == 0 {
-                line.push(' ');
+                buf.push(b' ');
             }
-            line.push_str(hex.get(2 * k..2 * k + 2).unwrap_or("  "));
+            match chunk.get(k) {
+                Some(&b) => buf.extend_from_slice(&json_fmt::hex_pair(b)),
+                None => buf.extend_from_slice(b"  "),
+            }
         }
-        line.push_str("  ");
-        line.extend(chunk.iter().map(|&b| gutter(b)));
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
+        buf.extend_from_slice(b"  ");
+        push_gutter(&mut buf, chunk);
+        buf.push(b'\n');
+        if buf.len() >= FLUSH_AT {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    Ok(())
-}
-
-/// Lower-case hex of at most [`LINE`] bytes, through the `hex` crate.
-fn hex_of<'b>(chunk: &[u8], buf: &'b mut [u8; 2 * LINE]) -> &'b str {
-    let n = chunk.len().min(LINE);
-    let (Some(src), Some(dst)) = (chunk.get(..n), buf.get_mut(..2 * n)) else {
-        return "";
-    };
-    if hex::encode_to_slice(src, dst).is_err() {
-        return "";
-    }
-    // Hex digits are ASCII, so this cannot fail.
-    std::str::from_utf8(dst).unwrap_or("")
+    out.write_all(&buf)
 }
 
 /// One labelled part of a frame header.

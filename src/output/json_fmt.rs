@@ -33,6 +33,27 @@ pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// The two lowercase hex digits of `b` (for the dump formats too).
+#[inline]
+pub fn hex_pair(b: u8) -> [u8; 2] {
+    HEX_PAIRS[usize::from(b)]
+}
+
+/// Appends `v` in lowercase hex, at least `width` digits, zero-padded (what
+/// `{v:0width$x}` writes).
+pub fn push_hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let digits = if v == 0 {
+        1
+    } else {
+        (64 - v.leading_zeros() as usize).div_ceil(4)
+    };
+    out.resize(out.len() + width.saturating_sub(digits), b'0');
+    for i in (0..digits).rev() {
+        let nibble = (v >> (4 * i)) & 0xf;
+        out.push(b"0123456789abcdef"[nibble as usize]);
+    }
+}
+
 /// Appends `v` in decimal (what `{}` writes).
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
@@ -277,6 +298,33 @@ mod tests {
             let mut out = b"[".to_vec();
             assert!(!push_ascii_str(&mut out, s));
             assert_eq!(out, b"[");
+        }
+    }
+
+    #[test]
+    fn hex_padded_is_format_x() {
+        for v in [
+            0u64,
+            1,
+            0xf,
+            0x10,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0x1234_5678_9abc,
+            u64::MAX,
+        ] {
+            for width in [0, 1, 8, 12] {
+                let mut out = Vec::new();
+                push_hex_padded(&mut out, v, width);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    format!("{v:0width$x}"),
+                    "{v} {width}"
+                );
+            }
+        }
+        for b in 0..=255u8 {
+            assert_eq!(hex_pair(b), *format!("{b:02x}").as_bytes());
         }
     }
 }
