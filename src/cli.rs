@@ -712,8 +712,8 @@ pub struct AnalysisArgs {
     pub keylog: Vec<std::path::PathBuf>,
 
     /// Threads to use (default: the available cores). With 2 or more, `dump`
-    /// formats and writes its output on a thread of its own while the
-    /// analysis runs; the output is the same bytes. 1 does everything on one.
+    /// and `export` write their output on one thread while the analysis runs
+    /// on another; the output is the same bytes. 1 does everything on one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }

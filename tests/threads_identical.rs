@@ -1,10 +1,12 @@
 //! `--threads 1` against `--threads 2`: the same bytes on stdout and stderr
 //! and the same exit status, for every output of `dump` (text, JSON Lines,
-//! lean JSON Lines, a selection, `-t r`), on every fixture, a generated
-//! capture with hundreds of interleaved connections, and the corpus.
+//! lean JSON Lines, a selection, `-t r`) and of `export` (hexdump, xxd with
+//! annotated headers, JSON Lines of wire bytes and of frames, HAR), on every
+//! fixture, a generated capture with hundreds of interleaved connections, a
+//! permessage-deflate one, and the corpus.
 //!
-//! With two threads `dump` writes on a thread of its own
-//! (`output::offload`); nothing it writes may differ.
+//! With two threads `dump` writes on a thread of its own and `export`
+//! analyses on one (`output::offload`); nothing either writes may differ.
 
 mod common;
 
@@ -29,6 +31,11 @@ const VARIANTS: &[&[&str]] = &[
     ],
     &["dump", "-t", "r", "--select", "dir:c2s"],
     &["dump", "--format", "jsonl", "-c", "40"],
+    &["export"],
+    &["export", "--format", "xxd", "--frames", "--annotate"],
+    &["export", "--format", "jsonl", "--wire"],
+    &["export", "--format", "jsonl", "--frames", "--dir", "s2c"],
+    &["export", "--format", "har"],
 ];
 
 fn run(args: &[&str], threads: &str, cap: &Path) -> Output {

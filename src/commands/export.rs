@@ -102,7 +102,24 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         (None, _) => Output::Events(jsonl_writer(w, args.payload.unwrap_or_default())),
     };
     let mut sink = ExportSink::new(options(args), out);
-    let (end, ..) = analyze_into(src, cfg, &mut sink, args.input.count, &mut progress)?;
+    // The payloads are written here while the analysis runs beside
+    // (`--threads`, as `dump`); live capture writes inline.
+    let (end, ..) = if args.analysis.threads() >= 2 && !args.input.is_live() {
+        let limit = args.input.count;
+        let progress = &mut progress;
+        crate::output::offload::analyze_beside(&mut sink, ExportSink::failed, move |feed| {
+            analyze_into(src, cfg, feed, limit, progress, |f| f.stopped())
+        })?
+    } else {
+        analyze_into(
+            src,
+            cfg,
+            &mut sink,
+            args.input.count,
+            &mut progress,
+            ExportSink::failed,
+        )?
+    };
     sink.finish().context("writing output")?;
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
@@ -139,13 +156,20 @@ fn check_har(args: &ExportArgs) -> anyhow::Result<()> {
 /// the file is a pcapng carrying their TLS keys (and only theirs).
 fn run_pcap(
     args: &ExportArgs,
-    src: &mut dyn PacketSource,
+    src: &mut (dyn PacketSource + Send),
     cfg: AnalyzerConfig,
     stdout: &mut dyn Write,
     progress: &mut Option<Progress>,
 ) -> anyhow::Result<ExportSummary> {
     let mut sink = ExportSink::new(options(args), Output::Conns);
-    let (end, links, analyzer) = analyze_into(src, cfg.clone(), &mut sink, args.input.count, progress)?;
+    let (end, links, analyzer) = analyze_into(
+        src,
+        cfg.clone(),
+        &mut sink,
+        args.input.count,
+        progress,
+        ExportSink::failed,
+    )?;
     sink.finish().context("writing output")?;
     let mut summary = sink.into_summary();
     summary.truncated = end.truncated;
@@ -207,12 +231,13 @@ fn exported_tls_keys(summary: &mut ExportSummary, keys: &KeyStore) -> String {
 /// or after `limit` packets (`-c`), its packets going by `progress`. Also
 /// returns the link type of each connection's first packet (a pcap holds
 /// one), and the analyzer (its keys).
-fn analyze_into(
-    src: &mut dyn PacketSource,
+fn analyze_into<S: EventSink>(
+    src: &mut (dyn PacketSource + Send),
     cfg: AnalyzerConfig,
-    sink: &mut ExportSink<'_>,
+    sink: &mut S,
     limit: Option<u64>,
     progress: &mut Option<Progress>,
+    stopped: fn(&S) -> bool,
 ) -> anyhow::Result<(SourceEnd, FxHashMap<ConnId, LinkType>, Analyzer)> {
     let mut analyzer = Analyzer::new(cfg);
     let mut links = FxHashMap::default();
@@ -222,7 +247,7 @@ fn analyze_into(
         if let Some(conn) = fed.conn {
             links.entry(conn).or_insert(fed.packet.link);
         }
-        if sink.failed() {
+        if stopped(sink) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())

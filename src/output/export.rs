@@ -191,7 +191,7 @@ impl<'a> ExportSink<'a> {
         self.latch.failed()
     }
 
-    fn handle(&mut self, ev: Event) -> io::Result<()> {
+    fn handle(&mut self, ev: &Event) -> io::Result<()> {
         match ev {
             Event::Connection(c) => {
                 self.summary.conns_seen.insert(c.conn);
@@ -200,21 +200,21 @@ impl<'a> ExportSink<'a> {
                         self.summary.matched_conns.insert(c.conn);
                     }
                     if matches!(self.out, Output::Events(_)) {
-                        self.held.entry(c.conn).or_default().push(Event::Connection(c));
+                        self.held.entry(c.conn).or_default().push(ev.clone());
                     }
                 }
             }
-            Event::Handshake(h) => self.conn_record(h.conn, Event::Handshake(h))?,
+            Event::Handshake(h) => self.conn_record(h.conn, ev)?,
             Event::Frame(f) => {
                 if self.sel.unit == Unit::Frames {
                     let number = self.next_number(f.conn);
-                    self.frame(f, number)?;
+                    self.frame(ev, f, number)?;
                 } else if self.control_frames {
                     let n = self.frame_numbers.entry(f.conn).or_insert(0);
                     *n = n.saturating_add(1);
                     let number = *n;
                     if f.opcode & 0x8 != 0 {
-                        self.frame(f, number)?;
+                        self.frame(ev, f, number)?;
                     } else {
                         self.pend_wire(f);
                     }
@@ -224,13 +224,13 @@ impl<'a> ExportSink<'a> {
             }
             Event::Message(m) => {
                 if self.sel.unit == Unit::Messages {
-                    self.message(m)?;
+                    self.message(ev, m)?;
                 }
             }
             Event::Close(c) => {
                 let conn = c.conn;
                 if self.shown.contains(&conn) {
-                    self.conn_record(conn, Event::Close(c))?;
+                    self.conn_record(conn, ev)?;
                 }
                 self.held.remove(&conn);
                 self.shown.remove(&conn);
@@ -252,7 +252,7 @@ impl<'a> ExportSink<'a> {
                         .is_some_and(|h| hex::decode_to_slice(h, &mut random).is_ok());
                     self.summary.tls_decrypted.insert(t.conn, known.then_some(random));
                 }
-                self.conn_record(t.conn, Event::Tls(t))?
+                self.conn_record(t.conn, ev)?
             }
             Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) => {}
         }
@@ -261,26 +261,26 @@ impl<'a> ExportSink<'a> {
 
     /// Messages with `--wire`: keeps a selected connection's data frame
     /// until its message arrives.
-    fn pend_wire(&mut self, f: FrameEvent) {
+    fn pend_wire(&mut self, f: &FrameEvent) {
         if self.wire
             && f.opcode & 0x8 == 0
             && self.sel.matches_conn(f.conn)
             && self.sel.dir.is_none_or(|d| d == f.dir)
         {
-            self.pending.push(&f);
+            self.pending.push(f);
         }
     }
 
     /// jsonl: a connection-level record, written now if the connection is
     /// already shown, else held until it has a selected event.
-    fn conn_record(&mut self, conn: ConnId, ev: Event) -> io::Result<()> {
+    fn conn_record(&mut self, conn: ConnId, ev: &Event) -> io::Result<()> {
         let Output::Events(w) = &mut self.out else {
             return Ok(());
         };
         if self.shown.contains(&conn) {
-            w.write_event(&ev)?;
+            w.write_event(ev)?;
         } else if self.sel.matches_conn(conn) {
-            self.held.entry(conn).or_default().push(ev);
+            self.held.entry(conn).or_default().push(ev.clone());
         }
         Ok(())
     }
@@ -298,8 +298,9 @@ impl<'a> ExportSink<'a> {
     }
 
     /// A frame, numbered `number` among its connection's frames.
-    fn frame(&mut self, f: FrameEvent, number: u64) -> io::Result<()> {
-        if !self.sel.matches_frame(&f) {
+    /// `ev` is `f`'s event.
+    fn frame(&mut self, ev: &Event, f: &FrameEvent, number: u64) -> io::Result<()> {
+        if !self.sel.matches_frame(f) {
             return Ok(());
         }
         self.selected(f.conn);
@@ -307,19 +308,13 @@ impl<'a> ExportSink<'a> {
             Output::Conns => return Ok(()),
             Output::Events(w) => {
                 let conn = f.conn;
-                return show(
-                    w.as_mut(),
-                    &mut self.held,
-                    &mut self.shown,
-                    conn,
-                    &Event::Frame(f),
-                );
+                return show(w.as_mut(), &mut self.held, &mut self.shown, conn, ev);
             }
             Output::Stream(..) | Output::Dir(..) => {}
         }
         let wire_bytes;
         let bytes: &[u8] = if self.wire {
-            wire_bytes = wire_payload(&f);
+            wire_bytes = wire_payload(f);
             &wire_bytes
         } else {
             &f.payload
@@ -362,13 +357,14 @@ impl<'a> ExportSink<'a> {
             opcode: f.opcode,
             number,
             bytes,
-            frame: Some(&f),
+            frame: Some(f),
             notes,
         };
         self.write_item(&item)
     }
 
-    fn message(&mut self, m: MessageEvent) -> io::Result<()> {
+    /// `ev` is `m`'s event.
+    fn message(&mut self, ev: &Event, m: &MessageEvent) -> io::Result<()> {
         let number = self.next_number(m.conn);
         let frames: Vec<Vec<u8>> = if self.wire {
             self.pending
@@ -376,7 +372,7 @@ impl<'a> ExportSink<'a> {
         } else {
             Vec::new()
         };
-        if !self.sel.matches_message(&m) {
+        if !self.sel.matches_message(m) {
             return Ok(());
         }
         self.selected(m.conn);
@@ -384,13 +380,7 @@ impl<'a> ExportSink<'a> {
             Output::Conns => return Ok(()),
             Output::Events(w) => {
                 let conn = m.conn;
-                return show(
-                    w.as_mut(),
-                    &mut self.held,
-                    &mut self.shown,
-                    conn,
-                    &Event::Message(m),
-                );
+                return show(w.as_mut(), &mut self.held, &mut self.shown, conn, ev);
             }
             Output::Stream(..) | Output::Dir(..) => {}
         }
@@ -487,6 +477,10 @@ fn show(
 
 impl EventSink for ExportSink<'_> {
     fn event(&mut self, ev: Event) {
+        self.event_ref(&ev);
+    }
+
+    fn event_ref(&mut self, ev: &Event) {
         if self.latch.failed() {
             return;
         }

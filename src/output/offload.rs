@@ -216,6 +216,96 @@ impl<R> Drop for Offload<R> {
     }
 }
 
+/// The other way round, for a sink that cannot leave the caller's thread
+/// (it borrows the caller's output, as `export` does): `work` — the
+/// analysis — runs on a scoped thread and its events come back here in
+/// batches, in order, to `sink`. Batches return to the analysis thread to
+/// be freed where they were allocated, as with [`Offload`]. Once `failed`
+/// says the sink stopped writing, [`Feed::stopped`] tells the analysis.
+pub fn analyze_beside<S, T, W>(sink: &mut S, failed: impl Fn(&S) -> bool, work: W) -> T
+where
+    S: EventSink,
+    T: Send,
+    W: FnOnce(&mut Feed<'_>) -> T + Send,
+{
+    let (tx, rx) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
+    let (back_tx, back) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT + 1);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let stop = &stop;
+        let worker = scope.spawn(move || {
+            let mut feed = Feed {
+                tx: Some(tx),
+                back,
+                batch: Vec::with_capacity(BATCH_EVENTS),
+                bytes: 0,
+                stop,
+            };
+            let t = work(&mut feed);
+            feed.send();
+            t
+        });
+        for batch in rx {
+            for ev in &batch {
+                sink.event_ref(ev);
+            }
+            if failed(sink) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let _ = back_tx.try_send(batch);
+        }
+        match worker.join() {
+            Ok(t) => t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// The analysis side of [`analyze_beside`]: an [`EventSink`] that batches.
+pub struct Feed<'s> {
+    tx: Option<SyncSender<Vec<Event>>>,
+    back: Receiver<Vec<Event>>,
+    batch: Vec<Event>,
+    bytes: usize,
+    stop: &'s AtomicBool,
+}
+
+impl Feed<'_> {
+    /// The sink stopped writing (a closed pipe): the analysis may stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let mut next = None;
+        while let Ok(mut done) = self.back.try_recv() {
+            done.clear();
+            next = Some(done);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
+        let batch = std::mem::replace(&mut self.batch, next);
+        self.bytes = 0;
+        if let Some(tx) = &self.tx
+            && tx.send(batch).is_err()
+        {
+            self.tx = None;
+        }
+    }
+}
+
+impl EventSink for Feed<'_> {
+    fn event(&mut self, ev: Event) {
+        self.bytes = self.bytes.saturating_add(payload_len(&ev));
+        self.batch.push(ev);
+        if self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES {
+            self.send();
+        }
+    }
+}
+
 fn payload_len(ev: &Event) -> usize {
     match ev {
         Event::Frame(f) => f.payload.len(),
@@ -302,5 +392,38 @@ mod tests {
         assert_eq!(seen.len(), 3000);
         assert!(seen[..1500].iter().all(|s| !s) && seen[1500..].iter().all(|s| *s));
         assert_eq!(writer.get(), Some(&Timestamp::new(7, 0)));
+    }
+
+    #[test]
+    fn beside_the_caller_every_event_arrives_in_order_and_a_stop_is_seen() {
+        let mut got: Vec<Event> = Vec::new();
+        let sent: Vec<Event> = (0..5000).map(diag).collect();
+        let copy = sent.clone();
+        let n = analyze_beside(
+            &mut got,
+            |_: &Vec<Event>| false,
+            move |feed| {
+                for e in copy {
+                    feed.event(e);
+                }
+                5000
+            },
+        );
+        assert_eq!((n, got), (5000, sent));
+        // A sink that stops: the analysis learns it and can give up.
+        let mut stops = Stops(10);
+        let sent = analyze_beside(
+            &mut stops,
+            |s: &Stops| s.0 == 0,
+            |feed| {
+                let mut n = 0;
+                while !feed.stopped() && n < 1_000_000 {
+                    feed.event(diag(n));
+                    n += 1;
+                }
+                n
+            },
+        );
+        assert!(sent < 1_000_000, "never told to stop");
     }
 }
