@@ -38,7 +38,6 @@ pub const BATCH_BYTES: usize = 128 << 10;
 /// Batches queued for the writer before the analysis waits.
 pub const BATCHES_IN_FLIGHT: usize = 4;
 
-/// An [`EventSink`] whose events are written by another thread.
 /// Events on their way to the writer, and where in them the origin of
 /// `-t r` became known (its index and value).
 struct Batch {
@@ -46,14 +45,53 @@ struct Batch {
     origin_at: Option<(usize, crate::model::Timestamp)>,
 }
 
-pub struct Offload<R> {
-    tx: Option<SyncSender<Batch>>,
+/// The events of the analysis thread being gathered into a batch.
+struct Batcher {
     /// Written batches coming back, to be freed (and their `Vec` reused)
     /// on this thread, which allocated their payloads: freeing them on the
-    /// writer's thread made both threads fight over the allocator.
+    /// other thread made both threads fight over the allocator.
     back: Receiver<Vec<Event>>,
     batch: Vec<Event>,
     bytes: usize,
+}
+
+impl Batcher {
+    fn new(back: Receiver<Vec<Event>>) -> Self {
+        Batcher {
+            back,
+            batch: Vec::with_capacity(BATCH_EVENTS),
+            bytes: 0,
+        }
+    }
+
+    /// Adds `ev`; whether the batch is now due.
+    fn push(&mut self, ev: Event) -> bool {
+        self.bytes = self.bytes.saturating_add(payload_len(&ev));
+        self.batch.push(ev);
+        self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES
+    }
+
+    /// The batch so far (`None` when empty); a batch that came back,
+    /// emptied here, becomes the next one.
+    fn take(&mut self) -> Option<Vec<Event>> {
+        if self.batch.is_empty() {
+            return None;
+        }
+        let mut next = None;
+        while let Ok(mut done) = self.back.try_recv() {
+            done.clear();
+            next = Some(done);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
+        self.bytes = 0;
+        Some(std::mem::replace(&mut self.batch, next))
+    }
+}
+
+/// An [`EventSink`] whose events are written by another thread.
+pub struct Offload<R> {
+    tx: Option<SyncSender<Batch>>,
+    batcher: Batcher,
     failed: Arc<AtomicBool>,
     worker: Option<JoinHandle<R>>,
     /// The reader's origin, until it is known and passed on.
@@ -137,9 +175,7 @@ impl<R: Send + 'static> Offload<R> {
             })?;
         Ok(Offload {
             tx: Some(tx),
-            back,
-            batch: Vec::with_capacity(BATCH_EVENTS),
-            bytes: 0,
+            batcher: Batcher::new(back),
             failed: flag,
             worker: Some(worker),
             origin,
@@ -168,18 +204,9 @@ impl<R: Send + 'static> Offload<R> {
     }
 
     fn send(&mut self) {
-        if self.batch.is_empty() {
+        let Some(events) = self.batcher.take() else {
             return;
-        }
-        // A written batch, emptied here, becomes the next one.
-        let mut next = None;
-        while let Ok(mut done) = self.back.try_recv() {
-            done.clear();
-            next = Some(done);
-        }
-        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
-        let events = std::mem::replace(&mut self.batch, next);
-        self.bytes = 0;
+        };
         let batch = Batch {
             events,
             origin_at: self.origin_at.take(),
@@ -198,11 +225,9 @@ impl<R: Send + 'static> EventSink for Offload<R> {
         if let Some(t) = self.origin.as_ref().and_then(|o| o.get().copied()) {
             // Known from this event on (the writer sets its own before it).
             self.origin = None;
-            self.origin_at = Some((self.batch.len(), t));
+            self.origin_at = Some((self.batcher.batch.len(), t));
         }
-        self.bytes = self.bytes.saturating_add(payload_len(&ev));
-        self.batch.push(ev);
-        if self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES {
+        if self.batcher.push(ev) {
             self.send();
         }
     }
@@ -236,9 +261,7 @@ where
         let worker = scope.spawn(move || {
             let mut feed = Feed {
                 tx: Some(tx),
-                back,
-                batch: Vec::with_capacity(BATCH_EVENTS),
-                bytes: 0,
+                batcher: Batcher::new(back),
                 stop,
             };
             let t = work(&mut feed);
@@ -264,9 +287,7 @@ where
 /// The analysis side of [`analyze_beside`]: an [`EventSink`] that batches.
 pub struct Feed<'s> {
     tx: Option<SyncSender<Vec<Event>>>,
-    back: Receiver<Vec<Event>>,
-    batch: Vec<Event>,
-    bytes: usize,
+    batcher: Batcher,
     stop: &'s AtomicBool,
 }
 
@@ -277,17 +298,9 @@ impl Feed<'_> {
     }
 
     fn send(&mut self) {
-        if self.batch.is_empty() {
+        let Some(batch) = self.batcher.take() else {
             return;
-        }
-        let mut next = None;
-        while let Ok(mut done) = self.back.try_recv() {
-            done.clear();
-            next = Some(done);
-        }
-        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
-        let batch = std::mem::replace(&mut self.batch, next);
-        self.bytes = 0;
+        };
         if let Some(tx) = &self.tx
             && tx.send(batch).is_err()
         {
@@ -298,9 +311,7 @@ impl Feed<'_> {
 
 impl EventSink for Feed<'_> {
     fn event(&mut self, ev: Event) {
-        self.bytes = self.bytes.saturating_add(payload_len(&ev));
-        self.batch.push(ev);
-        if self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES {
+        if self.batcher.push(ev) {
             self.send();
         }
     }
