@@ -33,30 +33,8 @@ fn wsscope(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("running wsscope {args:?}: {e}"))
 }
 
-/// `dump --format jsonl FILE EXTRA...`, parsed, each record an object.
-fn records(file: &str, extra: &[&str]) -> Vec<Map<String, Value>> {
-    let path = fixture(file);
-    let mut args = vec!["dump", "--format", "jsonl"];
-    args.extend_from_slice(extra);
-    args.push(path.to_str().unwrap());
-    let out = wsscope(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| match serde_json::from_str(l) {
-            Ok(Value::Object(m)) => m,
-            other => panic!("{file}: not a JSON object: {other:?}: {l}"),
-        })
-        .collect()
-}
-
-fn text_dump(file: &str, extra: &[&str]) -> String {
+/// What `dump EXTRA... FILE` prints (it must exit 0).
+fn dump(file: &str, extra: &[&str]) -> String {
     let path = fixture(file);
     let mut args = vec!["dump"];
     args.extend_from_slice(extra);
@@ -68,7 +46,23 @@ fn text_dump(file: &str, extra: &[&str]) -> String {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    without_packets(&String::from_utf8(out.stdout).unwrap())
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `dump --format jsonl FILE EXTRA...`, parsed, each record an object.
+fn records(file: &str, extra: &[&str]) -> Vec<Map<String, Value>> {
+    let args: Vec<&str> = ["--format", "jsonl"].iter().chain(extra).copied().collect();
+    dump(file, &args)
+        .lines()
+        .map(|l| match serde_json::from_str(l) {
+            Ok(Value::Object(m)) => m,
+            other => panic!("{file}: not a JSON object: {other:?}: {l}"),
+        })
+        .collect()
+}
+
+fn text_dump(file: &str, extra: &[&str]) -> String {
+    without_packets(&dump(file, extra))
 }
 
 /// The text lines without the packet numbers they end with (` (packet

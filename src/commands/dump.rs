@@ -260,10 +260,7 @@ where
         };
         let done = |mut c: Counting<S>| (c.finish(), c.counts);
         let failed = move |c: &Counting<S>| failed(&c.inner);
-        let off = match follow {
-            Some(f) => Offload::follow_origin(counting, failed, done, f),
-            None => Offload::spawn(counting, failed, done),
-        };
+        let off = Offload::spawn_following(counting, failed, done, follow);
         let mut off = off.context("cannot start the output thread (try --threads 1)")?;
         let mut analyzer = Analyzer::new(cfg);
         let end = pipeline::run(src, &mut analyzer, &mut off, Control::limit(count), |_, s| {

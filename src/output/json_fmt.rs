@@ -147,6 +147,20 @@ pub fn push_ascii_str(out: &mut Vec<u8>, s: &str) -> bool {
     false
 }
 
+/// Writes `b` as [`ESCAPE`] says at `dst[*pos..]` (room for two bytes is
+/// the caller's), moving `pos`; `false` for a byte it leaves to others.
+#[inline(always)]
+fn escape_into(dst: &mut [u8], pos: &mut usize, b: u8) -> bool {
+    let [first, second, len] = ESCAPE[usize::from(b)];
+    if len == 0 {
+        return false;
+    }
+    dst[*pos] = first;
+    dst[*pos + 1] = second;
+    *pos += usize::from(len);
+    true
+}
+
 /// [`push_ascii_str`] for strings whose bytes [`ESCAPE`] all handles;
 /// `false` and `out` unchanged for any other.
 fn fast_ascii_str(out: &mut Vec<u8>, s: &str) -> bool {
@@ -169,25 +183,17 @@ fn fast_ascii_str(out: &mut Vec<u8>, s: &str) -> bool {
             continue;
         }
         for b in w {
-            let [first, second, len] = ESCAPE[usize::from(b)];
-            if len == 0 {
+            if !escape_into(dst, &mut pos, b) {
                 out.truncate(start);
                 return false;
             }
-            dst[pos] = first;
-            dst[pos + 1] = second;
-            pos += usize::from(len);
         }
     }
     for &b in words.remainder() {
-        let [first, second, len] = ESCAPE[usize::from(b)];
-        if len == 0 {
+        if !escape_into(dst, &mut pos, b) {
             out.truncate(start);
             return false;
         }
-        dst[pos] = first;
-        dst[pos + 1] = second;
-        pos += usize::from(len);
     }
     dst[pos] = b'"';
     out.truncate(start + pos + 1);

@@ -17,7 +17,7 @@
 //! exist). Inline, lines before it (a file header's diagnostics) see no
 //! origin; the writer would see it already set. So the origin the writer's
 //! sink reads is its own, set in event order: each batch says after which
-//! of its events the reader's origin was known ([`Offload::follow_origin`]).
+//! of its events the reader's origin was known ([`Offload::spawn_following`]).
 
 use crate::event::{Event, EventSink};
 use crate::output::text::time::Origin;
@@ -114,25 +114,10 @@ impl<R: Send + 'static> Offload<R> {
         Self::spawn_following(make, failed, done, None)
     }
 
-    /// [`Offload::spawn`], passing the reader's `-t r` origin
-    /// (`follow.0`) to the writer's (`follow.1`, the one its sink's clock
-    /// reads) in event order.
-    pub fn follow_origin<S, M, F, D>(
-        make: M,
-        failed: F,
-        done: D,
-        follow: (Origin, Origin),
-    ) -> std::io::Result<Self>
-    where
-        S: EventSink,
-        M: FnOnce() -> S + Send + 'static,
-        F: Fn(&S) -> bool + Send + 'static,
-        D: FnOnce(S) -> R + Send + 'static,
-    {
-        Self::spawn_following(make, failed, done, Some(follow))
-    }
-
-    fn spawn_following<S, M, F, D>(
+    /// [`Offload::spawn`], and with `follow` the reader's `-t r` origin
+    /// (`follow.0`) passed to the writer's (`follow.1`, the one its sink's
+    /// clock reads) in event order.
+    pub fn spawn_following<S, M, F, D>(
         make: M,
         failed: F,
         done: D,
@@ -386,11 +371,11 @@ mod tests {
         let reader = Origin::default();
         let writer = Origin::default();
         let w = writer.clone();
-        let mut off = Offload::follow_origin(
+        let mut off = Offload::spawn_following(
             move || Sees(w, Vec::new()),
             |_: &Sees| false,
             |s| s.1,
-            (reader.clone(), writer.clone()),
+            Some((reader.clone(), writer.clone())),
         )
         .unwrap();
         for n in 0..3000 {

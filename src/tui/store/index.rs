@@ -163,7 +163,6 @@ impl Store {
                     let i = self.add_note(Note {
                         code: "inflate-error",
                         detail: e,
-                        packet: None,
                         frame: None,
                     });
                     r.aux = (i as u32).to_be_bytes();
@@ -200,7 +199,6 @@ impl Store {
                 r.offset = self.add_note(Note {
                     code: v.rule,
                     detail: std::mem::take(&mut v.detail),
-                    packet: Some(v.packet).filter(|&p| p > 0),
                     frame: v.frame_offset,
                 }) as u64;
                 r.set_packets(v.packet, v.packet);
@@ -219,7 +217,6 @@ impl Store {
                 r.offset = self.add_note(Note {
                     code: d.code,
                     detail: std::mem::take(&mut d.detail),
-                    packet: d.packet,
                     frame: None,
                 }) as u64;
                 if let Some(p) = d.packet {

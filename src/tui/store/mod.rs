@@ -257,8 +257,8 @@ impl Default for Budget {
 pub struct Note {
     pub code: &'static str,
     pub detail: String,
-    pub packet: Option<u64>,
-    /// A violation's frame (its stream offset).
+    /// A violation's frame (its stream offset). (Its packet, as every
+    /// row's, is the record's: [`Record::packets`].)
     pub frame: Option<u64>,
 }
 

@@ -312,7 +312,7 @@ fn rows_carry_their_packet_numbers() {
         ]
     );
     let note = s.note(&s.records[1]).unwrap();
-    assert_eq!((note.packet, note.frame), (Some(12), Some(168)));
+    assert_eq!((s.records[1].packets(), note.frame), (Some((12, 12)), Some(168)));
     // Past u32, numbers saturate rather than wrap.
     let mut r = Record::new(ts(0), 0, Kind::Frame);
     r.set_packets(5, u64::MAX);

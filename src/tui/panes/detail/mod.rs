@@ -208,10 +208,8 @@ fn document(app: &App) -> Doc<'_> {
             if let Some(n) = app.store.note(&r) {
                 out.field("Code", n.code.to_string());
                 out.field("Detail", text::safe(&n.detail).into_owned());
-                if let Some(p) = n.packet {
-                    out.field("Packet", p.to_string());
-                }
             }
+            packets_field(&r, &mut out);
         }
         Kind::Handshake => {}
     }
