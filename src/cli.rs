@@ -713,7 +713,9 @@ pub struct AnalysisArgs {
 
     /// Threads to use (default: the available cores). With 2 or more, `dump`
     /// and `export` write their output on one thread while the analysis runs
-    /// on another; the output is the same bytes. 1 does everything on one.
+    /// on another; threads beyond the reader and the writer analyse the
+    /// connections, shared among them. The output is the same bytes
+    /// whatever the number. 1 does everything on one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }
@@ -724,6 +726,16 @@ impl AnalysisArgs {
         self.threads
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Worker threads for the connections' stacks out of `threads` in all:
+    /// what the reader (and the writer, when there is one) leave. Each has
+    /// a core of its own when `threads` is the number of cores: on two, a
+    /// reader and a writer already keep both busy, and workers beside them
+    /// only make the reader wait for a core (plain `dump` 0.20 s → 0.27 s a
+    /// 256 MB capture, measured).
+    pub fn workers(threads: usize, writer: bool) -> usize {
+        threads.saturating_sub(1 + usize::from(writer))
     }
 
     /// The analysis settings, for a command whose output keeps `output`.

@@ -64,7 +64,7 @@ pub fn run<S: EventSink>(
         let packet = match item {
             SourceItem::Packet(p) => p,
             SourceItem::Secrets { kind, data } => {
-                analyzer.add_secrets(kind, data);
+                analyzer.add_secrets(kind, data, sink);
                 return ControlFlow::Continue(());
             }
             SourceItem::Header { .. } => return ControlFlow::Continue(()),
@@ -93,7 +93,7 @@ pub fn run<S: EventSink>(
             return ControlFlow::Break(());
         }
         if count % KEYLOG_POLL_PACKETS == 0 {
-            follow.poll(analyzer);
+            follow.poll(analyzer, sink);
         }
         let conn = analyzer.feed(&packet, sink);
         count += 1;
@@ -114,7 +114,7 @@ pub fn run<S: EventSink>(
     })?;
     if !abandoned {
         // Keys written while the last packets came in still count.
-        follow.poll(analyzer);
+        follow.poll(analyzer, sink);
         analyzer.finish(&end, sink);
     }
     if std::env::var_os("WSSCOPE_MEMSTATS").is_some() {
@@ -149,7 +149,7 @@ impl KeylogFollower {
         }
     }
 
-    fn poll(&mut self, analyzer: &mut Analyzer) {
+    fn poll(&mut self, analyzer: &mut Analyzer, out: &mut dyn EventSink) {
         use std::io::{Read, Seek, SeekFrom};
         for ((path, read), partial) in self.files.iter_mut().zip(self.partial.iter_mut()) {
             let Ok(meta) = std::fs::metadata(&*path) else {
@@ -171,7 +171,7 @@ impl KeylogFollower {
             }
             *read += buf.len() as u64;
             partial.extend_from_slice(&buf);
-            let used = analyzer.add_keylog_lines(partial);
+            let used = analyzer.add_keylog_lines(partial, out);
             partial.drain(..used.min(partial.len()));
         }
     }

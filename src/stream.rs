@@ -91,11 +91,26 @@ pub const DIAGNOSTICS_PER_CODE: u64 = 10;
 #[derive(Debug, Default)]
 pub struct DiagnosticLimiter {
     counts: rustc_hash::FxHashMap<&'static str, u64>,
+    /// Passes everything: an analysis worker's, whose diagnostics the
+    /// reading thread limits when it merges them (in the one-thread order).
+    unlimited: bool,
 }
 
 impl DiagnosticLimiter {
+    /// A limiter that limits nothing (see `unlimited`).
+    pub fn unlimited() -> Self {
+        DiagnosticLimiter {
+            unlimited: true,
+            ..Self::default()
+        }
+    }
+
     /// Emits `d` unless too many of its kind were shown already.
     pub fn emit(&mut self, d: DiagnosticEvent, out: &mut dyn EventSink) {
+        if self.unlimited {
+            out.event(Event::Diagnostic(d));
+            return;
+        }
         let n = self.counts.entry(d.code).or_insert(0);
         *n = n.saturating_add(1);
         if *n <= DIAGNOSTICS_PER_CODE {
@@ -150,6 +165,13 @@ impl MemLedger {
 
     pub fn peak(&self) -> usize {
         self.peak
+    }
+
+    /// Adds what another ledger counted (an analysis worker's, when its
+    /// stacks come back to one thread).
+    pub fn absorb(&mut self, other: &MemLedger) {
+        self.held = self.held.saturating_add(other.held);
+        self.peak = self.peak.max(self.held).max(other.peak);
     }
 }
 

@@ -1,12 +1,15 @@
-//! `--threads 1` against `--threads 2`: the same bytes on stdout and stderr
-//! and the same exit status, for every output of `dump` (text, JSON Lines,
-//! lean JSON Lines, a selection, `-t r`) and of `export` (hexdump, xxd with
-//! annotated headers, JSON Lines of wire bytes and of frames, HAR), on every
-//! fixture, a generated capture with hundreds of interleaved connections, a
-//! permessage-deflate one, and the corpus.
+//! `--threads 1` against `--threads 2` and `--threads 4`: the same bytes on
+//! stdout and stderr and the same exit status, for every output of `dump`
+//! (text, JSON Lines, lean JSON Lines, a selection, `-t r`) and of `export`
+//! (hexdump, xxd with annotated headers, JSON Lines of wire bytes and of
+//! frames, HAR), on every fixture (the wss:// ones with and without their
+//! key logs), a generated capture with hundreds of interleaved connections,
+//! a permessage-deflate one, and the corpus.
 //!
 //! With two threads `dump` writes on a thread of its own and `export`
-//! analyses on one (`output::offload`); nothing either writes may differ.
+//! analyses on one (`output::offload`); with four, two more threads analyse
+//! the connections (`analyzer::shard`), whose events are merged back in
+//! order. Nothing any of them writes may differ.
 
 mod common;
 
@@ -38,10 +41,13 @@ const VARIANTS: &[&[&str]] = &[
     &["export", "--format", "har"],
 ];
 
-fn run(args: &[&str], threads: &str, cap: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wsscope"))
-        .args(args)
-        .args(["--threads", threads])
+fn run(args: &[&str], threads: &str, cap: &Path, keys: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsscope"));
+    cmd.args(args);
+    if let Some(k) = keys {
+        cmd.arg("--keylog").arg(k);
+    }
+    cmd.args(["--threads", threads])
         .arg(cap)
         .env("TZ", "UTC")
         .env_remove("SSLKEYLOGFILE")
@@ -51,18 +57,25 @@ fn run(args: &[&str], threads: &str, cap: &Path) -> Output {
 
 /// Compares every variant on `cap`; returns how many stdout bytes were compared.
 fn same(cap: &Path) -> usize {
+    same_keyed(cap, None)
+}
+
+/// [`same`], decrypting with the key log `keys`.
+fn same_keyed(cap: &Path, keys: Option<&Path>) -> usize {
     let mut bytes = 0;
     for v in VARIANTS {
-        let one = run(v, "1", cap);
-        let two = run(v, "2", cap);
-        let what = format!("{} {v:?}", cap.display());
-        assert_eq!(one.status.code(), two.status.code(), "{what}: exit status");
-        assert!(one.stdout == two.stdout, "{what}: stdout differs");
-        assert_eq!(
-            String::from_utf8_lossy(&one.stderr),
-            String::from_utf8_lossy(&two.stderr),
-            "{what}: stderr"
-        );
+        let one = run(v, "1", cap, keys);
+        for n in ["2", "4"] {
+            let more = run(v, n, cap, keys);
+            let what = format!("{} {v:?} --threads {n}", cap.display());
+            assert_eq!(one.status.code(), more.status.code(), "{what}: exit status");
+            assert!(one.stdout == more.stdout, "{what}: stdout differs");
+            assert_eq!(
+                String::from_utf8_lossy(&one.stderr),
+                String::from_utf8_lossy(&more.stderr),
+                "{what}: stderr"
+            );
+        }
         bytes += one.stdout.len();
     }
     bytes
@@ -73,8 +86,15 @@ fn two_threads_write_what_one_writes_on_every_fixture() {
     let mut bytes = 0;
     let mut caps = common::fixtures();
     caps.extend(common::captures_in(&common::root().join("fixtures/hostile")));
+    caps.extend(common::captures_in(&common::root().join("fixtures/wss")));
     for cap in &caps {
         bytes += same(cap);
+        // A wss:// capture with its key log too: decrypted (on one thread
+        // for the analysis: workers only start without secrets).
+        let keys = cap.with_extension("keys");
+        if keys.is_file() {
+            bytes += same_keyed(cap, Some(&keys));
+        }
     }
     assert!(
         caps.len() > 20 && bytes > 1_000_000,

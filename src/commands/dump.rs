@@ -61,7 +61,8 @@ pub fn run_selected(
     let stdout = || std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // Live output is written as it happens: no batching.
     let threads = if live { 1 } else { analysis.threads() };
-    let cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
+    let mut cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
+    cfg.shards = AnalysisArgs::workers(threads, threads >= 2);
     let count = input.count;
     let mut progress = Progress::for_input(input, true);
     // `-t r` counts from the first packet, known before its events are.
@@ -224,6 +225,10 @@ impl<S: EventSink> EventSink for Counting<S> {
         if self.count(ev) {
             self.inner.event_ref(ev);
         }
+    }
+
+    fn reads_only(&self) -> bool {
+        self.inner.reads_only()
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

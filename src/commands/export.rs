@@ -69,7 +69,11 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
     } else {
         crate::budget::OutputShare::Streaming
     };
-    let cfg = super::analysis_config(&args.analysis, share)?;
+    let mut cfg = super::analysis_config(&args.analysis, share)?;
+    if !args.input.is_live() {
+        let threads = args.analysis.threads();
+        cfg.shards = crate::cli::AnalysisArgs::workers(threads, threads >= 2);
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut src = args.input.open(stop)?;
     args.input.announce_live();

@@ -488,6 +488,11 @@ impl EventSink for ExportSink<'_> {
         self.latch.keep(res);
     }
 
+    /// It clones the few connection records it holds back, nothing else.
+    fn reads_only(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.latch.finish(|| match &mut self.out {
             Output::Stream(w, _) => w.flush(),

@@ -95,6 +95,10 @@ impl<W: Write> EventSink for JsonlSink<W> {
         self.latch.keep(res);
     }
 
+    fn reads_only(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.latch.finish(|| self.w.flush())
     }

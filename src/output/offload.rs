@@ -19,8 +19,9 @@
 //! sink reads is its own, set in event order: each batch says after which
 //! of its events the reader's origin was known ([`Offload::spawn_following`]).
 
-use crate::event::{Event, EventSink};
+use crate::event::{Event, EventSink, Loan};
 use crate::output::text::time::Origin;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -41,8 +42,29 @@ pub const BATCHES_IN_FLIGHT: usize = 4;
 /// Events on their way to the writer, and where in them the origin of
 /// `-t r` became known (its index and value).
 struct Batch {
-    events: Vec<Event>,
+    events: Vec<Piece>,
     origin_at: Option<(usize, crate::model::Timestamp)>,
+}
+
+/// An event of a batch, or a run of events lent by the thread that made
+/// them ([`EventSink::lend`]: the analysis' workers), read in place.
+enum Piece {
+    Own(Event),
+    Lent(Arc<Loan>, Range<usize>),
+}
+
+impl Piece {
+    /// Hands the piece's events to `sink`, by reference.
+    fn feed(&self, sink: &mut dyn EventSink) {
+        match self {
+            Piece::Own(ev) => sink.event_ref(ev),
+            Piece::Lent(loan, range) => {
+                for ev in loan.events().get(range.clone()).unwrap_or_default() {
+                    sink.event_ref(ev);
+                }
+            }
+        }
+    }
 }
 
 /// The events of the analysis thread being gathered into a batch.
@@ -50,13 +72,13 @@ struct Batcher {
     /// Written batches coming back, to be freed (and their `Vec` reused)
     /// on this thread, which allocated their payloads: freeing them on the
     /// other thread made both threads fight over the allocator.
-    back: Receiver<Vec<Event>>,
-    batch: Vec<Event>,
+    back: Receiver<Vec<Piece>>,
+    batch: Vec<Piece>,
     bytes: usize,
 }
 
 impl Batcher {
-    fn new(back: Receiver<Vec<Event>>) -> Self {
+    fn new(back: Receiver<Vec<Piece>>) -> Self {
         Batcher {
             back,
             batch: Vec::with_capacity(BATCH_EVENTS),
@@ -67,13 +89,26 @@ impl Batcher {
     /// Adds `ev`; whether the batch is now due.
     fn push(&mut self, ev: Event) -> bool {
         self.bytes = self.bytes.saturating_add(payload_len(&ev));
-        self.batch.push(ev);
+        self.batch.push(Piece::Own(ev));
+        self.due()
+    }
+
+    /// Adds lent events; whether the batch is now due.
+    fn lend(&mut self, loan: &Arc<Loan>, range: Range<usize>) -> bool {
+        let events = loan.events().get(range.clone()).unwrap_or_default();
+        let bytes = events.iter().map(payload_len).sum::<usize>();
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.batch.push(Piece::Lent(Arc::clone(loan), range));
+        self.due()
+    }
+
+    fn due(&self) -> bool {
         self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES
     }
 
     /// The batch so far (`None` when empty); a batch that came back,
     /// emptied here, becomes the next one.
-    fn take(&mut self) -> Option<Vec<Event>> {
+    fn take(&mut self) -> Option<Vec<Piece>> {
         if self.batch.is_empty() {
             return None;
         }
@@ -134,7 +169,7 @@ impl<R: Send + 'static> Offload<R> {
             Some((reader, writer)) => (Some(reader), Some(writer)),
             None => (None, None),
         };
-        let (back_tx, back) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT + 1);
+        let (back_tx, back) = sync_channel::<Vec<Piece>>(BATCHES_IN_FLIGHT + 1);
         let flag = Arc::new(AtomicBool::new(false));
         let raised = Arc::clone(&flag);
         let worker = std::thread::Builder::new()
@@ -142,13 +177,13 @@ impl<R: Send + 'static> Offload<R> {
             .spawn(move || {
                 let mut sink = make();
                 for batch in rx {
-                    for (i, ev) in batch.events.iter().enumerate() {
+                    for (i, piece) in batch.events.iter().enumerate() {
                         if let (Some((at, t)), Some(o)) = (batch.origin_at, &writer_origin)
                             && at == i
                         {
                             let _ = o.set(t);
                         }
-                        sink.event_ref(ev);
+                        piece.feed(&mut sink);
                     }
                     if failed(&sink) {
                         raised.store(true, Ordering::Relaxed);
@@ -205,16 +240,35 @@ impl<R: Send + 'static> Offload<R> {
     }
 }
 
-impl<R: Send + 'static> EventSink for Offload<R> {
-    fn event(&mut self, ev: Event) {
+impl<R: Send + 'static> Offload<R> {
+    /// The reader's origin, passed on before the piece about to be added.
+    fn note_origin(&mut self) {
         if let Some(t) = self.origin.as_ref().and_then(|o| o.get().copied()) {
             // Known from this event on (the writer sets its own before it).
             self.origin = None;
             self.origin_at = Some((self.batcher.batch.len(), t));
         }
+    }
+}
+
+impl<R: Send + 'static> EventSink for Offload<R> {
+    fn event(&mut self, ev: Event) {
+        self.note_origin();
         if self.batcher.push(ev) {
             self.send();
         }
+    }
+
+    fn lend(&mut self, loan: &Arc<Loan>, range: Range<usize>) {
+        self.note_origin();
+        if self.batcher.lend(loan, range) {
+            self.send();
+        }
+    }
+
+    /// Events cross whole or lent, never copied.
+    fn reads_only(&self) -> bool {
+        true
     }
 }
 
@@ -238,8 +292,8 @@ where
     T: Send,
     W: FnOnce(&mut Feed<'_>) -> T + Send,
 {
-    let (tx, rx) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT);
-    let (back_tx, back) = sync_channel::<Vec<Event>>(BATCHES_IN_FLIGHT + 1);
+    let (tx, rx) = sync_channel::<Vec<Piece>>(BATCHES_IN_FLIGHT);
+    let (back_tx, back) = sync_channel::<Vec<Piece>>(BATCHES_IN_FLIGHT + 1);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let stop = &stop;
@@ -254,8 +308,8 @@ where
             t
         });
         for batch in rx {
-            for ev in &batch {
-                sink.event_ref(ev);
+            for piece in &batch {
+                piece.feed(sink);
             }
             if failed(sink) {
                 stop.store(true, Ordering::Relaxed);
@@ -271,7 +325,7 @@ where
 
 /// The analysis side of [`analyze_beside`]: an [`EventSink`] that batches.
 pub struct Feed<'s> {
-    tx: Option<SyncSender<Vec<Event>>>,
+    tx: Option<SyncSender<Vec<Piece>>>,
     batcher: Batcher,
     stop: &'s AtomicBool,
 }
@@ -299,6 +353,17 @@ impl EventSink for Feed<'_> {
         if self.batcher.push(ev) {
             self.send();
         }
+    }
+
+    fn lend(&mut self, loan: &Arc<Loan>, range: Range<usize>) {
+        if self.batcher.lend(loan, range) {
+            self.send();
+        }
+    }
+
+    /// Events cross whole or lent, never copied.
+    fn reads_only(&self) -> bool {
+        true
     }
 }
 

@@ -123,6 +123,10 @@ impl<W: Write> EventSink for TextSink<W> {
         }
     }
 
+    fn reads_only(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.latch.finish(|| self.w.flush())
     }

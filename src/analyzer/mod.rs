@@ -20,7 +20,9 @@ use crate::source::{Packet, SecretsKind, SourceEnd};
 use crate::stream::{DIAGNOSTICS_PER_CODE, DiagnosticLimiter, GapLen, LayerCx, MemLedger, StreamInput};
 use crate::tcp::{FlowTable, RoleClassifier, StreamConsumer, StreamEvent, TcpConfig, TcpSummary};
 use crate::ws::{SessionConfig, SessionSummary};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+mod shard;
 
 /// Everything that tunes an analysis.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +42,10 @@ pub struct AnalyzerConfig {
     /// The run's memory budget (`--max-memory`); the analysis keeps to its
     /// share, evicting the least recently active connections.
     pub budget: Budget,
+    /// Worker threads for the connections' stacks (see [`shard`]); 0
+    /// analyses on the calling thread alone. Ignored (no workers) with TLS
+    /// secrets given up front or an analysis share under 256 MiB.
+    pub shards: usize,
 }
 
 impl AnalyzerConfig {
@@ -74,8 +80,15 @@ pub struct Analyzer {
     cfg: AnalyzerConfig,
     decoder: Decoder,
     flows: FlowTable,
-    /// One protocol stack per live TCP connection.
+    /// One protocol stack per live TCP connection (on this thread; while
+    /// sharded, the workers hold them).
     stacks: FxHashMap<ConnId, ConnStack>,
+    /// The connections that have a stack, wherever it is: the table the
+    /// budget counts (the same inserts and removals as `stacks` on one
+    /// thread, so the same capacity whatever the threads).
+    live: FxHashSet<ConnId>,
+    /// The workers, while the stacks are on them.
+    shards: Option<shard::Shards>,
     totals: Totals,
     diags: DiagnosticLimiter,
     mem: MemLedger,
@@ -103,11 +116,16 @@ impl Analyzer {
         let classifier: Box<dyn RoleClassifier + Send> = Box::new(PayloadClassifier);
         let mut keys = KeyStore::default();
         keys.set_keylog(cfg.keylog.clone());
+        let shards = (cfg.shards >= 1 && cfg.keylog.is_none() && cfg.budget.analysis() >= shard::MIN_SHARE)
+            .then(|| shard::Shards::spawn(cfg.shards, &cfg).ok())
+            .flatten();
         Analyzer {
             decoder: Decoder::new(cfg.defrag),
             flows: FlowTable::new(cfg.tcp, classifier),
             cfg,
             stacks: FxHashMap::default(),
+            live: FxHashSet::default(),
+            shards,
             totals: Totals::default(),
             diags: DiagnosticLimiter::default(),
             mem: MemLedger::default(),
@@ -122,12 +140,16 @@ impl Analyzer {
     /// Heap bytes the analysis holds now: the connection table and its
     /// buffers, the stacks and every layer in them, the secrets.
     pub fn held(&self) -> usize {
-        let stacks = (self.stacks.capacity().saturating_mul(8) / 7)
+        let stacks = (self.live.capacity().saturating_mul(8) / 7)
             .saturating_mul(std::mem::size_of::<(ConnId, ConnStack)>() + 1);
+        let layers = match &self.shards {
+            Some(s) => s.held(),
+            None => self.mem.held(),
+        };
         self.flows
             .heap_bytes()
             .saturating_add(stacks)
-            .saturating_add(self.mem.held())
+            .saturating_add(layers)
             .saturating_add(self.keys_held)
     }
 
@@ -144,6 +166,8 @@ impl Analyzer {
     /// Wraps (or replaces) the first layer of every connection's stack: how
     /// tests insert a layer between TCP and HTTP/1, or split a connection.
     pub fn with_layer_hook(mut self, hook: Box<LayerHook>) -> Self {
+        // A hook sees every connection's stack built: on this thread.
+        self.shards = None;
         self.hook = Some(hook);
         self
     }
@@ -154,14 +178,33 @@ impl Analyzer {
     }
 
     /// Key log lines appended to a followed key log file; returns the bytes
-    /// consumed (complete lines).
-    pub fn add_keylog_lines(&mut self, text: &[u8]) -> usize {
+    /// consumed (complete lines). Events still owed go to `out` first.
+    pub fn add_keylog_lines(&mut self, text: &[u8], out: &mut dyn EventSink) -> usize {
+        self.unshard(out);
         self.keys.add_keylog_lines(text)
     }
 
-    /// Decryption secrets from the capture (a pcapng Decryption Secrets Block).
-    pub fn add_secrets(&mut self, kind: SecretsKind, data: &[u8]) {
+    /// Decryption secrets from the capture (a pcapng Decryption Secrets
+    /// Block). Events still owed go to `out` first.
+    pub fn add_secrets(&mut self, kind: SecretsKind, data: &[u8], out: &mut dyn EventSink) {
+        self.unshard(out);
         self.keys.add(kind, data);
+    }
+
+    /// Whether the connections' stacks are on worker threads now.
+    pub fn sharded(&self) -> bool {
+        self.shards.is_some()
+    }
+
+    /// Brings the stacks back from the workers, merging every event they
+    /// owe into `out`: from here the analysis runs on this thread (see
+    /// [`shard`] for when and why).
+    fn unshard(&mut self, out: &mut dyn EventSink) {
+        if let Some(s) = self.shards.take() {
+            let (stacks, mem) = s.recall(&mut self.diags, out);
+            self.stacks = stacks;
+            self.mem.absorb(&mem);
+        }
     }
 
     /// The secrets received so far.
@@ -172,7 +215,7 @@ impl Analyzer {
     /// A diagnostic from outside the layers (the capture file's reader),
     /// through the same rate limiter as every other.
     pub fn report(&mut self, d: DiagnosticEvent, out: &mut dyn EventSink) {
-        self.diags.emit(d, out);
+        report(&mut self.shards, &mut self.diags, d, out);
     }
 
     pub fn totals(&self) -> &Totals {
@@ -199,22 +242,15 @@ impl Analyzer {
         t.bytes = t.bytes.saturating_add(u64::from(pkt.orig_len));
         t.first_ts.get_or_insert(pkt.ts);
         t.last_ts = Some(t.last_ts.map_or(pkt.ts, |l| l.max(pkt.ts)));
-        let mut router = Router {
-            cfg: &self.cfg,
-            stacks: &mut self.stacks,
-            diags: &mut self.diags,
-            mem: &mut self.mem,
-            hook: self.hook.as_deref(),
-            keys: &self.keys,
-            out,
-        };
-        match self.decoder.decode(pkt) {
+        let conn = match self.decoder.decode(pkt) {
             Decoded::Tcp(seg) => {
                 self.totals.tcp_segments = self.totals.tcp_segments.saturating_add(1);
                 if let Some(w) = seg.warning {
                     // A header that lied about a length: the segment is used
                     // as captured, and the user is told.
-                    router.diags.emit(
+                    report(
+                        &mut self.shards,
+                        &mut self.diags,
                         DiagnosticEvent {
                             ts: pkt.ts,
                             conn: None,
@@ -223,12 +259,35 @@ impl Analyzer {
                             detail: w.to_string(),
                             packet: Some(pkt.index),
                         },
-                        router.out,
+                        out,
                     );
                 }
-                let conn = self
-                    .flows
-                    .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router);
+                let conn = match &mut self.shards {
+                    Some(s) => {
+                        let mut d = s.dispatch(&mut self.live);
+                        self.flows.segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut d)
+                    }
+                    None => {
+                        let mut router = Router {
+                            cfg: &self.cfg,
+                            stacks: &mut self.stacks,
+                            live: Some(&mut self.live),
+                            diags: &mut self.diags,
+                            mem: &mut self.mem,
+                            hook: self.hook.as_deref(),
+                            keys: &self.keys,
+                            out: &mut *out,
+                        };
+                        self.flows
+                            .segment(&seg, pkt.ts, pkt.orig_len, pkt.index, &mut router)
+                    }
+                };
+                // Sharded, the stacks' holdings are seen late (as of each
+                // worker's last batch): at a quarter of the share, long
+                // before one thread would watch closely, they come back.
+                if self.shards.is_some() && self.held() > self.cfg.budget.analysis() / 4 {
+                    self.unshard(out);
+                }
                 // Every few packets: summing the holdings costs more than a
                 // small packet's own work, and a few packets' growth is
                 // what the reserve is for.
@@ -240,7 +299,7 @@ impl Analyzer {
                     let held = self.held();
                     self.peak = self.peak.max(held);
                     let share = self.cfg.budget.analysis();
-                    if held > share {
+                    if held > share && self.shards.is_none() {
                         self.shed(pkt.ts, pkt.index, conn, out);
                     }
                     self.mem.set_careful(self.held() > share / 2);
@@ -253,7 +312,7 @@ impl Analyzer {
             }
             Decoded::Malformed(e) => {
                 self.totals.malformed = self.totals.malformed.saturating_add(1);
-                router.diags.emit(
+                self.report(
                     DiagnosticEvent {
                         ts: pkt.ts,
                         conn: None,
@@ -262,11 +321,15 @@ impl Analyzer {
                         detail: format!("packet {}: {e}", pkt.index),
                         packet: Some(pkt.index),
                     },
-                    router.out,
+                    out,
                 );
                 None
             }
+        };
+        if let Some(s) = &mut self.shards {
+            s.pump(&mut self.diags, out);
         }
+        conn
     }
 
     /// Over budget: summarises connections early, those that never carried
@@ -289,6 +352,7 @@ impl Analyzer {
             let mut router = Router {
                 cfg: &self.cfg,
                 stacks: &mut self.stacks,
+                live: Some(&mut self.live),
                 diags: &mut self.diags,
                 mem: &mut self.mem,
                 hook: self.hook.as_deref(),
@@ -300,6 +364,7 @@ impl Analyzer {
             }
         }
         self.stacks.shrink_to_fit();
+        self.live.shrink_to_fit();
         self.evicted = self.evicted.saturating_add(n);
         let b = self.cfg.budget;
         self.diags.emit(
@@ -325,29 +390,46 @@ impl Analyzer {
     /// End of input: flushes every connection and reports how the input ended.
     pub fn finish(&mut self, end: &SourceEnd, out: &mut dyn EventSink) {
         let ts = self.totals.last_ts.unwrap_or_default();
-        let mut router = Router {
-            cfg: &self.cfg,
-            stacks: &mut self.stacks,
-            diags: &mut self.diags,
-            mem: &mut self.mem,
-            hook: self.hook.as_deref(),
-            keys: &self.keys,
-            out,
-        };
-        if let Some(why) = &end.truncated {
-            router.out.event(Event::Diagnostic(DiagnosticEvent {
+        let truncated = end.truncated.as_ref().map(|why| {
+            Event::Diagnostic(DiagnosticEvent {
                 ts,
                 conn: None,
                 dir: None,
                 code: diag::CAPTURE_TRUNCATED,
                 detail: why.clone(),
                 packet: None,
-            }));
+            })
+        });
+        match &mut self.shards {
+            Some(s) => {
+                if let Some(ev) = truncated {
+                    s.event(ev);
+                }
+                self.flows.finish(&mut s.dispatch(&mut self.live));
+                s.drain(&mut self.diags, out);
+                // Ends the workers.
+                self.shards = None;
+            }
+            None => {
+                let mut router = Router {
+                    cfg: &self.cfg,
+                    stacks: &mut self.stacks,
+                    live: Some(&mut self.live),
+                    diags: &mut self.diags,
+                    mem: &mut self.mem,
+                    hook: self.hook.as_deref(),
+                    keys: &self.keys,
+                    out: &mut *out,
+                };
+                if let Some(ev) = truncated {
+                    router.out.event(ev);
+                }
+                self.flows.finish(&mut router);
+            }
         }
-        self.flows.finish(&mut router);
         let incomplete = self.decoder.defrag.incomplete();
         if incomplete > 0 {
-            router.out.event(Event::Diagnostic(DiagnosticEvent {
+            out.event(Event::Diagnostic(DiagnosticEvent {
                 ts,
                 conn: None,
                 dir: None,
@@ -369,10 +451,30 @@ impl Analyzer {
     }
 }
 
+/// A diagnostic from the reading thread: through the limiter now, or in
+/// its place in the merge log while sharded and events are owed before it.
+/// (Now when none are: a file header's diagnostics, before the first
+/// packet, reach the sink before the first packet is read, as on one
+/// thread; `-t r`'s origin is not known to them.)
+fn report(
+    shards: &mut Option<shard::Shards>,
+    diags: &mut DiagnosticLimiter,
+    d: DiagnosticEvent,
+    out: &mut dyn EventSink,
+) {
+    match shards {
+        Some(s) if s.owing() => s.diagnostic(d),
+        _ => diags.emit(d, out),
+    }
+}
+
 /// Routes TCP's output for one `feed` call to the connections' stacks.
 struct Router<'a> {
     cfg: &'a AnalyzerConfig,
     stacks: &'a mut FxHashMap<ConnId, ConnStack>,
+    /// The budget's mirror of `stacks` (none on a worker: the reading
+    /// thread keeps it).
+    live: Option<&'a mut FxHashSet<ConnId>>,
     diags: &'a mut DiagnosticLimiter,
     mem: &'a mut MemLedger,
     hook: Option<&'a LayerHook>,
@@ -408,6 +510,9 @@ impl StreamConsumer for Router<'_> {
                     // Both streams' starts are known when the SYN or SYN+ACK was seen.
                     stream_start_seen: matches!(c.role_basis, RoleBasis::Syn | RoleBasis::SynAck),
                 };
+                if let Some(l) = self.live.as_deref_mut() {
+                    l.insert(c.conn);
+                }
                 self.stacks.insert(
                     c.conn,
                     ConnStack::new(SessionId::conn(c.conn), hints, self.cfg.session),
@@ -467,6 +572,9 @@ impl StreamConsumer for Router<'_> {
             StreamEvent::Rst { conn, dir, at } => self.input(conn, StreamInput::End { dir, rst: true, at }),
             StreamEvent::Diagnostic(d) => self.diags.emit(d, self.out),
             StreamEvent::Closed(s) => {
+                if let Some(l) = self.live.as_deref_mut() {
+                    l.remove(&s.conn);
+                }
                 let summary = self.stacks.remove(&s.conn).map(|mut stack| {
                     let mut cx = LayerCx {
                         id: SessionId::conn(s.conn),
