@@ -2,7 +2,9 @@
 # Every command beside `cat`, on one core and on all of them, on a plain and
 # a permessage-deflate capture (issue "every core"): seconds, ratio to
 # `cat FILE > /dev/null`, speed-up of the default threads over --threads 1,
-# peak RSS; and tshark's time for the closest question when installed.
+# peak RSS; the same with two threads more than cores (connection workers
+# beside the reader and the writer, sharing the cores); and tshark's time
+# for the closest question when installed.
 #
 #   bash benches/cores.sh [MEGABYTES=1024] [CONNECTIONS=500] [--bin BIN] [--no-tshark]
 #
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
     --no-tshark) tshark=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) pos+=("$1"); shift ;;
   esac
 done
@@ -59,14 +61,19 @@ for file in "$plain" "$deflate"; do
   read -r t_cat _ < <(best cat "$file")
   echo
   echo "== $(basename "$file") ($((size / 1000000)) MB), $threads cores; cat: ${t_cat} s"
-  printf '%-40s %9s %9s %8s %10s %8s\n' command "1 thread" "$threads thr" "x cat" speed-up "RSS MB"
+  printf '%-40s %9s %9s %8s %10s %8s %11s %8s\n' command "1 thread" "$threads thr" "x cat" speed-up "RSS MB" \
+    "$((threads + 2)) thr" "RSS MB"
   for cmd in "conns" "dump" "dump --format jsonl" "dump --format jsonl --payload none"; do
     # shellcheck disable=SC2086
     read -r t1 _ < <(best "$bin" $cmd --threads 1 "$file")
     # shellcheck disable=SC2086
     read -r tn rss < <(best "$bin" $cmd "$file")
-    awk -v c="$cmd" -v a="$t1" -v b="$tn" -v k="$t_cat" -v r="$rss" \
-      'BEGIN{printf "%-40s %9.3f %9.3f %8.1f %9.2fx %8.0f\n", c, a, b, b/k, a/b, r/1024}'
+    # Two threads more than cores: workers analyse the connections beside
+    # the reader and the writer (`analyzer::shard`), sharing the cores.
+    # shellcheck disable=SC2086
+    read -r tw rssw < <(best "$bin" $cmd --threads $((threads + 2)) "$file")
+    awk -v c="$cmd" -v a="$t1" -v b="$tn" -v k="$t_cat" -v r="$rss" -v w="$tw" -v rw="$rssw" \
+      'BEGIN{printf "%-40s %9.3f %9.3f %8.1f %9.2fx %8.0f %11.3f %8.0f\n", c, a, b, b/k, a/b, r/1024, w, rw/1024}'
   done
   if [ "$tshark" = 1 ] && command -v tshark >/dev/null; then
     # The closest question: every WebSocket frame's opcode and length.

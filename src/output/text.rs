@@ -181,8 +181,12 @@ fn push_escaped(out: &mut String, c: char) {
 /// ```
 pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(max_chars.saturating_mul(4)).saturating_add(4));
-    let mut count = 0usize;
-    let mut tmp = String::new();
+    push_sanitized(&mut out, bytes, max_chars);
+    out
+}
+
+/// [`sanitize_preview`] onto `out` (a line being built: no `String` of its own).
+fn push_sanitized(out: &mut String, bytes: &[u8], max_chars: usize) {
     // Each character or invalid byte takes at most 4 bytes and shows as at
     // least 1 character: the first max_chars + 1 of them (enough to know
     // whether to cut) lie within (max_chars + 1) * 4 bytes. Looking no
@@ -190,6 +194,22 @@ pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
     // validating all of it.
     let seen = max_chars.saturating_add(1).saturating_mul(4);
     let bytes = bytes.get(..seen).unwrap_or(bytes);
+    // Printable ASCII is itself, one character each: most previews are
+    // only that, and need no UTF-8 decoding (ASCII bytes are whole
+    // characters, so decoding what follows finds the same characters).
+    let ascii = bytes
+        .iter()
+        .take(max_chars)
+        .take_while(|b| matches!(b, b' '..=b'~') && **b != b'\\')
+        .count();
+    let (plain, bytes) = bytes.split_at(ascii);
+    out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+    let mut count = ascii;
+    if ascii == max_chars && !bytes.is_empty() {
+        out.push('…');
+        return;
+    }
+    let mut tmp = String::new();
     for chunk in bytes.utf8_chunks() {
         let items = chunk
             .valid()
@@ -197,6 +217,18 @@ pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
             .map(Ok)
             .chain(chunk.invalid().iter().map(|b| Err(*b)));
         for item in items {
+            // Printable ASCII is itself, one character: most of a preview.
+            if let Ok(c @ ' '..='~') = item
+                && c != '\\'
+            {
+                if count >= max_chars {
+                    out.push('…');
+                    return;
+                }
+                count += 1;
+                out.push(c);
+                continue;
+            }
             tmp.clear();
             match item {
                 Ok(c) => push_escaped(&mut tmp, c),
@@ -207,13 +239,12 @@ pub fn sanitize_preview(bytes: &[u8], max_chars: usize) -> String {
             let n = tmp.chars().count();
             if count.saturating_add(n) > max_chars {
                 out.push('…');
-                return out;
+                return;
             }
             count = count.saturating_add(n);
             out.push_str(&tmp);
         }
     }
-    out
 }
 
 /// [`sanitize_preview`] without a length limit, for header values and details.
@@ -223,25 +254,30 @@ pub fn sanitize_str(s: &str) -> String {
 
 /// Payload preview: text (quoted) when it is text, else hex bytes.
 pub fn payload_preview(payload: &[u8], text: bool, max_chars: usize) -> String {
+    let mut s = String::new();
+    push_payload_preview(&mut s, payload, text, max_chars);
+    s
+}
+
+/// [`payload_preview`] onto `s`.
+fn push_payload_preview(s: &mut String, payload: &[u8], text: bool, max_chars: usize) {
     if text {
-        let mut s = String::from("\"");
-        s.push_str(&sanitize_preview(payload, max_chars));
         s.push('"');
-        s
+        push_sanitized(s, payload, max_chars);
+        s.push('"');
     } else {
         let max_bytes = max_chars / 3;
-        let shown = payload.len().min(max_bytes);
-        let mut s = String::with_capacity(shown.saturating_mul(3).saturating_add(4));
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         for (i, b) in payload.iter().take(max_bytes).enumerate() {
             if i > 0 {
                 s.push(' ');
             }
-            let _ = write!(s, "{b:02x}");
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
         }
         if payload.len() > max_bytes {
             s.push('…');
         }
-        s
     }
 }
 
@@ -253,7 +289,7 @@ fn push_preview(out: &mut String, payload: &[u8], text: bool, preview: usize) {
         out.truncate(out.trim_end_matches(' ').len());
         return;
     }
-    out.push_str(&payload_preview(payload, text, preview));
+    push_payload_preview(out, payload, text, preview);
 }
 
 /// Format one event as a timeline line (without newline) into `out`;
