@@ -95,14 +95,16 @@ pub struct Assembled {
 }
 
 /// A data frame as the assembler needs it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DataFrame<'a> {
     pub opcode: u8,
     pub fin: bool,
     /// RSV1 with permessage-deflate on: the message is compressed.
     pub rsv1: bool,
-    /// The payload as captured (unmasked).
-    pub payload: &'a [u8],
+    /// The payload as captured (unmasked): borrowed from the frame, or
+    /// given to the message when the frame event keeps none (then a
+    /// message of one frame takes it without a copy).
+    pub payload: std::borrow::Cow<'a, [u8]>,
     pub declared_len: u64,
     pub truncated: bool,
     /// Where the frame starts in the stream, and the packets that carried it.
@@ -200,10 +202,14 @@ impl Assembler {
         m.truncated |= frame_truncated;
         let room = self.max_message_bytes.saturating_sub(m.data.len());
         let keep = room.min(payload.len());
-        m.data.extend_from_slice(payload.get(..keep).unwrap_or_default());
-        if keep < payload.len() {
+        let all = payload.len();
+        match payload {
+            std::borrow::Cow::Owned(v) if m.data.is_empty() && keep == all => m.data = v,
+            p => m.data.extend_from_slice(p.get(..keep).unwrap_or_default()),
+        }
+        if keep < all {
             m.truncated = true;
-            m.capped = m.capped.saturating_add(payload.len().saturating_sub(keep) as u64);
+            m.capped = m.capped.saturating_add(all.saturating_sub(keep) as u64);
         }
         if !m.rsv1 {
             m.utf8.update(&m.data);
@@ -247,7 +253,7 @@ mod tests {
             opcode,
             fin,
             rsv1: false,
-            payload,
+            payload: payload.into(),
             declared_len: payload.len() as u64,
             truncated: false,
             offset: 0,

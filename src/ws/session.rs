@@ -47,6 +47,11 @@ pub struct SessionConfig {
     /// except the UTF-8 check of compressed text messages, which is then
     /// not made (README, `conns`).
     pub inflate: bool,
+    /// Keep data frames' payloads in their frame events. A consumer that
+    /// shows no frame payload (`conns`) turns it off: a message of one
+    /// frame then takes the frame's bytes instead of a copy of them.
+    /// Control frames keep theirs (close reasons, ping data: small).
+    pub frame_payloads: bool,
 }
 
 impl Default for SessionConfig {
@@ -57,6 +62,7 @@ impl Default for SessionConfig {
             max_message_bytes: 64 << 20,
             stream_start_seen: true,
             inflate: true,
+            frame_payloads: true,
         }
     }
 }
@@ -305,7 +311,7 @@ impl WsSession {
         }
     }
 
-    fn frame(&mut self, dir: Dir, at: Stamp, f: RawFrame, cx: &mut LayerCx<'_>) {
+    fn frame(&mut self, dir: Dir, at: Stamp, mut f: RawFrame, cx: &mut LayerCx<'_>) {
         let ts = at.ts;
         let deflate_on = self.deflate.is_some() || self.deflate_assumed;
         let h = f.header;
@@ -386,7 +392,11 @@ impl WsSession {
                     opcode: op.0,
                     fin: h.fin,
                     rsv1: h.rsv1() && deflate_on,
-                    payload: &f.payload,
+                    payload: if self.cfg.frame_payloads {
+                        std::borrow::Cow::Borrowed(&f.payload)
+                    } else {
+                        std::borrow::Cow::Owned(std::mem::take(&mut f.payload))
+                    },
                     declared_len: h.payload_len,
                     truncated: f.truncated,
                     offset: f.offset,
