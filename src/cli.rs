@@ -720,6 +720,18 @@ pub struct AnalysisArgs {
     pub threads: Option<u16>,
 }
 
+/// How much of the work a command's writer thread does (see
+/// [`AnalysisArgs::workers`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writer {
+    /// No writer thread: the analysis' own thread writes.
+    None,
+    /// Formats a little of each event.
+    Light,
+    /// Writes every payload byte.
+    Heavy,
+}
+
 impl AnalysisArgs {
     /// `--threads`, or the cores available.
     pub fn threads(&self) -> usize {
@@ -728,14 +740,26 @@ impl AnalysisArgs {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
-    /// Worker threads for the connections' stacks out of `threads` in all:
-    /// what the reader (and the writer, when there is one) leave. Each has
-    /// a core of its own when `threads` is the number of cores: on two, a
-    /// reader and a writer already keep both busy, and workers beside them
-    /// only make the reader wait for a core (plain `dump` 0.20 s → 0.27 s a
-    /// 256 MB capture, measured).
-    pub fn workers(threads: usize, writer: bool) -> usize {
-        threads.saturating_sub(1 + usize::from(writer))
+    /// Worker threads for the connections' stacks, with `threads` asked for
+    /// and a writer thread that has `Light` or `Heavy` work.
+    ///
+    /// A light writer (a text timeline, JSON Lines without whole payloads)
+    /// leaves the reader as the bottleneck: then as many workers as threads
+    /// take the stacks off it, beside the reader and the writer, which
+    /// mostly wait. A heavy writer (every payload byte as JSON, hex or
+    /// files) is the bottleneck itself: workers beside it would only take
+    /// its core, so they get what the reader and the writer leave.
+    /// Measured on two cores, 1 GB captures: text `dump` of a plain capture
+    /// 0.98 s → 0.72 s with two workers, of a permessage-deflate one 9.0 s
+    /// → 5.6 s; but whole-payload JSON Lines of the plain one 0.95 s →
+    /// 1.43 s (`benches/cores.sh`).
+    pub fn workers(threads: usize, writer: Writer) -> usize {
+        match writer {
+            Writer::None => threads.saturating_sub(1),
+            Writer::Light if threads >= 2 => threads,
+            Writer::Light => 0,
+            Writer::Heavy => threads.saturating_sub(2),
+        }
     }
 
     /// The analysis settings, for a command whose output keeps `output`.

@@ -7,7 +7,7 @@
 use super::progress::{Progress, Watched};
 use super::{exit_status, report_end};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
-use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, LeanArgs, RecordType, SelectArgs};
+use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, LeanArgs, RecordType, SelectArgs, Writer};
 use crate::event::{ConnId, Event, EventSink};
 use crate::output::jsonl::JsonlSink;
 use crate::output::offload::Offload;
@@ -62,7 +62,14 @@ pub fn run_selected(
     // Live output is written as it happens: no batching.
     let threads = if live { 1 } else { analysis.threads() };
     let mut cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
-    cfg.shards = AnalysisArgs::workers(threads, threads >= 2);
+    // The text timeline prints a preview; JSON Lines every payload byte
+    // unless `--payload` cuts them.
+    let writer = match (threads, format, lean.payload) {
+        (0 | 1, ..) => Writer::None,
+        (_, DumpFormat::Jsonl, None | Some(PayloadLimit::Full)) => Writer::Heavy,
+        _ => Writer::Light,
+    };
+    cfg.shards = AnalysisArgs::workers(threads, writer);
     let count = input.count;
     let mut progress = Progress::for_input(input, true);
     // `-t r` counts from the first packet, known before its events are.

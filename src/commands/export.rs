@@ -72,7 +72,13 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
     let mut cfg = super::analysis_config(&args.analysis, share)?;
     if !args.input.is_live() {
         let threads = args.analysis.threads();
-        cfg.shards = crate::cli::AnalysisArgs::workers(threads, threads >= 2);
+        // Export writes every byte it selects (hex, JSON, files): heavy.
+        let writer = if threads >= 2 {
+            crate::cli::Writer::Heavy
+        } else {
+            crate::cli::Writer::None
+        };
+        cfg.shards = crate::cli::AnalysisArgs::workers(threads, writer);
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut src = args.input.open(stop)?;
