@@ -60,6 +60,7 @@ fn frame(i: u64, text: bool, payload: Vec<u8>) -> Event {
 
 fn message(i: u64, text: bool, data: Vec<u8>) -> Event {
     Event::Message(MessageEvent {
+        decoded: None,
         conn: 7 + i % 3,
         session: SessionId::conn(7 + i % 3),
         seq: i,

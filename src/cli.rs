@@ -711,6 +711,15 @@ pub struct AnalysisArgs {
     #[arg(long = "keylog", value_name = "FILE")]
     pub keylog: Vec<std::path::PathBuf>,
 
+    /// Decode the application protocol inside WebSocket messages as NAME
+    /// for every connection, or PORT=NAME for those of a port (repeatable):
+    /// socket.io, stomp, sockjs, graphql-transport-ws, graphql-ws, json-rpc,
+    /// cdp, ocpp, generic. `none` turns decoding off; by default it is
+    /// chosen by evidence (the agreed subprotocol, the URL, the first
+    /// messages' shape).
+    #[arg(long = "decode", value_name = "NAME|PORT=NAME|none", value_parser = crate::app::parse_decode_spec)]
+    pub decode: Vec<crate::app::DecodeSpec>,
+
     /// Threads to use (default: the available cores). With 2 or more, `dump`
     /// and `export` write their output on one thread while the analysis runs
     /// on another; threads beyond the reader and the writer analyse the
@@ -772,6 +781,7 @@ impl AnalysisArgs {
         cfg.tcp.max_total_buffer = self.max_total_buffer.max(self.max_buffer);
         cfg.tcp.max_conns = self.max_conns.max(1);
         cfg.ws_ports = self.ws_ports.clone();
+        cfg.decode = crate::app::DecodeArgs::new(&self.decode);
         cfg
     }
 }

@@ -176,6 +176,10 @@ pub struct HandshakeEvent {
     pub packet: u64,
     /// The packet that completed the response head, if captured.
     pub response_packet: Option<u64>,
+    /// The application protocol the messages will be decoded as, and the
+    /// evidence (the subprotocol, the URL, or `--decode`); `None` when the
+    /// handshake names none (the messages' shape may still tell).
+    pub decoder: Option<crate::app::Choice>,
 }
 
 /// Negotiated RFC 7692 parameters (from the server's answer).
@@ -265,6 +269,8 @@ pub struct MessageEvent {
     pub inflate_error: Option<String>,
     /// Part of the message was not captured.
     pub truncated: bool,
+    /// The application messages inside it ([`crate::app`]), when decoded.
+    pub decoded: Option<Box<crate::app::Decoded>>,
 }
 
 /// `{"type":"tls"}` — once per TLS connection, after `connection` and before
@@ -414,6 +420,8 @@ pub struct ConnectionEndEvent {
     /// The connection's first and last packets.
     pub first_packet: u64,
     pub last_packet: u64,
+    /// The application protocol inside (WebSocket), its latencies.
+    pub app: Option<crate::app::AppSummary>,
 }
 
 impl ConnectionEndEvent {

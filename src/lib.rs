@@ -34,6 +34,7 @@
 //! ```
 
 pub mod analyzer;
+pub mod app;
 pub mod budget;
 pub mod cli;
 pub mod commands;

@@ -234,6 +234,8 @@ pub struct SessionSummary {
     pub violations: u64,
     /// Set by a TLS layer for the connection's `close` record.
     pub tls: Option<crate::event::TlsSummary>,
+    /// The application protocol inside, its latencies.
+    pub app: Option<crate::app::AppSummary>,
 }
 
 /// A layer between TCP and WebSocket: consumes a [`StreamInput`] stream and

@@ -68,6 +68,7 @@ fn handshake(c: u64) -> Event {
 
 fn close(c: u64) -> Event {
     Event::Close(Box::new(ConnectionEndEvent {
+        app: None,
         conn: c,
         ts: ts(999),
         client: addr("10.0.0.1:40000"),
@@ -118,6 +119,7 @@ fn frame(c: u64, dir: Dir, opcode: u8, fin: bool, payload: &[u8]) -> FrameEvent 
 
 fn message(c: u64, dir: Dir, opcode: u8, frames: u32, data: &[u8]) -> MessageEvent {
     MessageEvent {
+        decoded: None,
         conn: c,
         session: wsscope::model::SessionId::conn(c),
         seq: 0,

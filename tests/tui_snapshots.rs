@@ -556,6 +556,7 @@ fn frame(conn: ConnId, n: u32, dir: Dir, opcode: u8, payload: &[u8]) -> Event {
 
 fn message(conn: ConnId, n: u32, dir: Dir, data: &[u8]) -> Event {
     Event::Message(MessageEvent {
+        decoded: None,
         conn,
         session: wsscope::model::SessionId::conn(conn),
         seq: 0,

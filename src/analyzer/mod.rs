@@ -42,6 +42,8 @@ pub struct AnalyzerConfig {
     /// The run's memory budget (`--max-memory`); the analysis keeps to its
     /// share, evicting the least recently active connections.
     pub budget: Budget,
+    /// `--decode`: application protocols inside WebSocket messages.
+    pub decode: crate::app::DecodeArgs,
     /// Worker threads for the connections' stacks (see [`shard`]); 0
     /// analyses on the calling thread alone. Ignored (no workers) with TLS
     /// secrets given up front or an analysis share under 256 MiB.
@@ -513,10 +515,10 @@ impl StreamConsumer for Router<'_> {
                 if let Some(l) = self.live.as_deref_mut() {
                     l.insert(c.conn);
                 }
-                self.stacks.insert(
-                    c.conn,
-                    ConnStack::new(SessionId::conn(c.conn), hints, self.cfg.session),
-                );
+                let mut session = self.cfg.session;
+                session.decode = self.cfg.decode.for_conn(c.server.port(), c.client.port());
+                self.stacks
+                    .insert(c.conn, ConnStack::new(SessionId::conn(c.conn), hints, session));
                 self.out.event(Event::Connection(c));
             }
             StreamEvent::Data {
@@ -615,6 +617,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         tls: None,
         first_packet: s.first_packet,
         last_packet: s.last_packet,
+        app: None,
     };
     if let Some(sum) = summary {
         for (d, st) in Dir::BOTH.into_iter().zip(end.stats.iter_mut()) {
@@ -628,6 +631,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         end.handshake_seen = sum.handshake_seen;
         end.violations = sum.violations;
         end.tls = sum.tls;
+        end.app = sum.app;
     }
     end
 }

@@ -103,6 +103,8 @@ pub struct Http1Upgrade {
     resync_after_gap: bool,
     /// Violations of the handshake (the session counts its own).
     violations: u64,
+    /// The application protocol the handshake named (subprotocol, URL).
+    app: Option<crate::app::Choice>,
 }
 
 impl Http1Upgrade {
@@ -122,6 +124,7 @@ impl Http1Upgrade {
             deflate_assumed_reported: false,
             resync_after_gap: false,
             violations: 0,
+            app: None,
         }
     }
 
@@ -447,7 +450,22 @@ impl Http1Upgrade {
             rejected: resp.map(|r| r.status != 101),
             packet: up.at.packet,
             response_packet: resp_at.map(|a| a.packet),
+            decoder: None,
         };
+        let mut ev = ev;
+        if switched {
+            self.app = match self.cfg.decode {
+                crate::app::DecodeMode::Off => None,
+                crate::app::DecodeMode::Force(p) => Some(crate::app::Choice {
+                    proto: p,
+                    evidence: crate::app::Evidence::Forced,
+                }),
+                crate::app::DecodeMode::Auto => {
+                    crate::app::by_handshake(ev.server_subprotocol.as_deref(), &ev.path)
+                }
+            };
+            ev.decoder = self.app.clone();
+        }
         cx.event(Event::Handshake(Box::new(ev)));
         if accept_ok == Some(false) {
             let detail = match (&accept, &accept_expected) {
@@ -670,6 +688,7 @@ impl Http1Upgrade {
                 handshake_seen: self.handshake_seen,
                 start,
                 resync,
+                app: self.app.take(),
             },
         ));
         for d in Dir::BOTH {

@@ -225,6 +225,19 @@ fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
     o.opt_bool("rejected", e.rejected);
     o.packet("packet", e.packet);
     o.packet("response_packet", e.response_packet.unwrap_or(0));
+    // Only on switched handshakes (an added field; rejected ones unchanged).
+    if e.rejected == Some(false) {
+        o.key("decoder");
+        match &e.decoder {
+            Some(c) => {
+                let mut d = Obj::new(o.out);
+                d.str("protocol", c.proto.name());
+                d.str("evidence", &c.evidence.to_string());
+                d.end();
+            }
+            None => o.out.extend_from_slice(b"null"),
+        }
+    }
 }
 
 fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
@@ -279,6 +292,86 @@ fn message(o: &mut Obj<'_>, e: &MessageEvent) {
     o.packet("first_packet", p.first);
     o.packet("last_packet", p.last);
     o.u64("first_frame_offset", e.first_frame_offset);
+    // Only on decoded messages (added fields): one object, or a list when
+    // the message carried several application messages.
+    if let Some(d) = &e.decoded {
+        match d.items.as_slice() {
+            [] => {}
+            [one] => {
+                o.key("decoded");
+                app_message(o.out, one);
+            }
+            many => {
+                o.key("decoded");
+                o.out.push(b'[');
+                for (i, m) in many.iter().enumerate() {
+                    if i > 0 {
+                        o.out.push(b',');
+                    }
+                    app_message(o.out, m);
+                }
+                o.out.push(b']');
+            }
+        }
+        if let Some(err) = &d.error {
+            o.str("decode_error", err);
+        }
+    }
+}
+
+/// One application message of a `message` record's `decoded`.
+fn app_message(out: &mut Vec<u8>, m: &crate::app::AppMessage) {
+    let mut o = Obj::new(out);
+    o.str("protocol", m.protocol);
+    o.str("kind", &m.kind);
+    o.str("summary", &m.summary);
+    o.opt_str("id", m.id.as_deref());
+    if m.method.is_some() {
+        o.opt_str("method", m.method.as_deref());
+    }
+    if m.event.is_some() {
+        o.opt_str("event", m.event.as_deref());
+    }
+    if m.topic.is_some() {
+        o.opt_str("topic", m.topic.as_deref());
+    }
+    o.key("tree");
+    o.value(&m.tree);
+    o.opt_f64("latency", m.latency);
+    o.opt_u64("request_packet", m.request_packet);
+    o.end();
+}
+
+/// The `app` object of a `close` record.
+fn app_summary(out: &mut Vec<u8>, s: &crate::app::AppSummary) {
+    let mut o = Obj::new(out);
+    o.str("protocol", s.protocol);
+    o.str("evidence", &s.evidence);
+    o.key("latency");
+    let mut l = Obj::new(o.out);
+    for n in &s.latency {
+        l.key_str(&n.name);
+        let mut x = Obj::new(l.out);
+        x.u64("count", n.count);
+        x.opt_f64("min", Some(n.min));
+        x.opt_f64("median", Some(n.median));
+        x.opt_f64("p95", Some(n.p95));
+        x.opt_f64("max", Some(n.max));
+        x.end();
+    }
+    l.end();
+    o.u64("unanswered", s.unanswered);
+    match s.oldest_unanswered {
+        Some((t, p)) => {
+            o.ts("oldest_unanswered_ts", t);
+            o.packet("oldest_unanswered_packet", p);
+        }
+        None => {
+            o.null("oldest_unanswered_ts");
+            o.null("oldest_unanswered_packet");
+        }
+    }
+    o.end();
 }
 
 fn gap(o: &mut Obj<'_>, e: &GapEvent) {
@@ -335,6 +428,11 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
         o.key("tls");
         tls_summary(o.out, t);
     }
+    // Only connections whose messages were decoded (added field).
+    if let Some(a) = &e.app {
+        o.key("app");
+        app_summary(o.out, a);
+    }
     o.packet("packet", e.last_packet);
     o.packet("first_packet", e.first_packet);
     o.packet("last_packet", e.last_packet);
@@ -388,6 +486,48 @@ impl<'a> Obj<'a> {
         self.out.push(b'"');
         self.out.extend_from_slice(k.as_bytes());
         self.out.extend_from_slice(b"\":");
+    }
+
+    /// A key that comes from the wire (escaped as any string).
+    fn key_str(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.raw_str(k);
+        self.out.push(b':');
+    }
+
+    /// Any JSON value, after [`Obj::key`], its strings escaped as every
+    /// string here is (terminal controls too).
+    fn value(&mut self, v: &serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Null => self.out.extend_from_slice(b"null"),
+            Value::Bool(b) => self.out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Number(n) => {
+                let _ = write!(self.out, "{n}");
+            }
+            Value::String(s) => self.raw_str(s),
+            Value::Array(a) => {
+                self.out.push(b'[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.value(x);
+                }
+                self.out.push(b']');
+            }
+            Value::Object(m) => {
+                let mut o = Obj::new(self.out);
+                for (k, x) in m {
+                    o.key_str(k);
+                    o.value(x);
+                }
+                o.end();
+            }
+        }
     }
 
     /// An array of strings, after [`Obj::key`].

@@ -515,7 +515,13 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
 }
 
 fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> bool {
-    if !(all || e.frames > 1 || e.compressed || e.truncated || e.inflate_error.is_some()) {
+    // What an application protocol said (a generic JSON payload reads as
+    // well in the frame's preview).
+    let app = e
+        .decoded
+        .as_deref()
+        .filter(|d| d.items.iter().any(|m| m.protocol != "json"));
+    if !(all || e.frames > 1 || e.compressed || e.truncated || e.inflate_error.is_some() || app.is_some()) {
         return false;
     }
     let _ = write!(
@@ -533,11 +539,19 @@ fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> boo
         let _ = write!(out, " (wire {})", e.wire_len);
     }
     out.push_str("  ");
-    match &e.inflate_error {
-        Some(err) => {
+    match (&e.inflate_error, app) {
+        (Some(err), _) => {
             let _ = write!(out, "[cannot inflate: {}]", sanitize_str(err));
         }
-        None => push_preview(out, &e.data, e.is_text, preview),
+        (None, Some(d)) if preview > 0 => {
+            for (i, m) in d.items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" | ");
+                }
+                push_sanitized(out, m.summary.as_bytes(), usize::MAX);
+            }
+        }
+        (None, _) => push_preview(out, &e.data, e.is_text, preview),
     }
     if e.truncated {
         out.push_str("  [truncated]");
@@ -776,6 +790,7 @@ mod tests {
     #[test]
     fn message_lines_only_when_interesting() {
         let m = MessageEvent {
+            decoded: None,
             conn: 0,
             session: crate::model::SessionId::conn(0),
             seq: 0,

@@ -73,6 +73,7 @@ mod tests {
 
     fn message(n: usize) -> Event {
         Event::Message(MessageEvent {
+            decoded: None,
             conn: 0 as ConnId,
             session: SessionId::default(),
             seq: 0,

@@ -23,6 +23,7 @@ use super::frame::Opcode;
 use super::message::{Assembled, Assembler, DataFrame, Utf8Verdict, utf8_verdict};
 use super::ping::PingTracker;
 use super::rules::{self, Breach};
+use crate::app::{AppLayer, DecodeMode};
 use crate::diag;
 use crate::event::{DeflateParams, Event, FrameEvent, MessageEvent, Protocol, ViolationEvent};
 use crate::model::{Dir, PacketSpan, PerDir, SessionId, Stamp};
@@ -52,6 +53,9 @@ pub struct SessionConfig {
     /// frame then takes the frame's bytes instead of a copy of them.
     /// Control frames keep theirs (close reasons, ping data: small).
     pub frame_payloads: bool,
+    /// What `--decode` asked for this connection (application protocols
+    /// inside messages, [`crate::app`]).
+    pub decode: crate::app::DecodeMode,
 }
 
 impl Default for SessionConfig {
@@ -63,6 +67,7 @@ impl Default for SessionConfig {
             stream_start_seen: true,
             inflate: true,
             frame_payloads: true,
+            decode: crate::app::DecodeMode::Auto,
         }
     }
 }
@@ -95,6 +100,8 @@ pub struct WsParams {
     /// Stream offset of the first byte each direction will be fed.
     pub start: PerDir<u64>,
     pub resync: PerDir<Resync>,
+    /// The application protocol the handshake named (subprotocol or URL).
+    pub app: Option<crate::app::Choice>,
 }
 
 /// One direction of a session.
@@ -127,6 +134,8 @@ pub struct WsSession {
     pings: PingTracker,
     violations: u64,
     scratch: Vec<Decoded>,
+    /// Application messages inside (none with `--decode none`).
+    app: Option<Box<AppLayer>>,
 }
 
 /// Most stream bytes decoded before their frames are processed (larger
@@ -185,6 +194,7 @@ impl WsSession {
             pings: PingTracker::default(),
             violations: 0,
             scratch: Vec::new(),
+            app: (cfg.decode != DecodeMode::Off).then(|| Box::new(AppLayer::new(cfg.decode, p.app))),
         }
     }
 
@@ -273,6 +283,7 @@ impl WsSession {
             handshake_seen: self.handshake_seen,
             violations: self.violations,
             tls: None,
+            app: self.app.as_mut().and_then(|a| a.finish()),
         }
     }
 
@@ -290,11 +301,14 @@ impl WsSession {
                     .saturating_add(if d.inflater.is_some() { INFLATER_BYTES } else { 0 })
             })
             .fold(0, usize::saturating_add);
-        dirs.saturating_add(self.pings.heap_bytes()).saturating_add(
-            self.scratch
-                .capacity()
-                .saturating_mul(std::mem::size_of::<Decoded>()),
-        )
+        let app = self.app.as_ref().map_or(0, |a| a.heap_bytes());
+        dirs.saturating_add(app)
+            .saturating_add(self.pings.heap_bytes())
+            .saturating_add(
+                self.scratch
+                    .capacity()
+                    .saturating_mul(std::mem::size_of::<Decoded>()),
+            )
     }
 
     fn process(&mut self, dir: Dir, at: Stamp, items: &mut Vec<Decoded>, cx: &mut LayerCx<'_>) {
@@ -516,7 +530,13 @@ impl WsSession {
             Some(Utf8Verdict::IncompleteTail(at)) if !truncated => Some(at),
             _ => None,
         };
+        // Whole messages only: a part decodes to nonsense or not at all.
+        let decoded = match self.app.as_mut() {
+            Some(app) if !truncated && inflate_error.is_none() => app.message(dir, &data, is_text, seen),
+            _ => None,
+        };
         let ev = MessageEvent {
+            decoded,
             conn: self.id.conn,
             session: self.id,
             seq,

@@ -41,6 +41,7 @@ fn handshake(conn: ConnId) -> Event {
 
 fn message(conn: ConnId, dir: Dir, opcode: u8, data: &[u8]) -> Event {
     Event::Message(MessageEvent {
+        decoded: None,
         conn,
         session: SessionId::conn(conn),
         seq: 0,
@@ -64,6 +65,7 @@ fn close(conn: ConnId) -> Event {
     // The close record's shape does not matter here: build it through the
     // analyzer's own type with defaults.
     events.push(Event::Close(Box::new(crate::event::ConnectionEndEvent {
+        app: None,
         conn,
         ts: Timestamp::new(1_700_000_002, 0),
         client: addr("10.0.0.1:50000"),

@@ -73,6 +73,7 @@ fn frame_contract() {
 #[test]
 fn message_text_or_hex() {
     let mut m = MessageEvent {
+        decoded: None,
         conn: 1,
         session: crate::model::SessionId::conn(1),
         seq: 0,
@@ -152,6 +153,7 @@ fn handshake_and_close_contract() {
 
     let addr: std::net::SocketAddr = "[::1]:8765".parse().unwrap();
     let c = ConnectionEndEvent {
+        app: None,
         conn: 2,
         ts: Timestamp::new(9, 1),
         client: addr,
@@ -216,6 +218,7 @@ mod lean_tests {
 
     fn message(text: bool, data: &[u8]) -> Event {
         Event::Message(MessageEvent {
+            decoded: None,
             conn: 1,
             session: crate::model::SessionId::conn(1),
             seq: 0,

@@ -87,6 +87,7 @@ fn handshake(conn: ConnId) -> Event {
 
 fn close(conn: ConnId) -> Event {
     Event::Close(Box::new(ConnectionEndEvent {
+        app: None,
         conn,
         ts: ts(3),
         client: ([10, 0, 0, 1], 5000).into(),

@@ -1,0 +1,208 @@
+//! Which application protocol a connection speaks, and the evidence.
+//!
+//! In order of strength: what the user forced (`--decode`), the subprotocol
+//! the server agreed to in its 101 (`Sec-WebSocket-Protocol`: the peers'
+//! own statement), the URL of the upgrade (libraries mount themselves at
+//! well-known paths), and last the shape of the first messages (a decoder
+//! accepts a message only when it reads all of it).
+
+use super::AppProto;
+
+/// Why a connection is decoded as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// `--decode NAME` or `--decode PORT=NAME`.
+    Forced,
+    /// The subprotocol the server agreed to.
+    Subprotocol(String),
+    /// The upgrade's URL matched a library's endpoint.
+    Url(String),
+    /// The first messages had the protocol's shape.
+    Shape,
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evidence::Forced => f.write_str("forced by --decode"),
+            Evidence::Subprotocol(s) => write!(f, "subprotocol {s}"),
+            Evidence::Url(s) => write!(f, "URL {s}"),
+            Evidence::Shape => f.write_str("message shape"),
+        }
+    }
+}
+
+/// A protocol and the evidence for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub proto: AppProto,
+    pub evidence: Evidence,
+}
+
+/// What the handshake says: the agreed subprotocol first, then the path.
+pub fn by_handshake(subprotocol: Option<&str>, path: &str) -> Option<Choice> {
+    if let Some(sp) = subprotocol
+        && let Some(p) = by_subprotocol(sp)
+    {
+        return Some(Choice {
+            proto: p,
+            evidence: Evidence::Subprotocol(sp.trim().to_string()),
+        });
+    }
+    by_url(path).map(|p| Choice {
+        proto: p,
+        evidence: Evidence::Url(path.to_string()),
+    })
+}
+
+/// The registered (or de facto) subprotocol names.
+fn by_subprotocol(sp: &str) -> Option<AppProto> {
+    let sp = sp.trim().to_ascii_lowercase();
+    Some(match sp.as_str() {
+        "graphql-transport-ws" => AppProto::GraphqlTransportWs,
+        "graphql-ws" => AppProto::GraphqlWs,
+        "v10.stomp" | "v11.stomp" | "v12.stomp" | "stomp" => AppProto::Stomp,
+        s if s.starts_with("ocpp") => AppProto::Ocpp,
+        "jsonrpc" | "json-rpc" | "jsonrpc2" | "jsonrpc-2.0" => AppProto::JsonRpc,
+        _ => return None,
+    })
+}
+
+/// The endpoints libraries mount themselves at.
+fn by_url(path: &str) -> Option<AppProto> {
+    let (p, query) = path.split_once('?').unwrap_or((path, ""));
+    if p.contains("/socket.io/") && query.split('&').any(|kv| kv.starts_with("EIO=")) {
+        return Some(AppProto::SocketIo);
+    }
+    if p.contains("/devtools/page/") || p.contains("/devtools/browser/") {
+        return Some(AppProto::Cdp);
+    }
+    // SockJS: /<prefix>/<server>/<session>/websocket, server a number of
+    // three digits at most, session any token (sockjs-protocol 0.3).
+    let segs: Vec<&str> = p.trim_end_matches('/').rsplit('/').take(3).collect();
+    if let [last, session, server] = segs.as_slice()
+        && *last == "websocket"
+        && !session.is_empty()
+        && !server.is_empty()
+        && server.len() <= 3
+        && server.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(AppProto::SockJs);
+    }
+    None
+}
+
+/// A protocol recognisable from one message alone: a whole, unambiguous
+/// opening (Engine.IO's open packet, a STOMP CONNECT, GraphQL's
+/// connection_init, an OCPP CALL, a JSON-RPC 2.0 object, a DevTools
+/// command).
+pub fn by_shape(data: &[u8], text: bool) -> Option<AppProto> {
+    if !text {
+        return None;
+    }
+    let s = std::str::from_utf8(data).ok()?;
+    if let Some(rest) = s.strip_prefix('0')
+        && rest.starts_with("{\"sid\"")
+        && serde_json::from_str::<serde_json::Value>(rest).is_ok()
+    {
+        return Some(AppProto::SocketIo);
+    }
+    for cmd in [
+        "CONNECT\n",
+        "STOMP\n",
+        "CONNECT\r\n",
+        "STOMP\r\n",
+        "CONNECTED\n",
+        "CONNECTED\r\n",
+    ] {
+        if s.starts_with(cmd) && s.ends_with('\0') {
+            return Some(AppProto::Stomp);
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(s).ok()?;
+    if let Some(o) = v.as_object() {
+        match o.get("type").and_then(|t| t.as_str()) {
+            Some("connection_init") if o.len() <= 2 => return Some(AppProto::GraphqlTransportWs),
+            _ => {}
+        }
+        if o.get("jsonrpc").and_then(|j| j.as_str()) == Some("2.0") {
+            return Some(AppProto::JsonRpc);
+        }
+        if o.get("id").is_some_and(|i| i.is_u64())
+            && o.get("method")
+                .and_then(|m| m.as_str())
+                .is_some_and(|m| m.split_once('.').is_some_and(|(d, c)| is_ident(d) && is_ident(c)))
+        {
+            return Some(AppProto::Cdp);
+        }
+    }
+    if super::ocpp::is_call(&v) {
+        return Some(AppProto::Ocpp);
+    }
+    None
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handshake_names_the_protocol() {
+        let c = by_handshake(Some("graphql-transport-ws"), "/graphql").unwrap();
+        assert_eq!(c.proto, AppProto::GraphqlTransportWs);
+        assert_eq!(c.evidence.to_string(), "subprotocol graphql-transport-ws");
+        let c = by_handshake(None, "/socket.io/?EIO=4&transport=websocket").unwrap();
+        assert_eq!(c.proto, AppProto::SocketIo);
+        assert_eq!(by_handshake(None, "/socket.io/?transport=websocket"), None);
+        assert_eq!(
+            by_handshake(None, "/devtools/page/ABC").unwrap().proto,
+            AppProto::Cdp
+        );
+        assert_eq!(
+            by_handshake(None, "/echo/123/abcdef/websocket").unwrap().proto,
+            AppProto::SockJs
+        );
+        assert_eq!(by_handshake(None, "/echo/websocket"), None);
+        assert_eq!(
+            by_handshake(Some("ocpp1.6"), "/cp/1").unwrap().proto,
+            AppProto::Ocpp
+        );
+        // An unknown subprotocol leaves the URL to decide.
+        assert_eq!(by_handshake(Some("chat"), "/x"), None);
+    }
+
+    #[test]
+    fn shapes_that_open_a_protocol() {
+        assert_eq!(
+            by_shape(br#"0{"sid":"a","upgrades":[],"pingInterval":25000}"#, true),
+            Some(AppProto::SocketIo)
+        );
+        assert_eq!(
+            by_shape(b"CONNECT\naccept-version:1.2\n\n\0", true),
+            Some(AppProto::Stomp)
+        );
+        assert_eq!(
+            by_shape(br#"{"type":"connection_init"}"#, true),
+            Some(AppProto::GraphqlTransportWs)
+        );
+        assert_eq!(
+            by_shape(br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#, true),
+            Some(AppProto::JsonRpc)
+        );
+        assert_eq!(
+            by_shape(br#"{"id":1,"method":"Page.enable"}"#, true),
+            Some(AppProto::Cdp)
+        );
+        assert_eq!(
+            by_shape(br#"[2,"19223201","BootNotification",{}]"#, true),
+            Some(AppProto::Ocpp)
+        );
+        assert_eq!(by_shape(br#"{"hello":"world"}"#, true), None);
+        assert_eq!(by_shape(b"CONNECT\nno terminator", true), None);
+        assert_eq!(by_shape(b"\x10\x00", false), None);
+    }
+}

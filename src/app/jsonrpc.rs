@@ -1,0 +1,192 @@
+//! JSON-RPC 2.0 (Ethereum nodes, LSP over WebSocket, many RPC libraries)
+//! and the Chrome DevTools Protocol, which is JSON-RPC without the version
+//! member and with events (`method` without `id`).
+
+use super::json::{id_key, parse, redact, short};
+use super::{AppDecoder, AppMessage, Corr};
+use crate::event::Dir;
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct JsonRpc {
+    cdp: bool,
+}
+
+impl JsonRpc {
+    pub fn plain() -> Self {
+        JsonRpc { cdp: false }
+    }
+
+    pub fn cdp() -> Self {
+        JsonRpc { cdp: true }
+    }
+
+    fn protocol(&self) -> &'static str {
+        if self.cdp { "cdp" } else { "json-rpc" }
+    }
+
+    /// One request, notification, response or error object.
+    fn one(&self, v: Value) -> Result<AppMessage, String> {
+        let proto = self.protocol();
+        let Value::Object(o) = &v else {
+            return Err(format!("{proto}: not an object: {}", short(&v, 40)));
+        };
+        if !self.cdp && o.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Err("json-rpc: no \"jsonrpc\":\"2.0\" member".into());
+        }
+        let id = o
+            .get("id")
+            .filter(|i| !i.is_null())
+            .map(|i| id_key(i).ok_or("id is neither a number nor a string"));
+        let id = id.transpose().map_err(|e| format!("{proto}: {e}"))?;
+        let method = o
+            .get("method")
+            .map(|m| m.as_str().ok_or("method is not a string"));
+        let method = method.transpose().map_err(|e| format!("{proto}: {e}"))?;
+        let mut m = AppMessage {
+            protocol: proto,
+            id: id.clone(),
+            method: method.map(str::to_string),
+            ..AppMessage::default()
+        };
+        let id_txt = id.as_deref().map(|i| format!(" id {i}")).unwrap_or_default();
+        match (method, id) {
+            (Some(name), Some(id)) => {
+                m.kind = if self.cdp { "command" } else { "request" }.into();
+                m.summary = format!("{proto} {} {name:?}{id_txt}", m.kind);
+                m.corr = Corr::Request(id);
+            }
+            (Some(name), None) => {
+                m.kind = if self.cdp { "event" } else { "notification" }.into();
+                if self.cdp {
+                    m.event = m.method.take();
+                }
+                m.summary = format!("{proto} {} {name:?}", m.kind);
+            }
+            (None, id) => {
+                if let Some(e) = o.get("error") {
+                    let code = e.get("code").map(|c| c.to_string()).unwrap_or_default();
+                    let msg = e.get("message").and_then(Value::as_str).unwrap_or_default();
+                    m.kind = "error".into();
+                    m.summary = format!("{proto} error {code} {msg:?}{id_txt}");
+                } else if let Some(r) = o.get("result") {
+                    m.kind = if self.cdp { "result" } else { "response" }.into();
+                    m.summary = format!("{proto} {}{id_txt} {}", m.kind, short(r, 40));
+                } else {
+                    return Err(format!("{proto}: neither a method, a result nor an error"));
+                }
+                if let Some(id) = id {
+                    m.corr = Corr::Response { id, last: true };
+                }
+            }
+        }
+        let mut tree = v;
+        redact(&mut tree);
+        m.tree = tree;
+        Ok(m)
+    }
+}
+
+impl AppDecoder for JsonRpc {
+    fn decode(
+        &mut self,
+        _dir: Dir,
+        data: &[u8],
+        text: bool,
+        out: &mut Vec<AppMessage>,
+    ) -> Result<(), String> {
+        if !text {
+            return Err(format!("{}: a binary message", self.protocol()));
+        }
+        let v = parse(data)?;
+        match v {
+            // A batch (JSON-RPC only): every member decoded, or none.
+            Value::Array(items) if !self.cdp => {
+                if items.is_empty() {
+                    return Err("json-rpc: an empty batch".into());
+                }
+                let decoded = items
+                    .into_iter()
+                    .map(|i| self.one(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.extend(decoded);
+            }
+            v => out.push(self.one(v)?),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(d: &mut JsonRpc, s: &str) -> Result<Vec<AppMessage>, String> {
+        let mut out = Vec::new();
+        d.decode(Dir::C2S, s.as_bytes(), true, &mut out).map(|_| out)
+    }
+
+    #[test]
+    fn requests_responses_errors_notifications_batches() {
+        let mut d = JsonRpc::plain();
+        let r = dec(
+            &mut d,
+            r#"{"jsonrpc":"2.0","id":4,"method":"eth_call","params":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].kind, "request");
+        assert_eq!(r[0].summary, "json-rpc request \"eth_call\" id 4");
+        assert_eq!(r[0].corr, Corr::Request("4".into()));
+        let r = dec(&mut d, r#"{"jsonrpc":"2.0","id":4,"result":"0x1"}"#).unwrap();
+        assert_eq!(r[0].summary, "json-rpc response id 4 \"0x1\"");
+        assert_eq!(
+            r[0].corr,
+            Corr::Response {
+                id: "4".into(),
+                last: true
+            }
+        );
+        let r = dec(
+            &mut d,
+            r#"{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"Method not found"}}"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].summary, "json-rpc error -32601 \"Method not found\" id a");
+        let r = dec(&mut d, r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#).unwrap();
+        assert_eq!(r[0].kind, "notification");
+        assert_eq!(r[0].corr, Corr::None);
+        let r = dec(
+            &mut d,
+            r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#,
+        )
+        .unwrap();
+        assert_eq!(r.len(), 2);
+        assert!(dec(&mut d, r#"{"id":1,"method":"a"}"#).is_err());
+        assert!(dec(&mut d, r#"[{"jsonrpc":"2.0","id":1,"method":"a"},3]"#).is_err());
+        assert!(dec(&mut d, "not json").is_err());
+    }
+
+    #[test]
+    fn devtools_commands_results_and_events() {
+        let mut d = JsonRpc::cdp();
+        let r = dec(
+            &mut d,
+            r#"{"id":3,"method":"Runtime.evaluate","params":{"expression":"1+1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].summary, "cdp command \"Runtime.evaluate\" id 3");
+        let r = dec(
+            &mut d,
+            r#"{"id":3,"result":{"result":{"type":"number","value":2}}}"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].kind, "result");
+        let r = dec(
+            &mut d,
+            r#"{"method":"Page.loadEventFired","params":{"timestamp":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].event.as_deref(), Some("Page.loadEventFired"));
+        assert_eq!(r[0].method, None);
+    }
+}

@@ -1,0 +1,336 @@
+//! Application protocols inside WebSocket messages: which one a connection
+//! speaks, chosen by evidence (the subprotocol the server agreed to, then
+//! the URL, then the first messages' shape), every message decoded into a
+//! small tree with a one-line summary, and requests paired with their
+//! responses for latency.
+//!
+//! The layer sits above message assembly in the WebSocket session: it reads
+//! each complete (inflated) message and adds what it found to the message
+//! event. It never changes or drops a message: a decoder that fails on one
+//! says why, the message keeps its generic view, and the next message is
+//! decoded again.
+
+mod choose;
+mod correlate;
+mod generic;
+mod graphql;
+mod json;
+mod jsonrpc;
+mod ocpp;
+mod socketio;
+mod stomp;
+
+pub use choose::{Choice, Evidence, by_handshake};
+pub use correlate::{AppSummary, NameLatency};
+
+use crate::event::Dir;
+use crate::model::Stamp;
+
+/// The protocols a connection can be decoded as (`--decode NAME`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AppProto {
+    SocketIo,
+    Stomp,
+    SockJs,
+    GraphqlTransportWs,
+    GraphqlWs,
+    JsonRpc,
+    Cdp,
+    Ocpp,
+    /// Any JSON, MessagePack, CBOR or protobuf payload, message by message.
+    Generic,
+}
+
+impl AppProto {
+    pub const ALL: [AppProto; 9] = [
+        AppProto::SocketIo,
+        AppProto::Stomp,
+        AppProto::SockJs,
+        AppProto::GraphqlTransportWs,
+        AppProto::GraphqlWs,
+        AppProto::JsonRpc,
+        AppProto::Cdp,
+        AppProto::Ocpp,
+        AppProto::Generic,
+    ];
+
+    /// The name in outputs and in `--decode`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppProto::SocketIo => "socket.io",
+            AppProto::Stomp => "stomp",
+            AppProto::SockJs => "sockjs",
+            AppProto::GraphqlTransportWs => "graphql-transport-ws",
+            AppProto::GraphqlWs => "graphql-ws",
+            AppProto::JsonRpc => "json-rpc",
+            AppProto::Cdp => "cdp",
+            AppProto::Ocpp => "ocpp",
+            AppProto::Generic => "generic",
+        }
+    }
+
+    /// A name as the user types it (a few spellings each).
+    pub fn parse(s: &str) -> Option<AppProto> {
+        let s = s.trim().to_ascii_lowercase();
+        AppProto::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .or(match s.as_str() {
+                "socketio" | "engine.io" | "engineio" => Some(AppProto::SocketIo),
+                "jsonrpc" => Some(AppProto::JsonRpc),
+                "devtools" | "chrome-devtools" => Some(AppProto::Cdp),
+                "graphql" => Some(AppProto::GraphqlTransportWs),
+                "subscriptions-transport-ws" => Some(AppProto::GraphqlWs),
+                "ocpp-j" | "ocpp1.6" | "ocpp2.0.1" | "ocpp2.1" => Some(AppProto::Ocpp),
+                "json" | "msgpack" | "cbor" | "protobuf" => Some(AppProto::Generic),
+                _ => None,
+            })
+    }
+
+    fn decoder(self) -> Box<dyn AppDecoder> {
+        match self {
+            AppProto::SocketIo => Box::new(socketio::SocketIo::default()),
+            AppProto::Stomp => Box::new(stomp::Stomp::plain()),
+            AppProto::SockJs => Box::new(stomp::Stomp::in_sockjs()),
+            AppProto::GraphqlTransportWs => Box::new(graphql::Graphql::transport_ws()),
+            AppProto::GraphqlWs => Box::new(graphql::Graphql::legacy()),
+            AppProto::JsonRpc => Box::new(jsonrpc::JsonRpc::plain()),
+            AppProto::Cdp => Box::new(jsonrpc::JsonRpc::cdp()),
+            AppProto::Ocpp => Box::new(ocpp::Ocpp),
+            AppProto::Generic => Box::new(generic::Generic),
+        }
+    }
+}
+
+/// What `--decode` asked for a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DecodeMode {
+    /// By evidence (the default).
+    #[default]
+    Auto,
+    /// `--decode none`: no decoding.
+    Off,
+    /// `--decode NAME` (or `PORT=NAME` for this connection's port).
+    Force(AppProto),
+}
+
+/// One `--decode` value: for every connection, or for one port's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeSpec {
+    All(DecodeMode),
+    Port(u16, DecodeMode),
+}
+
+/// Parses `NAME`, `none`, `auto` or `PORT=NAME` (clap's value parser).
+pub fn parse_decode_spec(s: &str) -> Result<DecodeSpec, String> {
+    let mode = |name: &str| -> Result<DecodeMode, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "none" | "off" => Ok(DecodeMode::Off),
+            "auto" => Ok(DecodeMode::Auto),
+            n => AppProto::parse(n).map(DecodeMode::Force).ok_or_else(|| {
+                let names: Vec<&str> = AppProto::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown decoder {n:?}; give one of {}, auto or none",
+                    names.join(", ")
+                )
+            }),
+        }
+    };
+    match s.split_once('=') {
+        Some((port, name)) => {
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| format!("{port:?} is not a port number: give PORT=NAME, e.g. 8080=socket.io"))?;
+            Ok(DecodeSpec::Port(port, mode(name)?))
+        }
+        None => Ok(DecodeSpec::All(mode(s)?)),
+    }
+}
+
+/// Every `--decode` given: a default and per-port choices.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecodeArgs {
+    pub default: DecodeMode,
+    pub ports: Vec<(u16, DecodeMode)>,
+}
+
+impl DecodeArgs {
+    pub fn new(specs: &[DecodeSpec]) -> Self {
+        let mut a = DecodeArgs::default();
+        for s in specs {
+            match *s {
+                DecodeSpec::All(m) => a.default = m,
+                DecodeSpec::Port(p, m) => a.ports.push((p, m)),
+            }
+        }
+        a
+    }
+
+    /// The choice for a connection between these ports (the server's port
+    /// first: it names the service).
+    pub fn for_conn(&self, server: u16, client: u16) -> DecodeMode {
+        let find = |port: u16| self.ports.iter().rev().find(|(p, _)| *p == port).map(|(_, m)| *m);
+        find(server).or_else(|| find(client)).unwrap_or(self.default)
+    }
+}
+
+/// How a request and a response find each other.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Corr {
+    #[default]
+    None,
+    /// A request expecting an answer under this id.
+    Request(String),
+    /// An answer to the request with this id; `last`: no more answers follow
+    /// (a GraphQL `next` is followed by more, its `complete` is last).
+    Response { id: String, last: bool },
+}
+
+/// One application message found in a WebSocket message.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct AppMessage {
+    /// The decoder's protocol name (`socket.io`, `stomp`, ...; `json`,
+    /// `msgpack`, `cbor`, `protobuf` for generic payloads).
+    pub protocol: &'static str,
+    /// The protocol's own name for the message type (`EVENT`, `SEND`, ...).
+    pub kind: String,
+    /// One line: what a person reads first.
+    pub summary: String,
+    /// Correlation id where the protocol has one.
+    pub id: Option<String>,
+    pub method: Option<String>,
+    pub event: Option<String>,
+    pub topic: Option<String>,
+    /// The decoded structure, secrets redacted.
+    pub tree: serde_json::Value,
+    /// Seconds from the request's last packet to this response's (responses only).
+    pub latency: Option<f64>,
+    /// The packet that completed the request this answers.
+    pub request_packet: Option<u64>,
+    /// How it pairs (not written out: `id`, `latency` say it).
+    pub corr: Corr,
+}
+
+/// What the layer found in one WebSocket message.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Decoded {
+    /// Application messages, in order (several for a SockJS array).
+    pub items: Vec<AppMessage>,
+    /// The connection's decoder could not read this message: why. The
+    /// message keeps its generic view.
+    pub error: Option<String>,
+}
+
+/// A decoder: whole WebSocket messages in, application messages out.
+pub trait AppDecoder: Send + std::fmt::Debug {
+    /// Decodes `data` (a `text` message when valid UTF-8) sent in `dir`,
+    /// appending to `out`. An error leaves `out` as it was.
+    fn decode(&mut self, dir: Dir, data: &[u8], text: bool, out: &mut Vec<AppMessage>) -> Result<(), String>;
+}
+
+/// Messages looked at for a recognisable shape before giving up on a
+/// connection whose handshake named nothing.
+const SNIFF_MESSAGES: u32 = 8;
+
+/// The layer of one WebSocket session.
+#[derive(Debug)]
+pub struct AppLayer {
+    mode: DecodeMode,
+    choice: Option<Choice>,
+    decoder: Option<Box<dyn AppDecoder>>,
+    sniffed: u32,
+    table: correlate::Correlator,
+}
+
+impl AppLayer {
+    /// With what the handshake showed (`by_handshake`) and what the user asked.
+    pub fn new(mode: DecodeMode, handshake: Option<Choice>) -> Self {
+        let choice = match mode {
+            DecodeMode::Off => None,
+            DecodeMode::Force(p) => Some(Choice {
+                proto: p,
+                evidence: Evidence::Forced,
+            }),
+            DecodeMode::Auto => handshake,
+        };
+        AppLayer {
+            mode,
+            decoder: choice.as_ref().map(|c| c.proto.decoder()),
+            choice,
+            sniffed: 0,
+            table: correlate::Correlator::default(),
+        }
+    }
+
+    /// The protocol chosen so far, and why.
+    pub fn choice(&self) -> Option<&Choice> {
+        self.choice.as_ref()
+    }
+
+    /// Decodes one message sent in `dir`, completed at `at`.
+    pub fn message(&mut self, dir: Dir, data: &[u8], text: bool, at: Stamp) -> Option<Box<Decoded>> {
+        if self.mode == DecodeMode::Off || data.is_empty() {
+            return None;
+        }
+        if self.decoder.is_none() && self.sniffed < SNIFF_MESSAGES {
+            self.sniffed += 1;
+            if let Some(p) = choose::by_shape(data, text) {
+                self.choice = Some(Choice {
+                    proto: p,
+                    evidence: Evidence::Shape,
+                });
+                self.decoder = Some(p.decoder());
+            }
+        }
+        let mut d = Decoded::default();
+        match self.decoder.as_mut() {
+            Some(dec) => {
+                if let Err(e) = dec.decode(dir, data, text, &mut d.items) {
+                    d.error = Some(e);
+                    // The generic view, when the bytes are a generic payload.
+                    let _ = generic::Generic.decode(dir, data, text, &mut d.items);
+                }
+            }
+            None => {
+                let _ = generic::Generic.decode(dir, data, text, &mut d.items);
+            }
+        }
+        for m in &mut d.items {
+            self.table.pair(dir, at, m);
+            if let Some(l) = m.latency {
+                let asked = m
+                    .method
+                    .as_deref()
+                    .or(m.event.as_deref())
+                    .filter(|n| !m.summary.contains(*n));
+                if let Some(n) = asked {
+                    m.summary.push_str(&format!(" (to {n:?}, {})", latency_text(l)));
+                } else {
+                    m.summary.push_str(&format!(" ({})", latency_text(l)));
+                }
+            }
+        }
+        (!d.items.is_empty() || d.error.is_some()).then(|| Box::new(d))
+    }
+
+    /// The connection ended: latencies per name, requests never answered.
+    pub fn finish(&mut self) -> Option<AppSummary> {
+        let choice = self.choice.as_ref()?;
+        Some(self.table.summary(choice))
+    }
+
+    /// Heap bytes held (the correlation table).
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes()
+    }
+}
+
+/// A latency for a summary: `12.3 ms`, `1.204 s`.
+pub fn latency_text(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.3} s")
+    }
+}
