@@ -1,0 +1,231 @@
+//! Application protocols inside WebSocket messages (`wsscope::app`): real
+//! captures decoded to what their peers sent, latencies equal to the
+//! capture-time differences, and random inputs never taken for a protocol.
+
+mod common;
+
+use proptest::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use wsscope::app::{AppLayer, AppProto, Choice, DecodeMode, Evidence, by_handshake};
+use wsscope::event::Dir;
+use wsscope::model::{Stamp, Timestamp};
+
+fn jsonl(args: &[&str], cap: &Path) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(args)
+        .arg(cap)
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .expect("run wsscope");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ts(v: &Value) -> f64 {
+    v["ts"].as_f64().unwrap()
+}
+
+/// A third-party OCPP 1.6 capture (a charge point simulator against the
+/// SteVe central system, compressed with permessage-deflate): every CALL
+/// and CALLRESULT decoded, each result paired with its call, its latency
+/// the capture-time difference of the two messages, and the close record's
+/// latencies per action.
+#[test]
+#[ignore = "needs ../shared/corpus"]
+fn ocpp_from_a_real_central_system() {
+    let cap = common::root().join("../shared/corpus/witchofthewires-evsetool__cap.pcapng");
+    let ev = jsonl(&["dump", "--format", "jsonl"], &cap);
+    let hs: Vec<&Value> = ev.iter().filter(|e| e["type"] == "handshake").collect();
+    assert_eq!(hs.len(), 2);
+    for h in &hs {
+        assert_eq!(h["decoder"]["protocol"], "ocpp");
+        assert_eq!(h["decoder"]["evidence"], "subprotocol ocpp1.6");
+    }
+    for conn in [0, 1] {
+        let msgs: Vec<&Value> = ev
+            .iter()
+            .filter(|e| e["type"] == "message" && e["conn"] == conn)
+            .collect();
+        assert_eq!(msgs.len(), 8);
+        let actions: Vec<&str> = msgs
+            .iter()
+            .filter(|m| m["decoded"]["kind"] == "CALL")
+            .map(|m| m["decoded"]["method"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            ["BootNotification", "Authorize", "FirmwareStatusNotification", "DiagnosticsStatusNotification"]
+        );
+        for m in &msgs {
+            let d = &m["decoded"];
+            // The tree is the message itself (nothing secret in it).
+            let text: Value = serde_json::from_str(m["text"].as_str().unwrap()).unwrap();
+            assert_eq!(d["tree"], text);
+            assert_eq!(d["id"], text[1]);
+            if d["kind"] == "CALLRESULT" {
+                let call = msgs
+                    .iter()
+                    .find(|c| c["decoded"]["kind"] == "CALL" && c["decoded"]["id"] == d["id"])
+                    .expect("its CALL");
+                let want = ts(m) - ts(call);
+                let got = d["latency"].as_f64().unwrap();
+                assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+                assert_eq!(d["request_packet"], call["packet"]);
+                assert_eq!(d["method"], call["decoded"]["method"]);
+            }
+        }
+        let close = ev
+            .iter()
+            .find(|e| e["type"] == "close" && e["conn"] == conn)
+            .unwrap();
+        let app = &close["app"];
+        assert_eq!(app["protocol"], "ocpp");
+        assert_eq!(app["unanswered"], 0);
+        let lat = app["latency"].as_object().unwrap();
+        assert_eq!(lat.len(), 4);
+        assert_eq!(lat["Authorize"]["count"], 1);
+        let boot = &lat["BootNotification"];
+        assert_eq!(boot["min"], boot["max"]);
+    }
+    // The text timeline says it in a line.
+    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["dump"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("ocpp CALLRESULT id 6166cbe7-d6c3-438a-8d71-0875bb8e9b48 {\"idTagInfo\":{\"status\":\"Invalid\"}} (to \"Authorize\", 4.5 ms)"),
+        "{text}"
+    );
+    // --decode none: nothing decoded, handshakes say so.
+    let off = jsonl(&["dump", "--format", "jsonl", "--decode", "none"], &cap);
+    assert!(off.iter().all(|e| e.get("decoded").is_none() && e.get("app").is_none()));
+    assert!(off.iter().filter(|e| e["type"] == "handshake").all(|h| h["decoder"].is_null()));
+}
+
+fn at(ms: i64, packet: u64) -> Stamp {
+    Stamp::new(
+        Timestamp {
+            secs: ms / 1000,
+            nanos: ((ms % 1000) * 1_000_000) as u32,
+        },
+        packet,
+    )
+}
+
+#[test]
+fn one_bad_message_leaves_the_rest_of_the_connection_decoded() {
+    let mut app = AppLayer::new(DecodeMode::Auto, by_handshake(Some("graphql-transport-ws"), "/graphql"));
+    let msgs: [(Dir, &str); 4] = [
+        (Dir::C2S, r#"{"type":"connection_init"}"#),
+        (Dir::C2S, r#"{"id":"1","type":"subscribe","payload":{"query":"{ hello }"}}"#),
+        (Dir::S2C, r#"{"id":"1","type":"next","payload":"#),
+        (Dir::S2C, r#"{"id":"1","type":"complete"}"#),
+    ];
+    let out: Vec<_> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, (d, m))| app.message(*d, m.as_bytes(), true, at(10 * i as i64, i as u64 + 1)))
+        .collect();
+    assert_eq!(out[0].as_ref().unwrap().items[0].kind, "connection_init");
+    let broken = out[2].as_ref().unwrap();
+    assert!(broken.items.is_empty());
+    assert!(broken.error.as_deref().unwrap().contains("not JSON"), "{broken:?}");
+    let done = &out[3].as_ref().unwrap().items[0];
+    assert_eq!(done.kind, "complete");
+    assert_eq!(done.request_packet, Some(2));
+    assert!((done.latency.unwrap() - 0.02).abs() < 1e-9);
+    let s = app.finish().unwrap();
+    assert_eq!(s.protocol, "graphql-transport-ws");
+    assert_eq!(s.unanswered, 0);
+}
+
+#[test]
+fn forced_decoders_and_shapes() {
+    // Forced: the messages are read as asked, whatever they look like.
+    let mut app = AppLayer::new(DecodeMode::Force(AppProto::JsonRpc), None);
+    assert_eq!(app.choice().unwrap().evidence, Evidence::Forced);
+    let d = app.message(Dir::C2S, br#"{"hello":1}"#, true, at(0, 1)).unwrap();
+    assert!(d.error.as_deref().unwrap().contains("jsonrpc"));
+    // Generic JSON still shown.
+    assert_eq!(d.items[0].protocol, "json");
+    // By shape: the first message that is a whole DevTools command.
+    let mut app = AppLayer::new(DecodeMode::Auto, None);
+    let d = app.message(Dir::C2S, br#"{"id":7,"method":"Page.navigate","params":{"url":"data:,"}}"#, true, at(0, 1));
+    assert_eq!(d.unwrap().items[0].protocol, "cdp");
+    assert_eq!(
+        app.choice(),
+        Some(&Choice {
+            proto: AppProto::Cdp,
+            evidence: Evidence::Shape
+        })
+    );
+    let r = app.message(Dir::S2C, br#"{"id":7,"result":{"frameId":"F"}}"#, true, at(31, 4)).unwrap();
+    assert_eq!(r.items[0].method.as_deref(), Some("Page.navigate"));
+    // Off: nothing.
+    let mut off = AppLayer::new(DecodeMode::Off, by_handshake(Some("ocpp1.6"), "/"));
+    assert!(off.message(Dir::C2S, br#"[2,"1","Heartbeat",{}]"#, true, at(0, 1)).is_none());
+}
+
+/// Any JSON value, a few levels deep.
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| Value::from(n)),
+        "[a-zA-Z0-9 ._:/-]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Random JSON is taken for a protocol only when that protocol's
+    /// decoder reads all of it; otherwise it stays generic JSON.
+    #[test]
+    fn random_json_is_no_protocol_unless_it_fully_decodes(v in arb_json()) {
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let mut app = AppLayer::new(DecodeMode::Auto, None);
+        let d = app.message(Dir::C2S, &bytes, true, at(0, 1));
+        match app.choice() {
+            Some(c) => {
+                let d = d.unwrap();
+                prop_assert!(d.error.is_none(), "{:?} chose {:?} but failed: {:?}", v, c.proto, d.error);
+                prop_assert!(d.items.iter().all(|m| m.protocol != "json"));
+            }
+            None => {
+                if let Some(d) = d {
+                    prop_assert!(d.items.iter().all(|m| m.protocol == "json"));
+                }
+            }
+        }
+    }
+
+    /// Random bytes, text or binary, are never a protocol, and no decoder
+    /// panics on them.
+    #[test]
+    fn random_bytes_are_no_protocol(bytes in prop::collection::vec(any::<u8>(), 0..200), text in any::<bool>()) {
+        let text = text && std::str::from_utf8(&bytes).is_ok();
+        let mut app = AppLayer::new(DecodeMode::Auto, None);
+        let _ = app.message(Dir::S2C, &bytes, text, at(0, 1));
+        prop_assert!(app.choice().is_none(), "{:?}", bytes);
+        for p in AppProto::ALL {
+            let mut forced = AppLayer::new(DecodeMode::Force(p), None);
+            let _ = forced.message(Dir::C2S, &bytes, text, at(0, 1));
+        }
+    }
+}
