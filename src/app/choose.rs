@@ -64,6 +64,7 @@ fn by_subprotocol(sp: &str) -> Option<AppProto> {
         "v10.stomp" | "v11.stomp" | "v12.stomp" | "stomp" => AppProto::Stomp,
         s if s.starts_with("ocpp") => AppProto::Ocpp,
         "jsonrpc" | "json-rpc" | "jsonrpc2" | "jsonrpc-2.0" => AppProto::JsonRpc,
+        "mqtt" | "mqttv3.1" | "mqttv3.1.1" | "mqttv5" => AppProto::Mqtt,
         _ => return None,
     })
 }
@@ -98,7 +99,7 @@ fn by_url(path: &str) -> Option<AppProto> {
 /// command).
 pub fn by_shape(data: &[u8], text: bool) -> Option<AppProto> {
     if !text {
-        return None;
+        return super::mqtt::is_connect(data).then_some(AppProto::Mqtt);
     }
     let s = std::str::from_utf8(data).ok()?;
     if let Some(rest) = s.strip_prefix('0')
@@ -204,5 +205,7 @@ mod tests {
         assert_eq!(by_shape(br#"{"hello":"world"}"#, true), None);
         assert_eq!(by_shape(b"CONNECT\nno terminator", true), None);
         assert_eq!(by_shape(b"\x10\x00", false), None);
+        assert_eq!(by_shape(b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00", false), Some(AppProto::Mqtt));
+        assert_eq!(by_handshake(Some("mqtt"), "/mqtt").unwrap().proto, AppProto::Mqtt);
     }
 }

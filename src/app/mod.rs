@@ -16,6 +16,7 @@ mod generic;
 mod graphql;
 mod json;
 mod jsonrpc;
+mod mqtt;
 mod ocpp;
 mod socketio;
 mod stomp;
@@ -37,12 +38,13 @@ pub enum AppProto {
     JsonRpc,
     Cdp,
     Ocpp,
+    Mqtt,
     /// Any JSON, MessagePack, CBOR or protobuf payload, message by message.
     Generic,
 }
 
 impl AppProto {
-    pub const ALL: [AppProto; 9] = [
+    pub const ALL: [AppProto; 10] = [
         AppProto::SocketIo,
         AppProto::Stomp,
         AppProto::SockJs,
@@ -51,6 +53,7 @@ impl AppProto {
         AppProto::JsonRpc,
         AppProto::Cdp,
         AppProto::Ocpp,
+        AppProto::Mqtt,
         AppProto::Generic,
     ];
 
@@ -65,6 +68,7 @@ impl AppProto {
             AppProto::JsonRpc => "json-rpc",
             AppProto::Cdp => "cdp",
             AppProto::Ocpp => "ocpp",
+            AppProto::Mqtt => "mqtt",
             AppProto::Generic => "generic",
         }
     }
@@ -97,6 +101,7 @@ impl AppProto {
             AppProto::JsonRpc => Box::new(jsonrpc::JsonRpc::plain()),
             AppProto::Cdp => Box::new(jsonrpc::JsonRpc::cdp()),
             AppProto::Ocpp => Box::new(ocpp::Ocpp),
+            AppProto::Mqtt => Box::new(mqtt::Mqtt::default()),
             AppProto::Generic => Box::new(generic::Generic),
         }
     }
