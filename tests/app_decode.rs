@@ -60,7 +60,12 @@ fn ocpp_from_a_real_central_system() {
             .collect();
         assert_eq!(
             actions,
-            ["BootNotification", "Authorize", "FirmwareStatusNotification", "DiagnosticsStatusNotification"]
+            [
+                "BootNotification",
+                "Authorize",
+                "FirmwareStatusNotification",
+                "DiagnosticsStatusNotification"
+            ]
         );
         for m in &msgs {
             let d = &m["decoded"];
@@ -106,8 +111,15 @@ fn ocpp_from_a_real_central_system() {
     );
     // --decode none: nothing decoded, handshakes say so.
     let off = jsonl(&["dump", "--format", "jsonl", "--decode", "none"], &cap);
-    assert!(off.iter().all(|e| e.get("decoded").is_none() && e.get("app").is_none()));
-    assert!(off.iter().filter(|e| e["type"] == "handshake").all(|h| h["decoder"].is_null()));
+    assert!(
+        off.iter()
+            .all(|e| e.get("decoded").is_none() && e.get("app").is_none())
+    );
+    assert!(
+        off.iter()
+            .filter(|e| e["type"] == "handshake")
+            .all(|h| h["decoder"].is_null())
+    );
 }
 
 fn at(ms: i64, packet: u64) -> Stamp {
@@ -122,10 +134,16 @@ fn at(ms: i64, packet: u64) -> Stamp {
 
 #[test]
 fn one_bad_message_leaves_the_rest_of_the_connection_decoded() {
-    let mut app = AppLayer::new(DecodeMode::Auto, by_handshake(Some("graphql-transport-ws"), "/graphql"));
+    let mut app = AppLayer::new(
+        DecodeMode::Auto,
+        by_handshake(Some("graphql-transport-ws"), "/graphql"),
+    );
     let msgs: [(Dir, &str); 4] = [
         (Dir::C2S, r#"{"type":"connection_init"}"#),
-        (Dir::C2S, r#"{"id":"1","type":"subscribe","payload":{"query":"{ hello }"}}"#),
+        (
+            Dir::C2S,
+            r#"{"id":"1","type":"subscribe","payload":{"query":"{ hello }"}}"#,
+        ),
         (Dir::S2C, r#"{"id":"1","type":"next","payload":"#),
         (Dir::S2C, r#"{"id":"1","type":"complete"}"#),
     ];
@@ -137,7 +155,10 @@ fn one_bad_message_leaves_the_rest_of_the_connection_decoded() {
     assert_eq!(out[0].as_ref().unwrap().items[0].kind, "connection_init");
     let broken = out[2].as_ref().unwrap();
     assert!(broken.items.is_empty());
-    assert!(broken.error.as_deref().unwrap().contains("not JSON"), "{broken:?}");
+    assert!(
+        broken.error.as_deref().unwrap().contains("not JSON"),
+        "{broken:?}"
+    );
     let done = &out[3].as_ref().unwrap().items[0];
     assert_eq!(done.kind, "complete");
     assert_eq!(done.request_packet, Some(2));
@@ -158,7 +179,12 @@ fn forced_decoders_and_shapes() {
     assert_eq!(d.items[0].protocol, "json");
     // By shape: the first message that is a whole DevTools command.
     let mut app = AppLayer::new(DecodeMode::Auto, None);
-    let d = app.message(Dir::C2S, br#"{"id":7,"method":"Page.navigate","params":{"url":"data:,"}}"#, true, at(0, 1));
+    let d = app.message(
+        Dir::C2S,
+        br#"{"id":7,"method":"Page.navigate","params":{"url":"data:,"}}"#,
+        true,
+        at(0, 1),
+    );
     assert_eq!(d.unwrap().items[0].protocol, "cdp");
     assert_eq!(
         app.choice(),
@@ -167,11 +193,16 @@ fn forced_decoders_and_shapes() {
             evidence: Evidence::Shape
         })
     );
-    let r = app.message(Dir::S2C, br#"{"id":7,"result":{"frameId":"F"}}"#, true, at(31, 4)).unwrap();
+    let r = app
+        .message(Dir::S2C, br#"{"id":7,"result":{"frameId":"F"}}"#, true, at(31, 4))
+        .unwrap();
     assert_eq!(r.items[0].method.as_deref(), Some("Page.navigate"));
     // Off: nothing.
     let mut off = AppLayer::new(DecodeMode::Off, by_handshake(Some("ocpp1.6"), "/"));
-    assert!(off.message(Dir::C2S, br#"[2,"1","Heartbeat",{}]"#, true, at(0, 1)).is_none());
+    assert!(
+        off.message(Dir::C2S, br#"[2,"1","Heartbeat",{}]"#, true, at(0, 1))
+            .is_none()
+    );
 }
 
 /// Any JSON value, a few levels deep.
@@ -228,4 +259,61 @@ proptest! {
             let _ = forced.message(Dir::C2S, &bytes, text, at(0, 1));
         }
     }
+}
+
+/// The selection language picks messages by what they said: protocol,
+/// method or event, latency.
+#[test]
+fn selecting_by_protocol_method_event_and_latency() {
+    let root = common::root();
+    let ocpp = root.join("fixtures/apps/ocpp16.pcap");
+    let calls = |sel: &str| -> Vec<Value> {
+        jsonl(
+            &["dump", "--format", "jsonl", "--types", "message", "--select", sel],
+            &ocpp,
+        )
+    };
+    let boot = calls("method:BootNotification");
+    // The CALL, and its CALLRESULT (which answers that method).
+    assert_eq!(boot.len(), 2, "{boot:?}");
+    assert!(boot.iter().all(|m| m["decoded"]["method"] == "BootNotification"));
+    assert_eq!(calls("proto:ocpp").len(), 16);
+    // Nothing selected: an empty output, and the exit status says so.
+    let none = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["dump", "--format", "jsonl", "--select", "proto:mqtt"])
+        .arg(&ocpp)
+        .output()
+        .unwrap();
+    assert!(none.stdout.is_empty() && !none.status.success());
+    let slow = calls("latency>=0");
+    assert_eq!(slow.len(), 8);
+    let all_lat: Vec<f64> = slow
+        .iter()
+        .map(|m| m["decoded"]["latency"].as_f64().unwrap())
+        .collect();
+    let max = all_lat.iter().cloned().fold(0.0, f64::max);
+    let above = calls(&format!("latency>{}us", (max * 1e6 - 1.0).max(0.0)));
+    assert!(!above.is_empty() && above.len() < 8, "{above:?}");
+    let sio = root.join("fixtures/apps/socketio.pcap");
+    let adds = jsonl(
+        &[
+            "dump",
+            "--format",
+            "jsonl",
+            "--types",
+            "message",
+            "--select",
+            "event:add dir:c2s",
+        ],
+        &sio,
+    );
+    assert_eq!(adds.len(), 2);
+    // A bad latency says how to write one.
+    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["dump", "--select", "latency>fast"])
+        .arg(&ocpp)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("latency>100ms"));
 }

@@ -73,6 +73,7 @@ fn captures() -> Vec<PathBuf> {
     let mut caps = common::fixtures();
     caps.extend(common::captures_in(&root.join("fixtures/hostile")));
     caps.extend(common::captures_in(&root.join("fixtures/wss")));
+    caps.extend(common::captures_in(&root.join("fixtures/apps")));
     caps
 }
 

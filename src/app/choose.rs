@@ -205,7 +205,10 @@ mod tests {
         assert_eq!(by_shape(br#"{"hello":"world"}"#, true), None);
         assert_eq!(by_shape(b"CONNECT\nno terminator", true), None);
         assert_eq!(by_shape(b"\x10\x00", false), None);
-        assert_eq!(by_shape(b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00", false), Some(AppProto::Mqtt));
+        assert_eq!(
+            by_shape(b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00", false),
+            Some(AppProto::Mqtt)
+        );
         assert_eq!(by_handshake(Some("mqtt"), "/mqtt").unwrap().proto, AppProto::Mqtt);
     }
 }

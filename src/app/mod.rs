@@ -23,6 +23,7 @@ mod stomp;
 
 pub use choose::{Choice, Evidence, by_handshake};
 pub use correlate::{AppSummary, NameLatency};
+pub use json::redact;
 
 use crate::event::Dir;
 use crate::model::Stamp;

@@ -84,7 +84,10 @@ impl<'a> Reader<'a> {
 
     fn u16(&mut self) -> Result<u16, String> {
         let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)]))
+        Ok(u16::from_be_bytes([
+            b.first().copied().unwrap_or(0),
+            b.get(1).copied().unwrap_or(0),
+        ]))
     }
 
     fn bin(&mut self) -> Result<&'a [u8], String> {
@@ -102,7 +105,9 @@ impl<'a> Reader<'a> {
         if !v5 {
             return Ok(None);
         }
-        let (len, n) = varint(self.b).filter(|(_, n)| *n > 0).ok_or("mqtt: bad properties length")?;
+        let (len, n) = varint(self.b)
+            .filter(|(_, n)| *n > 0)
+            .ok_or("mqtt: bad properties length")?;
         self.take(n)?;
         self.take(len as usize)?;
         Ok(Some(len as usize))
@@ -372,7 +377,13 @@ mod tests {
         let c = dec(&mut d, Dir::C2S, CONNECT).unwrap();
         assert_eq!(c[0].summary, "mqtt CONNECT client \"client\" v3.1.1 keepalive 60");
         let a = dec(&mut d, Dir::S2C, b"\x20\x02\x00\x00").unwrap();
-        assert_eq!(a[0].corr, Corr::Response { id: "connect".into(), last: true });
+        assert_eq!(
+            a[0].corr,
+            Corr::Response {
+                id: "connect".into(),
+                last: true
+            }
+        );
         let p = dec(&mut d, Dir::C2S, b"\x32\x0a\x00\x03a/b\x00\x05hi!").unwrap();
         assert_eq!(p[0].summary, "mqtt PUBLISH a/b qos 1 id 5 \"hi!\"");
         assert_eq!(p[0].corr, Corr::Request("pub 5".into()));

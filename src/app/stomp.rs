@@ -171,7 +171,13 @@ fn frame(s: &str) -> Result<AppMessage, String> {
         m.corr = Corr::Request(r);
     }
     if !body.is_empty() {
-        m.summary.push_str(&format!(" {:?}", cut(body, 40)));
+        // A JSON body reads best as JSON; other text quoted, as it is.
+        let shown = match serde_json::from_str::<Value>(body) {
+            Ok(v) if v.is_object() || v.is_array() => super::json::short(&v, 40),
+            _ => format!("\"{}\"", cut(body, 40)),
+        };
+        m.summary.push(' ');
+        m.summary.push_str(&shown);
     }
     let mut tree = json!({ "command": command, "headers": Value::Object(headers), "body": body });
     redact(&mut tree);

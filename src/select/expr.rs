@@ -15,7 +15,7 @@ use super::{Cmp, Is, Selection, Term, Unit, parse_dir, parse_opcode, smart_case_
 use crate::event::ConnId;
 
 /// The keys, as error messages list them.
-pub const KEYS: &str = "conn: dir: op: (or opcode:) is: len rule:";
+pub const KEYS: &str = "conn: dir: op: (or opcode:) is: len rule: proto: event: method: latency";
 
 /// A parsed `--select` expression, with its text (to echo back when it
 /// matched nothing).
@@ -94,9 +94,33 @@ fn tokens(input: &str) -> Result<Vec<Token<'_>>, String> {
 }
 
 /// `key:…` (a letter, then letters, digits, `-`, `_`, then a colon), or `len`
-/// and a comparison.
+/// or `latency` and a comparison.
 fn looks_like_term(word: &str) -> bool {
-    key_of(word).is_some() || len_of(word).is_some()
+    key_of(word).is_some() || len_of(word).is_some() || latency_of(word).is_some()
+}
+
+/// The operator and value of a `latency` word.
+fn latency_of(word: &str) -> Option<(Cmp, &str)> {
+    let head = word.get(..7)?;
+    if !head.eq_ignore_ascii_case("latency") {
+        return None;
+    }
+    let rest = word.get(7..)?;
+    [(">=", Cmp::Ge), ("<=", Cmp::Le), (">", Cmp::Gt), ("<", Cmp::Lt)]
+        .into_iter()
+        .find_map(|(op, cmp)| rest.strip_prefix(op).map(|v| (cmp, v)))
+}
+
+/// A duration: a number and `s`, `ms`, `us` (or `µs`) or `ns`; seconds
+/// without a unit.
+fn parse_duration(v: &str) -> Option<f64> {
+    let v = v.trim();
+    let (num, scale) = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)]
+        .into_iter()
+        .find_map(|(u, k)| v.strip_suffix(u).map(|n| (n, k)))
+        .unwrap_or((v, 1.0));
+    let n: f64 = num.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some(n * scale)
 }
 
 /// The key of a `key:value` word (lowercased) and its value. `scheme://…` is
@@ -130,6 +154,14 @@ fn len_of(word: &str) -> Option<(Cmp, &str)> {
 
 /// The term a word states, `None` for free text.
 fn term(word: &str) -> Result<Option<Term>, String> {
+    if let Some((cmp, value)) = latency_of(word) {
+        return parse_duration(value).map(|s| Some(Term::Latency(cmp, s))).ok_or_else(|| {
+            format!(
+                "bad latency in \"{word}\": write latency>D, latency<D, latency>=D or latency<=D, D a number \
+                 with s, ms, us or ns (seconds without), e.g. latency>100ms"
+            )
+        });
+    }
     if let Some((cmp, value)) = len_of(word) {
         return parse_size(value).map(|n| Some(Term::Len(cmp, n))).ok_or_else(|| {
             format!(
@@ -141,7 +173,10 @@ fn term(word: &str) -> Result<Option<Term>, String> {
     let Some((key, value)) = key_of(word) else {
         return Ok(None);
     };
-    let known = matches!(key.as_str(), "conn" | "dir" | "op" | "opcode" | "is" | "rule");
+    let known = matches!(
+        key.as_str(),
+        "conn" | "dir" | "op" | "opcode" | "is" | "rule" | "proto" | "event" | "method"
+    );
     if !known {
         return Err(format!(
             "unknown key \"{key}:\" — keys: {KEYS} (to search for the text, write \\{word} or \"{word}\")"
@@ -171,6 +206,9 @@ fn term(word: &str) -> Result<Option<Term>, String> {
                 .collect::<Result<_, _>>()?,
         ),
         "is" => Term::Is(values.map(parse_is).collect::<Result<_, _>>()?),
+        "proto" => Term::Protos(values.map(str::to_string).collect()),
+        "event" => Term::Events(values.map(str::to_string).collect()),
+        "method" => Term::Methods(values.map(str::to_string).collect()),
         _ => Term::Rules(values.map(parse_rule).collect::<Result<_, _>>()?),
     };
     Ok(Some(t))
@@ -182,6 +220,9 @@ fn example(key: &str) -> &'static str {
         "dir" => "dir:c2s or dir:s2c",
         "op" | "opcode" => "op:text or op:ping,pong",
         "is" => "is:violation",
+        "proto" => "proto:socket.io or proto:mqtt,stomp",
+        "event" => "event:chat",
+        "method" => "method:Page.navigate",
         _ => "rule:client-frame-unmasked",
     }
 }

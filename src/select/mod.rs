@@ -65,6 +65,8 @@ pub struct Row<'a> {
     pub compressed: bool,
     /// Fewer payload bytes kept than the item carried.
     pub truncated: bool,
+    /// Messages: the application messages found inside ([`crate::app`]).
+    pub decoded: Option<&'a crate::app::Decoded>,
 }
 
 impl<'a> Row<'a> {
@@ -80,6 +82,7 @@ impl<'a> Row<'a> {
             payload: None,
             compressed: false,
             truncated: false,
+            decoded: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl<'a> Row<'a> {
             payload: Some(&m.data),
             compressed: m.compressed,
             truncated: m.truncated,
+            decoded: m.decoded.as_deref(),
             ..Row::bare(RowKind::Message, Some(m.conn), Some(m.dir))
         }
     }
@@ -185,6 +189,16 @@ pub enum Cmp {
 }
 
 impl Cmp {
+    fn holds_f64(self, a: f64, b: f64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Eq => a == b,
+            Cmp::Ge => a >= b,
+            Cmp::Gt => a > b,
+        }
+    }
+
     fn holds(self, a: u64, b: u64) -> bool {
         match self {
             Cmp::Lt => a < b,
@@ -209,6 +223,15 @@ pub enum Term {
     Rules(Vec<&'static str>),
     /// A regex over the payload text (lossy UTF-8).
     Text(Regex),
+    /// Messages with an application message of one of these protocols
+    /// (`proto:socket.io,mqtt`).
+    Protos(Vec<String>),
+    /// … with one of these event names (`event:chat`).
+    Events(Vec<String>),
+    /// … with one of these methods or actions (`method:Page.navigate`).
+    Methods(Vec<String>),
+    /// … answering a request after this many seconds (`latency>100ms`).
+    Latency(Cmp, f64),
 }
 
 impl Term {
@@ -223,8 +246,17 @@ impl Term {
             Term::Len(cmp, n) => row.len.is_some_and(|l| cmp.holds(l, *n)),
             Term::Rules(list) => row.rule.is_some_and(|r| list.contains(&r)),
             Term::Text(re) => row.payload.is_some_and(|p| payload_matches(re, p)),
+            Term::Protos(list) => any_app(row, |m| list.iter().any(|p| p.eq_ignore_ascii_case(m.protocol))),
+            Term::Events(list) => any_app(row, |m| m.event.as_ref().is_some_and(|e| list.contains(e))),
+            Term::Methods(list) => any_app(row, |m| m.method.as_ref().is_some_and(|e| list.contains(e))),
+            Term::Latency(cmp, s) => any_app(row, |m| m.latency.is_some_and(|l| cmp.holds_f64(l, *s))),
         }
     }
+}
+
+/// Whether any application message inside the row's message passes `f`.
+fn any_app(row: &Row<'_>, f: impl Fn(&crate::app::AppMessage) -> bool) -> bool {
+    row.decoded.is_some_and(|d| d.items.iter().any(f))
 }
 
 fn payload_matches(re: &Regex, payload: &[u8]) -> bool {
