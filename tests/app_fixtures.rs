@@ -521,3 +521,118 @@ fn devtools_protocol_as_chromium_and_its_client_sent_it() {
     same("cdp", &got, &want);
     assert!(latencies("cdp", &all) >= 7);
 }
+
+#[test]
+fn wamp_as_autobahn_and_crossbar_sent_it() {
+    let ev = run(&common::root().join("fixtures/apps/wamp.pcap"));
+    let (got, all) = decoded(&ev, |it| {
+        assert_eq!(it["protocol"], "wamp");
+        Some(Item {
+            kind: s(&it["kind"])?,
+            id: s(&it["id"]),
+            name: s(&it["method"]).or(s(&it["topic"])),
+            payload: Some(it["tree"].clone()),
+        })
+    });
+    let want = logged(&sidecar("wamp"), |l| {
+        let kind = s(&l["kind"])?;
+        // The log names the realm on HELLO only, and a request's procedure
+        // or topic on the request (answers are named once paired).
+        let name = match kind.as_str() {
+            "HELLO" => s(&l["realm"]),
+            "CALL" | "REGISTER" => s(&l["method"]),
+            "SUBSCRIBE" | "PUBLISH" => s(&l["topic"]),
+            _ => None,
+        };
+        // Ids: the request id of requests and of their answers.
+        let id = match kind.as_str() {
+            "HELLO" | "WELCOME" | "GOODBYE" | "EVENT" | "ABORT" | "INTERRUPT" => None,
+            _ => id_of(&l["id"]),
+        };
+        Some(Item {
+            kind,
+            id,
+            name,
+            payload: l.get("wire").map(redacted),
+        })
+    });
+    // Answers carry their request's name once paired: compare names of
+    // requests only.
+    let got: Seqs = got
+        .into_iter()
+        .map(|(k, v)| {
+            let v = v
+                .into_iter()
+                .map(|mut i| {
+                    if !matches!(
+                        i.kind.as_str(),
+                        "HELLO" | "CALL" | "REGISTER" | "SUBSCRIBE" | "PUBLISH"
+                    ) {
+                        i.name = None;
+                    }
+                    i
+                })
+                .collect();
+            (k, v)
+        })
+        .collect();
+    same("wamp", &got, &want);
+    assert!(latencies("wamp", &all) >= 12);
+}
+
+#[test]
+fn msgpack_cbor_and_protobuf_payloads_as_their_libraries_encoded_them() {
+    let ev = run(&common::root().join("fixtures/apps/payloads.pcap"));
+    let (got, _) = decoded(&ev, |it| {
+        Some(Item {
+            kind: s(&it["protocol"])?,
+            id: None,
+            name: None,
+            payload: Some(it["tree"].clone()),
+        })
+    });
+    let lines = sidecar("payloads");
+    let want = logged(&lines, |l| {
+        Some(Item {
+            kind: s(&l["kind"])?,
+            id: None,
+            name: None,
+            // Without its schema a protobuf message has field numbers, not
+            // names: compared below by the strings it holds.
+            payload: if l["kind"] == "protobuf" {
+                None
+            } else {
+                Some(l["payload"].clone())
+            },
+        })
+    });
+    same("payloads", &got, &want);
+    // Every key of a protobuf Struct is a string in the decoded tree.
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    fn keys(v: &Value, out: &mut Vec<String>) {
+        if let Value::Object(o) = v {
+            for (k, x) in o {
+                out.push(k.clone());
+                keys(x, out);
+            }
+        }
+    }
+    let trees: Vec<&Item> = got.values().flatten().filter(|i| i.kind == "protobuf").collect();
+    let logged_pb: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "protobuf").collect();
+    assert_eq!(trees.len(), logged_pb.len());
+    for l in logged_pb {
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        keys(&l["payload"], &mut want);
+        for t in &trees {
+            strings(t.payload.as_ref().unwrap(), &mut have);
+        }
+        assert!(want.iter().all(|k| have.contains(k)), "{want:?} in {have:?}");
+    }
+}

@@ -65,6 +65,9 @@ fn by_subprotocol(sp: &str) -> Option<AppProto> {
         s if s.starts_with("ocpp") => AppProto::Ocpp,
         "jsonrpc" | "json-rpc" | "jsonrpc2" | "jsonrpc-2.0" => AppProto::JsonRpc,
         "mqtt" | "mqttv3.1" | "mqttv3.1.1" | "mqttv5" => AppProto::Mqtt,
+        "wamp.2.json" => AppProto::WampJson,
+        "wamp.2.msgpack" => AppProto::WampMsgPack,
+        "wamp.2.cbor" => AppProto::WampCbor,
         _ => return None,
     })
 }
@@ -139,6 +142,9 @@ pub fn by_shape(data: &[u8], text: bool) -> Option<AppProto> {
     }
     if super::ocpp::is_call(&v) {
         return Some(AppProto::Ocpp);
+    }
+    if super::wamp::is_hello(&v) {
+        return Some(AppProto::WampJson);
     }
     None
 }

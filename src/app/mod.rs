@@ -20,6 +20,7 @@ mod mqtt;
 mod ocpp;
 mod socketio;
 mod stomp;
+mod wamp;
 
 pub use choose::{Choice, Evidence, by_handshake};
 pub use correlate::{AppSummary, NameLatency};
@@ -40,12 +41,16 @@ pub enum AppProto {
     Cdp,
     Ocpp,
     Mqtt,
+    /// WAMP v2 in JSON, MessagePack or CBOR.
+    WampJson,
+    WampMsgPack,
+    WampCbor,
     /// Any JSON, MessagePack, CBOR or protobuf payload, message by message.
     Generic,
 }
 
 impl AppProto {
-    pub const ALL: [AppProto; 10] = [
+    pub const ALL: [AppProto; 13] = [
         AppProto::SocketIo,
         AppProto::Stomp,
         AppProto::SockJs,
@@ -55,6 +60,9 @@ impl AppProto {
         AppProto::Cdp,
         AppProto::Ocpp,
         AppProto::Mqtt,
+        AppProto::WampJson,
+        AppProto::WampMsgPack,
+        AppProto::WampCbor,
         AppProto::Generic,
     ];
 
@@ -70,6 +78,9 @@ impl AppProto {
             AppProto::Cdp => "cdp",
             AppProto::Ocpp => "ocpp",
             AppProto::Mqtt => "mqtt",
+            AppProto::WampJson => "wamp",
+            AppProto::WampMsgPack => "wamp-msgpack",
+            AppProto::WampCbor => "wamp-cbor",
             AppProto::Generic => "generic",
         }
     }
@@ -88,6 +99,9 @@ impl AppProto {
                 "subscriptions-transport-ws" => Some(AppProto::GraphqlWs),
                 "ocpp-j" | "ocpp1.6" | "ocpp2.0.1" | "ocpp2.1" => Some(AppProto::Ocpp),
                 "json" | "msgpack" | "cbor" | "protobuf" => Some(AppProto::Generic),
+                "wamp.2.json" | "wamp-json" => Some(AppProto::WampJson),
+                "wamp.2.msgpack" => Some(AppProto::WampMsgPack),
+                "wamp.2.cbor" => Some(AppProto::WampCbor),
                 _ => None,
             })
     }
@@ -103,6 +117,9 @@ impl AppProto {
             AppProto::Cdp => Box::new(jsonrpc::JsonRpc::cdp()),
             AppProto::Ocpp => Box::new(ocpp::Ocpp),
             AppProto::Mqtt => Box::new(mqtt::Mqtt::default()),
+            AppProto::WampJson => Box::new(wamp::Wamp::new(wamp::Serializer::Json)),
+            AppProto::WampMsgPack => Box::new(wamp::Wamp::new(wamp::Serializer::MsgPack)),
+            AppProto::WampCbor => Box::new(wamp::Wamp::new(wamp::Serializer::Cbor)),
             AppProto::Generic => Box::new(generic::Generic),
         }
     }
