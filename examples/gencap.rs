@@ -8,7 +8,8 @@
 //!
 //! With `--deflate OUT.pcap [MEGABYTES] [CONNECTIONS]` every connection
 //! negotiates permessage-deflate (context takeover) and its messages are
-//! compressed, about 4:1.
+//! compressed, about 4:1. With `--json` every message is a JSON-RPC 2.0
+//! document (what the application decoders read: `benches/decode_cost.sh`).
 //!
 //! With `--hostile KIND OUT.pcap [N]` it writes one of the memory-hostile
 //! shapes of `benches/synth/hostile.rs` (`syns`, `handshakes`, `ooo`,
@@ -22,16 +23,20 @@ fn main() -> std::io::Result<()> {
     if args.get(1).map(String::as_str) == Some("--hostile") {
         return hostile(&args[2..]);
     }
-    if args.get(1).map(String::as_str) == Some("--deflate") {
+    if let Some(flag @ ("--deflate" | "--json")) = args.get(1).map(String::as_str) {
         let Some(out) = args.get(2) else {
-            eprintln!("usage: gencap --deflate OUT.pcap [MEGABYTES=256] [CONNECTIONS=500]");
+            eprintln!("usage: gencap {flag} OUT.pcap [MEGABYTES=256] [CONNECTIONS=500]");
             std::process::exit(2);
         };
         let mb: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(256);
         let conns: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(500);
         let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
-        let n = synth::generate_shaped(file, mb << 20, conns, synth::Shape { deflate: true })?;
-        eprintln!("wrote {out}: {n} bytes (permessage-deflate)");
+        let shape = synth::Shape {
+            deflate: flag == "--deflate",
+            json: flag == "--json",
+        };
+        let n = synth::generate_shaped(file, mb << 20, conns, shape)?;
+        eprintln!("wrote {out}: {n} bytes ({})", &flag[2..]);
         return Ok(());
     }
     if let (Some("--wss"), Some(prefix)) = (args.get(1).map(String::as_str), args.get(2)) {

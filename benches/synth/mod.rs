@@ -70,6 +70,26 @@ impl Deflater {
     }
 }
 
+/// A JSON-RPC 2.0 document of about `len` bytes: a request (client) or a
+/// notification whose params hold a list of records (server).
+fn json_doc(rng: &mut Rng, len: usize, request: bool) -> Vec<u8> {
+    let id = rng.next() % 1_000_000;
+    if request {
+        return format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"subscribe","params":["ticker"]}}"#).into_bytes();
+    }
+    let mut s = format!(r#"{{"jsonrpc":"2.0","method":"update","params":{{"seq":{id},"items":["#);
+    let mut n = 0;
+    while s.len() + 60 < len.max(80) {
+        if n > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(r#"{{"k":"item-{n}","v":{},"ok":true}}"#, rng.next() % 100_000));
+        n += 1;
+    }
+    s.push_str("]}}");
+    s.into_bytes()
+}
+
 /// What a capture carries.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Shape {
@@ -77,6 +97,9 @@ pub struct Shape {
     /// takeover; messages are varied text (about 4:1 compression, as the
     /// real captures of the performance issue).
     pub deflate: bool,
+    /// Every message a whole JSON-RPC 2.0 document (server notifications,
+    /// client requests): what the application decoders read.
+    pub json: bool,
 }
 
 fn ws_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
@@ -227,12 +250,19 @@ pub fn generate_shaped<W: Write>(w: W, target_bytes: u64, conns: usize, shape: S
             1 => {
                 // A server message of 100..~3200 bytes, in MSS-sized segments.
                 let len = 100 + rng.below(text.len() as u64 - 100) as usize;
+                let doc;
+                let body: &[u8] = if shape.json {
+                    doc = json_doc(&mut rng, len, false);
+                    &doc
+                } else {
+                    &text[..len]
+                };
                 let frame = match &mut f.deflate {
                     Some((server_side, _)) => {
-                        let msg = varied(&mut rng, &text[..len]);
+                        let msg = varied(&mut rng, body);
                         deflated_frame(&server_side.message(&msg), None)
                     }
-                    None => ws_frame(1, &text[..len], None),
+                    None => ws_frame(1, body, None),
                 };
                 for chunk in frame.chunks(1448) {
                     let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
@@ -261,11 +291,16 @@ pub fn generate_shaped<W: Write>(w: W, target_bytes: u64, conns: usize, shape: S
                 // Sometimes a masked client message.
                 if rng.below(4) == 0 {
                     let key = (rng.next() as u32).to_be_bytes();
+                    let doc;
+                    let body: &[u8] = if shape.json {
+                        doc = json_doc(&mut rng, 60, true);
+                        &doc
+                    } else {
+                        &text[..60]
+                    };
                     let frame = match &mut f.deflate {
-                        Some((_, client_side)) => {
-                            deflated_frame(&client_side.message(&text[..60]), Some(key))
-                        }
-                        None => ws_frame(1, &text[..60], Some(key)),
+                        Some((_, client_side)) => deflated_frame(&client_side.message(body), Some(key)),
+                        None => ws_frame(1, body, Some(key)),
                     };
                     buf.clear();
                     c2s(f.cseq, f.sseq, 0)
