@@ -151,10 +151,16 @@ fn workers_make_the_events_one_thread_makes_on_permessage_deflate() {
     let dir = tempfile::tempdir().unwrap();
     let cap = dir.path().join("deflate.pcap");
     let file = std::io::BufWriter::new(std::fs::File::create(&cap).unwrap());
-    synth::generate_shaped(file, 8 << 20, 100, synth::Shape {
-        deflate: true,
-        ..synth::Shape::default()
-    }).unwrap();
+    synth::generate_shaped(
+        file,
+        8 << 20,
+        100,
+        synth::Shape {
+            deflate: true,
+            ..synth::Shape::default()
+        },
+    )
+    .unwrap();
     let (one, _) = events(&cap, config(0), false);
     let inflated = one
         .iter()

@@ -132,10 +132,16 @@ fn two_threads_write_what_one_writes_on_permessage_deflate() {
     let cap = dir.path().join("deflate.pcap");
     let file = std::io::BufWriter::new(std::fs::File::create(&cap).unwrap());
     // Inflated messages are the biggest events a batch carries.
-    synth::generate_shaped(file, 12 << 20, 200, synth::Shape {
-        deflate: true,
-        ..synth::Shape::default()
-    }).unwrap();
+    synth::generate_shaped(
+        file,
+        12 << 20,
+        200,
+        synth::Shape {
+            deflate: true,
+            ..synth::Shape::default()
+        },
+    )
+    .unwrap();
     let bytes = same(&cap);
     assert!(bytes > 20 << 20, "{bytes}");
 }

@@ -75,7 +75,8 @@ impl Deflater {
 fn json_doc(rng: &mut Rng, len: usize, request: bool) -> Vec<u8> {
     let id = rng.next() % 1_000_000;
     if request {
-        return format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"subscribe","params":["ticker"]}}"#).into_bytes();
+        return format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"subscribe","params":["ticker"]}}"#)
+            .into_bytes();
     }
     let mut s = format!(r#"{{"jsonrpc":"2.0","method":"update","params":{{"seq":{id},"items":["#);
     let mut n = 0;
@@ -83,7 +84,10 @@ fn json_doc(rng: &mut Rng, len: usize, request: bool) -> Vec<u8> {
         if n > 0 {
             s.push(',');
         }
-        s.push_str(&format!(r#"{{"k":"item-{n}","v":{},"ok":true}}"#, rng.next() % 100_000));
+        s.push_str(&format!(
+            r#"{{"k":"item-{n}","v":{},"ok":true}}"#,
+            rng.next() % 100_000
+        ));
         n += 1;
     }
     s.push_str("]}}");

@@ -2,6 +2,133 @@
 //! summaries, and redaction of secrets in trees.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// A JSON document's top level with its members left unparsed (borrowed
+/// from the message): a decoder needs a few small members, and the rest is
+/// validated but never built (building every value was 7× the cost of the
+/// whole JSON Lines dump of a JSON-RPC capture).
+pub enum Top<'a> {
+    Object(BTreeMap<String, &'a RawValue>),
+    Array(Vec<&'a RawValue>),
+}
+
+/// The top level of `data`, which must be a whole JSON object or array.
+pub fn top(data: &[u8]) -> Result<Top<'_>, String> {
+    match data.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => serde_json::from_slice(data).map(Top::Object),
+        Some(b'[') => serde_json::from_slice(data).map(Top::Array),
+        _ => return Err("not a JSON object or array".into()),
+    }
+    .map_err(|e| format!("not JSON: {e}"))
+}
+
+impl<'a> Top<'a> {
+    pub fn get(&self, k: &str) -> Option<&'a RawValue> {
+        match self {
+            Top::Object(m) => m.get(k).copied(),
+            Top::Array(_) => None,
+        }
+    }
+
+    pub fn at(&self, i: usize) -> Option<&'a RawValue> {
+        match self {
+            Top::Array(a) => a.get(i).copied(),
+            Top::Object(_) => None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Top::Object(m) => m.len(),
+            Top::Array(a) => a.len(),
+        }
+    }
+}
+
+/// A member as a string, if it is one.
+pub fn raw_str(r: &RawValue) -> Option<String> {
+    serde_json::from_str::<String>(r.get()).ok()
+}
+
+/// A member as an unsigned integer, if it is one.
+pub fn raw_u64(r: &RawValue) -> Option<u64> {
+    serde_json::from_str::<u64>(r.get()).ok()
+}
+
+/// An id (number or string) as the correlation table keys it.
+pub fn raw_id(r: &RawValue) -> Option<String> {
+    let t = r.get();
+    if t.starts_with('"') {
+        raw_str(r)
+    } else if t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'e' || b == b'E' || b == b'+')
+    {
+        serde_json::from_str::<serde_json::Number>(t)
+            .ok()
+            .map(|n| n.to_string())
+    } else {
+        None
+    }
+}
+
+pub fn raw_is_null(r: &RawValue) -> bool {
+    r.get() == "null"
+}
+
+/// A member for a summary, as its JSON text (whitespace folded), cut at
+/// `max` characters: nothing is built.
+pub fn raw_short(r: &RawValue, max: usize) -> String {
+    let t = r.get();
+    if t.bytes().any(|b| matches!(b, b'\n' | b'\r' | b'\t')) {
+        let folded: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        return cut(&folded, max);
+    }
+    cut(t, max)
+}
+
+/// Where `r` lies in `data` (it was parsed from it).
+pub fn span_in(data: &[u8], r: &RawValue) -> Option<(usize, usize)> {
+    let start = (r.get().as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+    let end = start.checked_add(r.get().len())?;
+    (end <= data.len()).then_some((start, end))
+}
+
+/// Whether any string in a JSON text is a secret key's name (values that
+/// happen to be such names count too: they only send the message the slow
+/// way, through [`redact`]).
+pub fn has_secret(data: &[u8]) -> bool {
+    // Most messages name no secret at all: one SIMD pass over the bytes
+    // (the regex crate's literal search) rules them out.
+    static HINT: std::sync::OnceLock<Option<regex::bytes::Regex>> = std::sync::OnceLock::new();
+    let hint = HINT
+        .get_or_init(|| regex::bytes::Regex::new(r"(?i)pass|token|secret|auth|cookie|api.?key|session").ok());
+    if hint.as_ref().is_some_and(|h| !h.is_match(data)) {
+        return false;
+    }
+    let mut at = 0;
+    while let Some(q) = memchr::memchr(b'"', data.get(at..).unwrap_or_default()) {
+        let start = at + q + 1;
+        let mut end = start;
+        while let Some(&b) = data.get(end) {
+            match b {
+                b'\\' => end += 2,
+                b'"' => break,
+                _ => end += 1,
+            }
+        }
+        if is_secret_bytes(data.get(start..end.min(data.len())).unwrap_or_default()) {
+            return true;
+        }
+        at = end + 1;
+        if at >= data.len() {
+            break;
+        }
+    }
+    false
+}
 
 /// A text message as JSON, or why not.
 pub fn parse(data: &[u8]) -> Result<Value, String> {
@@ -37,23 +164,38 @@ pub fn id_key(v: &Value) -> Option<String> {
 
 /// Keys whose values are secrets: shown as their kind and length only.
 fn is_secret_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase().replace(['-', '_'], "");
+    is_secret_bytes(k.as_bytes())
+}
+
+/// [`is_secret_key`] without building a string: lowercased, `-` and `_`
+/// dropped, into a small buffer (no secret name is longer).
+fn is_secret_bytes(k: &[u8]) -> bool {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for &b in k {
+        if b == b'-' || b == b'_' {
+            continue;
+        }
+        let Some(slot) = buf.get_mut(n) else { return false };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
     matches!(
-        k.as_str(),
-        "password"
-            | "passcode"
-            | "passwd"
-            | "secret"
-            | "token"
-            | "accesstoken"
-            | "refreshtoken"
-            | "authtoken"
-            | "idtoken"
-            | "apikey"
-            | "authorization"
-            | "cookie"
-            | "sessionid"
-            | "clientsecret"
+        buf.get(..n).unwrap_or_default(),
+        b"password"
+            | b"passcode"
+            | b"passwd"
+            | b"secret"
+            | b"token"
+            | b"accesstoken"
+            | b"refreshtoken"
+            | b"authtoken"
+            | b"idtoken"
+            | b"apikey"
+            | b"authorization"
+            | b"cookie"
+            | b"sessionid"
+            | b"clientsecret"
     )
 }
 

@@ -2,10 +2,9 @@
 //! and the Chrome DevTools Protocol, which is JSON-RPC without the version
 //! member and with events (`method` without `id`).
 
-use super::json::{id_key, parse, redact, short};
-use super::{AppDecoder, AppMessage, Corr};
+use super::json::{Top, raw_id, raw_is_null, raw_short, raw_str, span_in, top};
+use super::{AppDecoder, AppMessage, Corr, json_tree};
 use crate::event::Dir;
-use serde_json::Value;
 
 #[derive(Debug)]
 pub struct JsonRpc {
@@ -25,28 +24,30 @@ impl JsonRpc {
         if self.cdp { "cdp" } else { "json-rpc" }
     }
 
-    /// One request, notification, response or error object.
-    fn one(&self, v: Value) -> Result<AppMessage, String> {
+    /// One request, notification, response or error object: `o`, at `span`
+    /// of the message `data`.
+    fn one(&self, data: &[u8], span: (usize, usize), o: &Top<'_>) -> Result<AppMessage, String> {
         let proto = self.protocol();
-        let Value::Object(o) = &v else {
-            return Err(format!("{proto}: not an object: {}", short(&v, 40)));
-        };
-        if !self.cdp && o.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        if !matches!(o, Top::Object(_)) {
+            return Err(format!("{proto}: not an object"));
+        }
+        if !self.cdp && o.get("jsonrpc").and_then(raw_str).as_deref() != Some("2.0") {
             return Err("json-rpc: no \"jsonrpc\":\"2.0\" member".into());
         }
-        let id = o
-            .get("id")
-            .filter(|i| !i.is_null())
-            .map(|i| id_key(i).ok_or("id is neither a number nor a string"));
-        let id = id.transpose().map_err(|e| format!("{proto}: {e}"))?;
-        let method = o
-            .get("method")
-            .map(|m| m.as_str().ok_or("method is not a string"));
-        let method = method.transpose().map_err(|e| format!("{proto}: {e}"))?;
+        let id = match o.get("id").filter(|i| !raw_is_null(i)) {
+            Some(i) => {
+                Some(raw_id(i).ok_or_else(|| format!("{proto}: id is neither a number nor a string"))?)
+            }
+            None => None,
+        };
+        let method = match o.get("method") {
+            Some(m) => Some(raw_str(m).ok_or_else(|| format!("{proto}: method is not a string"))?),
+            None => None,
+        };
         let mut m = AppMessage {
             protocol: proto,
             id: id.clone(),
-            method: method.map(str::to_string),
+            method: method.clone(),
             ..AppMessage::default()
         };
         let id_txt = id.as_deref().map(|i| format!(" id {i}")).unwrap_or_default();
@@ -65,13 +66,15 @@ impl JsonRpc {
             }
             (None, id) => {
                 if let Some(e) = o.get("error") {
-                    let code = e.get("code").map(|c| c.to_string()).unwrap_or_default();
-                    let msg = e.get("message").and_then(Value::as_str).unwrap_or_default();
+                    let e =
+                        top(e.get().as_bytes()).map_err(|_| format!("{proto}: error is not an object"))?;
+                    let code = e.get("code").map(|c| c.get().to_string()).unwrap_or_default();
+                    let msg = e.get("message").and_then(raw_str).unwrap_or_default();
                     m.kind = "error".into();
                     m.summary = format!("{proto} error {code} {msg:?}{id_txt}");
                 } else if let Some(r) = o.get("result") {
                     m.kind = if self.cdp { "result" } else { "response" }.into();
-                    m.summary = format!("{proto} {}{id_txt} {}", m.kind, short(r, 40));
+                    m.summary = format!("{proto} {}{id_txt} {}", m.kind, raw_short(r, 40));
                 } else {
                     return Err(format!("{proto}: neither a method, a result nor an error"));
                 }
@@ -80,9 +83,7 @@ impl JsonRpc {
                 }
             }
         }
-        let mut tree = v;
-        redact(&mut tree);
-        m.tree = tree;
+        json_tree(data, span, &mut m);
         Ok(m)
     }
 }
@@ -98,20 +99,23 @@ impl AppDecoder for JsonRpc {
         if !text {
             return Err(format!("{}: a binary message", self.protocol()));
         }
-        let v = parse(data)?;
-        match v {
+        let doc = top(data)?;
+        match &doc {
             // A batch (JSON-RPC only): every member decoded, or none.
-            Value::Array(items) if !self.cdp => {
+            Top::Array(items) if !self.cdp => {
                 if items.is_empty() {
                     return Err("json-rpc: an empty batch".into());
                 }
-                let decoded = items
-                    .into_iter()
-                    .map(|i| self.one(i))
-                    .collect::<Result<Vec<_>, _>>()?;
-                out.extend(decoded);
+                let mut found = Vec::with_capacity(items.len());
+                for item in items {
+                    let span = span_in(data, item).ok_or("json-rpc: a batch member out of place")?;
+                    let o = top(item.get().as_bytes())
+                        .map_err(|_| "json-rpc: a batch member is not an object")?;
+                    found.push(self.one(data, span, &o)?);
+                }
+                out.extend(found);
             }
-            v => out.push(self.one(v)?),
+            o => out.push(self.one(data, (0, data.len()), o)?),
         }
         Ok(())
     }
@@ -155,15 +159,29 @@ mod tests {
         let r = dec(&mut d, r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#).unwrap();
         assert_eq!(r[0].kind, "notification");
         assert_eq!(r[0].corr, Corr::None);
-        let r = dec(
-            &mut d,
-            r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#,
-        )
-        .unwrap();
+        let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"a"}, {"jsonrpc":"2.0","method":"b"}]"#;
+        let r = dec(&mut d, batch).unwrap();
         assert_eq!(r.len(), 2);
+        // Each member's tree is its own span of the message.
+        assert_eq!(
+            r[1].tree_of(batch.as_bytes()),
+            serde_json::json!({"jsonrpc":"2.0","method":"b"})
+        );
         assert!(dec(&mut d, r#"{"id":1,"method":"a"}"#).is_err());
         assert!(dec(&mut d, r#"[{"jsonrpc":"2.0","id":1,"method":"a"},3]"#).is_err());
         assert!(dec(&mut d, "not json").is_err());
+    }
+
+    #[test]
+    fn secrets_make_a_redacted_tree() {
+        let mut d = JsonRpc::plain();
+        let s = r#"{"jsonrpc":"2.0","id":1,"method":"login","params":{"user":"u","password":"p4ss"}}"#;
+        let r = dec(&mut d, s).unwrap();
+        assert_eq!(r[0].raw_tree, None);
+        assert_eq!(r[0].tree["params"]["password"], "<redacted, 4 chars>");
+        let plain = r#"{"jsonrpc":"2.0","id":2,"method":"sum","params":[1,2]}"#;
+        let r = dec(&mut d, plain).unwrap();
+        assert_eq!(r[0].raw_tree, Some((0, plain.len())));
     }
 
     #[test]

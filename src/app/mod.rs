@@ -225,14 +225,44 @@ pub struct AppMessage {
     pub method: Option<String>,
     pub event: Option<String>,
     pub topic: Option<String>,
-    /// The decoded structure, secrets redacted.
+    /// The decoded structure, secrets redacted. `Null` when `raw_tree` says
+    /// where it is instead.
     pub tree: serde_json::Value,
+    /// The tree is this span of the message itself, unchanged (JSON with no
+    /// secret in it: nothing was built). See [`AppMessage::tree_of`].
+    pub raw_tree: Option<(usize, usize)>,
     /// Seconds from the request's last packet to this response's (responses only).
     pub latency: Option<f64>,
     /// The packet that completed the request this answers.
     pub request_packet: Option<u64>,
     /// How it pairs (not written out: `id`, `latency` say it).
     pub corr: Corr,
+}
+
+impl AppMessage {
+    /// The decoded structure, given the message it came from.
+    pub fn tree_of(&self, data: &[u8]) -> serde_json::Value {
+        match self.raw_tree {
+            Some((a, b)) => data
+                .get(a..b)
+                .and_then(|t| serde_json::from_slice(t).ok())
+                .unwrap_or(serde_json::Value::Null),
+            None => self.tree.clone(),
+        }
+    }
+}
+
+/// The tree of a JSON message, or of the member of it at `span`: the span
+/// itself when it holds no secret, else the value with secrets redacted.
+fn json_tree(data: &[u8], span: (usize, usize), m: &mut AppMessage) {
+    let text = data.get(span.0..span.1).unwrap_or_default();
+    if json::has_secret(text) {
+        let mut v: serde_json::Value = serde_json::from_slice(text).unwrap_or(serde_json::Value::Null);
+        json::redact(&mut v);
+        m.tree = v;
+    } else {
+        m.raw_tree = Some(span);
+    }
 }
 
 /// What the layer found in one WebSocket message.

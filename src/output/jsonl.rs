@@ -299,7 +299,7 @@ fn message(o: &mut Obj<'_>, e: &MessageEvent) {
             [] => {}
             [one] => {
                 o.key("decoded");
-                app_message(o.out, one);
+                app_message(o.out, one, &e.data);
             }
             many => {
                 o.key("decoded");
@@ -308,7 +308,7 @@ fn message(o: &mut Obj<'_>, e: &MessageEvent) {
                     if i > 0 {
                         o.out.push(b',');
                     }
-                    app_message(o.out, m);
+                    app_message(o.out, m, &e.data);
                 }
                 o.out.push(b']');
             }
@@ -320,7 +320,7 @@ fn message(o: &mut Obj<'_>, e: &MessageEvent) {
 }
 
 /// One application message of a `message` record's `decoded`.
-fn app_message(out: &mut Vec<u8>, m: &crate::app::AppMessage) {
+fn app_message(out: &mut Vec<u8>, m: &crate::app::AppMessage, data: &[u8]) {
     let mut o = Obj::new(out);
     o.str("protocol", m.protocol);
     o.str("kind", &m.kind);
@@ -336,7 +336,18 @@ fn app_message(out: &mut Vec<u8>, m: &crate::app::AppMessage) {
         o.opt_str("topic", m.topic.as_deref());
     }
     o.key("tree");
-    o.value(&m.tree);
+    match m.raw_tree.and_then(|(a, b)| data.get(a..b)) {
+        // The message's own JSON, copied when it is plain printable ASCII
+        // (no line break, no terminal control, nothing to escape).
+        Some(t) if t.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f)) => {
+            o.out.extend_from_slice(t)
+        }
+        Some(t) => match serde_json::from_slice::<serde_json::Value>(t) {
+            Ok(v) => o.value(&v),
+            Err(_) => o.out.extend_from_slice(b"null"),
+        },
+        None => o.value(&m.tree),
+    }
     o.opt_f64("latency", m.latency);
     o.opt_u64("request_packet", m.request_packet);
     o.end();
