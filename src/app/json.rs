@@ -31,30 +31,11 @@ impl<'a> Top<'a> {
             Top::Array(_) => None,
         }
     }
-
-    pub fn at(&self, i: usize) -> Option<&'a RawValue> {
-        match self {
-            Top::Array(a) => a.get(i).copied(),
-            Top::Object(_) => None,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Top::Object(m) => m.len(),
-            Top::Array(a) => a.len(),
-        }
-    }
 }
 
 /// A member as a string, if it is one.
 pub fn raw_str(r: &RawValue) -> Option<String> {
     serde_json::from_str::<String>(r.get()).ok()
-}
-
-/// A member as an unsigned integer, if it is one.
-pub fn raw_u64(r: &RawValue) -> Option<u64> {
-    serde_json::from_str::<u64>(r.get()).ok()
 }
 
 /// An id (number or string) as the correlation table keys it.
