@@ -164,6 +164,18 @@ fn s(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
 }
 
+/// `seqs` with `f` applied to every item (knowing its direction).
+fn adjust(seqs: Seqs, f: impl Fn(&str, &mut Item)) -> Seqs {
+    seqs.into_iter()
+        .map(|(k, mut v)| {
+            for i in &mut v {
+                f(&k.1, i);
+            }
+            (k, v)
+        })
+        .collect()
+}
+
 #[test]
 fn socketio_as_python_socketio_sent_it() {
     let got_map = |it: &Value| -> Option<Item> {
@@ -303,21 +315,11 @@ fn json_rpc_as_rpc_websockets_sent_it() {
         })
     });
     // Responses carry their request's method once paired.
-    let got: Seqs = got
-        .into_iter()
-        .map(|(k, v)| {
-            let v = v
-                .into_iter()
-                .map(|mut i| {
-                    if i.kind == "response" || i.kind == "error" {
-                        i.name = None;
-                    }
-                    i
-                })
-                .collect();
-            (k, v)
-        })
-        .collect();
+    let got = adjust(got, |_, i| {
+        if i.kind == "response" || i.kind == "error" {
+            i.name = None;
+        }
+    });
     same("jsonrpc", &got, &want);
     assert!(latencies("jsonrpc", &all) >= 8);
 }
@@ -355,25 +357,14 @@ fn mqtt_as_paho_and_mosquitto_sent_it() {
                 kind,
             })
         });
-        let got: Seqs = got
-            .into_iter()
-            .map(|(k, v)| {
-                let s2c = k.1 == "s2c";
-                let v = v
-                    .into_iter()
-                    .map(|mut i| {
-                        if s2c && (i.kind == "SUBACK" || i.kind == "UNSUBACK") {
-                            i.id = None;
-                        }
-                        if !matches!(i.kind.as_str(), "PUBLISH" | "SUBSCRIBE" | "UNSUBSCRIBE") {
-                            i.name = None;
-                        }
-                        i
-                    })
-                    .collect();
-                (k, v)
-            })
-            .collect();
+        let got = adjust(got, |dir, i| {
+            if dir == "s2c" && (i.kind == "SUBACK" || i.kind == "UNSUBACK") {
+                i.id = None;
+            }
+            if !matches!(i.kind.as_str(), "PUBLISH" | "SUBSCRIBE" | "UNSUBSCRIBE") {
+                i.name = None;
+            }
+        });
         same(fx, &got, &want);
         assert!(latencies(fx, &all) >= 4, "{fx}");
     }
@@ -558,24 +549,14 @@ fn wamp_as_autobahn_and_crossbar_sent_it() {
     });
     // Answers carry their request's name once paired: compare names of
     // requests only.
-    let got: Seqs = got
-        .into_iter()
-        .map(|(k, v)| {
-            let v = v
-                .into_iter()
-                .map(|mut i| {
-                    if !matches!(
-                        i.kind.as_str(),
-                        "HELLO" | "CALL" | "REGISTER" | "SUBSCRIBE" | "PUBLISH"
-                    ) {
-                        i.name = None;
-                    }
-                    i
-                })
-                .collect();
-            (k, v)
-        })
-        .collect();
+    let got = adjust(got, |_, i| {
+        if !matches!(
+            i.kind.as_str(),
+            "HELLO" | "CALL" | "REGISTER" | "SUBSCRIBE" | "PUBLISH"
+        ) {
+            i.name = None;
+        }
+    });
     same("wamp", &got, &want);
     assert!(latencies("wamp", &all) >= 12);
 }
