@@ -13,18 +13,7 @@ use wsscope::event::Dir;
 use wsscope::model::{Stamp, Timestamp};
 
 fn jsonl(args: &[&str], cap: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
-        .args(args)
-        .arg(cap)
-        .env_remove("SSLKEYLOGFILE")
-        .output()
-        .expect("run wsscope");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::wsscope_jsonl(args, cap)
 }
 
 fn ts(v: &Value) -> f64 {

@@ -15,7 +15,6 @@ mod common;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 /// One application message, as logged or as decoded.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,17 +27,7 @@ struct Item {
 }
 
 fn run(cap: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
-        .args(["dump", "--format", "jsonl"])
-        .arg(cap)
-        .output()
-        .expect("run wsscope");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::wsscope_jsonl(&["dump", "--format", "jsonl"], cap)
 }
 
 fn sidecar(name: &str) -> Vec<Value> {

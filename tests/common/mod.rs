@@ -109,3 +109,19 @@ pub fn export_args(a: &[&str]) -> wsscope::cli::ExportArgs {
         .unwrap_or_else(|e| panic!("{a:?}: {e}"))
         .args
 }
+
+/// `wsscope ARGS CAP` (which must succeed), its JSON Lines parsed.
+pub fn wsscope_jsonl(args: &[&str], cap: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(args)
+        .arg(cap)
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .expect("run wsscope");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
