@@ -22,46 +22,90 @@ impl AppDecoder for Generic {
         text: bool,
         out: &mut Vec<AppMessage>,
     ) -> Result<(), String> {
-        let (protocol, mut v) = if text {
-            let first = data.iter().find(|b| !b.is_ascii_whitespace());
-            if !matches!(first, Some(b'{' | b'[')) {
-                return Err("not a JSON object or array".into());
-            }
-            (
-                "json",
-                serde_json::from_slice::<Value>(data).map_err(|e| format!("not JSON: {e}"))?,
-            )
-        } else if let Some(v) = msgpack_to_json(data)
-            .ok()
-            .filter(|v| v.is_object() || v.is_array())
-        {
-            ("msgpack", v)
-        } else if let Some(v) = cbor_to_json(data).ok().filter(|v| v.is_object() || v.is_array()) {
-            ("cbor", v)
-        } else if let Some(v) = protobuf(data, 0) {
-            ("protobuf", v)
+        let m = take(data, text).ok_or(if text {
+            "not a whole JSON object or array"
         } else {
-            return Err(
-                "no generic format (MessagePack, CBOR, protobuf) reads all of this binary message".into(),
-            );
-        };
-        let kind = if protocol == "protobuf" {
-            "message"
-        } else if v.is_object() {
-            "object"
-        } else {
-            "array"
-        };
-        redact(&mut v);
-        out.push(AppMessage {
-            protocol,
-            kind: kind.into(),
-            summary: format!("{protocol} {}", short(&v, 60)),
-            tree: v,
-            ..AppMessage::default()
-        });
+            "no generic format (MessagePack, CBOR, protobuf) reads all of this binary message"
+        })?;
+        out.push(m);
         Ok(())
     }
+}
+
+/// The generic view of a message, if it has one (no reason is built when
+/// not: every message is tried, and most are not one).
+pub fn take(data: &[u8], text: bool) -> Option<AppMessage> {
+    let (protocol, mut v) = if text {
+        // Nothing is built: the tree is the message itself (or, holding a
+        // secret, its value redacted).
+        let kind = match super::json::top_of(data).ok()? {
+            super::json::Top::Object(_) => "object",
+            super::json::Top::Array(_) => "array",
+        };
+        let mut m = AppMessage {
+            protocol: "json",
+            kind: kind.into(),
+            ..AppMessage::default()
+        };
+        super::json_tree(data, (0, data.len()), &mut m);
+        m.summary = match &m.raw_tree {
+            Some(_) => format!("json {}", super::json::cut(&fold(data), 60)),
+            None => format!("json {}", short(&m.tree, 60)),
+        };
+        return Some(m);
+    } else if let Some(v) = msgpack_to_json(data)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array())
+    {
+        ("msgpack", v)
+    } else if let Some(v) = cbor_to_json(data).ok().filter(|v| v.is_object() || v.is_array()) {
+        ("cbor", v)
+    } else if let Some(v) = protobuf(data, 0) {
+        ("protobuf", v)
+    } else {
+        return None;
+    };
+    let kind = if protocol == "protobuf" {
+        "message"
+    } else if v.is_object() {
+        "object"
+    } else {
+        "array"
+    };
+    redact(&mut v);
+    Some(AppMessage {
+        protocol,
+        kind: kind.into(),
+        summary: format!("{protocol} {}", short(&v, 60)),
+        tree: v,
+        ..AppMessage::default()
+    })
+}
+
+/// JSON text on one line: whitespace outside strings dropped (the first
+/// 200 bytes are plenty for a 60-character summary).
+fn fold(data: &[u8]) -> String {
+    let head = data.get(..200).unwrap_or(data);
+    let mut out = String::with_capacity(head.len());
+    let mut in_str = false;
+    let mut esc = false;
+    for c in String::from_utf8_lossy(head).chars() {
+        if in_str {
+            out.push(c);
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            if c == '"' {
+                in_str = true;
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A MessagePack value, every byte used, as JSON (binary as `{"hex": …}`,

@@ -16,12 +16,24 @@ pub enum Top<'a> {
 
 /// The top level of `data`, which must be a whole JSON object or array.
 pub fn top(data: &[u8]) -> Result<Top<'_>, String> {
-    match data.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => serde_json::from_slice(data).map(Top::Object),
-        Some(b'[') => serde_json::from_slice(data).map(Top::Array),
-        _ => return Err("not a JSON object or array".into()),
+    top_of(data).map_err(|e| match e {
+        Some(e) => format!("not JSON: {e}"),
+        None => "not a whole JSON object or array (it does not start with { and end with }, or [ and ])"
+            .to_string(),
+    })
+}
+
+/// [`top`] without a reason put into words (most messages tried as generic
+/// JSON are not: formatting why was a quarter of a text dump).
+pub fn top_of(data: &[u8]) -> Result<Top<'_>, Option<serde_json::Error>> {
+    // A document that does not end as it starts is not one: text cut
+    // short, or two documents, is ruled out without parsing.
+    let last = data.iter().rev().find(|b| !b.is_ascii_whitespace());
+    match (data.iter().find(|b| !b.is_ascii_whitespace()), last) {
+        (Some(b'{'), Some(b'}')) => serde_json::from_slice(data).map(Top::Object).map_err(Some),
+        (Some(b'['), Some(b']')) => serde_json::from_slice(data).map(Top::Array).map_err(Some),
+        _ => Err(None),
     }
-    .map_err(|e| format!("not JSON: {e}"))
 }
 
 impl<'a> Top<'a> {

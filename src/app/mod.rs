@@ -342,12 +342,10 @@ impl AppLayer {
                 if let Err(e) = dec.decode(dir, data, text, &mut d.items) {
                     d.error = Some(e);
                     // The generic view, when the bytes are a generic payload.
-                    let _ = generic::Generic.decode(dir, data, text, &mut d.items);
+                    d.items.extend(generic::take(data, text));
                 }
             }
-            None => {
-                let _ = generic::Generic.decode(dir, data, text, &mut d.items);
-            }
+            None => d.items.extend(generic::take(data, text)),
         }
         for m in &mut d.items {
             self.table.pair(dir, at, m);
