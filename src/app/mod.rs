@@ -10,14 +10,18 @@
 //! says why, the message keeps its generic view, and the next message is
 //! decoded again.
 
+mod actioncable;
 mod choose;
 mod correlate;
 mod generic;
 mod graphql;
 mod json;
 mod jsonrpc;
+mod kube;
 mod mqtt;
 mod ocpp;
+mod phoenix;
+mod signalr;
 mod socketio;
 mod stomp;
 
@@ -40,12 +44,20 @@ pub enum AppProto {
     Cdp,
     Ocpp,
     Mqtt,
+    /// ASP.NET Core SignalR, JSON hub protocol.
+    SignalR,
+    /// Phoenix Channels (V1 and V2 JSON serializers).
+    Phoenix,
+    /// Rails Action Cable (`actioncable-v1-json`).
+    ActionCable,
+    /// Kubernetes exec/attach channels (`v4.channel.k8s.io`, base64 variants).
+    Kubernetes,
     /// Any JSON, MessagePack, CBOR or protobuf payload, message by message.
     Generic,
 }
 
 impl AppProto {
-    pub const ALL: [AppProto; 10] = [
+    pub const ALL: [AppProto; 14] = [
         AppProto::SocketIo,
         AppProto::Stomp,
         AppProto::SockJs,
@@ -55,6 +67,10 @@ impl AppProto {
         AppProto::Cdp,
         AppProto::Ocpp,
         AppProto::Mqtt,
+        AppProto::SignalR,
+        AppProto::Phoenix,
+        AppProto::ActionCable,
+        AppProto::Kubernetes,
         AppProto::Generic,
     ];
 
@@ -70,6 +86,10 @@ impl AppProto {
             AppProto::Cdp => "cdp",
             AppProto::Ocpp => "ocpp",
             AppProto::Mqtt => "mqtt",
+            AppProto::SignalR => "signalr",
+            AppProto::Phoenix => "phoenix",
+            AppProto::ActionCable => "actioncable",
+            AppProto::Kubernetes => "kubernetes",
             AppProto::Generic => "generic",
         }
     }
@@ -87,6 +107,19 @@ impl AppProto {
                 "graphql" => Some(AppProto::GraphqlTransportWs),
                 "subscriptions-transport-ws" => Some(AppProto::GraphqlWs),
                 "ocpp-j" | "ocpp1.6" | "ocpp2.0.1" | "ocpp2.1" => Some(AppProto::Ocpp),
+                "aspnet-signalr" | "signalr-json" | "signal-r" => Some(AppProto::SignalR),
+                "phoenix-channels" | "phx" | "liveview" => Some(AppProto::Phoenix),
+                "action-cable" | "action_cable" | "cable" | "anycable" | "actioncable-v1-json" => {
+                    Some(AppProto::ActionCable)
+                }
+                "k8s"
+                | "kube"
+                | "kubectl"
+                | "k8s-exec"
+                | "channel.k8s.io"
+                | "v4.channel.k8s.io"
+                | "v5.channel.k8s.io"
+                | "base64.channel.k8s.io" => Some(AppProto::Kubernetes),
                 "json" | "msgpack" | "cbor" | "protobuf" => Some(AppProto::Generic),
                 _ => None,
             })
@@ -103,6 +136,10 @@ impl AppProto {
             AppProto::Cdp => Box::new(jsonrpc::JsonRpc::cdp()),
             AppProto::Ocpp => Box::new(ocpp::Ocpp),
             AppProto::Mqtt => Box::new(mqtt::Mqtt::default()),
+            AppProto::SignalR => Box::new(signalr::SignalR),
+            AppProto::Phoenix => Box::new(phoenix::Phoenix),
+            AppProto::ActionCable => Box::new(actioncable::ActionCable),
+            AppProto::Kubernetes => Box::new(kube::Kube),
             AppProto::Generic => Box::new(generic::Generic),
         }
     }
