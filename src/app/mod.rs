@@ -44,7 +44,7 @@ pub enum AppProto {
     Cdp,
     Ocpp,
     Mqtt,
-    /// ASP.NET Core SignalR, JSON hub protocol.
+    /// ASP.NET Core SignalR, JSON and MessagePack hub protocols.
     SignalR,
     /// Phoenix Channels (V1 and V2 JSON serializers).
     Phoenix,

@@ -11,9 +11,12 @@
 //! expects StreamItems (streams) and one Completion with the same id, from
 //! the other side: pairs for latency.
 //!
-//! The MessagePack hub protocol (binary records) is not decoded: its
-//! handshake is JSON and is read, the binary messages after it are an
-//! error here.
+//! The MessagePack hub protocol sends binary messages of records, each a
+//! VarInt length then a MessagePack array `[type, headers, invocationId,
+//! target, arguments, streamIds]` (and the like per type): read into the
+//! JSON protocol's form, so both share names, summaries and pairing; the
+//! tree says `"encoding":"messagepack"`. Its handshake stays JSON (the
+//! server's answer in a binary message, maybe before the first records).
 
 use super::json::{redact, short};
 use super::{AppDecoder, AppMessage, Corr};
@@ -87,8 +90,12 @@ fn check_headers(o: &Map<String, Value>, kind: &str) -> Result<(), String> {
 }
 
 fn record(rec: &[u8]) -> Result<AppMessage, String> {
-    let mut v: Value =
-        serde_json::from_slice(rec).map_err(|e| format!("signalr: a record is not JSON: {e}"))?;
+    let v: Value = serde_json::from_slice(rec).map_err(|e| format!("signalr: a record is not JSON: {e}"))?;
+    message(v)
+}
+
+/// One hub message in the JSON protocol's form.
+fn message(mut v: Value) -> Result<AppMessage, String> {
     // Summaries are made from the redacted values too.
     redact(&mut v);
     let o = v.as_object().ok_or("signalr: a record is not a JSON object")?;
@@ -250,6 +257,180 @@ fn record(rec: &[u8]) -> Result<AppMessage, String> {
     Ok(m)
 }
 
+/// Bytes kept as hex for a MessagePack binary or extension value.
+const HEX_BYTES: usize = 64;
+
+/// A MessagePack value as JSON: binaries and extensions as their length
+/// and leading bytes in hex, map keys as strings.
+fn to_json(v: rmpv::Value) -> Value {
+    use rmpv::Value as M;
+    match v {
+        M::Nil => Value::Null,
+        M::Boolean(b) => Value::Bool(b),
+        M::Integer(i) => match (i.as_i64(), i.as_u64()) {
+            (Some(n), _) => Value::from(n),
+            (None, Some(n)) => Value::from(n),
+            _ => Value::Null,
+        },
+        M::F32(f) => serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number),
+        M::F64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        M::String(s) => Value::String(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        M::Binary(b) => serde_json::json!({
+            "binary": b.len(),
+            "hex": hex::encode(b.get(..HEX_BYTES).unwrap_or(&b)),
+        }),
+        M::Array(a) => Value::Array(a.into_iter().map(to_json).collect()),
+        M::Map(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        M::String(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+                        k => to_json(k).to_string(),
+                    };
+                    (k, to_json(v))
+                })
+                .collect(),
+        ),
+        M::Ext(t, b) => serde_json::json!({
+            "ext": t,
+            "bytes": b.len(),
+            "hex": hex::encode(b.get(..HEX_BYTES).unwrap_or(&b)),
+        }),
+    }
+}
+
+/// The length prefix of a MessagePack record: a VarInt of at most 5 bytes,
+/// 7 bits each, least significant first. The length and the bytes it took.
+fn varint(data: &[u8]) -> Result<(usize, usize), String> {
+    let mut n: u64 = 0;
+    for (i, b) in data.iter().take(5).enumerate() {
+        n |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let n = usize::try_from(n).map_err(|_| "signalr: a record length past usize")?;
+            return Ok((n, i + 1));
+        }
+    }
+    Err(if data.len() < 5 {
+        "signalr: a MessagePack length prefix cut short".into()
+    } else {
+        "signalr: a MessagePack length prefix longer than 5 bytes".into()
+    })
+}
+
+/// A MessagePack hub message (`[type, headers, …]`) in the JSON form.
+fn from_msgpack(v: rmpv::Value) -> Result<Value, String> {
+    let Value::Array(a) = to_json(v) else {
+        return Err("signalr: a MessagePack message is not an array".into());
+    };
+    let t = a
+        .first()
+        .and_then(Value::as_u64)
+        .ok_or("signalr: a MessagePack message without a type number")?;
+    let kind = type_name(t).ok_or_else(|| format!("signalr: unknown message type {t}"))?;
+    let mut o = Map::new();
+    o.insert("type".into(), Value::from(t));
+    let bad = || format!("signalr: a MessagePack {kind} of {} elements", a.len());
+    let headers = |o: &mut Map<String, Value>| -> Result<(), String> {
+        match a.get(1) {
+            Some(Value::Object(h)) if h.is_empty() => Ok(()),
+            Some(Value::Object(h)) => {
+                o.insert("headers".into(), Value::Object(h.clone()));
+                Ok(())
+            }
+            _ => Err(format!("signalr: MessagePack {kind} headers are not a map")),
+        }
+    };
+    let field = |o: &mut Map<String, Value>, i: usize, key: &str, nil_absent: bool| match a.get(i) {
+        Some(Value::Null) if nil_absent => {}
+        Some(v) => {
+            o.insert(key.into(), v.clone());
+        }
+        None => {}
+    };
+    match (t, a.len()) {
+        // StreamIds came later: older peers send 5 elements.
+        (1 | 4, 5 | 6) => {
+            headers(&mut o)?;
+            field(&mut o, 2, "invocationId", true);
+            field(&mut o, 3, "target", false);
+            field(&mut o, 4, "arguments", false);
+            match a.get(5) {
+                Some(Value::Array(s)) if s.is_empty() => {}
+                _ => field(&mut o, 5, "streamIds", false),
+            }
+        }
+        (2, 4) => {
+            headers(&mut o)?;
+            field(&mut o, 2, "invocationId", false);
+            field(&mut o, 3, "item", false);
+        }
+        (3, 4 | 5) => {
+            headers(&mut o)?;
+            field(&mut o, 2, "invocationId", false);
+            // The result kind: 1 error, 2 void, 3 a result.
+            match (a.get(3).and_then(Value::as_u64), a.len()) {
+                (Some(1), 5) => field(&mut o, 4, "error", false),
+                (Some(2), 4) => {}
+                (Some(3), 5) => field(&mut o, 4, "result", false),
+                _ => return Err("signalr: a MessagePack Completion with a bad result kind".into()),
+            }
+        }
+        (5, 3) => {
+            headers(&mut o)?;
+            field(&mut o, 2, "invocationId", false);
+        }
+        (6, 1) => {}
+        (7, 2 | 3) => {
+            field(&mut o, 1, "error", true);
+            field(&mut o, 2, "allowReconnect", false);
+        }
+        (8 | 9, 2) => field(&mut o, 1, "sequenceId", false),
+        _ => return Err(bad()),
+    }
+    Ok(Value::Object(o))
+}
+
+/// The MessagePack records of a binary message, each whole.
+fn msgpack_records(mut data: &[u8], found: &mut Vec<AppMessage>) -> Result<(), String> {
+    if data.is_empty() {
+        return Err("signalr: an empty binary message".into());
+    }
+    while !data.is_empty() {
+        let (len, n) = varint(data)?;
+        let rec = data
+            .get(n..)
+            .and_then(|r| r.get(..len))
+            .ok_or("signalr: a MessagePack record cut short")?;
+        let mut rd = rec;
+        let v = rmpv::decode::read_value(&mut rd)
+            .map_err(|e| format!("signalr: a record is not MessagePack: {e}"))?;
+        if !rd.is_empty() {
+            return Err(format!(
+                "signalr: {} bytes after the MessagePack value of a record",
+                rd.len()
+            ));
+        }
+        let mut m = message(from_msgpack(v)?)?;
+        if let Value::Object(o) = &mut m.tree {
+            o.insert("encoding".into(), Value::from("messagepack"));
+        }
+        found.push(m);
+        data = data.get(n + len..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// JSON records, each ended by the separator.
+fn json_records(data: &[u8], found: &mut Vec<AppMessage>) -> Result<(), String> {
+    let body = data
+        .strip_suffix(&[RS])
+        .ok_or("signalr: the message does not end with the record separator 0x1E")?;
+    for rec in body.split(|b| *b == RS) {
+        found.push(record(rec)?);
+    }
+    Ok(())
+}
+
 impl AppDecoder for SignalR {
     fn decode(
         &mut self,
@@ -258,17 +439,32 @@ impl AppDecoder for SignalR {
         text: bool,
         out: &mut Vec<AppMessage>,
     ) -> Result<(), String> {
-        // The MessagePack protocol's handshake is JSON too, possibly in a
-        // binary message: accepted when it reads as JSON records.
-        if !text && data.first() != Some(&b'{') {
-            return Err("signalr: a binary message (MessagePack hub protocol, not decoded)".into());
-        }
-        let body = data
-            .strip_suffix(&[RS])
-            .ok_or("signalr: the message does not end with the record separator 0x1E")?;
         let mut found = Vec::new();
-        for rec in body.split(|b| *b == RS) {
-            found.push(record(rec)?);
+        if text {
+            json_records(data, &mut found)?;
+        } else {
+            // The MessagePack protocol's handshake response is JSON, in a
+            // binary message, and MessagePack records may follow it.
+            let handshake = match data.iter().position(|b| *b == RS) {
+                Some(end) if data.first() == Some(&b'{') => {
+                    let (json, rest) = data.split_at(end + 1);
+                    let mut hs = Vec::new();
+                    json_records(json, &mut hs)
+                        .ok()
+                        .filter(|_| hs.iter().all(|m| m.kind.starts_with("Handshake")))
+                        .map(|_| (hs, rest))
+                }
+                _ => None,
+            };
+            match handshake {
+                Some((hs, rest)) => {
+                    found.extend(hs);
+                    if !rest.is_empty() {
+                        msgpack_records(rest, &mut found)?;
+                    }
+                }
+                None => msgpack_records(data, &mut found)?,
+            }
         }
         if found.len() > 1 {
             let n = found.len();
@@ -499,6 +695,7 @@ mod tests {
             assert_eq!(out.len(), 1, "{bad:?}");
         }
         let mut out = Vec::new();
+        // Unframed MessagePack (no length prefix).
         assert!(
             SignalR
                 .decode(Dir::S2C, b"\x94\x02\x80\xa3xyz\x2a", false, &mut out)
@@ -507,6 +704,157 @@ mod tests {
         // A handshake in a binary message (the MessagePack protocol's
         // transfer format) is still read.
         SignalR.decode(Dir::S2C, b"{}\x1e", false, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+    }
+
+    /// A MessagePack record with its VarInt length prefix.
+    fn framed(body: &[u8]) -> Vec<u8> {
+        assert!(body.len() < 128);
+        let mut v = vec![body.len() as u8];
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn bin(data: &[u8]) -> Result<Vec<AppMessage>, String> {
+        let mut out = Vec::new();
+        SignalR.decode(Dir::S2C, data, false, &mut out).map(|_| out)
+    }
+
+    // HubProtocol.md, "MessagePack (MsgPack) encoding": the payloads of its
+    // examples byte for byte, framed as "Binary encoding" says.
+
+    #[test]
+    fn messagepack_examples_of_the_spec() {
+        let inv = [
+            0x96, 0x01, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0xa6, 0x6d, 0x65, 0x74, 0x68, 0x6f, 0x64, 0x91, 0x2a,
+            0x90,
+        ];
+        let m = bin(&framed(&inv)).unwrap().remove(0);
+        assert_eq!(m.kind, "Invocation");
+        assert_eq!(m.summary, "signalr Invocation \"method\" id xyz 42");
+        assert_eq!(m.corr, Corr::Request("xyz".into()));
+        assert_eq!(m.method.as_deref(), Some("method"));
+        assert_eq!(m.tree["encoding"], "messagepack");
+        assert_eq!(m.tree["arguments"][0], 42);
+        let nb = [
+            0x96, 0x01, 0x80, 0xc0, 0xa6, 0x6d, 0x65, 0x74, 0x68, 0x6f, 0x64, 0x91, 0x2a, 0x90,
+        ];
+        let m = bin(&framed(&nb)).unwrap().remove(0);
+        assert_eq!(m.corr, Corr::None);
+        assert_eq!(m.summary, "signalr Invocation \"method\" 42");
+        let si = [
+            0x96, 0x04, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0xa6, 0x6d, 0x65, 0x74, 0x68, 0x6f, 0x64, 0x91, 0x2a,
+            0x90,
+        ];
+        assert_eq!(bin(&framed(&si)).unwrap()[0].kind, "StreamInvocation");
+        let item = bin(&framed(&[0x94, 0x02, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0x2a]))
+            .unwrap()
+            .remove(0);
+        assert_eq!(item.summary, "signalr StreamItem id xyz 42");
+        assert_eq!(
+            item.corr,
+            Corr::Response {
+                id: "xyz".into(),
+                last: false
+            }
+        );
+        let err = [
+            0x95, 0x03, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0x01, 0xa5, 0x45, 0x72, 0x72, 0x6f, 0x72,
+        ];
+        assert_eq!(
+            bin(&framed(&err)).unwrap()[0].summary,
+            "signalr Completion id xyz error \"Error\""
+        );
+        let void = [0x94, 0x03, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0x02];
+        let v = bin(&framed(&void)).unwrap().remove(0);
+        assert_eq!(v.summary, "signalr Completion id xyz");
+        assert_eq!(
+            v.corr,
+            Corr::Response {
+                id: "xyz".into(),
+                last: true
+            }
+        );
+        let res = [0x95, 0x03, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0x03, 0x2a];
+        assert_eq!(
+            bin(&framed(&res)).unwrap()[0].summary,
+            "signalr Completion id xyz result 42"
+        );
+        assert_eq!(
+            bin(&framed(&[0x93, 0x05, 0x80, 0xa3, 0x78, 0x79, 0x7a])).unwrap()[0].summary,
+            "signalr CancelInvocation id xyz"
+        );
+        assert_eq!(bin(&framed(&[0x91, 0x06])).unwrap()[0].summary, "signalr Ping");
+        assert_eq!(
+            bin(&framed(&[0x92, 0x07, 0xa3, 0x78, 0x79, 0x7a])).unwrap()[0].summary,
+            "signalr Close error \"xyz\""
+        );
+        assert_eq!(
+            bin(&framed(&[0x93, 0x07, 0xa3, 0x78, 0x79, 0x7a, 0xc3])).unwrap()[0].summary,
+            "signalr Close error \"xyz\" allowReconnect true"
+        );
+        assert_eq!(
+            bin(&framed(&[0x92, 0x08, 0xcc, 0x24])).unwrap()[0].summary,
+            "signalr Ack sequenceId 36"
+        );
+        assert_eq!(
+            bin(&framed(&[0x92, 0x09, 0xcc, 0x13])).unwrap()[0].summary,
+            "signalr Sequence sequenceId 19"
+        );
+        let hdr = [
+            0x96, 0x01, 0x82, 0xa1, 0x78, 0xa1, 0x79, 0xa1, 0x7a, 0xa1, 0x7a, 0xa3, 0x78, 0x79, 0x7a, 0xa6,
+            0x6d, 0x65, 0x74, 0x68, 0x6f, 0x64, 0x91, 0x2a, 0x90,
+        ];
+        let h = bin(&framed(&hdr)).unwrap().remove(0);
+        assert_eq!(h.tree["headers"]["x"], "y");
+        assert_eq!(h.tree["headers"]["z"], "z");
+    }
+
+    #[test]
+    fn messagepack_framing() {
+        // "VarInt" examples.
+        assert_eq!(varint(&[0x35]), Ok((53, 1)));
+        assert_eq!(varint(&[0x80, 0x29]), Ok((5248, 2)));
+        assert_eq!(varint(&[0xff, 0xff, 0xff, 0xff, 0x07]), Ok((0x7fff_ffff, 5)));
+        assert!(varint(&[0x80]).is_err());
+        assert!(varint(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).is_err());
+        // "Binary encoding": two frames, the first 11 bytes long ("Hello\nWorld",
+        // not MessagePack: an error), the second 2.
+        assert_eq!(varint(b"\x0bHello\nWorld\x02\x01\x02"), Ok((11, 1)));
+        assert!(bin(b"\x0bHello\nWorld\x02\x01\x02").is_err());
+        // Several records in one message, and the handshake response in
+        // front of them (the server's first binary message).
+        let mut two = framed(&[0x91, 0x06]);
+        two.extend(framed(&[0x94, 0x02, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0x2a]));
+        let v = bin(&two).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].summary, "signalr Ping [1/2]");
+        assert_eq!(v[1].summary, "signalr StreamItem id xyz 42 [2/2]");
+        let mut hs = b"{}\x1e".to_vec();
+        hs.extend(&two);
+        let v = bin(&hs).unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].kind, "HandshakeResponse");
+        assert_eq!(v[2].kind, "StreamItem");
+        // Cut short, trailing bytes, wrong shapes: errors, nothing added.
+        let mut out = vec![AppMessage::default()];
+        for bad in [
+            &[0x05, 0x91, 0x06][..],                                 // length past the data
+            &[0x03, 0x91, 0x06, 0x00],                               // a byte after the value
+            &[0x02, 0x91, 0x06, 0x02, 0x91],                         // the second record cut short
+            &[0x02, 0x92, 0x06],                                     // MessagePack cut short
+            &[0x01, 0x06],                                           // not an array
+            &[0x02, 0x91, 0x0a],                                     // unknown type
+            &[0x03, 0x92, 0x06, 0x80],                               // a Ping with headers
+            &[0x08, 0x94, 0x03, 0x80, 0xa3, 0x78, 0x79, 0x7a, 0x03], // non-void without a result
+            &[0x04, 0x93, 0x05, 0x01, 0xa1],                         // broken string
+            &[0x05, 0x93, 0x05, 0x01, 0xa1, 0x78],                   // headers not a map
+        ] {
+            assert!(
+                SignalR.decode(Dir::S2C, bad, false, &mut out).is_err(),
+                "{bad:x?}"
+            );
+        }
         assert_eq!(out.len(), 1);
     }
 
