@@ -82,26 +82,6 @@ fn by_url(path: &str) -> Option<AppProto> {
     if p.contains("/devtools/page/") || p.contains("/devtools/browser/") {
         return Some(AppProto::Cdp);
     }
-    // Phoenix: `socket "/socket", …` is served at /socket/websocket, the
-    // serializer named by `vsn=` (any mount point with it).
-    let trimmed = p.trim_end_matches('/');
-    if trimmed.ends_with("/socket/websocket")
-        || (trimmed.ends_with("/websocket") && query.split('&').any(|kv| kv.starts_with("vsn=")))
-    {
-        return Some(AppProto::Phoenix);
-    }
-    // Action Cable's default mount point.
-    if trimmed == "/cable" || trimmed.ends_with("/cable") {
-        return Some(AppProto::ActionCable);
-    }
-    // The API server's exec and attach: /api/v1/namespaces/NS/pods/POD/exec.
-    if let [.., "api", "v1", "namespaces", ns, "pods", pod, "exec" | "attach"] =
-        trimmed.split('/').collect::<Vec<_>>().as_slice()
-        && !ns.is_empty()
-        && !pod.is_empty()
-    {
-        return Some(AppProto::Kubernetes);
-    }
     // SockJS: /<prefix>/<server>/<session>/websocket, server a number of
     // three digits at most, session any token (sockjs-protocol 0.3).
     let segs: Vec<&str> = p.trim_end_matches('/').rsplit('/').take(3).collect();
@@ -113,6 +93,26 @@ fn by_url(path: &str) -> Option<AppProto> {
         && server.bytes().all(|b| b.is_ascii_digit())
     {
         return Some(AppProto::SockJs);
+    }
+    // Phoenix: `socket "/socket", …` is served at /socket/websocket, the
+    // serializer named by `vsn=` (any mount point with it).
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.ends_with("/socket/websocket")
+        || (trimmed.ends_with("/websocket") && query.split('&').any(|kv| kv.starts_with("vsn=")))
+    {
+        return Some(AppProto::Phoenix);
+    }
+    // Action Cable's default mount point.
+    if trimmed.ends_with("/cable") {
+        return Some(AppProto::ActionCable);
+    }
+    // The API server's exec and attach: /api/v1/namespaces/NS/pods/POD/exec.
+    if let [.., "api", "v1", "namespaces", ns, "pods", pod, "exec" | "attach"] =
+        trimmed.split('/').collect::<Vec<_>>().as_slice()
+        && !ns.is_empty()
+        && !pod.is_empty()
+    {
+        return Some(AppProto::Kubernetes);
     }
     None
 }

@@ -377,3 +377,141 @@ pub fn latency_text(secs: f64) -> String {
         format!("{secs:.3} s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn at(ms: i64, packet: u64) -> Stamp {
+        Stamp::new(
+            Timestamp {
+                secs: ms / 1000,
+                nanos: ((ms % 1000) * 1_000_000) as u32,
+            },
+            packet,
+        )
+    }
+
+    /// Runs (direction, message, text) through a layer chosen by the
+    /// handshake; the items of each message.
+    fn run(sp: Option<&str>, path: &str, msgs: &[(Dir, &[u8], bool)]) -> (AppLayer, Vec<Vec<AppMessage>>) {
+        let mut app = AppLayer::new(DecodeMode::Auto, by_handshake(sp, path));
+        let out = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, (d, m, t))| {
+                let r = app.message(*d, m, *t, at(10 * i as i64, i as u64 + 1)).unwrap();
+                assert!(r.error.is_none(), "{:?}", r.error);
+                r.items
+            })
+            .collect();
+        (app, out)
+    }
+
+    #[test]
+    fn signalr_invocations_pair_with_completions_through_the_layer() {
+        let (mut app, out) = run(
+            None,
+            "/chathub?id=abc",
+            &[
+                (Dir::C2S, b"{\"protocol\":\"json\",\"version\":1}\x1e", true),
+                (Dir::S2C, b"{}\x1e", true),
+                (
+                    Dir::C2S,
+                    b"{\"type\":1,\"invocationId\":\"0\",\"target\":\"Add\",\"arguments\":[40,2]}\x1e",
+                    true,
+                ),
+                (
+                    Dir::S2C,
+                    b"{\"type\":3,\"invocationId\":\"0\",\"result\":42}\x1e",
+                    true,
+                ),
+            ],
+        );
+        assert_eq!(app.choice().unwrap().proto, AppProto::SignalR);
+        assert_eq!(app.choice().unwrap().evidence, Evidence::Shape);
+        let hs = &out[1][0];
+        assert!((hs.latency.unwrap() - 0.01).abs() < 1e-9);
+        let done = &out[3][0];
+        assert_eq!(done.method.as_deref(), Some("Add"));
+        assert_eq!(done.request_packet, Some(3));
+        assert_eq!(
+            done.summary,
+            "signalr Completion id 0 result 42 (to \"Add\", 10.0 ms)"
+        );
+        assert_eq!(app.finish().unwrap().unanswered, 0);
+    }
+
+    #[test]
+    fn phoenix_replies_pair_with_the_clients_refs() {
+        let (mut app, out) = run(
+            None,
+            "/socket/websocket?vsn=2.0.0",
+            &[
+                (
+                    Dir::C2S,
+                    br#"["0", "0", "miami:weather", "phx_join", {"some": "param"}]"#,
+                    true,
+                ),
+                (
+                    Dir::S2C,
+                    br#"["0","0","miami:weather","phx_reply",{"response":{},"status":"ok"}]"#,
+                    true,
+                ),
+                (Dir::C2S, br#"[null, "2", "phoenix", "heartbeat", {}]"#, true),
+                (
+                    Dir::S2C,
+                    br#"[null,"2","phoenix","phx_reply",{"response":{},"status":"ok"}]"#,
+                    true,
+                ),
+            ],
+        );
+        assert_eq!(app.choice().unwrap().proto, AppProto::Phoenix);
+        assert_eq!(out[1][0].request_packet, Some(1));
+        assert_eq!(out[3][0].request_packet, Some(3));
+        let s = app.finish().unwrap();
+        assert_eq!(s.unanswered, 0);
+        let names: Vec<&str> = s.latency.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["heartbeat", "phx_join"]);
+    }
+
+    #[test]
+    fn action_cable_confirmations_pair_with_subscribes() {
+        let (mut app, out) = run(
+            Some("actioncable-v1-json"),
+            "/cable",
+            &[
+                (Dir::S2C, br#"{"type":"welcome"}"#, true),
+                (
+                    Dir::C2S,
+                    br#"{"command":"subscribe","identifier":"{\"channel\":\"ChatChannel\",\"id\":42}"}"#,
+                    true,
+                ),
+                (
+                    Dir::S2C,
+                    br#"{"identifier":"{\"channel\":\"ChatChannel\",\"id\":42}","type":"confirm_subscription"}"#,
+                    true,
+                ),
+            ],
+        );
+        assert_eq!(out[2][0].request_packet, Some(2));
+        assert!((out[2][0].latency.unwrap() - 0.01).abs() < 1e-9);
+        assert_eq!(app.finish().unwrap().latency[0].name, "ChatChannel");
+    }
+
+    #[test]
+    fn kubernetes_by_url_without_a_subprotocol() {
+        let (app, out) = run(
+            Some("chat"),
+            "/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true",
+            &[
+                (Dir::C2S, &[0, 108, 115, 10], false),
+                (Dir::S2C, &[1, 111, 107, 10], false),
+            ],
+        );
+        assert_eq!(app.choice().unwrap().proto, AppProto::Kubernetes);
+        assert_eq!(out[0][0].summary, "kubernetes stdin 3 \"ls\\n\"");
+        assert_eq!(out[1][0].kind, "stdout");
+    }
+}
