@@ -110,12 +110,7 @@ fn message(channel: u8, payload: &[u8], base64: bool) -> Result<AppMessage, Stri
                     }
                     tree["status"] = v;
                 }
-                _ => {
-                    m.summary = format!("kubernetes status {}", preview(payload));
-                    if let Ok(s) = std::str::from_utf8(payload) {
-                        tree["text"] = json!(s);
-                    }
-                }
+                _ => m.summary = format!("kubernetes status {}", preview(payload)),
             }
         }
         _ => {
@@ -126,7 +121,8 @@ fn message(channel: u8, payload: &[u8], base64: bool) -> Result<AppMessage, Stri
             };
         }
     }
-    if matches!(kind, "stdin" | "stdout" | "stderr") {
+    // The bytes themselves, but for the signals read above.
+    if matches!(kind, "stdin" | "stdout" | "stderr") || (kind == "status" && tree.get("status").is_none()) {
         match std::str::from_utf8(payload) {
             Ok(s) => tree["text"] = json!(s),
             Err(_) => tree["hex"] = json!(hex::encode(payload.get(..HEX_BYTES).unwrap_or(payload))),
@@ -229,6 +225,8 @@ mod tests {
         // Before v4 the error channel is text.
         let t = dec(b"\x03container not found", false).unwrap();
         assert_eq!(t.summary, r#"kubernetes status "container not found""#);
+        assert_eq!(t.tree["text"], "container not found");
+        assert_eq!(dec(b"\x03\xff", false).unwrap().tree["hex"], "ff");
         let r = dec(b"\x04{\"Width\":80,\"Height\":24}", false).unwrap();
         assert_eq!(r.kind, "resize");
         assert_eq!(r.summary, "kubernetes resize 80x24");

@@ -410,6 +410,41 @@ mod tests {
     }
 
     #[test]
+    fn the_new_names_and_their_spellings() {
+        for (n, p) in [
+            ("signalr", AppProto::SignalR),
+            ("SignalR", AppProto::SignalR),
+            ("phoenix", AppProto::Phoenix),
+            ("phx", AppProto::Phoenix),
+            ("actioncable", AppProto::ActionCable),
+            ("action-cable", AppProto::ActionCable),
+            ("kubernetes", AppProto::Kubernetes),
+            ("k8s", AppProto::Kubernetes),
+            ("v4.channel.k8s.io", AppProto::Kubernetes),
+        ] {
+            assert_eq!(AppProto::parse(n), Some(p), "{n}");
+        }
+        for p in [
+            AppProto::SignalR,
+            AppProto::Phoenix,
+            AppProto::ActionCable,
+            AppProto::Kubernetes,
+        ] {
+            assert!(AppProto::ALL.contains(&p));
+            assert_eq!(AppProto::parse(p.name()), Some(p));
+        }
+        assert_eq!(
+            parse_decode_spec("4000=phoenix"),
+            Ok(DecodeSpec::Port(4000, DecodeMode::Force(AppProto::Phoenix)))
+        );
+        assert!(
+            parse_decode_spec("nope")
+                .unwrap_err()
+                .contains("signalr, phoenix, actioncable, kubernetes")
+        );
+    }
+
+    #[test]
     fn signalr_invocations_pair_with_completions_through_the_layer() {
         let (mut app, out) = run(
             None,
