@@ -13,7 +13,7 @@
 //! character and the data in base64. Which framing a message uses follows
 //! from its opcode, so one decoder reads both.
 
-use super::json::{cut, redact};
+use super::json::{cut, redact, word};
 use super::{AppDecoder, AppMessage};
 use crate::event::Dir;
 use base64::Engine;
@@ -89,9 +89,9 @@ fn message(channel: u8, payload: &[u8], base64: bool) -> Result<AppMessage, Stri
                 Ok(mut v) if v.is_object() => {
                     redact(&mut v);
                     let status = v.get("status").and_then(Value::as_str).unwrap_or("?");
-                    m.summary = format!("kubernetes status {status}");
+                    m.summary = format!("kubernetes status {}", word(status));
                     if let Some(r) = v.get("reason").and_then(Value::as_str) {
-                        m.summary.push_str(&format!(" {r}"));
+                        m.summary.push_str(&format!(" {}", word(r)));
                     }
                     let code = v
                         .pointer("/details/causes")
@@ -103,7 +103,7 @@ fn message(channel: u8, payload: &[u8], base64: bool) -> Result<AppMessage, Stri
                         .and_then(|c| c.get("message"))
                         .and_then(Value::as_str);
                     if let Some(c) = code {
-                        m.summary.push_str(&format!(" exit code {c}"));
+                        m.summary.push_str(&format!(" exit code {}", word(c)));
                     }
                     if let Some(msg) = v.get("message").and_then(Value::as_str) {
                         m.summary.push_str(&format!(" {}", cut(&format!("{msg:?}"), 100)));

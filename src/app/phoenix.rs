@@ -13,7 +13,7 @@
 //!
 //! Binary pushes (V2's binary frames) are not decoded.
 
-use super::json::{cut, id_key, redact, short};
+use super::json::{cut, id_key, redact, short, word};
 use super::{AppDecoder, AppMessage, Corr};
 use crate::event::Dir;
 use serde_json::{Value, json};
@@ -131,19 +131,19 @@ impl AppDecoder for Phoenix {
                 .get("status")
                 .and_then(Value::as_str)
                 .ok_or("phoenix: a phx_reply without a status")?;
-            m.summary.push_str(&format!(" {status}"));
+            m.summary.push_str(&format!(" {}", word(status)));
         }
         // The heartbeat's topic is always `phoenix`: no need to say it.
         if f.event != "heartbeat" || f.topic != "phoenix" {
             m.summary.push_str(&format!(" {:?}", f.topic));
         }
         if let Some(r) = &reference {
-            m.summary.push_str(&format!(" ref {r}"));
+            m.summary.push_str(&format!(" ref {}", word(r)));
         }
         if let Some(j) = &join_ref
             && (f.event == "phx_join" || reference.is_none())
         {
-            m.summary.push_str(&format!(" join_ref {j}"));
+            m.summary.push_str(&format!(" join_ref {}", word(j)));
         }
         let shown = if f.event == "phx_reply" {
             f.payload.get("response")
@@ -335,5 +335,8 @@ mod tests {
         assert!(!is_join(
             &serde_json::from_str(r#"["0","0","t","phx_join",[]]"#).unwrap()
         ));
+        // Refs from the wire stay on the summary's one line.
+        let m = dec(Dir::C2S, r#"[null,"a\nb","t","x",{}]"#).unwrap();
+        assert_eq!(m.summary, r#"phoenix event "x" "t" ref "a\nb""#);
     }
 }

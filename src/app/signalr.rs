@@ -18,7 +18,7 @@
 //! tree says `"encoding":"messagepack"`. Its handshake stays JSON (the
 //! server's answer in a binary message, maybe before the first records).
 
-use super::json::{redact, short};
+use super::json::{redact, short, word};
 use super::{AppDecoder, AppMessage, Corr};
 use crate::event::Dir;
 use serde_json::{Map, Value};
@@ -114,7 +114,7 @@ fn message(mut v: Value) -> Result<AppMessage, String> {
                     .and_then(Value::as_u64)
                     .ok_or("signalr: HandshakeRequest without a version number")?;
                 m.kind = "HandshakeRequest".into();
-                m.summary = format!("signalr HandshakeRequest {p} v{ver}");
+                m.summary = format!("signalr HandshakeRequest {} v{ver}", word(p));
                 m.corr = Corr::Request("handshake".into());
             } else {
                 // `minorVersion` came with older servers.
@@ -167,7 +167,7 @@ fn message(mut v: Value) -> Result<AppMessage, String> {
                     m.summary = format!("signalr {kind} {target:?}");
                     match o.get("invocationId") {
                         Some(Value::String(id)) => {
-                            m.summary.push_str(&format!(" id {id}"));
+                            m.summary.push_str(&format!(" id {}", word(id)));
                             m.id = Some(id.clone());
                             m.corr = Corr::Request(id.clone());
                         }
@@ -180,7 +180,7 @@ fn message(mut v: Value) -> Result<AppMessage, String> {
                         m.summary.push_str(&super::json::cut(&a.join(", "), 100));
                     }
                     if let Some(s) = o.get("streamIds").and_then(Value::as_array) {
-                        let s: Vec<&str> = s.iter().filter_map(Value::as_str).collect();
+                        let s: Vec<String> = s.iter().filter_map(Value::as_str).map(word).collect();
                         m.summary.push_str(&format!(" streams {}", s.join(",")));
                     }
                 }
@@ -193,7 +193,7 @@ fn message(mut v: Value) -> Result<AppMessage, String> {
                     only(o, kind, allowed)?;
                     check_headers(o, kind)?;
                     let id = str_field(o, kind, "invocationId")?.to_string();
-                    m.summary = format!("signalr {kind} id {id}");
+                    m.summary = format!("signalr {kind} id {}", word(&id));
                     m.id = Some(id.clone());
                     match t {
                         2 => {
@@ -856,6 +856,13 @@ mod tests {
             );
         }
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn ids_from_the_wire_stay_on_one_line() {
+        let m = one(Dir::S2C, "{\"type\":5,\"invocationId\":\"1\\n2\"}\u{1e}");
+        assert_eq!(m.summary, "signalr CancelInvocation id \"1\\n2\"");
+        assert_eq!(m.id.as_deref(), Some("1\n2"));
     }
 
     #[test]
