@@ -11,7 +11,9 @@
 //! (the channel crashed or closed); any other event is the application's.
 //! A client message with a ref expects a reply: they pair for latency.
 //!
-//! Binary pushes (V2's binary frames) are not decoded.
+//! V2 also sends binary frames (a push, reply or broadcast with a binary
+//! payload): their headers are read, the payload shown as its length and
+//! text or leading hex.
 
 use super::json::{cut, id_key, redact, short, word};
 use super::{AppDecoder, AppMessage, Corr};
@@ -88,6 +90,75 @@ fn fields(v: Value) -> Result<Msg, String> {
     })
 }
 
+/// Bytes kept as hex in the tree when a binary payload is not text.
+const HEX_BYTES: usize = 64;
+
+/// A binary payload in the tree: its length, and its text or leading hex.
+fn blob(b: &[u8]) -> Value {
+    match std::str::from_utf8(b) {
+        Ok(s) => json!({ "bytes": b.len(), "text": cut(s, 200) }),
+        Err(_) => json!({ "bytes": b.len(), "hex": hex::encode(b.get(..HEX_BYTES).unwrap_or(b)) }),
+    }
+}
+
+/// A V2 binary frame (Phoenix.Socket.V2.JSONSerializer): a kind byte, the
+/// sizes of the strings that follow, the strings, the payload bytes. A
+/// push (0) from the client has join_ref, ref, topic and event; from the
+/// server join_ref, topic and event; a reply (1) join_ref, ref, topic and
+/// status; a broadcast (2) topic and event. An empty ref is none.
+fn binary(dir: Dir, data: &[u8]) -> Result<Msg, String> {
+    let (kind, rest) = data.split_first().ok_or("phoenix: an empty binary message")?;
+    let n = match (kind, dir) {
+        (0, Dir::C2S) | (1, _) => 4,
+        (0, Dir::S2C) => 3,
+        (2, _) => 2,
+        (k, _) => return Err(format!("phoenix: unknown binary message kind {k}")),
+    };
+    let (sizes, mut body) = rest
+        .split_at_checked(n)
+        .ok_or("phoenix: a binary message cut short in its sizes")?;
+    let mut fields = Vec::with_capacity(n);
+    for size in sizes {
+        let (f, b) = body
+            .split_at_checked(usize::from(*size))
+            .ok_or("phoenix: a binary message cut short in its header")?;
+        let f = std::str::from_utf8(f).map_err(|_| "phoenix: a binary message header is not UTF-8")?;
+        fields.push(f.to_string());
+        body = b;
+    }
+    let opt = |s: &String| {
+        if s.is_empty() {
+            Value::Null
+        } else {
+            Value::String(s.clone())
+        }
+    };
+    let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
+    let (join_ref, reference, topic, event, payload) = match (kind, n) {
+        (0, 4) => (opt(&get(0)), opt(&get(1)), get(2), get(3), blob(body)),
+        (0, _) => (opt(&get(0)), Value::Null, get(1), get(2), blob(body)),
+        (1, _) => (
+            opt(&get(0)),
+            opt(&get(1)),
+            get(2),
+            "phx_reply".to_string(),
+            json!({ "status": get(3), "response": blob(body) }),
+        ),
+        _ => (Value::Null, Value::Null, get(0), get(1), blob(body)),
+    };
+    if event.is_empty() {
+        return Err("phoenix: an empty event name".into());
+    }
+    Ok(Msg {
+        join_ref,
+        reference,
+        topic,
+        event,
+        payload,
+        vsn: "2.0.0 binary",
+    })
+}
+
 /// A V2 `phx_join` the decoder reads whole: a connection's opening.
 pub fn is_join(v: &Value) -> bool {
     v.as_array().is_some_and(|a| a.len() == 5)
@@ -97,11 +168,12 @@ pub fn is_join(v: &Value) -> bool {
 
 impl AppDecoder for Phoenix {
     fn decode(&mut self, dir: Dir, data: &[u8], text: bool, out: &mut Vec<AppMessage>) -> Result<(), String> {
-        if !text {
-            return Err("phoenix: a binary message (binary pushes are not decoded)".into());
-        }
-        let v: Value = serde_json::from_slice(data).map_err(|e| format!("phoenix: not JSON: {e}"))?;
-        let mut f = fields(v)?;
+        let mut f = if text {
+            let v: Value = serde_json::from_slice(data).map_err(|e| format!("phoenix: not JSON: {e}"))?;
+            fields(v)?
+        } else {
+            binary(dir, data)?
+        };
         redact(&mut f.payload);
         let reference = id_key(&f.reference);
         let join_ref = id_key(&f.join_ref);
@@ -278,6 +350,56 @@ mod tests {
         assert!(dec(Dir::S2C, r#"["0","0","t","phx_reply",{"response":{}}]"#).is_err());
     }
 
+    /// Binary frames as Phoenix.Socket.V2.JSONSerializer lays them out
+    /// (its decode! and encode! clauses for `{:binary, data}` payloads).
+    #[test]
+    fn v2_binary_frames() {
+        let mut out = Vec::new();
+        // A client push: join_ref "1", ref "2", topic "room:1", event "upload".
+        let mut push = vec![0u8, 1, 1, 6, 6];
+        push.extend_from_slice(b"12room:1upload\x01\x02\xff");
+        Phoenix.decode(Dir::C2S, &push, false, &mut out).unwrap();
+        let p = out.remove(0);
+        assert_eq!(p.kind, "event");
+        assert_eq!(p.event.as_deref(), Some("upload"));
+        assert_eq!(p.topic.as_deref(), Some("room:1"));
+        assert_eq!(p.corr, Corr::Request("2".into()));
+        assert_eq!(p.tree["payload"]["bytes"], 3);
+        assert_eq!(p.tree["payload"]["hex"], "0102ff");
+        assert_eq!(p.tree["vsn"], "2.0.0 binary");
+        // Its reply: join_ref, ref, topic, status "ok", then the data.
+        let mut reply = vec![1u8, 1, 1, 6, 2];
+        reply.extend_from_slice(b"12room:1okdone");
+        Phoenix.decode(Dir::S2C, &reply, false, &mut out).unwrap();
+        let r = out.remove(0);
+        assert_eq!(r.kind, "phx_reply");
+        assert_eq!(
+            r.corr,
+            Corr::Response {
+                id: "2".into(),
+                last: true
+            }
+        );
+        assert_eq!(
+            r.summary,
+            r#"phoenix phx_reply ok "room:1" ref 2 {"bytes":4,"text":"done"}"#
+        );
+        // A server push has no ref; a broadcast neither refs.
+        let mut spush = vec![0u8, 1, 6, 4];
+        spush.extend_from_slice(b"1room:1ping\x00");
+        Phoenix.decode(Dir::S2C, &spush, false, &mut out).unwrap();
+        let s = out.remove(0);
+        assert_eq!(s.corr, Corr::None);
+        assert_eq!(s.tree["join_ref"], "1");
+        assert_eq!(s.tree["ref"], Value::Null);
+        let mut b = vec![2u8, 6, 3];
+        b.extend_from_slice(b"room:1new");
+        Phoenix.decode(Dir::S2C, &b, false, &mut out).unwrap();
+        let b = out.remove(0);
+        assert_eq!(b.event.as_deref(), Some("new"));
+        assert_eq!(b.summary, r#"phoenix event "new" "room:1" {"bytes":0,"text":""}"#);
+    }
+
     #[test]
     fn v1_objects() {
         let j = dec(
@@ -330,7 +452,16 @@ mod tests {
             assert!(dec(Dir::C2S, bad).is_err(), "{bad}");
         }
         let mut out = Vec::new();
-        assert!(Phoenix.decode(Dir::C2S, b"\x00\x01", false, &mut out).is_err());
+        for bad in [
+            &b"\x00\x01"[..],
+            b"",
+            b"\x03\x00",
+            b"\x00\x01\x01\x01\x01abc",
+            b"\x02\x01\x00t",
+            b"\x02\x01\x01\xffe",
+        ] {
+            assert!(Phoenix.decode(Dir::C2S, bad, false, &mut out).is_err(), "{bad:?}");
+        }
         assert!(out.is_empty());
         assert!(!is_join(
             &serde_json::from_str(r#"["0","0","t","phx_join",[]]"#).unwrap()
