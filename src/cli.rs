@@ -714,9 +714,10 @@ pub struct AnalysisArgs {
     /// Decode the application protocol inside WebSocket messages as NAME
     /// for every connection, or PORT=NAME for those of a port (repeatable):
     /// socket.io, stomp, sockjs, graphql-transport-ws, graphql-ws, json-rpc,
-    /// cdp, ocpp, mqtt, wamp (wamp-msgpack, wamp-cbor), generic. `none` turns decoding off; by default it is
-    /// chosen by evidence (the agreed subprotocol, the URL, the first
-    /// messages' shape).
+    /// cdp, ocpp, mqtt, wamp (wamp-msgpack, wamp-cbor), signalr, phoenix,
+    /// actioncable, kubernetes, generic. `none` turns decoding off; by
+    /// default it is chosen by evidence (the agreed subprotocol, the URL, the
+    /// first messages' shape).
     #[arg(long = "decode", value_name = "NAME|PORT=NAME|none", value_parser = crate::app::parse_decode_spec)]
     pub decode: Vec<crate::app::DecodeSpec>,
 

@@ -211,6 +211,54 @@ fn arb_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Text near the openings by_shape recognises: the right names with
+/// random values, random extra fields or elements, separators or not.
+fn arb_near_shape() -> impl Strategy<Value = Vec<u8>> {
+    let word = prop_oneof![
+        Just(Value::from("json")),
+        Just(Value::from("messagepack")),
+        Just(Value::from("welcome")),
+        Just(Value::from("phx_join")),
+        arb_json(),
+    ];
+    let signalr = (word.clone(), arb_json(), any::<bool>(), any::<bool>(), arb_json()).prop_map(
+        |(proto, version, sep, extra, x)| {
+            let mut o = serde_json::Map::new();
+            o.insert("protocol".into(), proto);
+            o.insert("version".into(), version);
+            if extra {
+                o.insert("x".into(), x);
+            }
+            let mut b = serde_json::to_vec(&Value::Object(o)).unwrap();
+            if sep {
+                b.push(0x1e);
+            }
+            b
+        },
+    );
+    let phoenix = (
+        arb_json(),
+        arb_json(),
+        arb_json(),
+        word.clone(),
+        arb_json(),
+        any::<bool>(),
+    )
+        .prop_map(|(j, r, t, e, p, more)| {
+            let mut a = vec![j, r, t, e, p];
+            if more {
+                a.push(Value::Null);
+            }
+            serde_json::to_vec(&Value::Array(a)).unwrap()
+        });
+    let cable = (word, prop::collection::btree_map("[a-z_]{1,8}", arb_json(), 0..3)).prop_map(|(t, rest)| {
+        let mut o: serde_json::Map<String, Value> = rest.into_iter().collect();
+        o.insert("type".into(), t);
+        serde_json::to_vec(&Value::Object(o)).unwrap()
+    });
+    prop_oneof![signalr, phoenix, cable]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -232,6 +280,21 @@ proptest! {
                     prop_assert!(d.items.iter().all(|m| m.protocol == "json"));
                 }
             }
+        }
+    }
+
+    /// The same for messages built near the openings by_shape knows for
+    /// SignalR (a handshake request and its separator), Phoenix (a V2
+    /// `phx_join` array) and Action Cable (the welcome): random JSON
+    /// almost never comes near them by itself.
+    #[test]
+    fn near_shapes_are_no_protocol_unless_they_fully_decode(bytes in arb_near_shape()) {
+        let mut app = AppLayer::new(DecodeMode::Auto, None);
+        let d = app.message(Dir::S2C, &bytes, true, at(0, 1));
+        if let Some(c) = app.choice() {
+            let d = d.unwrap();
+            prop_assert!(d.error.is_none(), "{:?} chose {:?} but failed: {:?}", String::from_utf8_lossy(&bytes), c.proto, d.error);
+            prop_assert!(d.items.iter().all(|m| m.protocol != "json"));
         }
     }
 

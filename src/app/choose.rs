@@ -68,6 +68,10 @@ fn by_subprotocol(sp: &str) -> Option<AppProto> {
         "wamp.2.json" => AppProto::WampJson,
         "wamp.2.msgpack" => AppProto::WampMsgPack,
         "wamp.2.cbor" => AppProto::WampCbor,
+        "actioncable-v1-json" | "actioncable-unsupported" => AppProto::ActionCable,
+        // channel.k8s.io, v2…v5.channel.k8s.io, base64.channel.k8s.io,
+        // v4.base64.channel.k8s.io.
+        s if s == "channel.k8s.io" || s.ends_with(".channel.k8s.io") => AppProto::Kubernetes,
         _ => return None,
     })
 }
@@ -93,18 +97,42 @@ fn by_url(path: &str) -> Option<AppProto> {
     {
         return Some(AppProto::SockJs);
     }
+    // Phoenix: `socket "/socket", …` is served at /socket/websocket, the
+    // serializer named by `vsn=` (any mount point with it).
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.ends_with("/socket/websocket")
+        || (trimmed.ends_with("/websocket") && query.split('&').any(|kv| kv.starts_with("vsn=")))
+    {
+        return Some(AppProto::Phoenix);
+    }
+    // Action Cable's default mount point.
+    if trimmed.ends_with("/cable") {
+        return Some(AppProto::ActionCable);
+    }
+    // The API server's exec and attach: /api/v1/namespaces/NS/pods/POD/exec.
+    if let [.., "api", "v1", "namespaces", ns, "pods", pod, "exec" | "attach"] =
+        trimmed.split('/').collect::<Vec<_>>().as_slice()
+        && !ns.is_empty()
+        && !pod.is_empty()
+    {
+        return Some(AppProto::Kubernetes);
+    }
     None
 }
 
 /// A protocol recognisable from one message alone: a whole, unambiguous
 /// opening (Engine.IO's open packet, a STOMP CONNECT, GraphQL's
 /// connection_init, an OCPP CALL, a JSON-RPC 2.0 object, a DevTools
-/// command).
+/// command, a SignalR handshake request, a Phoenix V2 `phx_join`, Action
+/// Cable's welcome).
 pub fn by_shape(data: &[u8], text: bool) -> Option<AppProto> {
     if !text {
         return super::mqtt::is_connect(data).then_some(AppProto::Mqtt);
     }
     let s = std::str::from_utf8(data).ok()?;
+    if super::signalr::is_handshake_request(data) {
+        return Some(AppProto::SignalR);
+    }
     if let Some(rest) = s.strip_prefix('0')
         && rest.starts_with("{\"sid\"")
         && serde_json::from_str::<serde_json::Value>(rest).is_ok()
@@ -145,6 +173,12 @@ pub fn by_shape(data: &[u8], text: bool) -> Option<AppProto> {
     }
     if super::wamp::is_hello(&v) {
         return Some(AppProto::WampJson);
+    }
+    if super::phoenix::is_join(&v) {
+        return Some(AppProto::Phoenix);
+    }
+    if super::actioncable::is_welcome(&v) {
+        return Some(AppProto::ActionCable);
     }
     None
 }
@@ -216,5 +250,132 @@ mod tests {
             Some(AppProto::Mqtt)
         );
         assert_eq!(by_handshake(Some("mqtt"), "/mqtt").unwrap().proto, AppProto::Mqtt);
+    }
+
+    #[test]
+    fn signalr_by_its_handshake_request() {
+        assert_eq!(
+            by_shape(b"{\"protocol\":\"json\",\"version\":1}\x1e", true),
+            Some(AppProto::SignalR)
+        );
+        assert_eq!(
+            by_shape(b"{\"protocol\":\"messagepack\",\"version\":1}\x1e", true),
+            Some(AppProto::SignalR)
+        );
+        // Without the separator, with another record after it, or another
+        // field: not the handshake alone.
+        assert_eq!(by_shape(br#"{"protocol":"json","version":1}"#, true), None);
+        assert_eq!(
+            by_shape(b"{\"protocol\":\"json\",\"version\":1}\x1e{\"type\":6}\x1e", true),
+            None
+        );
+        assert_eq!(
+            by_shape(b"{\"protocol\":\"json\",\"version\":1,\"x\":2}\x1e", true),
+            None
+        );
+        assert_eq!(
+            by_shape(b"{\"protocol\":\"json\",\"version\":1}\x1e", false),
+            None
+        );
+    }
+
+    #[test]
+    fn phoenix_by_url_and_join() {
+        for path in [
+            "/socket/websocket",
+            "/socket/websocket?vsn=2.0.0",
+            "/socket/websocket?token=abc&vsn=1.0.0",
+            "/live/websocket?_csrf_token=x&vsn=2.0.0",
+            "/mobile/websocket?vsn=2.0.0",
+        ] {
+            let c = by_handshake(None, path).unwrap();
+            assert_eq!(c.proto, AppProto::Phoenix, "{path}");
+            assert_eq!(c.evidence, Evidence::Url(path.into()));
+        }
+        // Other /websocket endpoints stay what they were.
+        assert_eq!(by_handshake(None, "/echo/websocket"), None);
+        assert_eq!(
+            by_handshake(None, "/echo/123/abcdef/websocket").unwrap().proto,
+            AppProto::SockJs
+        );
+        assert_eq!(
+            by_shape(
+                br#"["0", "0", "miami:weather", "phx_join", {"some": "param"}]"#,
+                true
+            ),
+            Some(AppProto::Phoenix)
+        );
+        assert_eq!(
+            by_shape(br#"[null, "2", "phoenix", "heartbeat", {}]"#, true),
+            None
+        );
+        assert_eq!(by_shape(br#"["0", "0", 1, "phx_join", {}]"#, true), None);
+    }
+
+    #[test]
+    fn action_cable_by_subprotocol_url_and_welcome() {
+        let c = by_handshake(Some("actioncable-v1-json"), "/cable").unwrap();
+        assert_eq!(c.proto, AppProto::ActionCable);
+        assert_eq!(c.evidence.to_string(), "subprotocol actioncable-v1-json");
+        assert_eq!(
+            by_handshake(Some("actioncable-unsupported"), "/x").unwrap().proto,
+            AppProto::ActionCable
+        );
+        let c = by_handshake(None, "/cable").unwrap();
+        assert_eq!(c.proto, AppProto::ActionCable);
+        assert_eq!(c.evidence, Evidence::Url("/cable".into()));
+        assert_eq!(
+            by_handshake(None, "/app/cable?token=x").unwrap().proto,
+            AppProto::ActionCable
+        );
+        assert_eq!(by_handshake(None, "/cables"), None);
+        assert_eq!(
+            by_shape(br#"{"type":"welcome"}"#, true),
+            Some(AppProto::ActionCable)
+        );
+        assert_eq!(by_shape(br#"{"type":"welcome","extra":1}"#, true), None);
+    }
+
+    #[test]
+    fn kubernetes_by_subprotocol_then_url() {
+        for sp in [
+            "v4.channel.k8s.io",
+            "v5.channel.k8s.io",
+            "channel.k8s.io",
+            "base64.channel.k8s.io",
+            "v4.base64.channel.k8s.io",
+        ] {
+            let c = by_handshake(Some(sp), "/api/v1/namespaces/default/pods/web-0/exec?command=sh").unwrap();
+            assert_eq!(c.proto, AppProto::Kubernetes, "{sp}");
+            assert_eq!(c.evidence, Evidence::Subprotocol(sp.into()));
+        }
+        // No subprotocol named it: the URL does.
+        let path = "/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true&stdout=true&tty=true";
+        let c = by_handshake(None, path).unwrap();
+        assert_eq!(c.proto, AppProto::Kubernetes);
+        assert_eq!(c.evidence, Evidence::Url(path.into()));
+        assert_eq!(
+            by_handshake(None, "/api/v1/namespaces/kube-system/pods/dns/attach?stdout=1")
+                .unwrap()
+                .proto,
+            AppProto::Kubernetes
+        );
+        assert_eq!(
+            by_handshake(Some("chat"), "/k8s/clusters/c-1/api/v1/namespaces/a/pods/b/exec")
+                .unwrap()
+                .proto,
+            AppProto::Kubernetes
+        );
+        assert_eq!(
+            by_handshake(None, "/api/v1/namespaces/default/pods/web-0/log"),
+            None
+        );
+        assert_eq!(
+            by_handshake(None, "/api/v1/namespaces/default/pods/web-0/portforward"),
+            None
+        );
+        assert_eq!(by_handshake(None, "/exec"), None);
+        // Binary channel bytes are no shape.
+        assert_eq!(by_shape(&[1, 10], false), None);
     }
 }

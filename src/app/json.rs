@@ -146,6 +146,17 @@ pub fn cut(s: &str, max: usize) -> String {
     }
 }
 
+/// A name or id from the wire for a one-line summary: as it is when it is
+/// a plain token, quoted and escaped when it is empty or holds spaces or
+/// control characters.
+pub fn word(s: &str) -> String {
+    if !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"') {
+        s.to_string()
+    } else {
+        format!("{s:?}")
+    }
+}
+
 /// An id as the correlation table keys it: numbers and strings alike.
 pub fn id_key(v: &Value) -> Option<String> {
     match v {
@@ -228,6 +239,13 @@ mod tests {
         assert_eq!(v["user"], "a");
         assert_eq!(v["password"], "<redacted, 7 chars>");
         assert_eq!(v["nested"][0]["authToken"], "<redacted, 3 chars>");
+    }
+
+    #[test]
+    fn words_stay_on_one_line() {
+        assert_eq!(word("abc-1"), "abc-1");
+        assert_eq!(word("a\nb"), "\"a\\nb\"");
+        assert_eq!(word(""), "\"\"");
     }
 
     #[test]

@@ -10,14 +10,18 @@
 //! says why, the message keeps its generic view, and the next message is
 //! decoded again.
 
+mod actioncable;
 mod choose;
 mod correlate;
 mod generic;
 mod graphql;
 mod json;
 mod jsonrpc;
+mod kube;
 mod mqtt;
 mod ocpp;
+mod phoenix;
+mod signalr;
 mod socketio;
 mod stomp;
 mod wamp;
@@ -45,12 +49,20 @@ pub enum AppProto {
     WampJson,
     WampMsgPack,
     WampCbor,
+    /// ASP.NET Core SignalR, JSON and MessagePack hub protocols.
+    SignalR,
+    /// Phoenix Channels (V1 and V2 JSON serializers).
+    Phoenix,
+    /// Rails Action Cable (`actioncable-v1-json`).
+    ActionCable,
+    /// Kubernetes exec/attach channels (`v4.channel.k8s.io`, base64 variants).
+    Kubernetes,
     /// Any JSON, MessagePack, CBOR or protobuf payload, message by message.
     Generic,
 }
 
 impl AppProto {
-    pub const ALL: [AppProto; 13] = [
+    pub const ALL: [AppProto; 17] = [
         AppProto::SocketIo,
         AppProto::Stomp,
         AppProto::SockJs,
@@ -63,6 +75,10 @@ impl AppProto {
         AppProto::WampJson,
         AppProto::WampMsgPack,
         AppProto::WampCbor,
+        AppProto::SignalR,
+        AppProto::Phoenix,
+        AppProto::ActionCable,
+        AppProto::Kubernetes,
         AppProto::Generic,
     ];
 
@@ -81,6 +97,10 @@ impl AppProto {
             AppProto::WampJson => "wamp",
             AppProto::WampMsgPack => "wamp-msgpack",
             AppProto::WampCbor => "wamp-cbor",
+            AppProto::SignalR => "signalr",
+            AppProto::Phoenix => "phoenix",
+            AppProto::ActionCable => "actioncable",
+            AppProto::Kubernetes => "kubernetes",
             AppProto::Generic => "generic",
         }
     }
@@ -98,6 +118,19 @@ impl AppProto {
                 "graphql" => Some(AppProto::GraphqlTransportWs),
                 "subscriptions-transport-ws" => Some(AppProto::GraphqlWs),
                 "ocpp-j" | "ocpp1.6" | "ocpp2.0.1" | "ocpp2.1" => Some(AppProto::Ocpp),
+                "aspnet-signalr" | "signalr-json" | "signal-r" => Some(AppProto::SignalR),
+                "phoenix-channels" | "phx" | "liveview" => Some(AppProto::Phoenix),
+                "action-cable" | "action_cable" | "cable" | "anycable" | "actioncable-v1-json" => {
+                    Some(AppProto::ActionCable)
+                }
+                "k8s"
+                | "kube"
+                | "kubectl"
+                | "k8s-exec"
+                | "channel.k8s.io"
+                | "v4.channel.k8s.io"
+                | "v5.channel.k8s.io"
+                | "base64.channel.k8s.io" => Some(AppProto::Kubernetes),
                 "json" | "msgpack" | "cbor" | "protobuf" => Some(AppProto::Generic),
                 "wamp.2.json" | "wamp-json" => Some(AppProto::WampJson),
                 "wamp.2.msgpack" => Some(AppProto::WampMsgPack),
@@ -120,6 +153,10 @@ impl AppProto {
             AppProto::WampJson => Box::new(wamp::Wamp::new(wamp::Serializer::Json)),
             AppProto::WampMsgPack => Box::new(wamp::Wamp::new(wamp::Serializer::MsgPack)),
             AppProto::WampCbor => Box::new(wamp::Wamp::new(wamp::Serializer::Cbor)),
+            AppProto::SignalR => Box::new(signalr::SignalR),
+            AppProto::Phoenix => Box::new(phoenix::Phoenix),
+            AppProto::ActionCable => Box::new(actioncable::ActionCable),
+            AppProto::Kubernetes => Box::new(kube::Kube),
             AppProto::Generic => Box::new(generic::Generic),
         }
     }
@@ -383,5 +420,178 @@ pub fn latency_text(secs: f64) -> String {
         format!("{:.1} ms", secs * 1e3)
     } else {
         format!("{secs:.3} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn at(ms: i64, packet: u64) -> Stamp {
+        Stamp::new(
+            Timestamp {
+                secs: ms / 1000,
+                nanos: ((ms % 1000) * 1_000_000) as u32,
+            },
+            packet,
+        )
+    }
+
+    /// Runs (direction, message, text) through a layer chosen by the
+    /// handshake; the items of each message.
+    fn run(sp: Option<&str>, path: &str, msgs: &[(Dir, &[u8], bool)]) -> (AppLayer, Vec<Vec<AppMessage>>) {
+        let mut app = AppLayer::new(DecodeMode::Auto, by_handshake(sp, path));
+        let out = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, (d, m, t))| {
+                let r = app.message(*d, m, *t, at(10 * i as i64, i as u64 + 1)).unwrap();
+                assert!(r.error.is_none(), "{:?}", r.error);
+                r.items
+            })
+            .collect();
+        (app, out)
+    }
+
+    #[test]
+    fn the_new_names_and_their_spellings() {
+        for (n, p) in [
+            ("signalr", AppProto::SignalR),
+            ("SignalR", AppProto::SignalR),
+            ("phoenix", AppProto::Phoenix),
+            ("phx", AppProto::Phoenix),
+            ("actioncable", AppProto::ActionCable),
+            ("action-cable", AppProto::ActionCable),
+            ("kubernetes", AppProto::Kubernetes),
+            ("k8s", AppProto::Kubernetes),
+            ("v4.channel.k8s.io", AppProto::Kubernetes),
+        ] {
+            assert_eq!(AppProto::parse(n), Some(p), "{n}");
+        }
+        for p in [
+            AppProto::SignalR,
+            AppProto::Phoenix,
+            AppProto::ActionCable,
+            AppProto::Kubernetes,
+        ] {
+            assert!(AppProto::ALL.contains(&p));
+            assert_eq!(AppProto::parse(p.name()), Some(p));
+        }
+        assert_eq!(
+            parse_decode_spec("4000=phoenix"),
+            Ok(DecodeSpec::Port(4000, DecodeMode::Force(AppProto::Phoenix)))
+        );
+        assert!(
+            parse_decode_spec("nope")
+                .unwrap_err()
+                .contains("signalr, phoenix, actioncable, kubernetes")
+        );
+    }
+
+    #[test]
+    fn signalr_invocations_pair_with_completions_through_the_layer() {
+        let (mut app, out) = run(
+            None,
+            "/chathub?id=abc",
+            &[
+                (Dir::C2S, b"{\"protocol\":\"json\",\"version\":1}\x1e", true),
+                (Dir::S2C, b"{}\x1e", true),
+                (
+                    Dir::C2S,
+                    b"{\"type\":1,\"invocationId\":\"0\",\"target\":\"Add\",\"arguments\":[40,2]}\x1e",
+                    true,
+                ),
+                (
+                    Dir::S2C,
+                    b"{\"type\":3,\"invocationId\":\"0\",\"result\":42}\x1e",
+                    true,
+                ),
+            ],
+        );
+        assert_eq!(app.choice().unwrap().proto, AppProto::SignalR);
+        assert_eq!(app.choice().unwrap().evidence, Evidence::Shape);
+        let hs = &out[1][0];
+        assert!((hs.latency.unwrap() - 0.01).abs() < 1e-9);
+        let done = &out[3][0];
+        assert_eq!(done.method.as_deref(), Some("Add"));
+        assert_eq!(done.request_packet, Some(3));
+        assert_eq!(
+            done.summary,
+            "signalr Completion id 0 result 42 (to \"Add\", 10.0 ms)"
+        );
+        assert_eq!(app.finish().unwrap().unanswered, 0);
+    }
+
+    #[test]
+    fn phoenix_replies_pair_with_the_clients_refs() {
+        let (mut app, out) = run(
+            None,
+            "/socket/websocket?vsn=2.0.0",
+            &[
+                (
+                    Dir::C2S,
+                    br#"["0", "0", "miami:weather", "phx_join", {"some": "param"}]"#,
+                    true,
+                ),
+                (
+                    Dir::S2C,
+                    br#"["0","0","miami:weather","phx_reply",{"response":{},"status":"ok"}]"#,
+                    true,
+                ),
+                (Dir::C2S, br#"[null, "2", "phoenix", "heartbeat", {}]"#, true),
+                (
+                    Dir::S2C,
+                    br#"[null,"2","phoenix","phx_reply",{"response":{},"status":"ok"}]"#,
+                    true,
+                ),
+            ],
+        );
+        assert_eq!(app.choice().unwrap().proto, AppProto::Phoenix);
+        assert_eq!(out[1][0].request_packet, Some(1));
+        assert_eq!(out[3][0].request_packet, Some(3));
+        let s = app.finish().unwrap();
+        assert_eq!(s.unanswered, 0);
+        let names: Vec<&str> = s.latency.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["heartbeat", "phx_join"]);
+    }
+
+    #[test]
+    fn action_cable_confirmations_pair_with_subscribes() {
+        let (mut app, out) = run(
+            Some("actioncable-v1-json"),
+            "/cable",
+            &[
+                (Dir::S2C, br#"{"type":"welcome"}"#, true),
+                (
+                    Dir::C2S,
+                    br#"{"command":"subscribe","identifier":"{\"channel\":\"ChatChannel\",\"id\":42}"}"#,
+                    true,
+                ),
+                (
+                    Dir::S2C,
+                    br#"{"identifier":"{\"channel\":\"ChatChannel\",\"id\":42}","type":"confirm_subscription"}"#,
+                    true,
+                ),
+            ],
+        );
+        assert_eq!(out[2][0].request_packet, Some(2));
+        assert!((out[2][0].latency.unwrap() - 0.01).abs() < 1e-9);
+        assert_eq!(app.finish().unwrap().latency[0].name, "ChatChannel");
+    }
+
+    #[test]
+    fn kubernetes_by_url_without_a_subprotocol() {
+        let (app, out) = run(
+            Some("chat"),
+            "/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true",
+            &[
+                (Dir::C2S, &[0, 108, 115, 10], false),
+                (Dir::S2C, &[1, 111, 107, 10], false),
+            ],
+        );
+        assert_eq!(app.choice().unwrap().proto, AppProto::Kubernetes);
+        assert_eq!(out[0][0].summary, "kubernetes stdin 3 \"ls\\n\"");
+        assert_eq!(out[1][0].kind, "stdout");
     }
 }
