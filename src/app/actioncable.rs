@@ -14,7 +14,7 @@
 
 use super::json::{cut, redact, short};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 //! event name and what was never answered.
 
 use super::{AppMessage, Choice, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use crate::model::{Stamp, Timestamp};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 
 use super::json::{redact, short};
 use super::{AppDecoder, AppMessage};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Map, Value, json};
 
 #[derive(Debug)]

@@ -6,7 +6,7 @@
 
 use super::json::{cut, parse, redact};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::Value;
 
 #[derive(Debug)]

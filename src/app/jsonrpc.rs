@@ -4,7 +4,7 @@
 
 use super::json::{Top, raw_id, raw_is_null, raw_short, raw_str, span_in, top};
 use super::{AppDecoder, AppMessage, Corr, json_tree};
-use crate::event::Dir;
+use crate::model::Dir;
 
 #[derive(Debug)]
 pub struct JsonRpc {

@@ -15,7 +15,7 @@
 
 use super::json::{cut, redact, word};
 use super::{AppDecoder, AppMessage};
-use crate::event::Dir;
+use crate::model::Dir;
 use base64::Engine;
 use serde_json::{Value, json};
 

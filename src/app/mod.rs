@@ -30,7 +30,7 @@ pub use choose::{Choice, Evidence, by_handshake};
 pub use correlate::{AppSummary, NameLatency};
 pub use json::redact;
 
-use crate::event::Dir;
+use crate::model::Dir;
 use crate::model::Stamp;
 
 /// The protocols a connection can be decoded as (`--decode NAME`).

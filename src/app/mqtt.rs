@@ -5,7 +5,7 @@
 
 use super::json::cut;
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Map, Value, json};
 
 /// Bytes of an unfinished packet kept per direction; a longer packet is

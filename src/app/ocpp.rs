@@ -5,7 +5,7 @@
 
 use super::json::{parse, redact, short};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::Value;
 
 #[derive(Debug)]

@@ -17,7 +17,7 @@
 
 use super::json::{cut, id_key, redact, short, word};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Value, json};
 
 #[derive(Debug, Default)]

@@ -20,7 +20,7 @@
 
 use super::json::{redact, short, word};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Map, Value};
 
 /// The record separator ending every JSON record.

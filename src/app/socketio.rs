@@ -10,7 +10,7 @@
 
 use super::json::{redact, short};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Value, json};
 
 const SIO_TYPES: [&str; 7] = [

@@ -6,7 +6,7 @@
 
 use super::json::{cut, redact};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::{Map, Value, json};
 
 const COMMANDS: [&str; 15] = [

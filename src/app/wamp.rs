@@ -8,7 +8,7 @@
 use super::generic::{cbor_to_json, msgpack_to_json};
 use super::json::{redact, short};
 use super::{AppDecoder, AppMessage, Corr};
-use crate::event::Dir;
+use crate::model::Dir;
 use serde_json::Value;
 
 /// How a session's messages are serialised.
