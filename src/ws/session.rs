@@ -134,8 +134,12 @@ pub struct WsSession {
     pings: PingTracker,
     violations: u64,
     scratch: Vec<Decoded>,
-    /// Application messages inside (none with `--decode none`).
+    /// Application messages inside: built at the first message (a million
+    /// upgrades that never send one cost nothing more); never with
+    /// `--decode none`.
     app: Option<Box<AppLayer>>,
+    /// What the handshake named, until then.
+    app_named: Option<Box<crate::app::Choice>>,
 }
 
 /// Most stream bytes decoded before their frames are processed (larger
@@ -194,7 +198,8 @@ impl WsSession {
             pings: PingTracker::default(),
             violations: 0,
             scratch: Vec::new(),
-            app: (cfg.decode != DecodeMode::Off).then(|| Box::new(AppLayer::new(cfg.decode, p.app))),
+            app: None,
+            app_named: p.app.map(Box::new),
         }
     }
 
@@ -283,7 +288,14 @@ impl WsSession {
             handshake_seen: self.handshake_seen,
             violations: self.violations,
             tls: None,
-            app: self.app.as_mut().and_then(|a| a.finish()),
+            app: match (&mut self.app, &self.app_named) {
+                (Some(a), _) => a.finish(),
+                // Named by the handshake, no message since: still said.
+                (None, Some(c)) if self.cfg.decode != DecodeMode::Off => {
+                    AppLayer::new(self.cfg.decode, Some((**c).clone())).finish()
+                }
+                _ => None,
+            },
         }
     }
 
@@ -301,7 +313,10 @@ impl WsSession {
                     .saturating_add(if d.inflater.is_some() { INFLATER_BYTES } else { 0 })
             })
             .fold(0, usize::saturating_add);
-        let app = self.app.as_ref().map_or(0, |a| a.heap_bytes());
+        // The layer's own allocation counts too (as the decoder's would).
+        let app = self.app.as_ref().map_or(0, |a| {
+            a.heap_bytes().saturating_add(std::mem::size_of::<AppLayer>())
+        });
         dirs.saturating_add(app)
             .saturating_add(self.pings.heap_bytes())
             .saturating_add(
@@ -531,6 +546,10 @@ impl WsSession {
             _ => None,
         };
         // Whole messages only: a part decodes to nonsense or not at all.
+        if self.app.is_none() && self.cfg.decode != DecodeMode::Off {
+            let named = self.app_named.take().map(|c| *c);
+            self.app = Some(Box::new(AppLayer::new(self.cfg.decode, named)));
+        }
         let decoded = match self.app.as_mut() {
             Some(app) if !truncated && inflate_error.is_none() => app.message(dir, &data, is_text, seen),
             _ => None,
