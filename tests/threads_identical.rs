@@ -2,8 +2,8 @@
 //! stdout and stderr and the same exit status, for every output of `dump`
 //! (text, JSON Lines, lean JSON Lines, a selection, `-t r`) and of `export`
 //! (hexdump, xxd with annotated headers, JSON Lines of wire bytes and of
-//! frames, HAR), on every fixture (the wss:// ones with and without their
-//! key logs), a generated capture with hundreds of interleaved connections,
+//! frames, HAR, pcap) and of `conns`, on every fixture (the wss:// ones
+//! with and without their key logs), a generated capture with hundreds of interleaved connections,
 //! a permessage-deflate one, and the corpus.
 //!
 //! With two threads `dump` writes on a thread of its own and `export`
@@ -39,6 +39,8 @@ const VARIANTS: &[&[&str]] = &[
     &["export", "--format", "jsonl", "--wire"],
     &["export", "--format", "jsonl", "--frames", "--dir", "s2c"],
     &["export", "--format", "har"],
+    &["export", "--format", "pcap"],
+    &["conns", "--format", "jsonl"],
 ];
 
 fn run(args: &[&str], threads: &str, cap: &Path, keys: Option<&Path>) -> Output {

@@ -108,11 +108,10 @@ fn fold(data: &[u8]) -> String {
     out
 }
 
-/// A MessagePack value, every byte used, as JSON (binary as `{"hex": …}`,
-/// non-string map keys as their JSON text).
+/// A MessagePack value, every byte used, as JSON (see [`msgpack_json`]).
 pub fn msgpack_to_json(data: &[u8]) -> Result<Value, String> {
     let mut cur = std::io::Cursor::new(data);
-    let v = rmpv::decode::read_value_ref(&mut cur).map_err(|e| format!("not MessagePack: {e}"))?;
+    let v = rmpv::decode::read_value(&mut cur).map_err(|e| format!("not MessagePack: {e}"))?;
     if cur.position() as usize != data.len() {
         return Err(format!(
             "MessagePack value ends at byte {} of {}",
@@ -120,39 +119,53 @@ pub fn msgpack_to_json(data: &[u8]) -> Result<Value, String> {
             data.len()
         ));
     }
-    Ok(mp(&v.to_owned()))
+    Ok(msgpack_json(v))
 }
 
-fn mp(v: &rmpv::Value) -> Value {
+/// Bytes shown (as hex) of a binary value in a tree: its length says the rest.
+const HEX_BYTES: usize = 64;
+
+/// Binary bytes in a tree: their length and the first [`HEX_BYTES`] in hex.
+fn bytes_json(b: &[u8]) -> Value {
+    json!({ "bytes": b.len(), "hex": hex::encode(b.get(..HEX_BYTES).unwrap_or(b)) })
+}
+
+/// A MessagePack value as JSON, for every decoder that reads MessagePack
+/// (generic payloads, WAMP, SignalR): binaries, extensions and non-UTF-8
+/// strings as [`bytes_json`], map keys as strings (other keys as their JSON
+/// text).
+pub fn msgpack_json(v: rmpv::Value) -> Value {
     use rmpv::Value as M;
     match v {
         M::Nil => Value::Null,
-        M::Boolean(b) => Value::Bool(*b),
+        M::Boolean(b) => Value::Bool(b),
         M::Integer(i) => i
             .as_i64()
             .map(Value::from)
             .or_else(|| i.as_u64().map(Value::from))
             .unwrap_or(Value::Null),
-        M::F32(f) => json!(f64::from(*f)),
+        M::F32(f) => json!(f64::from(f)),
         M::F64(f) => json!(f),
-        M::String(s) => match s.as_str() {
-            Some(s) => Value::String(s.to_string()),
-            None => json!({ "hex": hex::encode(s.as_bytes()) }),
-        },
-        M::Binary(b) => json!({ "hex": hex::encode(b) }),
-        M::Array(a) => Value::Array(a.iter().map(mp).collect()),
-        M::Map(m) => {
-            let mut o = Map::new();
-            for (k, val) in m {
-                let key = match k {
-                    M::String(s) if s.as_str().is_some() => s.as_str().unwrap_or_default().to_string(),
-                    other => mp(other).to_string(),
-                };
-                o.insert(key, mp(val));
-            }
-            Value::Object(o)
+        M::String(s) if s.is_str() => Value::String(s.into_str().unwrap_or_default()),
+        M::String(s) => bytes_json(s.as_bytes()),
+        M::Binary(b) => bytes_json(&b),
+        M::Array(a) => Value::Array(a.into_iter().map(msgpack_json).collect()),
+        M::Map(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, val)| {
+                    let key = match k {
+                        M::String(s) if s.as_str().is_some() => s.into_str().unwrap_or_default(),
+                        other => msgpack_json(other).to_string(),
+                    };
+                    (key, msgpack_json(val))
+                })
+                .collect(),
+        ),
+        M::Ext(t, b) => {
+            let mut v = bytes_json(&b);
+            v["ext"] = json!(t);
+            v
         }
-        M::Ext(t, b) => json!({ "ext": t, "hex": hex::encode(b) }),
     }
 }
 
@@ -184,7 +197,7 @@ fn cb(v: &ciborium::Value) -> Value {
         }
         C::Float(f) => json!(f),
         C::Text(s) => Value::String(s.clone()),
-        C::Bytes(b) => json!({ "hex": hex::encode(b) }),
+        C::Bytes(b) => bytes_json(b),
         C::Array(a) => Value::Array(a.iter().map(cb).collect()),
         C::Map(m) => {
             let mut o = Map::new();

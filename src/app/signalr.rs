@@ -257,48 +257,6 @@ fn message(mut v: Value) -> Result<AppMessage, String> {
     Ok(m)
 }
 
-/// Bytes kept as hex for a MessagePack binary or extension value.
-const HEX_BYTES: usize = 64;
-
-/// A MessagePack value as JSON: binaries and extensions as their length
-/// and leading bytes in hex, map keys as strings.
-fn to_json(v: rmpv::Value) -> Value {
-    use rmpv::Value as M;
-    match v {
-        M::Nil => Value::Null,
-        M::Boolean(b) => Value::Bool(b),
-        M::Integer(i) => match (i.as_i64(), i.as_u64()) {
-            (Some(n), _) => Value::from(n),
-            (None, Some(n)) => Value::from(n),
-            _ => Value::Null,
-        },
-        M::F32(f) => serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number),
-        M::F64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        M::String(s) => Value::String(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-        M::Binary(b) => serde_json::json!({
-            "binary": b.len(),
-            "hex": hex::encode(b.get(..HEX_BYTES).unwrap_or(&b)),
-        }),
-        M::Array(a) => Value::Array(a.into_iter().map(to_json).collect()),
-        M::Map(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let k = match k {
-                        M::String(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-                        k => to_json(k).to_string(),
-                    };
-                    (k, to_json(v))
-                })
-                .collect(),
-        ),
-        M::Ext(t, b) => serde_json::json!({
-            "ext": t,
-            "bytes": b.len(),
-            "hex": hex::encode(b.get(..HEX_BYTES).unwrap_or(&b)),
-        }),
-    }
-}
-
 /// The length prefix of a MessagePack record: a VarInt of at most 5 bytes,
 /// 7 bits each, least significant first. The length and the bytes it took.
 fn varint(data: &[u8]) -> Result<(usize, usize), String> {
@@ -319,7 +277,7 @@ fn varint(data: &[u8]) -> Result<(usize, usize), String> {
 
 /// A MessagePack hub message (`[type, headers, …]`) in the JSON form.
 fn from_msgpack(v: rmpv::Value) -> Result<Value, String> {
-    let Value::Array(a) = to_json(v) else {
+    let Value::Array(a) = super::generic::msgpack_json(v) else {
         return Err("signalr: a MessagePack message is not an array".into());
     };
     let t = a
