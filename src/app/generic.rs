@@ -38,16 +38,14 @@ pub fn take(data: &[u8], text: bool) -> Option<AppMessage> {
     let (protocol, mut v) = if text {
         // Nothing is built: the tree is the message itself (or, holding a
         // secret, its value redacted).
-        let kind = match super::json::top_of(data).ok()? {
-            super::json::Top::Object(_) => "object",
-            super::json::Top::Array(_) => "array",
-        };
+        let top = super::json::top_of(data).ok()?;
+        let kind = if top.is_object() { "object" } else { "array" };
         let mut m = AppMessage {
             protocol: "json",
             kind: kind.into(),
             ..AppMessage::default()
         };
-        super::json_tree(data, (0, data.len()), &mut m);
+        super::json_tree(data, (0, data.len()), top.secret_key, &mut m);
         m.summary = match &m.raw_tree {
             Some(_) => format!("json {}", super::json::cut(&fold(data), 60)),
             None => format!("json {}", short(&m.tree, 60)),

@@ -2,16 +2,18 @@
 //! summaries, and redaction of secrets in trees.
 
 use serde_json::Value;
-use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+
+pub use super::scan::Raw;
+use super::scan::{Members, ScanError, scan};
 
 /// A JSON document's top level with its members left unparsed (borrowed
 /// from the message): a decoder needs a few small members, and the rest is
 /// validated but never built (building every value was 7× the cost of the
 /// whole JSON Lines dump of a JSON-RPC capture).
-pub enum Top<'a> {
-    Object(BTreeMap<String, &'a RawValue>),
-    Array(Vec<&'a RawValue>),
+pub struct Top<'a> {
+    pub members: Members<'a>,
+    /// Some key at any depth may name a secret: see [`super::json_tree`].
+    pub secret_key: bool,
 }
 
 /// The top level of `data`, which must be a whole JSON object or array.
@@ -25,33 +27,64 @@ pub fn top(data: &[u8]) -> Result<Top<'_>, String> {
 
 /// [`top`] without a reason put into words (most messages tried as generic
 /// JSON are not: formatting why was a quarter of a text dump).
-pub fn top_of(data: &[u8]) -> Result<Top<'_>, Option<serde_json::Error>> {
+pub fn top_of(data: &[u8]) -> Result<Top<'_>, Option<ScanError>> {
     // A document that does not end as it starts is not one: text cut
     // short, or two documents, is ruled out without parsing.
     let last = data.iter().rev().find(|b| !b.is_ascii_whitespace());
     match (data.iter().find(|b| !b.is_ascii_whitespace()), last) {
-        (Some(b'{'), Some(b'}')) => serde_json::from_slice(data).map(Top::Object).map_err(Some),
-        (Some(b'['), Some(b']')) => serde_json::from_slice(data).map(Top::Array).map_err(Some),
-        _ => Err(None),
+        (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => {}
+        _ => return Err(None),
     }
+    let text = simdutf8::basic::from_utf8(data).map_err(|_| {
+        Some(ScanError {
+            at: 0,
+            what: "not UTF-8",
+        })
+    })?;
+    let s = scan(text).map_err(Some)?;
+    Ok(Top {
+        members: s.members,
+        secret_key: s.secret_key,
+    })
 }
 
 impl<'a> Top<'a> {
-    pub fn get(&self, k: &str) -> Option<&'a RawValue> {
-        match self {
-            Top::Object(m) => m.get(k).copied(),
-            Top::Array(_) => None,
+    /// The member named `k` (the last, when a key repeats, as parsers
+    /// that build a map keep it).
+    pub fn get(&self, k: &str) -> Option<Raw<'a>> {
+        match &self.members {
+            Members::Object(m) => m.iter().rev().find(|(key, _)| key_is(key, k)).map(|(_, v)| *v),
+            Members::Array(_) => None,
         }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self.members, Members::Object(_))
+    }
+}
+
+/// Whether a raw key (between its quotes, still escaped) is `k`.
+fn key_is(raw: &str, k: &str) -> bool {
+    if raw.contains('\\') {
+        serde_json::from_str::<String>(&format!("\"{raw}\"")).is_ok_and(|d| d == k)
+    } else {
+        raw == k
     }
 }
 
 /// A member as a string, if it is one.
-pub fn raw_str(r: &RawValue) -> Option<String> {
-    serde_json::from_str::<String>(r.get()).ok()
+pub fn raw_str(r: Raw<'_>) -> Option<String> {
+    let t = r.get();
+    let inner = t.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(t).ok()
+    } else {
+        Some(inner.to_string())
+    }
 }
 
 /// An id (number or string) as the correlation table keys it.
-pub fn raw_id(r: &RawValue) -> Option<String> {
+pub fn raw_id(r: Raw<'_>) -> Option<String> {
     let t = r.get();
     if t.starts_with('"') {
         raw_str(r)
@@ -67,13 +100,13 @@ pub fn raw_id(r: &RawValue) -> Option<String> {
     }
 }
 
-pub fn raw_is_null(r: &RawValue) -> bool {
+pub fn raw_is_null(r: Raw<'_>) -> bool {
     r.get() == "null"
 }
 
 /// A member for a summary, as its JSON text (whitespace folded), cut at
 /// `max` characters: nothing is built.
-pub fn raw_short(r: &RawValue, max: usize) -> String {
+pub fn raw_short(r: Raw<'_>, max: usize) -> String {
     let t = r.get();
     if t.bytes().any(|b| matches!(b, b'\n' | b'\r' | b'\t')) {
         let folded: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -83,44 +116,10 @@ pub fn raw_short(r: &RawValue, max: usize) -> String {
 }
 
 /// Where `r` lies in `data` (it was parsed from it).
-pub fn span_in(data: &[u8], r: &RawValue) -> Option<(usize, usize)> {
+pub fn span_in(data: &[u8], r: Raw<'_>) -> Option<(usize, usize)> {
     let start = (r.get().as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
     let end = start.checked_add(r.get().len())?;
     (end <= data.len()).then_some((start, end))
-}
-
-/// Whether any string in a JSON text is a secret key's name (values that
-/// happen to be such names count too: they only send the message the slow
-/// way, through [`redact`]).
-pub fn has_secret(data: &[u8]) -> bool {
-    // Most messages name no secret at all: one SIMD pass over the bytes
-    // (the regex crate's literal search) rules them out.
-    static HINT: std::sync::OnceLock<Option<regex::bytes::Regex>> = std::sync::OnceLock::new();
-    let hint = HINT
-        .get_or_init(|| regex::bytes::Regex::new(r"(?i)pass|token|secret|auth|cookie|api.?key|session").ok());
-    if hint.as_ref().is_some_and(|h| !h.is_match(data)) {
-        return false;
-    }
-    let mut at = 0;
-    while let Some(q) = memchr::memchr(b'"', data.get(at..).unwrap_or_default()) {
-        let start = at + q + 1;
-        let mut end = start;
-        while let Some(&b) = data.get(end) {
-            match b {
-                b'\\' => end += 2,
-                b'"' => break,
-                _ => end += 1,
-            }
-        }
-        if is_secret_bytes(data.get(start..end.min(data.len())).unwrap_or_default()) {
-            return true;
-        }
-        at = end + 1;
-        if at >= data.len() {
-            break;
-        }
-    }
-    false
 }
 
 /// A text message as JSON, or why not.
@@ -173,7 +172,7 @@ fn is_secret_key(k: &str) -> bool {
 
 /// [`is_secret_key`] without building a string: lowercased, `-` and `_`
 /// dropped, into a small buffer (no secret name is longer).
-fn is_secret_bytes(k: &[u8]) -> bool {
+pub(super) fn is_secret_bytes(k: &[u8]) -> bool {
     let mut buf = [0u8; 16];
     let mut n = 0;
     for &b in k {

@@ -3,6 +3,7 @@
 //! member and with events (`method` without `id`).
 
 use super::json::{Top, raw_id, raw_is_null, raw_short, raw_str, span_in, top};
+use super::scan::Members;
 use super::{AppDecoder, AppMessage, Corr, json_tree};
 use crate::model::Dir;
 
@@ -28,13 +29,13 @@ impl JsonRpc {
     /// of the message `data`.
     fn one(&self, data: &[u8], span: (usize, usize), o: &Top<'_>) -> Result<AppMessage, String> {
         let proto = self.protocol();
-        if !matches!(o, Top::Object(_)) {
+        if !o.is_object() {
             return Err(format!("{proto}: not an object"));
         }
         if !self.cdp && o.get("jsonrpc").and_then(raw_str).as_deref() != Some("2.0") {
             return Err("json-rpc: no \"jsonrpc\":\"2.0\" member".into());
         }
-        let id = match o.get("id").filter(|i| !raw_is_null(i)) {
+        let id = match o.get("id").filter(|i| !raw_is_null(*i)) {
             Some(i) => {
                 Some(raw_id(i).ok_or_else(|| format!("{proto}: id is neither a number nor a string"))?)
             }
@@ -83,7 +84,7 @@ impl JsonRpc {
                 }
             }
         }
-        json_tree(data, span, &mut m);
+        json_tree(data, span, o.secret_key, &mut m);
         Ok(m)
     }
 }
@@ -100,14 +101,14 @@ impl AppDecoder for JsonRpc {
             return Err(format!("{}: a binary message", self.protocol()));
         }
         let doc = top(data)?;
-        match &doc {
+        match &doc.members {
             // A batch (JSON-RPC only): every member decoded, or none.
-            Top::Array(items) if !self.cdp => {
+            Members::Array(items) if !self.cdp => {
                 if items.is_empty() {
                     return Err("json-rpc: an empty batch".into());
                 }
                 let mut found = Vec::with_capacity(items.len());
-                for item in items {
+                for &item in items {
                     let span = span_in(data, item).ok_or("json-rpc: a batch member out of place")?;
                     let o = top(item.get().as_bytes())
                         .map_err(|_| "json-rpc: a batch member is not an object")?;
@@ -115,7 +116,7 @@ impl AppDecoder for JsonRpc {
                 }
                 out.extend(found);
             }
-            o => out.push(self.one(data, (0, data.len()), o)?),
+            _ => out.push(self.one(data, (0, data.len()), &doc)?),
         }
         Ok(())
     }

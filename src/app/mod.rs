@@ -21,6 +21,7 @@ mod kube;
 mod mqtt;
 mod ocpp;
 mod phoenix;
+mod scan;
 mod signalr;
 mod socketio;
 mod stomp;
@@ -290,10 +291,11 @@ impl AppMessage {
 }
 
 /// The tree of a JSON message, or of the member of it at `span`: the span
-/// itself when it holds no secret, else the value with secrets redacted.
-fn json_tree(data: &[u8], span: (usize, usize), m: &mut AppMessage) {
+/// itself when no key in it names a secret (`secret_key`, from the scan
+/// that validated it), else the value with secrets redacted.
+fn json_tree(data: &[u8], span: (usize, usize), secret_key: bool, m: &mut AppMessage) {
     let text = data.get(span.0..span.1).unwrap_or_default();
-    if json::has_secret(text) {
+    if secret_key {
         let mut v: serde_json::Value = serde_json::from_slice(text).unwrap_or(serde_json::Value::Null);
         json::redact(&mut v);
         m.tree = v;
