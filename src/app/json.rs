@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 pub use super::scan::Raw;
-use super::scan::{Members, ScanError, scan};
+use super::scan::{Members, ScanError, is_secret_bytes, scan};
 
 /// A JSON document's top level with its members left unparsed (borrowed
 /// from the message): a decoder needs a few small members, and the rest is
@@ -168,38 +168,6 @@ pub fn id_key(v: &Value) -> Option<String> {
 /// Keys whose values are secrets: shown as their kind and length only.
 fn is_secret_key(k: &str) -> bool {
     is_secret_bytes(k.as_bytes())
-}
-
-/// [`is_secret_key`] without building a string: lowercased, `-` and `_`
-/// dropped, into a small buffer (no secret name is longer).
-pub(super) fn is_secret_bytes(k: &[u8]) -> bool {
-    let mut buf = [0u8; 16];
-    let mut n = 0;
-    for &b in k {
-        if b == b'-' || b == b'_' {
-            continue;
-        }
-        let Some(slot) = buf.get_mut(n) else { return false };
-        *slot = b.to_ascii_lowercase();
-        n += 1;
-    }
-    matches!(
-        buf.get(..n).unwrap_or_default(),
-        b"password"
-            | b"passcode"
-            | b"passwd"
-            | b"secret"
-            | b"token"
-            | b"accesstoken"
-            | b"refreshtoken"
-            | b"authtoken"
-            | b"idtoken"
-            | b"apikey"
-            | b"authorization"
-            | b"cookie"
-            | b"sessionid"
-            | b"clientsecret"
-    )
 }
 
 /// Replaces secret values (by key) anywhere in `v` with `"<redacted, N

@@ -202,7 +202,7 @@ impl Scanner<'_> {
         if escaped
             || (!self.secret
                 && end - start >= 5
-                && super::json::is_secret_bytes(self.b.get(start..end).unwrap_or_default()))
+                && is_secret_bytes(self.b.get(start..end).unwrap_or_default()))
         {
             self.secret = true;
         }
@@ -371,6 +371,39 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// Whether a key names a secret ([`super::json::redact`] hides its value),
+/// without building a string: lowercased, `-` and `_`
+/// dropped, into a small buffer (no secret name is longer).
+pub(super) fn is_secret_bytes(k: &[u8]) -> bool {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for &b in k {
+        if b == b'-' || b == b'_' {
+            continue;
+        }
+        let Some(slot) = buf.get_mut(n) else { return false };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    matches!(
+        buf.get(..n).unwrap_or_default(),
+        b"password"
+            | b"passcode"
+            | b"passwd"
+            | b"secret"
+            | b"token"
+            | b"accesstoken"
+            | b"refreshtoken"
+            | b"authtoken"
+            | b"idtoken"
+            | b"apikey"
+            | b"authorization"
+            | b"cookie"
+            | b"sessionid"
+            | b"clientsecret"
+    )
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
             b("] [", "next / previous violation or gap", None),
             b(
                 "f",
-                "filter: conn:1 dir:s2c op:ping is:violation len>1k REGEX",
+                "filter: conn:1 dir:s2c op:ping is:violation len>1k proto:ocpp method:M event:E latency>50ms REGEX",
                 Some("filter"),
             ),
         ],

@@ -99,6 +99,11 @@ pub fn preview(app: &App, r: &Record, max: usize) -> String {
                         .map_or("?".into(), |n| text::safe(&n.detail).into_owned())
                 );
             }
+            // An application protocol's summaries, as the text dump shows
+            // them (with the latency beside a response).
+            if let Some(app) = store.app(r).filter(|a| a.speaks()) {
+                return text::safe(&app.summary_line()).into_owned();
+            }
             if data.is_empty() {
                 return if r.len == 0 {
                     "(empty)".into()

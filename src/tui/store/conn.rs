@@ -67,6 +67,9 @@ pub struct EndExtra {
     /// Ping round-trip times in seconds (min, median, max).
     pub rtt: Option<(f64, f64, f64)>,
     pub tls: Option<TlsSummary>,
+    /// What the application layer found: latencies per name, requests
+    /// left unanswered.
+    pub app: Option<crate::app::AppSummary>,
 }
 
 /// A WebSocket connection's traffic counters.
@@ -122,10 +125,11 @@ impl Conn {
     pub(super) fn set_end(&mut self, e: &ConnectionEndEvent) {
         self.end = Some(e.end);
         self.wire_bytes = [e.stats[0].bytes, e.stats[1].bytes];
-        if e.rtt.is_some() || e.tls.is_some() {
+        if e.rtt.is_some() || e.tls.is_some() || e.app.is_some() {
             self.end_extra = Some(Box::new(EndExtra {
                 rtt: e.rtt,
                 tls: e.tls.clone(),
+                app: e.app.clone(),
             }));
         }
     }
@@ -152,6 +156,11 @@ impl Conn {
                 + e.tls
                     .as_ref()
                     .map_or(0, |t| opt_heap(&t.cipher_suite) + opt_heap(&t.sni))
+                + e.app.as_ref().map_or(0, |a| {
+                    str_heap(&a.evidence)
+                        + a.latency.capacity() * size_of::<crate::app::NameLatency>()
+                        + a.latency.iter().map(|l| str_heap(&l.name)).sum::<usize>()
+                })
         });
         let ws = self.ws.as_ref().map_or(0, |w| {
             size_of::<WsStats>() + ALLOC_OVERHEAD + w.activity.heap_bytes()
@@ -185,6 +194,11 @@ impl Conn {
     /// Ping round-trip times from the end summary (min, median, max).
     pub fn rtt(&self) -> Option<(f64, f64, f64)> {
         self.end_extra.as_ref().and_then(|e| e.rtt)
+    }
+
+    /// The application layer's summary, from the end summary.
+    pub fn app(&self) -> Option<&crate::app::AppSummary> {
+        self.end_extra.as_ref().and_then(|e| e.app.as_ref())
     }
 
     /// The protocol as `wsscope conns` names it: `websocket`, `http`,
@@ -235,6 +249,10 @@ pub struct Handshake {
     pub status: Option<u16>,
     pub accept_ok: Option<bool>,
     pub deflate: Option<DeflateParams>,
+    /// The application protocol its messages are decoded as, and the
+    /// evidence (the subprotocol, the URL, or `--decode`). Boxed: most
+    /// handshakes name none, and a million open ones are held.
+    pub decoder: Option<Box<crate::app::Choice>>,
     text: Box<str>,
     /// `(start, end)` in `text`: the [`Field`]s, then request header names
     /// and values, then response ones. `start == u32::MAX`: absent.
@@ -292,6 +310,7 @@ impl Handshake {
             status: h.status,
             accept_ok: h.accept_ok,
             deflate: h.deflate,
+            decoder: h.decoder.clone().map(Box::new),
             text: text.into_boxed_str(),
             spans: spans.into_boxed_slice(),
             request_headers: u16::try_from(h.request_headers.len()).unwrap_or(u16::MAX),
@@ -353,9 +372,18 @@ impl Handshake {
     }
 
     pub fn heap_bytes(&self) -> usize {
+        let evidence = self.decoder.as_ref().map_or(0, |c| {
+            size_of::<crate::app::Choice>()
+                + ALLOC_OVERHEAD
+                + match &c.evidence {
+                    crate::app::Evidence::Subprotocol(s) | crate::app::Evidence::Url(s) => str_heap(s),
+                    _ => 0,
+                }
+        });
         size_of::<Handshake>()
             + ALLOC_OVERHEAD
             + str_heap(&self.text)
+            + evidence
             + self.spans.len() * size_of::<(u32, u32)>()
             + ALLOC_OVERHEAD
     }

@@ -120,7 +120,15 @@ impl Store {
                     ws.frame_pending[d] = false;
                 }
                 let note = m.inflate_error.as_deref().map_or(0, Self::note_cost);
-                let extra = m.data.len().min(self.budget.preview) + note;
+                // What the application layer found (nothing is decoded
+                // from bytes that failed to inflate).
+                let app = m
+                    .decoded
+                    .take()
+                    .filter(|d| m.inflate_error.is_none() && (!d.items.is_empty() || d.error.is_some()))
+                    .map(super::AppRow::new);
+                let extra =
+                    m.data.len().min(self.budget.preview) + note + app.as_ref().map_or(0, |a| a.held());
                 if !self.admit(Kind::Message, m.ts, extra) {
                     return;
                 }
@@ -166,6 +174,8 @@ impl Store {
                         frame: None,
                     });
                     r.aux = (i as u32).to_be_bytes();
+                } else if let Some(app) = app {
+                    self.keep_app(&mut r, app);
                 }
                 self.push(r);
             }

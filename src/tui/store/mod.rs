@@ -35,11 +35,13 @@
 //! missing and [`Record::gap_count`] the gaps merged. A capture with
 //! millions of holes is a few rows per connection.
 
+pub mod apps;
 pub mod arena;
 pub mod conn;
 mod index;
 pub mod view;
 
+pub use apps::{AppRow, Tree};
 pub use arena::DataRef;
 pub use conn::{Activity, Conn, EndExtra, Handshake, WsStats};
 pub use view::{View, ViewSpec, row_text, search};
@@ -78,6 +80,9 @@ pub mod flag {
     pub const INFLATE_ERROR: u16 = 64;
     /// Frame: has a pong round-trip time (in `aux`, microseconds).
     pub const RTT: u16 = 128;
+    /// Message: the application layer found something (or failed to read
+    /// it): [`super::Store::app`], whose index is in `aux`.
+    pub const DECODED: u16 = 256;
 }
 
 /// One timeline row, compact. Field meaning depends on `kind`.
@@ -97,6 +102,7 @@ pub struct Record {
     /// Frame: previous fragment of the same message; message: its last frame.
     pub link: u32,
     /// Frame: masking key. Pong: RTT in microseconds (u32 BE) with flag RTT.
+    /// Message: its note (inflate error) or its [`AppRow`] (u32 BE).
     /// Gap: how many gaps the row stands for (u32, native order; see
     /// [`Record::gap_count`]).
     pub aux: [u8; 4],
@@ -344,6 +350,9 @@ pub struct Store {
     /// Heap of the notes' texts and of the connection summaries.
     notes_heap: usize,
     conns_heap: usize,
+    /// What the application layer found in message rows ([`apps`]).
+    pub apps: Vec<AppRow>,
+    apps_heap: usize,
 }
 
 impl Default for Store {
@@ -380,6 +389,8 @@ impl Store {
             external: 0,
             notes_heap: 0,
             conns_heap: 0,
+            apps: Vec::new(),
+            apps_heap: 0,
         }
     }
 
@@ -395,6 +406,8 @@ impl Store {
             + self.arena.held()
             + self.activity.heap_bytes()
             + self.external
+            + self.apps.capacity() * size_of::<AppRow>()
+            + self.apps_heap
     }
 
     /// Bytes of payloads and previews held.

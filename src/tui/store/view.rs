@@ -144,6 +144,7 @@ pub fn select_row<'a>(store: &'a Store, r: &Record) -> Row<'a> {
                 r.has(flag::COMPRESSED)
             };
             row.truncated = r.has(flag::TRUNCATED);
+            row.decoded = store.app(r).map(|a| &*a.decoded);
         }
         Kind::Violation | Kind::Diagnostic => row.rule = store.note(r).map(|n| n.code),
         Kind::Gap | Kind::Handshake => {}

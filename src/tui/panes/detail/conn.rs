@@ -83,6 +83,9 @@ pub(super) fn connection(app: &App, id: ConnId, out: &mut Doc<'_>) {
     if c.violations > 0 {
         out.styled_field("Violations", c.violations.to_string(), t.violation);
     }
+    if let Some(a) = c.app() {
+        application(app, a, out);
+    }
     tls(app, c, out);
     match &c.handshake {
         Some(h) => handshake(app, h, out),
@@ -91,6 +94,42 @@ pub(super) fn connection(app: &App, id: ConnId, out: &mut Doc<'_>) {
             t.dim,
         ),
         None => {}
+    }
+}
+
+/// What the application layer found on a connection: its protocol and the
+/// evidence, request→response latencies per method or event, and the
+/// requests no answer was seen for.
+fn application(app: &App, a: &crate::app::AppSummary, out: &mut Doc<'_>) {
+    let t = &app.theme;
+    let lat = crate::app::latency_text;
+    out.field(
+        "Application",
+        text::safe(&format!("{} ({})", a.protocol, a.evidence)).into_owned(),
+    );
+    for l in &a.latency {
+        out.field(
+            "  latency",
+            format!(
+                "{} ×{}: min {} · median {} · p95 {} · max {}",
+                text::safe(&l.name),
+                l.count,
+                lat(l.min),
+                lat(l.median),
+                lat(l.p95),
+                lat(l.max)
+            ),
+        );
+    }
+    if a.unanswered > 0 {
+        let oldest = a.oldest_unanswered.map_or(String::new(), |(ts, p)| {
+            format!(", the oldest at {ts} (packet {p})")
+        });
+        out.styled_field(
+            "  unanswered",
+            format!("{} request(s){oldest}", a.unanswered),
+            t.gap,
+        );
     }
 }
 
@@ -299,6 +338,12 @@ fn handshake(app: &App, h: &Handshake, out: &mut Doc<'_>) {
     out.field("  received", got.into_owned());
     if let Some(p) = h.subprotocol() {
         out.field("Subprotocol", text::safe(p).into_owned());
+    }
+    if let Some(d) = &h.decoder {
+        out.field(
+            "Decoded as",
+            text::safe(&format!("{} ({})", d.proto.name(), d.evidence)).into_owned(),
+        );
     }
     if let Some(e) = h.extensions() {
         out.field("Extensions", text::safe(e).into_owned());

@@ -8,6 +8,7 @@
 //! focus; `z` zooms it to the whole screen. A long payload costs one wrap a
 //! draw and only the rows on screen become `Line`s ([`doc`]).
 
+mod app;
 mod conn;
 mod doc;
 mod payload;
@@ -161,6 +162,7 @@ fn document(app: &App) -> Doc<'_> {
         Kind::Message => {
             out.section(format!("WebSocket message{conn_s}{dir} · {}", r.ts()), t.title);
             message_fields(app, idx, &r, &mut out);
+            app::decoded(app, &r, &mut out);
             payload::payload(app, &r, &mut out);
             if r.has(flag::COMPRESSED) {
                 payload::wire_bytes(app, idx, &mut out);
