@@ -165,54 +165,59 @@ fn adjust(seqs: Seqs, f: impl Fn(&str, &mut Item)) -> Seqs {
         .collect()
 }
 
-#[test]
-fn socketio_as_python_socketio_sent_it() {
-    let got_map = |it: &Value| -> Option<Item> {
-        let p = it["protocol"].as_str()?;
-        let tree = &it["tree"];
-        match p {
-            // Attachments are logged inside their event.
-            "socket.io" if it["kind"] == "attachment" => None,
-            "socket.io" => Some(Item {
-                kind: it["kind"].as_str()?.to_string(),
-                id: s(&it["id"]),
-                name: s(&it["event"]),
-                payload: Some(
-                    json!({"ns": tree["namespace"], "data": tree.get("data").cloned().unwrap_or(Value::Null)}),
-                ),
-            }),
-            "engine.io" => Some(Item {
-                kind: it["kind"].as_str()?.to_ascii_uppercase(),
-                id: None,
-                name: None,
-                payload: tree.get("data").filter(|d| d.is_object()).cloned(),
-            }),
-            _ => panic!("{it}"),
-        }
-    };
-    let want_map = |l: &Value| -> Option<Item> {
-        // python-socketio logs the client's DISCONNECT packets and Engine.IO
-        // CLOSE when it queues them, then closes the WebSocket before they
-        // are written: the capture (and tshark) has none of them, the close
-        // frames follow "bye" directly.
-        if l["dir"] == "c2s" && (l["kind"] == "DISCONNECT" || l["kind"] == "CLOSE") {
-            return None;
-        }
-        Some(Item {
-            kind: s(&l["kind"])?,
-            id: id_of(&l["id"]),
-            name: s(&l["event"]),
-            payload: match l["protocol"].as_str()? {
-                "socketio" => Some(json!({"ns": l["namespace"], "data": redacted(&l["payload"])})),
-                _ => l.get("payload").filter(|p| p.is_object()).cloned(),
-            },
-        })
-    };
-    let ev = run(&common::root().join("fixtures/apps/socketio.pcap"));
-    let (got, all) = decoded(&ev, got_map);
-    same("socketio", &got, &logged(&sidecar("socketio"), want_map));
+/// A decoded Socket.IO / Engine.IO item as python-socketio's peers log it
+/// (both protocol versions log the same way).
+fn sio_got(it: &Value) -> Option<Item> {
+    let p = it["protocol"].as_str()?;
+    let tree = &it["tree"];
+    match p {
+        // Attachments are logged inside their event.
+        "socket.io" if it["kind"] == "attachment" => None,
+        "socket.io" => Some(Item {
+            kind: it["kind"].as_str()?.to_string(),
+            id: s(&it["id"]),
+            name: s(&it["event"]),
+            payload: Some(
+                json!({"ns": tree["namespace"], "data": tree.get("data").cloned().unwrap_or(Value::Null)}),
+            ),
+        }),
+        "engine.io" => Some(Item {
+            kind: it["kind"].as_str()?.to_ascii_uppercase(),
+            id: None,
+            name: None,
+            payload: tree.get("data").filter(|d| d.is_object()).cloned(),
+        }),
+        _ => panic!("{it}"),
+    }
+}
+
+fn sio_want(l: &Value) -> Option<Item> {
+    // python-socketio (4.6.1 as 5.18.1) logs the client's DISCONNECT
+    // packets and Engine.IO CLOSE when it queues them, then closes the
+    // WebSocket before they are written: the capture (and tshark) has none
+    // of them, the close frames follow "bye" directly.
+    if l["dir"] == "c2s" && (l["kind"] == "DISCONNECT" || l["kind"] == "CLOSE") {
+        return None;
+    }
+    Some(Item {
+        kind: s(&l["kind"])?,
+        id: id_of(&l["id"]),
+        name: s(&l["event"]),
+        payload: match l["protocol"].as_str()? {
+            "socketio" => Some(json!({"ns": l["namespace"], "data": redacted(&l["payload"])})),
+            _ => l.get("payload").filter(|p| p.is_object()).cloned(),
+        },
+    })
+}
+
+/// A Socket.IO fixture decoded to what its peers logged, and its binary
+/// attachments each announced; returns the events and the decoded items.
+fn socketio_as_logged(name: &str) -> (Vec<Value>, Vec<(Value, Value)>) {
+    let ev = run(&common::root().join(format!("fixtures/apps/{name}.pcap")));
+    let (got, all) = decoded(&ev, sio_got);
+    same(name, &got, &logged(&sidecar(name), sio_want));
     // Binary attachments: as many as the events announced, each announced.
-    let announced: u64 = sidecar("socketio")
+    let announced: u64 = sidecar(name)
         .iter()
         .filter_map(|l| {
             l.get("attachments_hex")
@@ -221,8 +226,109 @@ fn socketio_as_python_socketio_sent_it() {
         })
         .sum();
     let seen = all.iter().filter(|(i, _)| i["kind"] == "attachment").count() as u64;
-    assert!(announced > 0 && seen == announced, "{seen} of {announced}");
+    assert!(
+        announced > 0 && seen == announced,
+        "{name}: {seen} of {announced}"
+    );
+    (ev, all)
+}
+
+#[test]
+fn socketio_as_python_socketio_sent_it() {
+    let (_, all) = socketio_as_logged("socketio");
     assert!(latencies("socketio", &all) >= 4);
+}
+
+/// Socket.IO protocol 4 over Engine.IO 3 (python-socketio 4.6.1,
+/// python-engineio 3.14.2): what differs from 5 / 4 is checked on its own
+/// besides the sequences: the client pings and the server pongs, each
+/// binary attachment is a 0x04 byte and the bytes, and the handshake URL's
+/// `EIO=3` is the decoder's evidence.
+#[test]
+fn socketio_v2_as_python_socketio_4_sent_it() {
+    let name = "socketio_v2";
+    let (ev, all) = socketio_as_logged(name);
+    let lines = sidecar(name);
+
+    // Every ACK logged is paired with the EVENT of its id and namespace
+    // in the other direction, its latency the capture-time difference.
+    let acks = lines.iter().filter(|l| l["kind"] == "ACK").count();
+    assert_eq!(acks, 5, "{name}: the scenario's acks");
+    assert_eq!(latencies(name, &all), acks, "{name}: every ACK paired");
+    for (it, msg) in all.iter().filter(|(i, _)| i["kind"] == "ACK") {
+        let (req, _) = all
+            .iter()
+            .find(|(_, m)| {
+                m["conn"] == msg["conn"] && m["dir"] != msg["dir"] && m["packet"] == it["request_packet"]
+            })
+            .unwrap_or_else(|| panic!("{name}: {it} unpaired"));
+        assert!(
+            req["kind"] == "EVENT" || req["kind"] == "BINARY_EVENT",
+            "{name}: {it} answers {req}"
+        );
+        assert_eq!(
+            (&req["id"], &req["tree"]["namespace"]),
+            (&it["id"], &it["tree"]["namespace"]),
+            "{name}: {it} answers {req}"
+        );
+    }
+
+    // Engine.IO 3: the client sends the heartbeat, the server answers.
+    let eio = |dir: &str, kind: &str| {
+        all.iter()
+            .filter(|(i, m)| m["dir"] == dir && i["protocol"] == "engine.io" && i["kind"] == kind)
+            .count()
+    };
+    assert!(
+        eio("c2s", "ping") > 0 && eio("c2s", "ping") == eio("s2c", "pong"),
+        "{name}: heartbeat"
+    );
+    assert_eq!(
+        (eio("s2c", "ping"), eio("c2s", "pong")),
+        (0, 0),
+        "{name}: heartbeat"
+    );
+
+    // Each attachment: a binary message of 0x04 and the bytes logged, its
+    // size without the 0x04.
+    for dir in ["c2s", "s2c"] {
+        let want: Vec<String> = lines
+            .iter()
+            .filter(|l| l["dir"] == dir)
+            .filter_map(|l| l.get("attachments_hex").and_then(Value::as_array))
+            .flatten()
+            .map(|h| h.as_str().unwrap().to_string())
+            .collect();
+        let got: Vec<(&Value, &Value)> = all
+            .iter()
+            .filter(|(i, m)| m["dir"] == dir && i["kind"] == "attachment")
+            .map(|(i, m)| (i, m))
+            .collect();
+        assert_eq!(got.len(), want.len(), "{name} {dir}: attachments");
+        for ((it, msg), hex) in got.iter().zip(&want) {
+            assert_eq!(msg["opcode"], 2, "{name} {dir}: {msg}");
+            assert_eq!(
+                msg["data_hex"].as_str(),
+                Some(format!("04{hex}").as_str()),
+                "{name} {dir}"
+            );
+            assert_eq!(
+                it["tree"]["bytes"].as_u64(),
+                Some(hex.len() as u64 / 2),
+                "{name} {dir}"
+            );
+        }
+    }
+
+    // The decoder was chosen by the upgrade URL, which says EIO=3.
+    let hs: Vec<&Value> = ev.iter().filter(|e| e["type"] == "handshake").collect();
+    assert_eq!(hs.len(), 1, "{name}: one connection");
+    assert_eq!(hs[0]["decoder"]["protocol"], "socket.io", "{name}: {}", hs[0]);
+    let evidence = hs[0]["decoder"]["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.starts_with("URL /socket.io/?") && evidence.split(['?', '&']).any(|kv| kv == "EIO=3"),
+        "{name}: evidence {evidence:?}"
+    );
 }
 
 fn kind_id_name(it: &Value, name_key: &str) -> Item {

@@ -25,10 +25,24 @@ const SIO_TYPES: [&str; 7] = [
 
 const EIO_TYPES: [&str; 7] = ["open", "close", "ping", "pong", "message", "upgrade", "noop"];
 
+/// Which Engine.IO revision a connection speaks, as far as its messages
+/// have told. The decoder does not see the upgrade URL's `EIO=`, and the
+/// revisions frame a binary message differently: Engine.IO 3 puts the
+/// packet type (a `4` byte) before the bytes, 4 sends the bytes alone, so
+/// a leading 4 byte is the type in one and data in the other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Eio {
+    #[default]
+    Unknown,
+    V3,
+    V4,
+}
+
 #[derive(Debug, Default)]
 pub struct SocketIo {
     /// Binary attachments still to come per direction: (of which packet, left, total).
     attachments: [Option<(String, u32, u32)>; 2],
+    eio: Eio,
 }
 
 impl SocketIo {
@@ -48,6 +62,7 @@ impl SocketIo {
             kind: (*kind).into(),
             ..AppMessage::default()
         };
+        self.learn_from_heartbeat(dir, kind, rest);
         let mut tree = json!({ "type": kind });
         match *kind {
             "open" => {
@@ -57,6 +72,10 @@ impl SocketIo {
                     .get("sid")
                     .and_then(Value::as_str)
                     .ok_or("engine.io: open packet without sid")?;
+                // `maxPayload` came with revision 4's handshake.
+                if v.get("maxPayload").is_some() {
+                    self.eio = Eio::V4;
+                }
                 m.summary = format!("engine.io open sid {sid:?}");
                 tree["data"] = v;
             }
@@ -74,6 +93,20 @@ impl SocketIo {
         }
         m.tree = tree;
         Ok(m)
+    }
+
+    /// Engine.IO 3 clients send the heartbeat (`2`) and servers answer (`3`);
+    /// 4 turned it round. Probes (`2probe`, `3probe`) go from the client in
+    /// both, so they say nothing.
+    fn learn_from_heartbeat(&mut self, dir: Dir, kind: &str, data: &str) {
+        if data == "probe" {
+            return;
+        }
+        self.eio = match (kind, dir) {
+            ("ping", Dir::C2S) | ("pong", Dir::S2C) => Eio::V3,
+            ("ping", Dir::S2C) | ("pong", Dir::C2S) => Eio::V4,
+            _ => return,
+        };
     }
 
     fn socket(&mut self, dir: Dir, s: &str) -> Result<AppMessage, String> {
@@ -171,6 +204,12 @@ impl SocketIo {
                 }
             }
             _ => {
+                // Only Socket.IO 5 (over Engine.IO 4) answers a CONNECT
+                // with the socket's sid; 4 answers with no data.
+                if *kind == "CONNECT" && dir == Dir::S2C && data.as_ref().and_then(|d| d.get("sid")).is_some()
+                {
+                    self.eio = Eio::V4;
+                }
                 m.summary = format!("socket.io {kind}{ns_txt}");
                 if let Some(msg) = data
                     .as_ref()
@@ -234,9 +273,17 @@ impl AppDecoder for SocketIo {
             let s = std::str::from_utf8(data).map_err(|_| "socket.io: text is not UTF-8")?;
             self.engine(dir, s)?
         } else {
-            // Engine.IO 3 marks a binary message with a leading 4.
-            let raw = match data.split_first() {
-                Some((4, rest)) if self.attachments[dir.index()].is_some() && data.len() > 1 => rest,
+            // Engine.IO 3 marks a binary message with a leading 4 (its
+            // message type), 4 does not. Before the wire has said which, a
+            // leading 4 with more after it is taken for the mark.
+            let raw = match (self.eio, data.split_first()) {
+                (Eio::V4, _) => data,
+                (Eio::V3, Some((4, rest))) => rest,
+                (Eio::Unknown, Some((4, rest)))
+                    if self.attachments[dir.index()].is_some() && !rest.is_empty() =>
+                {
+                    rest
+                }
                 _ => data,
             };
             self.attachment(dir, raw)?
@@ -311,6 +358,53 @@ mod tests {
         );
         // Nothing announced another.
         assert!(dec(&mut d, Dir::C2S, b"\x01", false).is_err());
+    }
+
+    /// The size an attachment is given after `setup`, for a binary message
+    /// of a 4 byte and `rest`.
+    fn attachment_bytes(setup: &[(Dir, &[u8])], rest: &[u8]) -> u64 {
+        let mut d = SocketIo::default();
+        for (dir, s) in setup {
+            dec(&mut d, *dir, s, true).unwrap();
+        }
+        dec(
+            &mut d,
+            Dir::C2S,
+            br#"451-["up",{"_placeholder":true,"num":0}]"#,
+            true,
+        )
+        .unwrap();
+        let mut msg = vec![4];
+        msg.extend_from_slice(rest);
+        let a = dec(&mut d, Dir::C2S, &msg, false).unwrap();
+        a.tree["bytes"].as_u64().unwrap()
+    }
+
+    #[test]
+    fn the_engine_io_revision_decides_what_a_leading_4_byte_is() {
+        // Engine.IO 3 (python-engineio 3.14 as recorded): the client pings,
+        // so a lone 4 byte is the mark of an empty attachment.
+        assert_eq!(attachment_bytes(&[(Dir::C2S, b"2")], b""), 0);
+        assert_eq!(attachment_bytes(&[(Dir::S2C, b"3")], b"\x04\x05"), 2);
+        // Probes do not tell.
+        assert_eq!(attachment_bytes(&[(Dir::C2S, b"2probe")], b""), 1);
+        // Engine.IO 4: the server pings, the handshake has maxPayload, or
+        // Socket.IO 5's CONNECT reply has a sid; the 4 is data.
+        assert_eq!(attachment_bytes(&[(Dir::S2C, b"2")], b"\x05"), 2);
+        assert_eq!(
+            attachment_bytes(
+                &[(
+                    Dir::S2C,
+                    br#"0{"sid":"a","upgrades":[],"pingInterval":1,"pingTimeout":1,"maxPayload":9}"#
+                )],
+                b"\x05"
+            ),
+            2
+        );
+        assert_eq!(attachment_bytes(&[(Dir::S2C, br#"40{"sid":"x"}"#)], b""), 1);
+        // Not known: a 4 before more bytes is taken for the mark.
+        assert_eq!(attachment_bytes(&[], b"\x05"), 1);
+        assert_eq!(attachment_bytes(&[], b""), 1);
     }
 
     #[test]
