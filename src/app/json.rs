@@ -108,6 +108,10 @@ pub fn raw_is_null(r: Raw<'_>) -> bool {
 /// `max` characters: nothing is built.
 pub fn raw_short(r: Raw<'_>, max: usize) -> String {
     let t = r.get();
+    // A member holding a secret key is built and redacted (see [`short`]).
+    if t.starts_with(['{', '[']) && super::scan::scan(t).is_ok_and(|s| s.secret_key) {
+        return serde_json::from_str::<Value>(t).map_or_else(|_| cut(t, max), |v| short(&v, max));
+    }
     if t.bytes().any(|b| matches!(b, b'\n' | b'\r' | b'\t')) {
         let folded: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
         return cut(&folded, max);
@@ -129,12 +133,30 @@ pub fn parse(data: &[u8]) -> Result<Value, String> {
 
 /// A value for a one-line summary: strings quoted, the rest compact, cut
 /// at `max` characters.
+///
+/// Secrets are redacted here too: summaries are read where trees are.
 pub fn short(v: &Value, max: usize) -> String {
     let s = match v {
         Value::String(s) => format!("{s:?}"),
+        v if holds_secret(v) => {
+            let mut v = v.clone();
+            redact(&mut v);
+            v.to_string()
+        }
         v => v.to_string(),
     };
     cut(&s, max)
+}
+
+/// Whether [`redact`] would change `v`.
+fn holds_secret(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| (is_secret_key(k) && !v.is_null()) || holds_secret(v)),
+        Value::Array(a) => a.iter().any(holds_secret),
+        _ => false,
+    }
 }
 
 /// `s` cut to `max` characters, with `…` when cut.
@@ -206,6 +228,20 @@ mod tests {
         assert_eq!(v["user"], "a");
         assert_eq!(v["password"], "<redacted, 7 chars>");
         assert_eq!(v["nested"][0]["authToken"], "<redacted, 3 chars>");
+    }
+
+    #[test]
+    fn summaries_hide_secrets_as_trees_do() {
+        let v: Value = serde_json::from_str(r#"{"auth":{"token":"t0k3n"},"msg":"hi"}"#).unwrap();
+        let s = short(&v, 200);
+        assert!(!s.contains("t0k3n") && s.contains("<redacted, 5 chars>"), "{s}");
+        let text = r#"{"password":"hunter2","ok":true}"#;
+        let batch = format!("[{text}]");
+        let raw = scan(&batch).unwrap();
+        let Members::Array(a) = raw.members else { panic!() };
+        let s = raw_short(a[0], 200);
+        assert!(!s.contains("hunter2") && s.contains("<redacted, 7 chars>"), "{s}");
+        assert_eq!(short(&Value::from("token"), 10), "\"token\"");
     }
 
     #[test]
