@@ -20,6 +20,10 @@ pub enum Protocol {
     WebSocket,
     /// HTTP/1.x that did not (successfully) upgrade.
     Http,
+    /// HTTP/2 with no WebSocket stream.
+    H2,
+    /// HTTP/2 carrying WebSocket streams (RFC 8441).
+    H2WebSocket,
     /// Anything else, or no payload at all.
     #[default]
     Other,
@@ -30,8 +34,15 @@ impl Protocol {
         match self {
             Protocol::WebSocket => "websocket",
             Protocol::Http => "http",
+            Protocol::H2 => "h2",
+            Protocol::H2WebSocket => "h2-websocket",
             Protocol::Other => "other",
         }
+    }
+
+    /// Carries WebSocket: the connection itself, or HTTP/2 streams of it.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Protocol::WebSocket | Protocol::H2WebSocket)
     }
 }
 
@@ -180,6 +191,11 @@ pub struct HandshakeEvent {
     /// evidence (the subprotocol, the URL, or `--decode`); `None` when the
     /// handshake names none (the messages' shape may still tell).
     pub decoder: Option<crate::app::Choice>,
+    /// `"2"` for a WebSocket over HTTP/2 (RFC 8441: an extended CONNECT,
+    /// no key and no accept); `None` for HTTP/1.1's upgrade.
+    pub http_version: Option<&'static str>,
+    /// HTTP/2: the CONNECT's `:protocol` (`websocket`).
+    pub protocol: Option<String>,
 }
 
 /// Negotiated RFC 7692 parameters (from the server's answer).
@@ -422,6 +438,8 @@ pub struct ConnectionEndEvent {
     pub last_packet: u64,
     /// The application protocol inside (WebSocket), its latencies.
     pub app: Option<crate::app::AppSummary>,
+    /// HTTP/2 connections: the WebSocket streams they carried.
+    pub h2_ws_streams: u64,
 }
 
 impl ConnectionEndEvent {
@@ -430,6 +448,10 @@ impl ConnectionEndEvent {
     pub fn protocol_name(&self) -> &'static str {
         match &self.tls {
             Some(t) if t.decrypted && self.protocol == Protocol::WebSocket => "wss",
+            // HTTP/2 inside TLS says so (its `tls` object says TLS).
+            Some(t) if t.decrypted && matches!(self.protocol, Protocol::H2 | Protocol::H2WebSocket) => {
+                self.protocol.as_str()
+            }
             Some(_) => "tls",
             None => self.protocol.as_str(),
         }

@@ -42,6 +42,7 @@ pub mod conn;
 pub mod decode;
 pub mod diag;
 pub mod event;
+pub mod h2;
 pub mod http;
 pub mod keys;
 pub mod model;

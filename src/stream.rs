@@ -236,6 +236,8 @@ pub struct SessionSummary {
     pub tls: Option<crate::event::TlsSummary>,
     /// The application protocol inside, its latencies.
     pub app: Option<crate::app::AppSummary>,
+    /// HTTP/2: the WebSocket streams the connection carried.
+    pub h2_ws_streams: u64,
 }
 
 /// A layer between TCP and WebSocket: consumes a [`StreamInput`] stream and

@@ -85,6 +85,7 @@ fn close(c: u64) -> Event {
         tls: None,
         first_packet: 1,
         last_packet: 1,
+        h2_ws_streams: 0,
     }))
 }
 

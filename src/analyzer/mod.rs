@@ -618,6 +618,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         first_packet: s.first_packet,
         last_packet: s.last_packet,
         app: None,
+        h2_ws_streams: 0,
     };
     if let Some(sum) = summary {
         for (d, st) in Dir::BOTH.into_iter().zip(end.stats.iter_mut()) {
@@ -632,6 +633,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         end.violations = sum.violations;
         end.tls = sum.tls;
         end.app = sum.app;
+        end.h2_ws_streams = sum.h2_ws_streams;
     }
     end
 }

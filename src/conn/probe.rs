@@ -38,6 +38,9 @@ pub enum Proto {
     /// HTTP/1.x, upgrading to WebSocket or not; also hosts headerless
     /// WebSocket detection (see the module docs).
     Http1,
+    /// HTTP/2 (the client's connection preface, or a server's first
+    /// SETTINGS): WebSocket streams by extended CONNECT (RFC 8441).
+    Http2,
 }
 
 /// What the user and the TCP layer know about a connection before its bytes.
@@ -52,7 +55,28 @@ pub struct ProbeHints {
 type ProbeFn = fn(Dir, &[u8], &ProbeHints) -> Probe;
 
 /// The registry, in order of precedence.
-const PROBES: &[ProbeFn] = &[probe_tls, probe_http1];
+const PROBES: &[ProbeFn] = &[probe_tls, probe_h2, probe_http1];
+
+/// What may follow TLS (its plaintext): the same, without TLS.
+const PLAINTEXT_PROBES: &[ProbeFn] = &[probe_h2, probe_http1];
+
+/// HTTP/2 by content: the client's connection preface (RFC 9113 §3.4), or
+/// — a server speaking first, as it may with prior knowledge — a SETTINGS
+/// frame on stream 0 whose length is a multiple of 6.
+fn probe_h2(dir: Dir, first: &[u8], _: &ProbeHints) -> Probe {
+    let preface = crate::h2::frame::PREFACE.as_slice();
+    match dir {
+        Dir::C2S if first.starts_with(preface) => Probe::Certain(Proto::Http2),
+        Dir::C2S if !first.is_empty() && preface.starts_with(first) => Probe::Unsure,
+        Dir::C2S => Probe::NotForUs,
+        Dir::S2C => match first {
+            [0, l1, l2, 4, 0, 0, 0, 0, 0, ..] if (usize::from(*l1) << 8 | usize::from(*l2)) % 6 == 0 => {
+                Probe::Certain(Proto::Http2)
+            }
+            _ => Probe::NotForUs,
+        },
+    }
+}
 
 /// TLS by content, on any port: a ClientHello from the client, a
 /// ServerHello from the server, or — picked up mid-connection — a run of
@@ -98,7 +122,16 @@ fn probe_http1(dir: Dir, first: &[u8], _: &ProbeHints) -> Probe {
 
 /// The protocol for a connection whose first bytes (in `dir`) are `first`.
 pub fn choose(dir: Dir, first: &[u8], hints: &ProbeHints) -> Proto {
-    PROBES
+    choose_from(PROBES, dir, first, hints)
+}
+
+/// The protocol inside TLS, from the first plaintext bytes.
+pub fn choose_plaintext(dir: Dir, first: &[u8], hints: &ProbeHints) -> Proto {
+    choose_from(PLAINTEXT_PROBES, dir, first, hints)
+}
+
+fn choose_from(probes: &[ProbeFn], dir: Dir, first: &[u8], hints: &ProbeHints) -> Proto {
+    probes
         .iter()
         .find_map(|p| match p(dir, first, hints) {
             Probe::Certain(proto) => Some(proto),
@@ -115,7 +148,7 @@ pub struct PayloadClassifier;
 
 impl RoleClassifier for PayloadClassifier {
     fn classify(&self, payload: &[u8], _src_port: u16, _dst_port: u16) -> Option<Role> {
-        if looks_like_request(payload) == Looks::Yes {
+        if looks_like_request(payload) == Looks::Yes || payload.starts_with(crate::h2::frame::PREFACE) {
             return Some(Role::Client);
         }
         if looks_like_response(payload) == Looks::Yes {
@@ -158,5 +191,25 @@ mod tests {
         );
         assert_eq!(probe_http1(Dir::C2S, b"\x81\x05hello", &h), Probe::NotForUs);
         assert_eq!(choose(Dir::C2S, b"\x81\x05hello", &h), Proto::Http1);
+    }
+
+    #[test]
+    fn http2_by_its_preface_or_a_first_settings() {
+        let h = ProbeHints::default();
+        let mut first = crate::h2::frame::PREFACE.to_vec();
+        first.extend_from_slice(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1]);
+        assert_eq!(choose(Dir::C2S, &first, &h), Proto::Http2);
+        assert_eq!(choose_plaintext(Dir::C2S, &first, &h), Proto::Http2);
+        assert_eq!(probe_h2(Dir::C2S, b"PRI * HT", &h), Probe::Unsure);
+        assert_eq!(
+            choose(Dir::S2C, &[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1], &h),
+            Proto::Http2
+        );
+        // A SETTINGS ACK from the server is not a first frame; neither is HTTP/1.
+        assert_eq!(
+            probe_h2(Dir::S2C, &[0, 0, 0, 4, 1, 0, 0, 0, 0], &h),
+            Probe::NotForUs
+        );
+        assert_eq!(choose(Dir::C2S, b"GET / HTTP/1.1\r\n", &h), Proto::Http1);
     }
 }

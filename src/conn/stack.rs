@@ -7,6 +7,7 @@
 //! layers hold to the ledger after every input.
 
 use super::probe::{self, ProbeHints, Proto};
+use crate::h2::H2Layer;
 use crate::http::Http1Upgrade;
 use crate::model::{Dir, SessionId, Stamp};
 use crate::stream::{ByteLayer, LayerCx, StreamInput};
@@ -59,9 +60,15 @@ impl ConnStack {
             }))
         };
         match proto {
-            // TLS owns the HTTP/1 layer and feeds it plaintext.
-            Proto::Tls => Box::new(TlsLayer::new(http1())),
+            // TLS owns the layer above it and feeds it plaintext: HTTP/1
+            // or HTTP/2, as the first plaintext bytes say.
+            Proto::Tls => Box::new(TlsLayer::new(Box::new(Plaintext {
+                hints: self.hints,
+                limits: self.limits,
+                upper: None,
+            }))),
             Proto::Http1 => http1(),
+            Proto::Http2 => Box::new(H2Layer::new(self.limits, self.hints.stream_start_seen)),
         }
     }
 
@@ -116,5 +123,56 @@ impl ConnStack {
         cx.mem.update(self.reported, 0);
         self.reported = 0;
         summary
+    }
+}
+
+/// The layer above TLS, chosen by the first plaintext bytes: HTTP/2 (its
+/// preface; ALPN `h2` announces the same) or HTTP/1.
+struct Plaintext {
+    hints: ProbeHints,
+    limits: SessionConfig,
+    upper: Option<Box<dyn ByteLayer>>,
+}
+
+impl Plaintext {
+    fn upper(&mut self, item: &StreamInput<'_>) -> &mut Box<dyn ByteLayer> {
+        let (hints, limits) = (self.hints, self.limits);
+        self.upper.get_or_insert_with(|| {
+            let proto = match item {
+                StreamInput::Data { dir, bytes, .. } => probe::choose_plaintext(*dir, bytes, &hints),
+                StreamInput::Gap { .. } | StreamInput::End { .. } => Proto::Http1,
+            };
+            match proto {
+                Proto::Http2 => Box::new(H2Layer::new(limits, hints.stream_start_seen)),
+                _ => Box::new(Http1Upgrade::new(SessionConfig {
+                    force_ws: hints.force_ws,
+                    stream_start_seen: hints.stream_start_seen,
+                    ..limits
+                })),
+            }
+        })
+    }
+}
+
+impl ByteLayer for Plaintext {
+    fn input(&mut self, item: StreamInput<'_>, cx: &mut LayerCx<'_>) {
+        self.upper(&item).input(item, cx);
+    }
+
+    fn finish(&mut self, at: Stamp, cx: &mut LayerCx<'_>) -> SessionSummary {
+        match &mut self.upper {
+            Some(u) => u.finish(at, cx),
+            None => SessionSummary::default(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.upper
+            .as_ref()
+            .map_or(0, |u| u.heap_bytes() + std::mem::size_of_val(&**u))
+    }
+
+    fn frame_in_progress(&self, dir: Dir) -> Option<u64> {
+        self.upper.as_ref().and_then(|u| u.frame_in_progress(dir))
     }
 }

@@ -451,6 +451,8 @@ impl Http1Upgrade {
             packet: up.at.packet,
             response_packet: resp_at.map(|a| a.packet),
             decoder: None,
+            http_version: None,
+            protocol: None,
         };
         let mut ev = ev;
         if switched {

@@ -186,6 +186,10 @@ fn tls_summary(out: &mut Vec<u8>, t: &TlsSummary) {
 
 fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
     o.u64("conn", e.conn);
+    // A WebSocket inside HTTP/2: its stream (an added field; others unchanged).
+    if let Some(id) = e.session.stream {
+        o.u64("stream", u64::from(id));
+    }
     o.str("method", &e.method);
     o.str("path", &e.path);
     o.opt_str("host", e.host.as_deref());
@@ -238,10 +242,23 @@ fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
             None => o.out.extend_from_slice(b"null"),
         }
     }
+    // WebSocket over HTTP/2 (RFC 8441): no key, no accept (added fields).
+    if let Some(v) = e.http_version {
+        o.str("http_version", v);
+        o.opt_str("protocol", e.protocol.as_deref());
+        o.str(
+            "note",
+            "RFC 8441: a WebSocket over HTTP/2 is opened by an extended CONNECT, with no Sec-WebSocket-Key and no accept to verify",
+        );
+    }
 }
 
 fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
     o.u64("conn", e.conn);
+    // A WebSocket inside HTTP/2: its stream (an added field; others unchanged).
+    if let Some(id) = e.session.stream {
+        o.u64("stream", u64::from(id));
+    }
     o.str("dir", e.dir.as_str());
     o.bool("fin", e.fin);
     o.u64("rsv", u64::from(e.rsv));
@@ -277,6 +294,10 @@ fn frame(o: &mut Obj<'_>, e: &FrameEvent) {
 
 fn message(o: &mut Obj<'_>, e: &MessageEvent) {
     o.u64("conn", e.conn);
+    // A WebSocket inside HTTP/2: its stream (an added field; others unchanged).
+    if let Some(id) = e.session.stream {
+        o.u64("stream", u64::from(id));
+    }
     o.str("dir", e.dir.as_str());
     o.u64("opcode", u64::from(e.opcode));
     o.opcode_name("opcode_name", e.opcode);
@@ -397,6 +418,10 @@ fn gap(o: &mut Obj<'_>, e: &GapEvent) {
 
 fn violation(o: &mut Obj<'_>, e: &ViolationEvent) {
     o.u64("conn", e.conn);
+    // A WebSocket inside HTTP/2: its stream (an added field; others unchanged).
+    if let Some(id) = e.session.stream {
+        o.u64("stream", u64::from(id));
+    }
     o.opt_str("dir", e.dir.map(Dir::as_str));
     o.str("rule", e.rule);
     o.str("detail", &e.detail);
@@ -443,6 +468,13 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
     if let Some(a) = &e.app {
         o.key("app");
         app_summary(o.out, a);
+    }
+    // Only HTTP/2 connections (added field).
+    if matches!(
+        e.protocol,
+        crate::event::Protocol::H2 | crate::event::Protocol::H2WebSocket
+    ) {
+        o.u64("websocket_streams", e.h2_ws_streams);
     }
     o.packet("packet", e.last_packet);
     o.packet("first_packet", e.first_packet);

@@ -279,6 +279,7 @@ impl WsSession {
     /// What the session saw, for the connection's `close` record.
     pub fn summary(&mut self) -> SessionSummary {
         SessionSummary {
+            h2_ws_streams: 0,
             protocol: Protocol::WebSocket,
             frames: self.frames,
             messages: self.messages,

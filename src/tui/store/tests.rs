@@ -104,6 +104,7 @@ fn close(conn: ConnId) -> Event {
         tls: None,
         first_packet: 1,
         last_packet: 1,
+        h2_ws_streams: 0,
     }))
 }
 
