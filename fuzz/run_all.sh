@@ -30,7 +30,7 @@ seeds=${SEEDS:-$here/seeds}
 work=${WORK:-$here}
 triple=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 bin=${FUZZ_BIN:-${CARGO_TARGET_DIR:-$here/target}/${triple:-x86_64-unknown-linux-gnu}/release}
-all="pcap_file packets ws_session ws_session_upgraded http_head tcp_reassembly tls_parse tls_layer"
+all="pcap_file packets ws_session ws_session_upgraded http_head tcp_reassembly tls_parse tls_layer h2_layer"
 targets=${TARGETS:-$all}
 
 if [ -z "${NO_BUILD:-}" ]; then

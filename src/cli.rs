@@ -487,6 +487,10 @@ pub struct SelectArgs {
     #[arg(long = "conn", value_name = "N")]
     pub conns: Vec<ConnId>,
 
+    /// Only this HTTP/2 stream of the `--conn` connections (a WebSocket over HTTP/2, RFC 8441). Repeatable.
+    #[arg(long = "stream", value_name = "ID", requires = "conns")]
+    pub streams: Vec<u32>,
+
     /// Only this direction: c2s (client to server) or s2c.
     #[arg(long, value_name = "DIR", value_parser = parse_dir)]
     pub dir: Option<Dir>,
@@ -522,6 +526,15 @@ impl SelectArgs {
             unit,
             terms: Vec::new(),
         };
+        let mut flags = flags;
+        if !self.streams.is_empty() {
+            let pairs = self
+                .conns
+                .iter()
+                .flat_map(|c| self.streams.iter().map(move |s| (*c, Some(*s))))
+                .collect();
+            flags.terms.push(crate::select::Term::Streams(pairs));
+        }
         match &self.expr {
             Some(e) => flags.and(e.selection.clone()),
             None => flags,
@@ -534,6 +547,9 @@ impl SelectArgs {
         let mut filters = Vec::new();
         for c in &self.conns {
             filters.push(format!("--conn {c}"));
+        }
+        for s in &self.streams {
+            filters.push(format!("--stream {s}"));
         }
         if let Some(d) = self.dir {
             filters.push(format!("--dir {d}"));

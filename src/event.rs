@@ -501,6 +501,17 @@ impl Event {
         }
     }
 
+    /// The HTTP/2 stream of an event of a WebSocket inside HTTP/2.
+    pub fn stream(&self) -> Option<u32> {
+        match self {
+            Event::Handshake(e) => e.session.stream,
+            Event::Frame(e) => e.session.stream,
+            Event::Message(e) => e.session.stream,
+            Event::Violation(e) => e.session.stream,
+            _ => None,
+        }
+    }
+
     /// The JSON `"type"` of this event.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -357,6 +357,11 @@ impl StreamDriver {
         }
     }
 
+    /// The layer driven (to ask what it holds).
+    pub fn layer(&self) -> &dyn ByteLayer {
+        &*self.layer
+    }
+
     /// The secrets the layer will see (a TLS layer's key log).
     pub fn keys_mut(&mut self) -> &mut KeyStore {
         &mut self.keys

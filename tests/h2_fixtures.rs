@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// `dump`'s exit code when the selection matched nothing (README, exit codes).
+const NOTHING_MATCHED: i32 = 1;
+
 fn fixture(name: &str) -> PathBuf {
     common::root().join("fixtures/h2").join(name)
 }
@@ -232,4 +235,90 @@ fn node_http2() {
 #[test]
 fn chromium_over_tls_with_its_key_log() {
     check("h2_chromium_tls");
+}
+
+#[test]
+fn one_stream_by_conn_slash_stream_and_by_export_flags() {
+    let cap = fixture("h2c_python.pcap");
+    let all = run("h2c_python");
+    for stream in [1u64, 3, 5] {
+        let want: Vec<&Value> = all
+            .iter()
+            .filter(|e| e["stream"].as_u64() == Some(stream))
+            .collect();
+        assert!(want.len() > 5, "stream {stream}");
+        let got = common::wsscope_jsonl(
+            &[
+                "dump",
+                "--format",
+                "jsonl",
+                "--select",
+                &format!("conn:0/{stream}"),
+            ],
+            &cap,
+        );
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "conn:0/{stream}");
+    }
+    // `conn:0/7` is the plain GET: no WebSocket, nothing selected (and
+    // the exit code says so).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["dump", "--format", "jsonl", "--select", "conn:0/7"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        out.status.code(),
+        Some(NOTHING_MATCHED),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // export --conn --stream: the messages of that stream only.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["export", "--conn", "0", "--stream", "1", "--format", "jsonl"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Its messages, with the connection's records and that stream's handshake.
+    let msgs: Vec<&Value> = all
+        .iter()
+        .filter(|e| e["type"] == "message" && e["stream"] == 1)
+        .collect();
+    let got: Vec<&Value> = lines.iter().filter(|l| l["type"] == "message").collect();
+    assert_eq!(got, msgs);
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|l| l["type"].as_str().unwrap())
+        .filter(|t| *t != "message")
+        .collect();
+    assert_eq!(kinds, ["connection", "handshake", "close"]);
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["type"] == "handshake")
+            .all(|l| l["stream"] == 1),
+        "{lines:?}"
+    );
+    // A pcap export of a stream keeps the whole TCP connection.
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("s1.pcap");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["export", "--select", "conn:0/1", "--format", "pcap", "-o"])
+        .arg(&one)
+        .arg(&cap)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let whole = common::wsscope_jsonl(&["dump", "--format", "jsonl"], &one);
+    assert_eq!(
+        whole.iter().filter(|e| e["type"] == "message").count(),
+        all.iter().filter(|e| e["type"] == "message").count(),
+        "every stream of the connection is in the pcap"
+    );
 }

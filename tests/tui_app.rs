@@ -286,3 +286,82 @@ fn filter_terms_select_as_dump_and_export_do() {
         );
     }
 }
+
+#[test]
+fn http2_streams_named_and_their_own_connect_shown() {
+    let mut a = App::new("h2c_python.pcap", Options::default());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/h2/h2c_python.pcap");
+    let mut src = FileSource::open(&path).unwrap();
+    let mut evs = Vec::new();
+    wsscope::pipeline::analyze(&mut src, Default::default(), &mut evs).unwrap();
+    for chunk in evs.chunks(7) {
+        a.on_feed(Feed::Events(chunk.to_vec()));
+    }
+    a.on_feed(Feed::Done(Ok(Default::default())));
+    // Every row of a stream names it, as the events do.
+    let want: Vec<Option<u32>> = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Handshake(_) | Event::Message(_)))
+        .map(|e| e.stream())
+        .collect();
+    let got: Vec<Option<u32>> = a
+        .view
+        .rows
+        .iter()
+        .map(|&i| &a.store.records[i as usize])
+        .filter(|r| {
+            matches!(
+                r.kind,
+                wsscope::tui::store::Kind::Handshake | wsscope::tui::store::Kind::Message
+            )
+        })
+        .map(|r| a.store.stream_of(r))
+        .collect();
+    assert_eq!(got, want);
+    let s = screen(&a, 160, 50);
+    for cell in [
+        "0/1   → HTTP",
+        "0/3   → HTTP",
+        "0/5   → HTTP",
+        "CONNECT /ws/b → 200 (HTTP/2, no accept key)",
+    ] {
+        assert!(s.contains(cell), "missing {cell:?} in\n{s}");
+    }
+    assert!(
+        !s.contains("rejected"),
+        "a 200 answer to a CONNECT is no refusal:\n{s}"
+    );
+    // A row of stream 3: its own CONNECT in the detail, not another's.
+    let pos = a
+        .view
+        .rows
+        .iter()
+        .position(|&i| {
+            let r = &a.store.records[i as usize];
+            r.kind == wsscope::tui::store::Kind::Message && a.store.stream_of(r) == Some(3)
+        })
+        .unwrap();
+    a.cursor = pos;
+    press(&mut a, "\n");
+    let s = screen(&a, 160, 90);
+    for want in [
+        "HTTP/2 stream 3",
+        "WebSocket streams 3 (HTTP/2, RFC 8441): 1, 3, 5",
+        "CONNECT /ws/b HTTP/2 (extended CONNECT)",
+        ":protocol: websocket",
+        "HTTP/2 200",
+        "RFC 8441 (HTTP/2) has no accept key",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    assert!(!s.contains("/ws/c HTTP/2"), "another stream's CONNECT:\n{s}");
+    // The filter takes conn:0/3 as dump and export do.
+    press(&mut a, "\x1bf\x15conn:0/3\n");
+    let sel = wsscope::select::parse_expr("conn:0/3").unwrap();
+    let n = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if sel.matches_message(m)))
+        .count();
+    assert!(n > 0);
+    assert_eq!(message_rows(&a), n);
+}

@@ -6,5 +6,9 @@
 pub mod frame;
 pub mod hpack;
 pub mod layer;
+pub mod stream;
 
 pub use layer::H2Layer;
+
+#[cfg(test)]
+mod tests;

@@ -166,7 +166,7 @@ impl Table {
                 format!("{g} ({})", human_bytes(b))
             }
         };
-        let ws = if c.protocol == crate::event::Protocol::WebSocket {
+        let ws = if c.protocol.is_websocket() {
             let f: u64 = c.stats.iter().map(|s| s.frames).sum();
             let m: u64 = c.stats.iter().map(|s| s.messages).sum();
             let rtt = c
@@ -178,7 +178,13 @@ impl Table {
             } else {
                 String::new()
             };
-            format!("{f}f {m}m{rtt}{v}")
+            // HTTP/2: how many WebSocket streams the counts are over.
+            let streams = match c.h2_ws_streams {
+                0 => String::new(),
+                1 => " in 1 stream".to_string(),
+                n => format!(" in {n} streams"),
+            };
+            format!("{f}f {m}m{streams}{rtt}{v}")
         } else {
             String::new()
         };

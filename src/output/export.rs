@@ -204,6 +204,8 @@ impl<'a> ExportSink<'a> {
                     }
                 }
             }
+            // A stream's handshake only with that stream (`conn:3/1`).
+            Event::Handshake(h) if !self.sel.matches_session(h.conn, h.session.stream) => {}
             Event::Handshake(h) => self.conn_record(h.conn, ev)?,
             Event::Frame(f) => {
                 if self.sel.unit == Unit::Frames {

@@ -422,11 +422,23 @@ fn tls(e: &crate::event::TlsEvent, out: &mut String) {
     }
 }
 
+/// Who a line is about: `#3`, or `#3/5` for stream 5 of an HTTP/2 connection.
+struct Who(u64, Option<u32>);
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(s) => write!(f, "#{}/{s}", self.0),
+            None => write!(f, "#{}", self.0),
+        }
+    }
+}
+
 fn handshake(e: &HandshakeEvent, out: &mut String) {
     let _ = write!(
         out,
-        "#{} handshake {} {}",
-        e.conn,
+        "{} handshake {} {}",
+        Who(e.conn, e.session.stream),
         sanitize_str(&e.method),
         sanitize_str(&e.path)
     );
@@ -434,6 +446,10 @@ fn handshake(e: &HandshakeEvent, out: &mut String) {
         let _ = write!(out, " host={}", sanitize_str(h));
     }
     match e.status {
+        // HTTP/2 has no reason phrase: none is shown rather than `-`.
+        Some(s) if e.http_version.is_some() && e.reason.is_none() => {
+            let _ = write!(out, " → {s}");
+        }
         Some(s) => {
             let _ = write!(out, " → {s} {}", opt(&e.reason));
         }
@@ -443,6 +459,13 @@ fn handshake(e: &HandshakeEvent, out: &mut String) {
         Some(true) => out.push_str(", accept ok"),
         Some(false) => out.push_str(", accept MISMATCH"),
         None => {}
+    }
+    if e.http_version == Some("2") {
+        let _ = write!(
+            out,
+            ", HTTP/2 extended CONNECT :protocol={} (RFC 8441: no key, no accept)",
+            opt(&e.protocol)
+        );
     }
     if e.subprotocol.is_some() {
         let _ = write!(out, ", protocol={}", opt(&e.subprotocol));
@@ -467,8 +490,8 @@ fn frame(e: &FrameEvent, preview: usize, out: &mut String) {
     }
     let _ = write!(
         out,
-        "#{} {} {:<12} {:<12} {:>8}  ",
-        e.conn,
+        "{} {} {:<12} {:<12} {:>8}  ",
+        Who(e.conn, e.session.stream),
         e.dir.arrow(),
         crate::ws::frame::Opcode(e.opcode).name(),
         flags.trim_end(),
@@ -526,8 +549,8 @@ fn message(e: &MessageEvent, preview: usize, all: bool, out: &mut String) -> boo
     }
     let _ = write!(
         out,
-        "#{} {} message {} {} frame{}{} {} bytes",
-        e.conn,
+        "{} {} message {} {} frame{}{} {} bytes",
+        Who(e.conn, e.session.stream),
         e.dir.arrow(),
         crate::ws::frame::Opcode(e.opcode).name(),
         e.frames,
@@ -575,8 +598,8 @@ fn violation(e: &ViolationEvent, out: &mut String) {
     let arrow = e.dir.map_or("", |d| d.arrow());
     let _ = write!(
         out,
-        "#{} {} ! {}: {}",
-        e.conn,
+        "{} {} ! {}: {}",
+        Who(e.conn, e.session.stream),
         arrow,
         e.rule,
         sanitize_str(&e.detail)
@@ -631,7 +654,7 @@ fn close(e: &ConnectionEndEvent, out: &mut String) {
     if let Some((lo, med, hi)) = e.rtt {
         let _ = write!(out, "; rtt {:.3}/{:.3}/{:.3} ms", lo * 1e3, med * 1e3, hi * 1e3);
     }
-    if e.protocol == crate::event::Protocol::WebSocket && !e.handshake_seen {
+    if e.protocol.is_websocket() && !e.handshake_seen {
         out.push_str("; no handshake");
     }
     if e.violations > 0 {

@@ -187,6 +187,25 @@ fn term(word: &str) -> Result<Option<Term>, String> {
     }
     let values = value.split(',').filter(|v| !v.is_empty());
     let t = match key.as_str() {
+        "conn" if value.contains('/') => Term::Streams(
+            values
+                .map(|v| {
+                    let bad = || {
+                        format!(
+                            "bad conn:{value}: conn: takes connection numbers, or CONN/STREAM for one HTTP/2 \
+                             stream of a connection, e.g. conn:3/1 or conn:3/1,4"
+                        )
+                    };
+                    match v.split_once('/') {
+                        Some((c, s)) => Ok((
+                            c.parse::<ConnId>().map_err(|_| bad())?,
+                            Some(s.parse::<u32>().map_err(|_| bad())?),
+                        )),
+                        None => Ok((v.parse::<ConnId>().map_err(|_| bad())?, None)),
+                    }
+                })
+                .collect::<Result<_, String>>()?,
+        ),
         "conn" => Term::Conns(
             values
                 .map(|v| {
@@ -216,7 +235,7 @@ fn term(word: &str) -> Result<Option<Term>, String> {
 
 fn example(key: &str) -> &'static str {
     match key {
-        "conn" => "conn:1 or conn:1,4,7",
+        "conn" => "conn:1 or conn:1,4,7 (conn:3/1: stream 1 of connection 3, HTTP/2)",
         "dir" => "dir:c2s or dir:s2c",
         "op" | "opcode" => "op:text or op:ping,pong",
         "is" => "is:violation",

@@ -49,6 +49,8 @@ pub enum RowKind {
 pub struct Row<'a> {
     /// `None` for capture-wide diagnostics.
     pub conn: Option<ConnId>,
+    /// The HTTP/2 stream of a WebSocket inside HTTP/2 (RFC 8441).
+    pub stream: Option<u32>,
     /// `None` for items of both directions (handshake, connection records).
     pub dir: Option<Dir>,
     pub kind: RowKind,
@@ -74,6 +76,7 @@ impl<'a> Row<'a> {
     pub fn bare(kind: RowKind, conn: Option<ConnId>, dir: Option<Dir>) -> Row<'a> {
         Row {
             conn,
+            stream: None,
             dir,
             kind,
             opcode: None,
@@ -93,6 +96,7 @@ impl<'a> Row<'a> {
             payload: Some(&f.payload),
             compressed: f.rsv & 4 != 0,
             truncated: f.truncated || (f.payload.len() as u64) < f.len,
+            stream: f.session.stream,
             ..Row::bare(RowKind::Frame, Some(f.conn), Some(f.dir))
         }
     }
@@ -105,6 +109,7 @@ impl<'a> Row<'a> {
             compressed: m.compressed,
             truncated: m.truncated,
             decoded: m.decoded.as_deref(),
+            stream: m.session.stream,
             ..Row::bare(RowKind::Message, Some(m.conn), Some(m.dir))
         }
     }
@@ -116,10 +121,14 @@ impl<'a> Row<'a> {
             Event::Message(m) => Row::message(m),
             Event::Violation(v) => Row {
                 rule: Some(v.rule),
+                stream: v.session.stream,
                 ..Row::bare(RowKind::Violation, Some(v.conn), v.dir)
             },
             Event::Gap(g) => Row::bare(RowKind::Gap, Some(g.conn), Some(g.dir)),
-            Event::Handshake(h) => Row::bare(RowKind::Handshake, Some(h.conn), None),
+            Event::Handshake(h) => Row {
+                stream: h.session.stream,
+                ..Row::bare(RowKind::Handshake, Some(h.conn), None)
+            },
             Event::Diagnostic(d) => Row {
                 rule: Some(d.code),
                 ..Row::bare(RowKind::Diagnostic, d.conn, d.dir)
@@ -215,6 +224,9 @@ impl Cmp {
 #[derive(Clone, Debug)]
 pub enum Term {
     Conns(Vec<ConnId>),
+    /// Connections, or one HTTP/2 stream of one (`conn:3/1`: the WebSocket
+    /// on stream 1 of connection 3; `conn:3/1,4`: that, or connection 4).
+    Streams(Vec<(ConnId, Option<u32>)>),
     Dir(Dir),
     Opcodes(Vec<u8>),
     Is(Vec<Is>),
@@ -240,6 +252,10 @@ impl Term {
     pub fn matches(&self, row: &Row<'_>) -> bool {
         match self {
             Term::Conns(list) => row.conn.is_some_and(|c| list.contains(&c)),
+            Term::Streams(list) => row.conn.is_some_and(|c| {
+                list.iter()
+                    .any(|(lc, ls)| *lc == c && ls.is_none_or(|s| row.stream == Some(s)))
+            }),
             Term::Dir(d) => row.dir.is_none_or(|x| x == *d),
             Term::Opcodes(list) => row.opcode.is_some_and(|o| list.contains(&o)),
             Term::Is(list) => list.iter().any(|i| i.matches(row)),
@@ -399,6 +415,21 @@ impl Selection {
         (self.conns.is_empty() || self.conns.contains(&conn))
             && self.terms.iter().all(|t| match t {
                 Term::Conns(list) => list.contains(&conn),
+                // A pcap export keeps the whole TCP connection of a stream.
+                Term::Streams(list) => list.iter().any(|(c, _)| *c == conn),
+                _ => true,
+            })
+    }
+
+    /// Whether a session's records (an HTTP/2 stream's handshake) belong
+    /// to the selection: its connection is selected, and so is its stream
+    /// where the selection names streams (`conn:3/1`).
+    pub fn matches_session(&self, conn: ConnId, stream: Option<u32>) -> bool {
+        self.matches_conn(conn)
+            && self.terms.iter().all(|t| match t {
+                Term::Streams(list) => list
+                    .iter()
+                    .any(|(c, s)| *c == conn && (s.is_none() || *s == stream)),
                 _ => true,
             })
     }

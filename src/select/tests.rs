@@ -354,3 +354,23 @@ fn looks_inside_and_names_control_frames() {
     .and(sel("op:10"));
     assert!(two.names_control_frames());
 }
+
+#[test]
+fn conn_slash_stream_selects_one_http2_stream() {
+    let s = sel("conn:3/1,4");
+    let row = |conn, stream| Row {
+        stream,
+        conn: Some(conn),
+        ..frame(1, b"x")
+    };
+    assert!(s.matches_row(&row(3, Some(1))));
+    assert!(!s.matches_row(&row(3, Some(3))), "another stream of connection 3");
+    assert!(!s.matches_row(&row(3, None)), "connection 3's own records");
+    assert!(s.matches_row(&row(4, Some(9))), "all of connection 4");
+    assert!(!s.matches_row(&row(5, Some(1))));
+    // A pcap export keeps the whole TCP connection of a stream.
+    assert!(s.matches_conn(3) && s.matches_conn(4) && !s.matches_conn(5));
+    assert!(s.matches_session(3, Some(1)) && !s.matches_session(3, Some(3)));
+    assert!(err("conn:3/x").contains("conn:3/1"), "{}", err("conn:3/x"));
+    assert!(err("conn:/1").contains("CONN/STREAM"), "{}", err("conn:/1"));
+}

@@ -283,8 +283,15 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
         if h.deflate.is_some() {
             spans.push(Span::styled(" deflate", t.dim));
         }
-        if let Some(st) = h.status.filter(|&s| s != 101) {
+        if let Some(st) = h.refused() {
             spans.push(Span::styled(format!("  rejected {st}"), t.bad));
+        }
+        if !c.streams().is_empty() {
+            let n = c.streams().len();
+            spans.push(Span::styled(
+                format!(" HTTP/2 {n} stream{}", if n == 1 { "" } else { "s" }),
+                t.dim,
+            ));
         }
     } else if let Some(r) = c.rejected_label() {
         // The handshake row was past the memory budget; its status was kept.

@@ -139,7 +139,7 @@ pub fn preview(app: &App, r: &Record, max: usize) -> String {
         Kind::Diagnostic => store.note(r).map_or_else(String::new, |n| {
             format!("ℹ {}: {}", n.code, text::safe(&n.detail))
         }),
-        Kind::Handshake => handshake_summary(app, ConnId::from(r.conn)),
+        Kind::Handshake => handshake_summary(store.handshake_of(r)),
     }
 }
 
@@ -230,10 +230,30 @@ pub fn close_text(payload: &[u8]) -> String {
 
 /// `GET /chat → 101 accept ✓` for handshake rows; `GET /chat → rejected 403`
 /// for an upgrade refused.
-pub fn handshake_summary(app: &App, conn: ConnId) -> String {
-    let Some(h) = app.store.conn(conn).and_then(|c| c.handshake.as_ref()) else {
+/// An HTTP/2 stream's: `CONNECT /chat → 200 (HTTP/2, no accept key)`.
+pub fn handshake_summary(h: Option<&super::store::Handshake>) -> String {
+    let Some(h) = h else {
         return "handshake".into();
     };
+    if h.http2 {
+        return match h.status {
+            Some(st) if (200..300).contains(&st) => format!(
+                "{} {} → {st} (HTTP/2, no accept key)",
+                text::safe(h.method()),
+                text::safe(h.path())
+            ),
+            Some(st) => format!(
+                "{} {} → rejected {st} (HTTP/2)",
+                text::safe(h.method()),
+                text::safe(h.path())
+            ),
+            None => format!(
+                "{} {} → no response (HTTP/2)",
+                text::safe(h.method()),
+                text::safe(h.path())
+            ),
+        };
+    }
     if let Some(st) = h.status.filter(|&s| s != 101) {
         // No accept to verify: the server said no.
         return format!(
@@ -258,12 +278,12 @@ pub fn handshake_summary(app: &App, conn: ConnId) -> String {
 /// Handshake badge: ✓ verified, ✗ mismatch, ? not seen.
 pub fn badge(app: &App, conn: ConnId) -> Span<'static> {
     let t = &app.theme;
-    match app
-        .store
-        .conn(conn)
-        .and_then(|c| c.handshake.as_ref())
-        .and_then(|h| h.accept_ok)
-    {
+    let h = app.store.conn(conn).and_then(|c| c.handshake.as_ref());
+    // HTTP/2 has no accept to verify: answered 2xx is as good as it gets.
+    if h.is_some_and(|h| h.http2 && h.refused().is_none() && h.status.is_some()) {
+        return Span::styled("2", t.ok);
+    }
+    match h.and_then(|h| h.accept_ok) {
         Some(true) => Span::styled("✓", t.ok),
         Some(false) => Span::styled("✗", t.bad),
         None => Span::styled("?", t.dim),

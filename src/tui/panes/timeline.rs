@@ -242,11 +242,15 @@ fn row_style(app: &App, r: &Record) -> Style {
     }
 }
 
-fn conn_cell(r: &Record) -> String {
+/// The connection of a row, `3/1` for stream 1 of an HTTP/2 connection.
+fn conn_cell(app: &App, r: &Record) -> String {
     if r.conn == u32::MAX {
         "  -  ".into()
     } else {
-        format!("{:<4} ", r.conn)
+        match app.store.stream_of(r) {
+            Some(s) => format!("{:<4} ", format!("{}/{s}", r.conn)),
+            None => format!("{:<4} ", r.conn),
+        }
     }
 }
 
@@ -272,7 +276,7 @@ fn list_row(
         .into_iter()
         .collect();
     if merged {
-        spans.push(Span::styled(conn_cell(r), t.dim));
+        spans.push(Span::styled(conn_cell(app, r), t.dim));
     }
     spans.push(arrow(app, r.dir));
     let (word, flags, len) = match r.kind {
@@ -310,7 +314,7 @@ fn swim_row(app: &App, r: &Record, time: Option<String>, w: usize, merged: bool)
         .into_iter()
         .collect();
     if merged {
-        spans.push(Span::styled(conn_cell(r), t.dim));
+        spans.push(Span::styled(conn_cell(app, r), t.dim));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let lane = w.saturating_sub(used);

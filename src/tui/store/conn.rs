@@ -61,6 +61,14 @@ pub struct Conn {
     pub ws: Option<Box<WsStats>>,
 }
 
+/// One WebSocket stream of an HTTP/2 connection.
+#[derive(Clone, Debug)]
+pub struct StreamEntry {
+    pub id: u32,
+    /// Its extended CONNECT and the answer.
+    pub handshake: Option<Box<Handshake>>,
+}
+
 /// The rarer parts of a connection's end summary.
 #[derive(Clone, Debug, Default)]
 pub struct EndExtra {
@@ -84,6 +92,10 @@ pub struct WsStats {
     /// A data frame arrived since the last message (per direction).
     pub(super) frame_pending: [bool; 2],
     pub activity: Activity,
+    /// HTTP/2: the connection's WebSocket streams, in order of first
+    /// appearance (here, not in [`Conn`]: a million plain connections
+    /// must not pay for it).
+    pub streams: Vec<StreamEntry>,
 }
 
 impl Conn {
@@ -112,6 +124,11 @@ impl Conn {
     }
 
     /// The WebSocket counters, allocated on first use.
+    /// HTTP/2: the WebSocket streams (none for other connections).
+    pub fn streams(&self) -> &[StreamEntry] {
+        self.ws.as_ref().map_or(&[], |w| &w.streams)
+    }
+
     pub(super) fn ws_mut(&mut self) -> &mut WsStats {
         self.ws.get_or_insert_with(|| {
             Box::new(WsStats {
@@ -165,11 +182,21 @@ impl Conn {
         let ws = self.ws.as_ref().map_or(0, |w| {
             size_of::<WsStats>() + ALLOC_OVERHEAD + w.activity.heap_bytes()
         });
-        hs + tls + extra + ws
+        let streams = self
+            .ws
+            .as_ref()
+            .map_or(0, |w| w.streams.capacity() * size_of::<StreamEntry>())
+            + self
+                .streams()
+                .iter()
+                .filter_map(|s| s.handshake.as_ref())
+                .map(|h| h.heap_bytes())
+                .sum::<usize>();
+        hs + tls + extra + ws + streams
     }
 
     pub fn is_ws(&self) -> bool {
-        self.protocol == Protocol::WebSocket
+        self.protocol.is_websocket()
     }
 
     /// `rejected 403`: the upgrade was answered, but not with 101.
@@ -258,6 +285,8 @@ pub struct Handshake {
     /// and values, then response ones. `start == u32::MAX`: absent.
     spans: Box<[(u32, u32)]>,
     request_headers: u16,
+    /// An extended CONNECT on an HTTP/2 stream (RFC 8441): no key, no accept.
+    pub http2: bool,
 }
 
 /// The single-valued strings of a [`Handshake`].
@@ -276,6 +305,18 @@ const FIELDS: usize = 7;
 const ABSENT: (u32, u32) = (u32::MAX, 0);
 
 impl Handshake {
+    /// The status that refused the WebSocket: any but 101 (HTTP/2: any but 2xx).
+    pub fn refused(&self) -> Option<u16> {
+        let ok = |st: u16| {
+            if self.http2 {
+                (200..300).contains(&st)
+            } else {
+                st == 101
+            }
+        };
+        self.status.filter(|&st| !ok(st))
+    }
+
     pub fn new(h: &HandshakeEvent) -> Handshake {
         let mut text = String::new();
         let mut spans = Vec::with_capacity(FIELDS + 2 * (h.request_headers.len() + h.response_headers.len()));
@@ -314,6 +355,7 @@ impl Handshake {
             text: text.into_boxed_str(),
             spans: spans.into_boxed_slice(),
             request_headers: u16::try_from(h.request_headers.len()).unwrap_or(u16::MAX),
+            http2: h.http_version == Some("2"),
         }
     }
 

@@ -31,9 +31,13 @@ impl Store {
             }
             Event::Handshake(h) => {
                 let conn = h.conn;
-                // Only an upgrade answered 101 (or not answered in the
-                // capture) makes a WebSocket connection.
-                match h.status.filter(|&st| st != 101) {
+                // Only an upgrade answered 101 (an HTTP/2 CONNECT: 2xx),
+                // or not answered in the capture, makes a WebSocket.
+                let refused = match h.http_version {
+                    Some(_) => h.rejected == Some(true),
+                    None => h.status.is_some_and(|st| st != 101),
+                };
+                match h.status.filter(|_| refused) {
                     Some(st) => self.reject(conn, st),
                     None => {
                         if let Some(c) = self.conn_mut(conn) {
@@ -48,8 +52,19 @@ impl Store {
                     r.dir = Some(Dir::C2S);
                     r.set_packets(h.packet, h.response_packet.unwrap_or(h.packet));
                     self.push(r);
+                    let slot = self.slot;
                     if let Some(c) = self.conn_mut(conn) {
-                        c.handshake = Some(Box::new(compact));
+                        // A stream's CONNECT is that stream's; the first also
+                        // stands for the connection (its row in the pane).
+                        match slot.and_then(|s| c.ws.as_mut().and_then(|w| w.streams.get_mut(s))) {
+                            Some(s) => {
+                                if c.handshake.is_none() {
+                                    c.handshake = Some(Box::new(compact.clone()));
+                                }
+                                s.handshake = Some(Box::new(compact));
+                            }
+                            None => c.handshake = Some(Box::new(compact)),
+                        }
                     }
                 }
             }
@@ -236,7 +251,7 @@ impl Store {
             }
             Event::Close(e) => {
                 let id = e.conn;
-                if e.protocol == Protocol::WebSocket {
+                if e.protocol.is_websocket() {
                     self.mark_ws(id);
                 }
                 if let Some(t) = &e.tls
@@ -245,7 +260,10 @@ impl Store {
                     self.tls_seen(id, t.decrypted);
                 }
                 if let Some(c) = self.conn_mut(id) {
-                    if c.protocol == Protocol::Other {
+                    // HTTP/2 says so at the end (its frames marked it WebSocket).
+                    if c.protocol == Protocol::Other
+                        || matches!(e.protocol, Protocol::H2 | Protocol::H2WebSocket)
+                    {
                         c.protocol = e.protocol;
                     }
                     // The connection's own span, as `wsscope conns` has

@@ -43,7 +43,7 @@ pub mod view;
 
 pub use apps::{AppRow, Tree};
 pub use arena::DataRef;
-pub use conn::{Activity, Conn, EndExtra, Handshake, WsStats};
+pub use conn::{Activity, Conn, EndExtra, Handshake, StreamEntry, WsStats};
 pub use view::{View, ViewSpec, row_text, search};
 
 use crate::event::{ConnId, Dir, Event, Protocol, Timestamp};
@@ -83,6 +83,9 @@ pub mod flag {
     /// Message: the application layer found something (or failed to read
     /// it): [`super::Store::app`], whose index is in `aux`.
     pub const DECODED: u16 = 256;
+    /// Bits 9-15: the row's HTTP/2 stream, as its slot + 1 in its
+    /// connection's [`super::Conn::streams`] (0: none, or past 127 streams).
+    pub const STREAM_SHIFT: u16 = 9;
 }
 
 /// One timeline row, compact. Field meaning depends on `kind`.
@@ -155,6 +158,22 @@ impl Record {
 
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
+    }
+
+    /// The row's HTTP/2 stream slot in its connection ([`flag::STREAM_SHIFT`]).
+    pub fn stream_slot(&self) -> Option<usize> {
+        match self.flags >> flag::STREAM_SHIFT {
+            0 => None,
+            n => Some(usize::from(n) - 1),
+        }
+    }
+
+    fn set_stream_slot(&mut self, slot: Option<usize>) {
+        let bits = slot
+            .and_then(|s| u16::try_from(s + 1).ok())
+            .filter(|&n| n < 128)
+            .unwrap_or(0);
+        self.flags = (self.flags & ((1 << flag::STREAM_SHIFT) - 1)) | (bits << flag::STREAM_SHIFT);
     }
 
     /// Control frame (close, ping, pong, reserved 0xB-0xF).
@@ -344,6 +363,8 @@ pub struct Store {
     pub not_held: NotHeld,
     /// The event being indexed had its payload cut by the reader: its length before.
     cut: Option<u64>,
+    /// The event being indexed is of this HTTP/2 stream slot (its rows say so).
+    slot: Option<usize>,
     /// Bytes held for the timeline outside the store (the replay index:
     /// where each packet is), counted against the same share.
     pub external: usize,
@@ -386,6 +407,7 @@ impl Store {
             activity: Activity::default(),
             not_held: NotHeld::default(),
             cut: None,
+            slot: None,
             external: 0,
             notes_heap: 0,
             conns_heap: 0,
@@ -486,7 +508,8 @@ impl Store {
 
     /// Adds a row; remembers it as its connection's last in its direction
     /// (both directions for a directionless row).
-    fn push(&mut self, r: Record) -> u32 {
+    fn push(&mut self, mut r: Record) -> u32 {
+        r.set_stream_slot(self.slot);
         let idx = u32::try_from(self.records.len()).unwrap_or(NONE);
         if let Some(c) = self.conn_mut(ConnId::from(r.conn)) {
             match r.dir {
@@ -559,9 +582,41 @@ impl Store {
         self.not_held.conns = self.conns_seen - self.conns.len() as u64;
     }
 
+    /// The slot of HTTP/2 stream `stream` in connection `id`'s list,
+    /// added at its first event (127 at most: later ones have none).
+    fn stream_slot(&mut self, id: ConnId, stream: u32) -> Option<usize> {
+        let c = &mut self.conn_mut(id)?.ws_mut().streams;
+        if let Some(i) = c.iter().position(|s| s.id == stream) {
+            return Some(i);
+        }
+        if c.len() >= 127 {
+            return None;
+        }
+        c.push(conn::StreamEntry {
+            id: stream,
+            handshake: None,
+        });
+        Some(c.len() - 1)
+    }
+
+    /// The HTTP/2 stream of a row, if it is one's.
+    pub fn stream_of(&self, r: &Record) -> Option<u32> {
+        let slot = r.stream_slot()?;
+        self.conn(ConnId::from(r.conn))?.streams().get(slot).map(|s| s.id)
+    }
+
+    /// The handshake that opened a row's stream, or its connection's.
+    pub fn handshake_of(&self, r: &Record) -> Option<&Handshake> {
+        let c = self.conn(ConnId::from(r.conn))?;
+        match r.stream_slot() {
+            Some(slot) => c.streams().get(slot)?.handshake.as_deref(),
+            None => c.handshake.as_deref(),
+        }
+    }
+
     fn mark_ws(&mut self, id: ConnId) {
         if let Some(c) = self.conn_mut(id) {
-            if c.protocol != Protocol::WebSocket {
+            if !c.protocol.is_websocket() {
                 c.protocol = Protocol::WebSocket;
                 if let Err(pos) = self.ws_conns.binary_search(&id) {
                     self.ws_conns.insert(pos, id);
@@ -610,8 +665,13 @@ impl Store {
             }
             None => 0,
         };
+        self.slot = match (id, ev.stream()) {
+            (Some(c), Some(s)) => self.stream_slot(c, s),
+            _ => None,
+        };
         self.index(ev);
         self.cut = None;
+        self.slot = None;
         if let Some(c) = id.and_then(|id| self.conn(id)) {
             self.conns_heap = (self.conns_heap + c.heap_bytes()).saturating_sub(before);
         }

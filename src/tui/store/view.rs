@@ -133,6 +133,7 @@ pub fn select_row<'a>(store: &'a Store, r: &Record) -> Row<'a> {
     // A handshake is both directions' (its row sits on the request's side).
     let dir = if r.kind == Kind::Handshake { None } else { r.dir };
     let mut row = Row::bare(kind, conn, dir);
+    row.stream = store.stream_of(r);
     match r.kind {
         Kind::Frame | Kind::Message => {
             row.opcode = Some(r.opcode);

@@ -12,17 +12,38 @@ use crate::event::{ConnId, Dir};
 use ratatui::text::{Line, Span};
 
 pub(super) fn connection(app: &App, id: ConnId, out: &mut Doc<'_>) {
+    let hs = app.store.conn(id).and_then(|c| c.handshake.as_deref());
+    connection_at(app, id, None, hs, out);
+}
+
+/// A connection's part, for a row of HTTP/2 stream `stream` (its own
+/// CONNECT as the handshake) or of the connection itself.
+pub(super) fn connection_at(
+    app: &App,
+    id: ConnId,
+    stream: Option<u32>,
+    handshake_shown: Option<&Handshake>,
+    out: &mut Doc<'_>,
+) {
     let t = &app.theme;
     let Some(c) = app.store.conn(id) else { return };
+    let on = stream.map_or(String::new(), |s| format!(" · HTTP/2 stream {s}"));
     out.section(
         format!(
-            "Connection {id} · {} → {} · {}",
+            "Connection {id} · {} → {} · {}{on}",
             c.client,
             c.server,
             c.protocol_name()
         ),
         t.title,
     );
+    if !c.streams().is_empty() {
+        let ids: Vec<String> = c.streams().iter().map(|s| s.id.to_string()).collect();
+        out.field(
+            "WebSocket streams",
+            format!("{} (HTTP/2, RFC 8441): {}", ids.len(), ids.join(", ")),
+        );
+    }
     out.field(
         "TCP",
         format!(
@@ -87,7 +108,7 @@ pub(super) fn connection(app: &App, id: ConnId, out: &mut Doc<'_>) {
         application(app, a, out);
     }
     tls(app, c, out);
-    match &c.handshake {
+    match handshake_shown {
         Some(h) => handshake(app, h, out),
         None if c.is_ws() => out.text(
             "Handshake not seen (picked up mid-stream or forced with --ws-port)".into(),
@@ -300,12 +321,21 @@ fn handshake(app: &App, h: &Handshake, out: &mut Doc<'_>) {
     let t = &app.theme;
     out.blank();
     out.section(
-        format!("Handshake · {}", super::super::handshake_summary(app, h.conn)),
+        format!("Handshake · {}", super::super::handshake_summary(Some(h))),
         t.title,
     );
     out.text(format!("▸ Request · {}", h.ts), t.c2s);
     out.text(
-        format!("  {} {} HTTP/1.1", text::safe(h.method()), text::safe(h.path())),
+        format!(
+            "  {} {} {}",
+            text::safe(h.method()),
+            text::safe(h.path()),
+            if h.http2 {
+                "HTTP/2 (extended CONNECT)"
+            } else {
+                "HTTP/1.1"
+            }
+        ),
         t.text,
     );
     for (k, v) in h.request_headers() {
@@ -316,8 +346,16 @@ fn handshake(app: &App, h: &Handshake, out: &mut Doc<'_>) {
             let when = h.response_ts.map_or(String::new(), |ts| format!(" · {ts}"));
             out.text(format!("▸ Response{when}"), t.s2c);
             out.text(
-                format!("  HTTP/1.1 {st} {}", text::safe(h.reason().unwrap_or(""))),
-                if st == 101 { t.text } else { t.bad },
+                if h.http2 {
+                    format!("  HTTP/2 {st}")
+                } else {
+                    format!("  HTTP/1.1 {st} {}", text::safe(h.reason().unwrap_or("")))
+                },
+                if st == 101 || (h.http2 && (200..300).contains(&st)) {
+                    t.text
+                } else {
+                    t.bad
+                },
             );
             for (k, v) in h.response_headers() {
                 out.text(format!("  {}: {}", text::safe(k), text::safe(v)), t.text);
@@ -330,6 +368,7 @@ fn handshake(app: &App, h: &Handshake, out: &mut Doc<'_>) {
     let (verdict, style) = match h.accept_ok {
         Some(true) => ("✓ verified", t.ok),
         Some(false) => ("✗ MISMATCH", t.bad),
+        None if h.http2 => ("- none: RFC 8441 (HTTP/2) has no accept key", t.dim),
         None if h.status.is_some_and(|s| s != 101) => ("- none: the upgrade was rejected", t.dim),
         None => ("? not verified", t.dim),
     };

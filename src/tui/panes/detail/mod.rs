@@ -219,7 +219,13 @@ fn document(app: &App) -> Doc<'_> {
         if !out.is_empty() {
             out.blank();
         }
-        conn::connection(app, conn, &mut out);
+        conn::connection_at(
+            app,
+            conn,
+            app.store.stream_of(&r),
+            app.store.handshake_of(&r),
+            &mut out,
+        );
     }
     out
 }
