@@ -440,6 +440,11 @@ pub struct ConnectionEndEvent {
     pub app: Option<crate::app::AppSummary>,
     /// HTTP/2 connections: the WebSocket streams they carried.
     pub h2_ws_streams: u64,
+    /// A WebSocket stream's own record (RFC 8441), written when the stream
+    /// ends: its `stats` count that stream's DATA (`packets`: its DATA
+    /// frames, `bytes`/`stream_bytes`: their payload), `fin`/`rst` its
+    /// END_STREAM/RST_STREAM. The TCP connection's record follows at its end.
+    pub stream: Option<u32>,
 }
 
 impl ConnectionEndEvent {
@@ -508,6 +513,7 @@ impl Event {
             Event::Frame(e) => e.session.stream,
             Event::Message(e) => e.session.stream,
             Event::Violation(e) => e.session.stream,
+            Event::Close(e) => e.stream,
             _ => None,
         }
     }

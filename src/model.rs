@@ -118,6 +118,24 @@ impl fmt::Display for Dir {
     }
 }
 
+/// The connection's client and server, for records a layer writes of its
+/// own (an HTTP/2 stream's `close`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    pub client: std::net::SocketAddr,
+    pub server: std::net::SocketAddr,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        let none: std::net::SocketAddr = ([0, 0, 0, 0], 0).into();
+        Endpoints {
+            client: none,
+            server: none,
+        }
+    }
+}
+
 /// Identity of one session above TCP: the connection, and the HTTP/2 stream
 /// when the session is one of several multiplexed on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

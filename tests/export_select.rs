@@ -86,6 +86,7 @@ fn close(c: u64) -> Event {
         first_packet: 1,
         last_packet: 1,
         h2_ws_streams: 0,
+        stream: None,
     }))
 }
 

@@ -207,11 +207,44 @@ fn check(name: &str) {
         })
         .collect();
     assert!(bad.is_empty(), "{name}: {bad:?}");
+    // Each WebSocket stream's own close record, counting what it carried.
+    for c in connects.iter().filter(|c| c["status"] == 200) {
+        let id = c["stream"].as_u64().unwrap();
+        let rec: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "close" && e["stream"].as_u64() == Some(id))
+            .collect();
+        assert_eq!(rec.len(), 1, "{name}: stream {id}'s close record");
+        let count = |t: &str, d: &str| {
+            events
+                .iter()
+                .filter(|e| e["type"] == t && e["stream"].as_u64() == Some(id) && e["dir"] == d)
+                .count() as u64
+        };
+        for d in ["c2s", "s2c"] {
+            assert_eq!(
+                rec[0][d]["frames"].as_u64(),
+                Some(count("frame", d)),
+                "{name}: stream {id} {d}"
+            );
+            assert_eq!(
+                rec[0][d]["messages"].as_u64(),
+                Some(count("message", d)),
+                "{name}: stream {id} {d}"
+            );
+        }
+        assert_eq!(rec[0]["protocol"], "websocket", "{name}");
+        assert_eq!(rec[0]["handshake_seen"], true, "{name}");
+    }
     // The connection's close record: HTTP/2 with its WebSocket streams.
     let ok = connects.iter().filter(|c| c["status"] == 200).count() as u64;
     let close = events
         .iter()
-        .find(|e| e["type"] == "close" && e["websocket_streams"].as_u64().is_some_and(|n| n > 0))
+        .find(|e| {
+            e["type"] == "close"
+                && e["stream"].is_null()
+                && e["websocket_streams"].as_u64().is_some_and(|n| n > 0)
+        })
         .unwrap_or_else(|| panic!("{name}: no HTTP/2 close record"));
     assert_eq!(close["websocket_streams"].as_u64(), Some(ok), "{name}");
     assert_eq!(close["protocol"], "h2-websocket", "{name}");
@@ -297,7 +330,13 @@ fn one_stream_by_conn_slash_stream_and_by_export_flags() {
         .map(|l| l["type"].as_str().unwrap())
         .filter(|t| *t != "message")
         .collect();
-    assert_eq!(kinds, ["connection", "handshake", "close"]);
+    // The stream's own close record, then the connection's.
+    assert_eq!(kinds, ["connection", "handshake", "close", "close"]);
+    let closes: Vec<&Value> = lines.iter().filter(|l| l["type"] == "close").collect();
+    assert_eq!(
+        (closes[0]["stream"].as_u64(), closes[1]["stream"].is_null()),
+        (Some(1), true)
+    );
     assert!(
         lines
             .iter()

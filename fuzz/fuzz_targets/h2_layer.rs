@@ -219,7 +219,10 @@ fn run(flags: u8, steps: &[(Step, usize)], packets: bool) -> Outcome {
         max_message_bytes: 16384,
         ..SessionConfig::default()
     };
-    let mut d = StreamDriver::new(SessionId::conn(0), Box::new(H2Layer::new(cfg, flags & 1 == 0)));
+    let mut d = StreamDriver::new(
+        SessionId::conn(0),
+        Box::new(H2Layer::new(cfg, flags & 1 == 0, Default::default())),
+    );
     let mut out: Vec<Event> = Vec::new();
     let ts = Timestamp::new(1, 0);
     for (step, split) in steps {

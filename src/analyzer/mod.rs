@@ -517,8 +517,18 @@ impl StreamConsumer for Router<'_> {
                 }
                 let mut session = self.cfg.session;
                 session.decode = self.cfg.decode.for_conn(c.server.port(), c.client.port());
-                self.stacks
-                    .insert(c.conn, ConnStack::new(SessionId::conn(c.conn), hints, session));
+                self.stacks.insert(
+                    c.conn,
+                    ConnStack::new(
+                        SessionId::conn(c.conn),
+                        crate::model::Endpoints {
+                            client: c.client,
+                            server: c.server,
+                        },
+                        hints,
+                        session,
+                    ),
+                );
                 self.out.event(Event::Connection(c));
             }
             StreamEvent::Data {
@@ -619,6 +629,7 @@ fn close_record(s: &TcpSummary, summary: Option<SessionSummary>) -> ConnectionEn
         last_packet: s.last_packet,
         app: None,
         h2_ws_streams: 0,
+        stream: None,
     };
     if let Some(sum) = summary {
         for (d, st) in Dir::BOTH.into_iter().zip(end.stats.iter_mut()) {

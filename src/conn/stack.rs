@@ -9,7 +9,7 @@
 use super::probe::{self, ProbeHints, Proto};
 use crate::h2::H2Layer;
 use crate::http::Http1Upgrade;
-use crate::model::{Dir, SessionId, Stamp};
+use crate::model::{Dir, Endpoints, SessionId, Stamp};
 use crate::stream::{ByteLayer, LayerCx, StreamInput};
 use crate::tls::TlsLayer;
 use crate::ws::{SessionConfig, SessionSummary};
@@ -22,6 +22,7 @@ pub type LayerHook = dyn Fn(SessionId, Box<dyn ByteLayer>) -> Box<dyn ByteLayer>
 /// The layers of one TCP connection.
 pub struct ConnStack {
     id: SessionId,
+    ends: Endpoints,
     hints: ProbeHints,
     limits: SessionConfig,
     /// `None` until the first input picks the protocol.
@@ -40,9 +41,10 @@ const MEMORY_REPORT_EVERY: u32 = 32;
 const REPORT_FIRST: u32 = 4;
 
 impl ConnStack {
-    pub fn new(id: SessionId, hints: ProbeHints, limits: SessionConfig) -> Self {
+    pub fn new(id: SessionId, ends: Endpoints, hints: ProbeHints, limits: SessionConfig) -> Self {
         ConnStack {
             id,
+            ends,
             hints,
             limits,
             top: None,
@@ -63,12 +65,13 @@ impl ConnStack {
             // TLS owns the layer above it and feeds it plaintext: HTTP/1
             // or HTTP/2, as the first plaintext bytes say.
             Proto::Tls => Box::new(TlsLayer::new(Box::new(Plaintext {
+                ends: self.ends,
                 hints: self.hints,
                 limits: self.limits,
                 upper: None,
             }))),
             Proto::Http1 => http1(),
-            Proto::Http2 => Box::new(H2Layer::new(self.limits, self.hints.stream_start_seen)),
+            Proto::Http2 => Box::new(H2Layer::new(self.limits, self.hints.stream_start_seen, self.ends)),
         }
     }
 
@@ -129,6 +132,7 @@ impl ConnStack {
 /// The layer above TLS, chosen by the first plaintext bytes: HTTP/2 (its
 /// preface; ALPN `h2` announces the same) or HTTP/1.
 struct Plaintext {
+    ends: Endpoints,
     hints: ProbeHints,
     limits: SessionConfig,
     upper: Option<Box<dyn ByteLayer>>,
@@ -136,14 +140,14 @@ struct Plaintext {
 
 impl Plaintext {
     fn upper(&mut self, item: &StreamInput<'_>) -> &mut Box<dyn ByteLayer> {
-        let (hints, limits) = (self.hints, self.limits);
+        let (hints, limits, ends) = (self.hints, self.limits, self.ends);
         self.upper.get_or_insert_with(|| {
             let proto = match item {
                 StreamInput::Data { dir, bytes, .. } => probe::choose_plaintext(*dir, bytes, &hints),
                 StreamInput::Gap { .. } | StreamInput::End { .. } => Proto::Http1,
             };
             match proto {
-                Proto::Http2 => Box::new(H2Layer::new(limits, hints.stream_start_seen)),
+                Proto::Http2 => Box::new(H2Layer::new(limits, hints.stream_start_seen, ends)),
                 _ => Box::new(Http1Upgrade::new(SessionConfig {
                     force_ws: hints.force_ws,
                     stream_start_seen: hints.stream_start_seen,

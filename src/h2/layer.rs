@@ -114,14 +114,17 @@ pub struct H2Layer {
 impl H2Layer {
     /// `preface`: the connection starts at its beginning (the client's
     /// preface and both SETTINGS will be seen).
-    pub fn new(cfg: SessionConfig, preface: bool) -> Self {
+    pub fn new(cfg: SessionConfig, preface: bool, ends: crate::model::Endpoints) -> Self {
         H2Layer {
             sides: PerDir::new(Side::new(Dir::C2S, preface), Side::new(Dir::S2C, preface)),
-            streams: Streams::new(SessionConfig {
-                stream_start_seen: true,
-                force_ws: false,
-                ..cfg
-            }),
+            streams: Streams::new(
+                SessionConfig {
+                    stream_start_seen: true,
+                    force_ws: false,
+                    ..cfg
+                },
+                ends,
+            ),
         }
     }
 
@@ -302,8 +305,11 @@ impl H2Layer {
             _ => return,
         };
         match done {
-            Reading::Data { h, .. } if h.has(flags::END_STREAM) => {
-                self.streams.end(dir, h.stream, false, at, cx);
+            Reading::Data { h, .. } => {
+                self.streams.data_frame(dir, h.stream, at);
+                if h.has(flags::END_STREAM) {
+                    self.streams.end(dir, h.stream, false, at, cx);
+                }
             }
             Reading::Other {
                 h,

@@ -52,6 +52,13 @@ pub(super) struct H2Stream {
     /// Bytes passed to the WebSocket session per direction.
     fed: PerDir<u64>,
     ended: PerDir<bool>,
+    /// Ended by RST_STREAM (else END_STREAM, or the connection's end).
+    reset: PerDir<bool>,
+    /// DATA frames per direction.
+    data_frames: PerDir<u64>,
+    /// The stream's last activity, and the packets it spans.
+    last_at: Stamp,
+    packets: Option<PacketSpan>,
     refusal_reported: bool,
 }
 
@@ -59,6 +66,7 @@ pub(super) struct H2Stream {
 #[derive(Debug)]
 pub(super) struct Streams {
     cfg: SessionConfig,
+    ends: crate::model::Endpoints,
     map: BTreeMap<u32, H2Stream>,
     /// The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
     pub(super) connect_enabled: bool,
@@ -71,9 +79,10 @@ pub(super) struct Streams {
 }
 
 impl Streams {
-    pub(super) fn new(cfg: SessionConfig) -> Self {
+    pub(super) fn new(cfg: SessionConfig, ends: crate::model::Endpoints) -> Self {
         Streams {
             cfg,
+            ends,
             map: BTreeMap::new(),
             connect_enabled: false,
             done: SessionSummary::default(),
@@ -185,6 +194,10 @@ impl Streams {
                 request_at: at,
                 fed: PerDir::default(),
                 ended: PerDir::default(),
+                reset: PerDir::default(),
+                data_frames: PerDir::default(),
+                last_at: at,
+                packets: Some(PacketSpan::one(at.packet)),
                 refusal_reported: false,
             },
         );
@@ -416,6 +429,7 @@ impl Streams {
             return;
         }
         s.ended[dir] = true;
+        s.reset[dir] = rst;
         let sid = SessionId {
             conn: cx.id.conn,
             stream: Some(id),
@@ -428,17 +442,77 @@ impl Streams {
         }
     }
 
-    /// A stream is over: its session's summary joins the connection's.
+    /// A DATA frame of stream `id` from `dir` was read whole.
+    pub(super) fn data_frame(&mut self, dir: Dir, id: u32, at: Stamp) {
+        if let Some(s) = self.map.get_mut(&id) {
+            s.data_frames[dir] += 1;
+            s.last_at = s.last_at.max(at);
+            s.packets = Some(PacketSpan::join(s.packets, PacketSpan::one(at.packet)));
+        }
+    }
+
+    /// A stream is over: its `close` record, and its session's summary
+    /// joins the connection's.
     fn close_stream(&mut self, id: u32, at: Stamp, cx: &mut LayerCx<'_>) {
         let Some(s) = self.map.remove(&id) else { return };
-        if let Kind::WebSocket(mut ws) = s.kind {
-            let sid = SessionId {
-                conn: cx.id.conn,
-                stream: Some(id),
-            };
-            let sum = ws.finish(at, &mut cx.for_session(sid));
-            merge(&mut self.done, sum);
-        }
+        let Kind::WebSocket(mut ws) = s.kind else { return };
+        let sid = SessionId {
+            conn: cx.id.conn,
+            stream: Some(id),
+        };
+        let sum = ws.finish(at, &mut cx.for_session(sid));
+        // A stream that ended with the connection (no END_STREAM seen)
+        // ends at its last frame, not at the connection's end.
+        let last = if s.ended[Dir::C2S] && s.ended[Dir::S2C] {
+            s.last_at.max(at)
+        } else {
+            s.last_at
+        };
+        let stats = Dir::BOTH.map(|d| crate::event::DirStats {
+            packets: s.data_frames[d],
+            bytes: s.fed[d],
+            stream_bytes: s.fed[d],
+            gaps: 0,
+            gap_bytes: 0,
+            fin: s.ended[d] && !s.reset[d],
+            rst: s.reset[d],
+            frames: sum.frames[d],
+            messages: sum.messages[d],
+            close: sum.close[d].clone(),
+        });
+        let end = match (
+            s.reset[Dir::C2S] || s.reset[Dir::S2C],
+            s.ended[Dir::C2S],
+            s.ended[Dir::S2C],
+        ) {
+            (true, _, _) => crate::event::TcpEnd::Rst,
+            (false, true, true) => crate::event::TcpEnd::Fin,
+            (false, true, false) | (false, false, true) => crate::event::TcpEnd::HalfFin,
+            (false, false, false) => crate::event::TcpEnd::Open,
+        };
+        let packets = s.packets.unwrap_or(PacketSpan::one(at.packet));
+        cx.event(Event::Close(Box::new(crate::event::ConnectionEndEvent {
+            conn: cx.id.conn,
+            ts: last.ts,
+            client: self.ends.client,
+            server: self.ends.server,
+            first_ts: s.request_at.ts,
+            last_ts: last.ts,
+            end,
+            protocol: crate::event::Protocol::WebSocket,
+            stats,
+            close_first: sum.close_first,
+            rtt: sum.rtt,
+            handshake_seen: sum.handshake_seen,
+            violations: sum.violations,
+            tls: None,
+            first_packet: packets.first,
+            last_packet: packets.last,
+            app: sum.app.clone(),
+            h2_ws_streams: 0,
+            stream: Some(id),
+        })));
+        merge(&mut self.done, sum);
     }
 
     fn violation(

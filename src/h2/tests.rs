@@ -95,7 +95,7 @@ impl Talk {
     fn run(&self, split: Option<usize>) -> Vec<Event> {
         let mut d = StreamDriver::new(
             SessionId::conn(7),
-            Box::new(H2Layer::new(SessionConfig::default(), true)),
+            Box::new(H2Layer::new(SessionConfig::default(), true, Default::default())),
         );
         let mut out = Vec::new();
         let ts = Timestamp::new(1, 0);
@@ -352,7 +352,7 @@ fn a_gap_loses_the_framing_and_says_so() {
     let talk = Talk::open(true).say(Dir::C2S, headers_frame(1, &connect("/a", &[]), false));
     let mut d = StreamDriver::new(
         SessionId::conn(1),
-        Box::new(H2Layer::new(SessionConfig::default(), true)),
+        Box::new(H2Layer::new(SessionConfig::default(), true, Default::default())),
     );
     let mut out = Vec::new();
     let ts = Timestamp::new(1, 0);

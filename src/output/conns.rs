@@ -83,7 +83,9 @@ impl<W: Write> ConnsSink<W> {
 
 impl<W: Write> EventSink for ConnsSink<W> {
     fn event(&mut self, ev: Event) {
+        // One row per TCP connection: an HTTP/2 stream's record is not one.
         if let Event::Close(c) = ev
+            && c.stream.is_none()
             && self.error.is_none()
             && let Err(e) = self.add(&c)
         {

@@ -229,6 +229,13 @@ impl<'a> ExportSink<'a> {
                     self.message(ev, m)?;
                 }
             }
+            // An HTTP/2 stream's record: context of that stream, and its
+            // connection goes on.
+            Event::Close(c) if c.stream.is_some() => {
+                if self.sel.matches_session(c.conn, c.stream) {
+                    self.conn_record(c.conn, ev)?;
+                }
+            }
             Event::Close(c) => {
                 let conn = c.conn;
                 if self.shown.contains(&conn) {

@@ -174,6 +174,8 @@ impl EventWriter for HarWriter<'_> {
                 }
             }
             Event::Message(m) => self.message(m)?,
+            // An HTTP/2 stream's record: its connection goes on.
+            Event::Close(c) if c.stream.is_some() => {}
             Event::Close(c) => self.close(c.conn, c.end.as_str())?,
             // Control frames are not in `_webSocketMessages` (the command
             // refuses a selection of them); nothing else reaches a writer.

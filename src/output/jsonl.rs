@@ -439,6 +439,10 @@ fn diagnostic(o: &mut Obj<'_>, e: &DiagnosticEvent) {
 
 fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
     o.u64("conn", e.conn);
+    // An HTTP/2 WebSocket stream's own record (added field).
+    if let Some(id) = e.stream {
+        o.u64("stream", u64::from(id));
+    }
     o.display("client", &e.client);
     o.display("server", &e.server);
     o.ts("first_ts", e.first_ts);

@@ -625,8 +625,8 @@ fn diagnostic(e: &DiagnosticEvent, out: &mut String) {
 fn close(e: &ConnectionEndEvent, out: &mut String) {
     let _ = write!(
         out,
-        "#{} close {} {} ({:.3} s)",
-        e.conn,
+        "{} close {} {} ({:.3} s)",
+        Who(e.conn, e.stream),
         e.protocol_name(),
         e.end.as_str(),
         e.last_ts.seconds_since(e.first_ts)

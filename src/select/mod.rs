@@ -133,9 +133,11 @@ impl<'a> Row<'a> {
                 rule: Some(d.code),
                 ..Row::bare(RowKind::Diagnostic, d.conn, d.dir)
             },
-            Event::Connection(_) | Event::Tls(_) | Event::Close(_) => {
-                Row::bare(RowKind::Other, ev.conn(), None)
-            }
+            Event::Close(c) => Row {
+                stream: c.stream,
+                ..Row::bare(RowKind::Other, Some(c.conn), None)
+            },
+            Event::Connection(_) | Event::Tls(_) => Row::bare(RowKind::Other, ev.conn(), None),
         }
     }
 

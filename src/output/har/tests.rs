@@ -83,6 +83,7 @@ fn close(conn: ConnId) -> Event {
         first_packet: 1,
         last_packet: 1,
         h2_ws_streams: 0,
+        stream: None,
     })));
     events.remove(0)
 }

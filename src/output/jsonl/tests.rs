@@ -178,6 +178,7 @@ fn handshake_and_close_contract() {
         first_packet: 1,
         last_packet: 1,
         h2_ws_streams: 0,
+        stream: None,
     };
     let v = json(&Event::Close(Box::new(c)));
     assert_eq!(v["client"], "[::1]:8765");

@@ -249,6 +249,9 @@ impl Store {
                 }
                 self.push(r);
             }
+            // An HTTP/2 stream's record: the connection's own comes later
+            // (its rows and counts are the connection's already).
+            Event::Close(e) if e.stream.is_some() => {}
             Event::Close(e) => {
                 let id = e.conn;
                 if e.protocol.is_websocket() {
