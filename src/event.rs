@@ -333,6 +333,26 @@ pub struct TlsSummary {
     pub key_updates: PerDir<u64>,
 }
 
+/// `{"type":"http2"}` — an ordinary request on an HTTP/2 connection that
+/// carries WebSocket streams (RFC 8441): not a WebSocket, shown so the
+/// connection's other streams are accounted for.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Http2RequestEvent {
+    pub conn: ConnId,
+    /// `session.stream` is the request's stream.
+    pub session: SessionId,
+    /// When the request's headers completed.
+    pub ts: Timestamp,
+    pub method: String,
+    pub path: String,
+    pub authority: Option<String>,
+    /// The answer's `:status`; `None` when none was captured (the stream
+    /// ended or was reset first).
+    pub status: Option<u16>,
+    pub packet: u64,
+    pub response_packet: Option<u64>,
+}
+
 /// `{"type":"gap"}` — bytes of a stream that were not captured.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GapEvent {
@@ -475,6 +495,7 @@ pub enum Event {
     Violation(ViolationEvent),
     Diagnostic(DiagnosticEvent),
     Close(Box<ConnectionEndEvent>),
+    Http2(Box<Http2RequestEvent>),
 }
 
 impl Event {
@@ -488,6 +509,7 @@ impl Event {
             Event::Gap(e) => e.ts,
             Event::Violation(e) => e.ts,
             Event::Diagnostic(e) => e.ts,
+            Event::Http2(e) => e.ts,
             Event::Close(e) => e.ts,
         }
     }
@@ -502,6 +524,7 @@ impl Event {
             Event::Gap(e) => Some(e.conn),
             Event::Violation(e) => Some(e.conn),
             Event::Diagnostic(e) => e.conn,
+            Event::Http2(e) => Some(e.conn),
             Event::Close(e) => Some(e.conn),
         }
     }
@@ -514,6 +537,7 @@ impl Event {
             Event::Message(e) => e.session.stream,
             Event::Violation(e) => e.session.stream,
             Event::Close(e) => e.stream,
+            Event::Http2(e) => e.session.stream,
             _ => None,
         }
     }
@@ -529,6 +553,7 @@ impl Event {
             Event::Gap(_) => "gap",
             Event::Violation(_) => "violation",
             Event::Diagnostic(_) => "diagnostic",
+            Event::Http2(_) => "http2",
             Event::Close(_) => "close",
         }
     }

@@ -57,6 +57,12 @@ fn per_conn(events: &[Event], map: &BTreeMap<ConnId, ConnId>) -> BTreeMap<ConnId
                 x.packet = 0;
                 x.response_packet = x.response_packet.map(|_| 0);
             }
+            Event::Http2(x) => {
+                x.conn = new;
+                x.session.conn = new;
+                x.packet = 0;
+                x.response_packet = x.response_packet.map(|_| 0);
+            }
             Event::Frame(x) => {
                 x.conn = new;
                 x.session.conn = new;

@@ -179,14 +179,28 @@ fn check(name: &str) {
         }
         assert_eq!(!h["deflate"].is_null(), c["extensions"].is_string(), "{name}");
     }
-    // The ordinary requests beside them are not WebSockets.
+    // The ordinary requests beside them are not WebSockets: one `http2`
+    // record each, with the method, path and status the peers logged.
     for r in lines.iter().filter(|l| l["http2"] == "request") {
         let s = r["stream"].as_u64().unwrap();
+        let mine: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["stream"].as_u64() == Some(s))
+            .collect();
         assert!(
-            !events.iter().any(|e| e["stream"].as_u64() == Some(s)),
-            "{name}: the {} {} on stream {s} reported as WebSocket",
+            mine.len() == 1 && mine[0]["type"] == "http2",
+            "{name}: the {} {} on stream {s} reported as {mine:?}",
             r["method"],
             r["path"]
+        );
+        let answer = lines
+            .iter()
+            .find(|l| l["http2"] == "response" && l["stream"].as_u64() == Some(s))
+            .unwrap_or_else(|| panic!("{name}: no logged answer for stream {s}"));
+        assert_eq!(
+            (&mine[0]["method"], &mine[0]["path"], &mine[0]["status"]),
+            (&r["method"], &r["path"], &answer["status"]),
+            "{name}"
         );
     }
     // Frame fields: clients mask, servers do not; RSV1 only on compressed
@@ -292,10 +306,17 @@ fn one_stream_by_conn_slash_stream_and_by_export_flags() {
         );
         assert_eq!(got.iter().collect::<Vec<_>>(), want, "conn:0/{stream}");
     }
-    // `conn:0/7` is the plain GET: no WebSocket, nothing selected (and
-    // the exit code says so).
+    // `conn:0/7` is the plain GET: its `http2` record, nothing WebSocket.
+    let got = common::wsscope_jsonl(&["dump", "--format", "jsonl", "--select", "conn:0/7"], &cap);
+    let kinds: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["http2"]);
+    assert_eq!(
+        (&got[0]["method"], &got[0]["path"], &got[0]["status"]),
+        (&Value::from("GET"), &Value::from("/plain"), &Value::from(200))
+    );
+    // A stream that does not exist selects nothing (and the exit code says so).
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsscope"))
-        .args(["dump", "--format", "jsonl", "--select", "conn:0/7"])
+        .args(["dump", "--format", "jsonl", "--select", "conn:0/9"])
         .arg(&cap)
         .output()
         .unwrap();

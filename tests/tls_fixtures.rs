@@ -174,6 +174,7 @@ fn conn_of(e: &Event) -> Option<ConnId> {
         Event::Violation(x) => Some(x.conn),
         Event::Diagnostic(x) => x.conn,
         Event::Close(x) => Some(x.conn),
+        Event::Http2(x) => Some(x.conn),
     }
 }
 

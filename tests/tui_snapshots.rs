@@ -1327,6 +1327,10 @@ fn renumbered(ev: Event, id: ConnId) -> Event {
             e.conn = id;
             Event::Handshake(e)
         }
+        Event::Http2(mut e) => {
+            e.conn = id;
+            Event::Http2(e)
+        }
         Event::Frame(mut e) => {
             e.conn = id;
             Event::Frame(e)

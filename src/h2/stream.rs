@@ -40,8 +40,11 @@ pub(super) enum Kind {
     WebSocket(Box<WsSession>),
     /// Its CONNECT was refused (the status).
     Refused(u16),
-    /// An ordinary request.
-    Plain,
+    /// An ordinary request, and whether its answer came (it is listed
+    /// once: with the answer, or when the stream ends without one).
+    Plain {
+        answered: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -188,7 +191,7 @@ impl Streams {
                         dropped: 0,
                     }
                 } else {
-                    Kind::Plain
+                    Kind::Plain { answered: false }
                 },
                 request: headers,
                 request_at: at,
@@ -207,6 +210,19 @@ impl Streams {
         let Some(s) = self.map.get_mut(&id) else {
             return;
         };
+        if matches!(s.kind, Kind::Plain { answered: false }) {
+            let status = headers
+                .iter()
+                .find(|(k, _)| k == ":status")
+                .and_then(|(_, v)| v.trim().parse::<u16>().ok());
+            // 1xx: informational, the real answer follows.
+            if status.is_none_or(|st| st >= 200) {
+                s.kind = Kind::Plain { answered: true };
+                let ev = plain_request(cx.id.conn, id, s, status, Some(at));
+                cx.event(ev);
+            }
+            return;
+        }
         let Kind::Connect { early, dropped } = &mut s.kind else {
             return;
         };
@@ -455,7 +471,16 @@ impl Streams {
     /// joins the connection's.
     fn close_stream(&mut self, id: u32, at: Stamp, cx: &mut LayerCx<'_>) {
         let Some(s) = self.map.remove(&id) else { return };
-        let Kind::WebSocket(mut ws) = s.kind else { return };
+        let mut ws = match s.kind {
+            Kind::WebSocket(ws) => ws,
+            // An ordinary request never answered: still listed.
+            Kind::Plain { answered: false } => {
+                let ev = plain_request(cx.id.conn, id, &s, None, None);
+                cx.event(ev);
+                return;
+            }
+            _ => return,
+        };
         let sid = SessionId {
             conn: cx.id.conn,
             stream: Some(id),
@@ -557,4 +582,29 @@ pub(super) fn merge(into: &mut SessionSummary, s: SessionSummary) {
     if into.app.is_none() {
         into.app = s.app;
     }
+}
+
+/// The `http2` record of an ordinary request on stream `id`.
+fn plain_request(
+    conn: crate::event::ConnId,
+    id: u32,
+    s: &H2Stream,
+    status: Option<u16>,
+    answered: Option<Stamp>,
+) -> Event {
+    let get = |n: &str| s.request.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    Event::Http2(Box::new(crate::event::Http2RequestEvent {
+        conn,
+        session: SessionId {
+            conn,
+            stream: Some(id),
+        },
+        ts: s.request_at.ts,
+        method: get(":method").unwrap_or_default(),
+        path: get(":path").unwrap_or_default(),
+        authority: get(":authority"),
+        status,
+        packet: s.request_at.packet,
+        response_packet: answered.map(|a| a.packet),
+    }))
 }

@@ -263,7 +263,7 @@ impl<'a> ExportSink<'a> {
                 }
                 self.conn_record(t.conn, ev)?
             }
-            Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) => {}
+            Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) | Event::Http2(_) => {}
         }
         Ok(())
     }

@@ -124,6 +124,7 @@ pub fn event_json_with(ev: &Event, payload: PayloadLimit, out: &mut Vec<u8>) {
         Event::Gap(e) => gap(&mut o, e),
         Event::Violation(e) => violation(&mut o, e),
         Event::Diagnostic(e) => diagnostic(&mut o, e),
+        Event::Http2(e) => http2(&mut o, e),
         Event::Close(e) => close(&mut o, e),
     }
     o.end();
@@ -427,6 +428,17 @@ fn violation(o: &mut Obj<'_>, e: &ViolationEvent) {
     o.str("detail", &e.detail);
     o.packet("packet", e.packet);
     o.opt_u64("frame_offset", e.frame_offset);
+}
+
+fn http2(o: &mut Obj<'_>, e: &crate::event::Http2RequestEvent) {
+    o.u64("conn", e.conn);
+    o.opt_u64("stream", e.session.stream.map(u64::from));
+    o.str("method", &e.method);
+    o.str("path", &e.path);
+    o.opt_str("authority", e.authority.as_deref());
+    o.opt_u64("status", e.status.map(u64::from));
+    o.packet("packet", e.packet);
+    o.packet("response_packet", e.response_packet.unwrap_or(0));
 }
 
 fn diagnostic(o: &mut Obj<'_>, e: &DiagnosticEvent) {

@@ -315,6 +315,17 @@ pub fn format_event_body(ev: &Event, preview: usize, all_messages: bool, out: &m
         Event::Violation(e) => violation(e, out),
         Event::Diagnostic(e) => diagnostic(e, out),
         Event::Close(e) => close(e, out),
+        Event::Http2(e) => {
+            let _ = write!(
+                out,
+                "{} http2 {} {} → {}",
+                Who(e.conn, e.session.stream),
+                sanitize_str(&e.method),
+                sanitize_str(&e.path),
+                e.status
+                    .map_or_else(|| "(no answer captured)".to_string(), |s| s.to_string())
+            );
+        }
     }
     packets(ev, out);
     true
@@ -345,6 +356,13 @@ fn packets(ev: &Event, out: &mut String) {
             PacketSpan {
                 first: e.first_packet,
                 last: e.last_packet,
+            },
+            None,
+        ),
+        Event::Http2(e) => (
+            PacketSpan {
+                first: e.packet,
+                last: e.response_packet.unwrap_or(e.packet),
             },
             None,
         ),

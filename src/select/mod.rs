@@ -137,6 +137,10 @@ impl<'a> Row<'a> {
                 stream: c.stream,
                 ..Row::bare(RowKind::Other, Some(c.conn), None)
             },
+            Event::Http2(h) => Row {
+                stream: h.session.stream,
+                ..Row::bare(RowKind::Other, Some(h.conn), None)
+            },
             Event::Connection(_) | Event::Tls(_) => Row::bare(RowKind::Other, ev.conn(), None),
         }
     }

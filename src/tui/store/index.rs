@@ -252,6 +252,9 @@ impl Store {
             // An HTTP/2 stream's record: the connection's own comes later
             // (its rows and counts are the connection's already).
             Event::Close(e) if e.stream.is_some() => {}
+            // Ordinary HTTP/2 requests beside WebSocket streams: not rows
+            // of the timeline (yet); `dump` lists them.
+            Event::Http2(_) => {}
             Event::Close(e) => {
                 let id = e.conn;
                 if e.protocol.is_websocket() {

@@ -665,8 +665,9 @@ impl Store {
             }
             None => 0,
         };
+        // WebSocket streams only: an ordinary request's stream is no row's.
         self.slot = match (id, ev.stream()) {
-            (Some(c), Some(s)) => self.stream_slot(c, s),
+            (Some(c), Some(s)) if !matches!(ev, Event::Http2(_)) => self.stream_slot(c, s),
             _ => None,
         };
         self.index(ev);
