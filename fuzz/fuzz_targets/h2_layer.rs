@@ -50,19 +50,11 @@ use wsscope_fuzz::Input;
 const H2_HEAP_BOUND: usize = 16 << 20;
 
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut v = (payload.len() as u32).to_be_bytes()[1..].to_vec();
-    v.extend_from_slice(&[kind, flags]);
-    v.extend_from_slice(&stream.to_be_bytes());
-    v.extend_from_slice(payload);
-    v
+    wsscope::h2::frame::encode(wsscope::h2::frame::FrameType(kind), flags, stream, payload)
 }
 
 fn literal(out: &mut Vec<u8>, n: &str, v: &str) {
-    out.push(0);
-    out.push(n.len() as u8);
-    out.extend_from_slice(n.as_bytes());
-    out.push(v.len() as u8);
-    out.extend_from_slice(v.as_bytes());
+    out.extend(wsscope::h2::hpack::encode_literals(&[(n, v)]));
 }
 
 /// What the ops make: (dir, bytes) packets, gaps and ends.

@@ -190,6 +190,21 @@ pub fn settings(payload: &[u8]) -> Option<Vec<(u16, u32)>> {
     )
 }
 
+/// A frame's bytes: what tests, fuzz targets and tools write (wsscope
+/// itself only reads frames). `payload` must fit in 24 bits.
+pub fn encode(kind: FrameType, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len())
+        .unwrap_or(MAX_FRAME_LEN)
+        .min(MAX_FRAME_LEN);
+    let mut v = Vec::with_capacity(HEADER_LEN + payload.len());
+    v.extend_from_slice(&len.to_be_bytes()[1..]);
+    v.push(kind.0);
+    v.push(flags);
+    v.extend_from_slice(&(stream & 0x7fff_ffff).to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
 /// A 4-byte big-endian field at the start of a payload (RST_STREAM's and
 /// GOAWAY's error code, WINDOW_UPDATE's increment).
 pub fn u32_at(payload: &[u8], at: usize) -> Option<u32> {

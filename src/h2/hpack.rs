@@ -23,6 +23,25 @@ pub const UNSEEN_SETTINGS_LIMIT: usize = 64 << 10;
 /// The largest limit honoured from a SETTINGS_HEADER_TABLE_SIZE.
 pub const MAX_TABLE_SIZE: usize = 1 << 20;
 
+/// A header block of literals without indexing and without Huffman (RFC
+/// 7541 §6.2.2), which every decoder must read: for tests, fuzz targets
+/// and tools (wsscope itself only decodes). Names and values over 126
+/// bytes are cut.
+pub fn encode_literals(headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (n, val) in headers {
+        // Literal without indexing, new name (0000 0000), then the name
+        // and the value as strings without Huffman (H = 0, 7-bit length).
+        v.push(0x00);
+        for s in [n.as_bytes(), val.as_bytes()] {
+            let b = s.get(..126).unwrap_or(s);
+            v.push(b.len() as u8);
+            v.extend_from_slice(b);
+        }
+    }
+    v
+}
+
 /// One direction's header decoding.
 pub struct HeaderDecoder {
     inner: Decoder<'static>,
@@ -247,6 +266,14 @@ mod tests {
                 "huffman {huffman}"
             );
         }
+    }
+
+    #[test]
+    fn literals_written_are_read_back() {
+        let h = [(":method", "CONNECT"), (":protocol", "websocket"), ("x", "")];
+        let mut d = HeaderDecoder::new(true);
+        let got = d.decode(&encode_literals(&h)).unwrap();
+        assert_eq!(pairs(&got), h);
     }
 
     #[test]

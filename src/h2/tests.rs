@@ -12,27 +12,11 @@ use crate::ws::frame::encode_frame;
 use crate::ws::session::SessionConfig;
 
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len() as u32;
-    let mut v = len.to_be_bytes()[1..].to_vec();
-    v.push(kind);
-    v.push(flags);
-    v.extend_from_slice(&stream.to_be_bytes());
-    v.extend_from_slice(payload);
-    v
+    super::frame::encode(super::frame::FrameType(kind), flags, stream, payload)
 }
 
-/// A header block of literals without indexing and without Huffman (RFC
-/// 7541 §6.2.2): what any encoder may send.
 fn block(headers: &[(&str, &str)]) -> Vec<u8> {
-    let mut v = Vec::new();
-    for (n, val) in headers {
-        v.push(0x00);
-        v.push(n.len() as u8);
-        v.extend_from_slice(n.as_bytes());
-        v.push(val.len() as u8);
-        v.extend_from_slice(val.as_bytes());
-    }
-    v
+    super::hpack::encode_literals(headers)
 }
 
 fn settings(entries: &[(u16, u32)]) -> Vec<u8> {
