@@ -196,6 +196,9 @@ pub struct HandshakeEvent {
     pub http_version: Option<&'static str>,
     /// HTTP/2: the CONNECT's `:protocol` (`websocket`).
     pub protocol: Option<String>,
+    /// HTTP/2: the server's SETTINGS before the CONNECT was answered
+    /// (identifier, value): `ENABLE_CONNECT_PROTOCOL` (0x8) allows it.
+    pub server_settings: Vec<(u16, u32)>,
 }
 
 /// Negotiated RFC 7692 parameters (from the server's answer).

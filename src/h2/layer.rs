@@ -383,6 +383,9 @@ impl H2Layer {
             }
             FrameType::SETTINGS if !h.has(flags::ACK) => match frame::settings(payload) {
                 Some(entries) => {
+                    if dir == Dir::S2C {
+                        self.streams.server_settings(&entries);
+                    }
                     for (id, value) in entries {
                         match id {
                             // The sender's limit for header blocks sent to it.

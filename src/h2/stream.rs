@@ -73,6 +73,9 @@ pub(super) struct Streams {
     map: BTreeMap<u32, H2Stream>,
     /// The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
     pub(super) connect_enabled: bool,
+    /// The server's settings so far (each id's latest value, in order of
+    /// first appearance): what allowed, or did not allow, a CONNECT.
+    settings: Vec<(u16, u32)>,
     /// Sessions of streams that ended, their summaries kept for the
     /// connection's `close` record.
     done: SessionSummary,
@@ -88,10 +91,27 @@ impl Streams {
             ends,
             map: BTreeMap::new(),
             connect_enabled: false,
+            settings: Vec::new(),
             done: SessionSummary::default(),
             ws_streams: 0,
             requests: 0,
             violations: 0,
+        }
+    }
+
+    /// A SETTINGS frame from the server.
+    pub(super) fn server_settings(&mut self, entries: &[(u16, u32)]) {
+        for &(id, v) in entries {
+            match self.settings.iter().position(|(i, _)| *i == id) {
+                Some(at) => {
+                    if let Some(e) = self.settings.get_mut(at) {
+                        e.1 = v;
+                    }
+                }
+                // Bounded: a hostile peer may send many distinct ids.
+                None if self.settings.len() < 32 => self.settings.push((id, v)),
+                None => {}
+            }
         }
     }
 
@@ -313,6 +333,7 @@ impl Streams {
             response_packet: Some(at.packet),
             decoder: app.clone(),
             http_version: Some("2"),
+            server_settings: self.settings.clone(),
             protocol: get(req, ":protocol"),
         };
         let accept_present = ev.accept.is_some();

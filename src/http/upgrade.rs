@@ -453,6 +453,7 @@ impl Http1Upgrade {
             decoder: None,
             http_version: None,
             protocol: None,
+            server_settings: Vec::new(),
         };
         let mut ev = ev;
         if switched {

@@ -247,6 +247,15 @@ fn handshake(o: &mut Obj<'_>, e: &HandshakeEvent) {
     if let Some(v) = e.http_version {
         o.str("http_version", v);
         o.opt_str("protocol", e.protocol.as_deref());
+        o.key("server_settings");
+        let mut s = Obj::new(o.out);
+        for (id, v) in &e.server_settings {
+            match crate::h2::frame::setting::name(*id) {
+                Some(n) => s.u64(n, u64::from(*v)),
+                None => s.u64(&format!("0x{id:x}"), u64::from(*v)),
+            }
+        }
+        s.end();
         o.str(
             "note",
             "RFC 8441: a WebSocket over HTTP/2 is opened by an extended CONNECT, with no Sec-WebSocket-Key and no accept to verify",

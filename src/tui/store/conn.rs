@@ -67,6 +67,8 @@ pub struct StreamEntry {
     pub id: u32,
     /// Its extended CONNECT and the answer.
     pub handshake: Option<Box<Handshake>>,
+    /// The server's SETTINGS that allowed (or not) the CONNECT.
+    pub settings: Vec<(u16, u32)>,
 }
 
 /// The rarer parts of a connection's end summary.
@@ -189,8 +191,10 @@ impl Conn {
             + self
                 .streams()
                 .iter()
-                .filter_map(|s| s.handshake.as_ref())
-                .map(|h| h.heap_bytes())
+                .map(|s| {
+                    s.handshake.as_ref().map_or(0, |h| h.heap_bytes())
+                        + s.settings.capacity() * size_of::<(u16, u32)>()
+                })
                 .sum::<usize>();
         hs + tls + extra + ws + streams
     }

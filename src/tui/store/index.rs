@@ -58,10 +58,11 @@ impl Store {
                         // stands for the connection (its row in the pane).
                         match slot.and_then(|s| c.ws.as_mut().and_then(|w| w.streams.get_mut(s))) {
                             Some(s) => {
+                                s.handshake = Some(Box::new(compact.clone()));
+                                s.settings = h.server_settings.clone();
                                 if c.handshake.is_none() {
-                                    c.handshake = Some(Box::new(compact.clone()));
+                                    c.handshake = Some(Box::new(compact));
                                 }
-                                s.handshake = Some(Box::new(compact));
                             }
                             None => c.handshake = Some(Box::new(compact)),
                         }

@@ -595,6 +595,7 @@ impl Store {
         c.push(conn::StreamEntry {
             id: stream,
             handshake: None,
+            settings: Vec::new(),
         });
         Some(c.len() - 1)
     }

@@ -37,6 +37,19 @@ pub(super) fn connection_at(
         ),
         t.title,
     );
+    if let Some(e) = stream.and_then(|id| c.streams().iter().find(|s| s.id == id))
+        && !e.settings.is_empty()
+    {
+        let s: Vec<String> = e
+            .settings
+            .iter()
+            .map(|(id, v)| match crate::h2::frame::setting::name(*id) {
+                Some(n) => format!("{n}={v}"),
+                None => format!("0x{id:x}={v}"),
+            })
+            .collect();
+        out.field("Server SETTINGS", s.join(" "));
+    }
     if !c.streams().is_empty() {
         let ids: Vec<String> = c.streams().iter().map(|s| s.id.to_string()).collect();
         out.field(
