@@ -52,6 +52,10 @@ codes! {
     TLS_RESYNC = "tls-resync": "bytes skipped to find the next TLS record after a gap or garbage";
     TLS_UNDECRYPTABLE = "tls-undecryptable": "a TLS record that could not be decrypted although keys were known";
     TLS_KEYLOG = "tls-keylog": "a key log line that could not be read";
+    H2_FRAMING_LOST = "h2-framing-lost": "a gap in an HTTP/2 connection: frame boundaries lost, the rest of that direction counted, not decoded";
+    H2_BAD_FRAME = "h2-bad-frame": "an HTTP/2 frame that cannot be read (padding, SETTINGS length, a non-DATA frame over 1 MiB)";
+    H2_HPACK = "h2-hpack-error": "an HTTP/2 header block that did not decode; that direction's later blocks are not decoded";
+    H2_BAD_PREFACE = "h2-bad-preface": "the client's first bytes are not the HTTP/2 connection preface";
 }
 
 #[cfg(test)]
@@ -62,7 +66,9 @@ mod tests {
         for (code, meaning) in super::ALL {
             assert!(seen.insert(*code), "{code} twice");
             assert!(
-                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                // Digits too: `h2-…` names HTTP/2.
+                code.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "{code}"
             );
             assert!(!meaning.is_empty());

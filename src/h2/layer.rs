@@ -27,16 +27,16 @@ use crate::ws::session::SessionConfig;
 /// header block or SETTINGS this large is hostile, not HTTP.
 pub const MAX_HELD_FRAME: u32 = 1 << 20;
 
-/// Diagnostic codes of this layer.
+/// Diagnostic codes of this layer (registered in [`crate::diag`]).
 pub mod diag {
     /// A gap in the connection's bytes: frame boundaries are lost.
-    pub const FRAMING_LOST: &str = "h2-framing-lost";
+    pub const FRAMING_LOST: &str = crate::diag::H2_FRAMING_LOST;
     /// A frame that could not be read (padding, length, size).
-    pub const BAD_FRAME: &str = "h2-bad-frame";
+    pub const BAD_FRAME: &str = crate::diag::H2_BAD_FRAME;
     /// A header block that did not decode.
-    pub const HPACK: &str = "h2-hpack-error";
+    pub const HPACK: &str = crate::diag::H2_HPACK;
     /// The client's first bytes were not the connection preface.
-    pub const BAD_PREFACE: &str = "h2-bad-preface";
+    pub const BAD_PREFACE: &str = crate::diag::H2_BAD_PREFACE;
 }
 
 /// The frame being read in one direction.

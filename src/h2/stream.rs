@@ -26,6 +26,14 @@ pub mod rules {
     pub const KEY_OR_ACCEPT_PRESENT: &str = "h2-websocket-key-or-accept";
     /// DATA on a WebSocket stream whose CONNECT was refused (RFC 9113 §8.5).
     pub const DATA_AFTER_REFUSAL: &str = "h2-data-after-refused-connect";
+
+    /// Every rule, for the selection language (`rule:`).
+    pub const ALL: &[&str] = &[
+        CONNECT_NOT_ENABLED,
+        CONNECT_MISSING_PSEUDO,
+        KEY_OR_ACCEPT_PRESENT,
+        DATA_AFTER_REFUSAL,
+    ];
 }
 
 /// What a stream is.

@@ -261,6 +261,7 @@ fn parse_is(v: &str) -> Result<Is, String> {
 fn rule_names() -> impl Iterator<Item = &'static str> {
     crate::ws::rules::ALL
         .iter()
+        .chain(crate::h2::stream::rules::ALL)
         .copied()
         .chain(crate::diag::ALL.iter().map(|(code, _)| *code))
 }

@@ -374,3 +374,19 @@ fn conn_slash_stream_selects_one_http2_stream() {
     assert!(err("conn:3/x").contains("conn:3/1"), "{}", err("conn:3/x"));
     assert!(err("conn:/1").contains("CONN/STREAM"), "{}", err("conn:/1"));
 }
+
+#[test]
+fn http2_rules_and_codes_are_known() {
+    for r in [
+        "rule:h2-connect-protocol-not-enabled",
+        "rule:h2-data-after-refused-connect",
+        "rule:h2-framing-lost",
+    ] {
+        sel(r);
+    }
+    assert!(
+        err("rule:h2-connect").contains("did you mean"),
+        "{}",
+        err("rule:h2-connect")
+    );
+}
