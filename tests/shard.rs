@@ -74,6 +74,7 @@ fn captures() -> Vec<PathBuf> {
     caps.extend(common::captures_in(&root.join("fixtures/hostile")));
     caps.extend(common::captures_in(&root.join("fixtures/wss")));
     caps.extend(common::captures_in(&root.join("fixtures/apps")));
+    caps.extend(common::captures_in(&root.join("fixtures/h2")));
     caps
 }
 

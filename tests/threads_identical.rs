@@ -90,6 +90,7 @@ fn two_threads_write_what_one_writes_on_every_fixture() {
     caps.extend(common::captures_in(&common::root().join("fixtures/hostile")));
     caps.extend(common::captures_in(&common::root().join("fixtures/wss")));
     caps.extend(common::captures_in(&common::root().join("fixtures/apps")));
+    caps.extend(common::captures_in(&common::root().join("fixtures/h2")));
     for cap in &caps {
         bytes += same(cap);
         // A wss:// capture with its key log too: decrypted (on one thread
