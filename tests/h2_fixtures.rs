@@ -365,6 +365,24 @@ fn one_stream_by_conn_slash_stream_and_by_export_flags() {
             .all(|l| l["stream"] == 1),
         "{lines:?}"
     );
+    // The hexdump names the stream in each payload's header line.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsscope"))
+        .args(["export", "--select", "conn:0/3"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("# conn ")).collect();
+    assert_eq!(
+        headers.len() as u64,
+        all.iter()
+            .filter(|e| e["type"] == "message" && e["stream"] == 3)
+            .count() as u64
+    );
+    assert!(
+        headers.iter().all(|h| h.starts_with("# conn 0/3 ")),
+        "{headers:?}"
+    );
     // A pcap export of a stream keeps the whole TCP connection.
     let dir = tempfile::tempdir().unwrap();
     let one = dir.path().join("s1.pcap");

@@ -120,6 +120,8 @@ pub enum Output<'a> {
 /// A selected payload, ready to be written.
 struct Item<'e> {
     conn: ConnId,
+    /// The HTTP/2 stream of a WebSocket inside HTTP/2 (RFC 8441).
+    stream: Option<u32>,
     dir: Dir,
     ts: Timestamp,
     opcode: u8,
@@ -361,6 +363,7 @@ impl<'a> ExportSink<'a> {
         }
         let item = Item {
             conn: f.conn,
+            stream: f.session.stream,
             dir: f.dir,
             ts: f.ts,
             opcode: f.opcode,
@@ -423,6 +426,7 @@ impl<'a> ExportSink<'a> {
         }
         let item = Item {
             conn: m.conn,
+            stream: m.session.stream,
             dir: m.dir,
             ts: m.ts,
             opcode: m.opcode,
@@ -513,9 +517,14 @@ impl EventSink for ExportSink<'_> {
 
 /// The one-line `#` header before a dumped payload.
 fn header_line(item: &Item<'_>) -> String {
+    // `0/3`: stream 3 of connection 0 (a WebSocket inside HTTP/2).
+    let conn = match item.stream {
+        Some(s) => format!("{}/{s}", item.conn),
+        None => item.conn.to_string(),
+    };
     let mut s = format!(
         "# conn {} {} {} {} {} bytes",
-        item.conn,
+        conn,
         item.dir,
         item.ts,
         opcode_label(item.opcode),
