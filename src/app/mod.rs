@@ -175,6 +175,23 @@ pub enum DecodeMode {
     Force(AppProto),
 }
 
+impl DecodeMode {
+    /// The protocol a switched handshake names, as this mode allows: none
+    /// when off, the forced one, or what the agreed subprotocol or the URL
+    /// say ([`by_handshake`]). One rule for HTTP/1.1 upgrades and HTTP/2
+    /// CONNECTs.
+    pub fn choose(self, subprotocol: Option<&str>, path: &str) -> Option<Choice> {
+        match self {
+            DecodeMode::Off => None,
+            DecodeMode::Force(p) => Some(Choice {
+                proto: p,
+                evidence: Evidence::Forced,
+            }),
+            DecodeMode::Auto => by_handshake(subprotocol, path),
+        }
+    }
+}
+
 /// One `--decode` value: for every connection, or for one port's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeSpec {

@@ -239,10 +239,7 @@ impl Streams {
             return;
         };
         if matches!(s.kind, Kind::Plain { answered: false }) {
-            let status = headers
-                .iter()
-                .find(|(k, _)| k == ":status")
-                .and_then(|(_, v)| v.trim().parse::<u16>().ok());
+            let status = status_of(&headers);
             // 1xx: informational, the real answer follows.
             if status.is_none_or(|st| st >= 200) {
                 s.kind = Kind::Plain { answered: true };
@@ -254,10 +251,7 @@ impl Streams {
         let Kind::Connect { early, dropped } = &mut s.kind else {
             return;
         };
-        let status = headers
-            .iter()
-            .find(|(k, _)| k == ":status")
-            .and_then(|(_, v)| v.trim().parse::<u16>().ok());
+        let status = status_of(&headers);
         // 1xx: informational, the real answer follows.
         if status.is_some_and(|st| (100..200).contains(&st)) {
             return;
@@ -290,14 +284,7 @@ impl Streams {
         let path = get(req, ":path").unwrap_or_default();
         let server_sub = joined(&headers, "sec-websocket-protocol");
         let app = if ok {
-            match self.cfg.decode {
-                crate::app::DecodeMode::Off => None,
-                crate::app::DecodeMode::Force(p) => Some(crate::app::Choice {
-                    proto: p,
-                    evidence: crate::app::Evidence::Forced,
-                }),
-                crate::app::DecodeMode::Auto => crate::app::by_handshake(server_sub.as_deref(), &path),
-            }
+            self.cfg.decode.choose(server_sub.as_deref(), &path)
         } else {
             None
         };
@@ -636,4 +623,12 @@ fn plain_request(
         packet: s.request_at.packet,
         response_packet: answered.map(|a| a.packet),
     }))
+}
+
+/// An answer's `:status`, if it has a number there.
+fn status_of(headers: &Headers) -> Option<u16> {
+    headers
+        .iter()
+        .find(|(k, _)| k == ":status")
+        .and_then(|(_, v)| v.trim().parse::<u16>().ok())
 }

@@ -457,16 +457,7 @@ impl Http1Upgrade {
         };
         let mut ev = ev;
         if switched {
-            self.app = match self.cfg.decode {
-                crate::app::DecodeMode::Off => None,
-                crate::app::DecodeMode::Force(p) => Some(crate::app::Choice {
-                    proto: p,
-                    evidence: crate::app::Evidence::Forced,
-                }),
-                crate::app::DecodeMode::Auto => {
-                    crate::app::by_handshake(ev.server_subprotocol.as_deref(), &ev.path)
-                }
-            };
+            self.app = self.cfg.decode.choose(ev.server_subprotocol.as_deref(), &ev.path);
             ev.decoder = self.app.clone();
         }
         cx.event(Event::Handshake(Box::new(ev)));
