@@ -59,17 +59,44 @@ impl Cli {
     /// Settles the input flags of whichever command runs ([`InputArgs::resolve`]).
     pub fn resolve_inputs(&mut self) -> anyhow::Result<()> {
         match &mut self.command {
-            Some(Command::Dump { input, .. }) | Some(Command::Conns { input, .. }) => input.resolve(),
+            Some(Command::Dump { input, .. }) => input.resolve(),
+            Some(Command::Conns { input, .. }) => {
+                input.resolve()?;
+                one_capture(input, "conns")
+            }
             Some(Command::Export(args)) => {
                 // `-o -` is standard output, as for tcpdump's `-w -`.
                 if args.output.as_deref() == Some(std::path::Path::new("-")) {
                     args.output = None;
                 }
-                args.input.resolve()
+                args.input.resolve()?;
+                one_capture(&args.input, "export")
             }
-            None => self.input.resolve(),
+            None => {
+                self.input.resolve()?;
+                if self.input.is_many() {
+                    bail!(
+                        "the timeline opens one capture ({} given): open them one at a time, or use \
+                         `wsscope dump` / `wsscope conns`, which read several",
+                        self.input.captures.len()
+                    );
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// Refuses several captures where `command` reads one.
+fn one_capture(input: &InputArgs, command: &str) -> anyhow::Result<()> {
+    if input.is_many() {
+        bail!(
+            "`wsscope {command}` reads one capture ({} given): run it once per capture, or use \
+             `wsscope dump`, which reads several",
+            input.captures.len()
+        );
+    }
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +108,10 @@ pub enum Command {
         input: InputArgs,
         #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
         format: DumpFormat,
+        /// Write to PATH instead of standard output; with --format parquet
+        /// (required there) the dataset's directory.
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
+        output: Option<PathBuf>,
         /// Time format of the text lines, as tshark's -t. The default, u, is
         /// UTC: the text has no header, so the zone is said here. a and ad
         /// use the local zone (TZ). JSON Lines keep their `ts` (epoch seconds).
@@ -130,6 +161,20 @@ pub enum DumpFormat {
     Text,
     /// The JSON Lines event stream documented in README.md.
     Jsonl,
+    /// A Parquet dataset in the directory -o names: one table per record
+    /// kind, partitioned by capture (cargo feature `parquet`).
+    Parquet,
+}
+
+impl DumpFormat {
+    /// The name `--format` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DumpFormat::Text => "text",
+            DumpFormat::Jsonl => "jsonl",
+            DumpFormat::Parquet => "parquet",
+        }
+    }
 }
 
 /// `dump`'s lean output: how much payload each record keeps, and which
@@ -212,9 +257,20 @@ pub enum ConnsFormat {
 /// Where packets come from: a capture file, or an interface.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Capture file, pcap or pcapng (`-` reads standard input).
+    /// Capture files, pcap or pcapng (`-` reads standard input): paths,
+    /// directories (the captures in them) or patterns (`'caps/*.pcap*'`).
+    /// `dump`, `conns` and `export` read several in parallel.
     #[arg(value_name = "FILE", conflicts_with = "interface")]
+    pub files: Vec<PathBuf>,
+
+    /// The one capture this run reads (set by [`InputArgs::resolve`]; `None`
+    /// with several, see `captures`, or live).
+    #[arg(skip)]
     pub file: Option<PathBuf>,
+
+    /// Every capture the FILE arguments name, expanded, in order.
+    #[arg(skip)]
+    pub captures: Vec<PathBuf>,
 
     /// The capture file, as tshark and tcpdump take it (`-r -` reads standard input).
     #[arg(short = 'r', value_name = "FILE", conflicts_with = "interface")]
@@ -264,6 +320,21 @@ impl InputArgs {
         self.interface.is_some()
     }
 
+    /// More than one capture: the command runs once per capture.
+    pub fn is_many(&self) -> bool {
+        self.captures.len() > 1
+    }
+
+    /// These flags for one of the captures (the others' run alike).
+    pub fn for_capture(&self, capture: &Path) -> InputArgs {
+        InputArgs {
+            files: vec![capture.to_path_buf()],
+            file: Some(capture.to_path_buf()),
+            captures: vec![capture.to_path_buf()],
+            ..self.clone()
+        }
+    }
+
     /// The BPF filter of live capture.
     pub fn bpf(&self) -> &str {
         self.filter.as_deref().unwrap_or(DEFAULT_FILTER)
@@ -275,15 +346,21 @@ impl InputArgs {
     /// the job for a file. Usage errors: exit status 2.
     pub fn resolve(&mut self) -> anyhow::Result<()> {
         if let Some(r) = self.read.take() {
-            if let Some(f) = &self.file {
+            if let Some(f) = self.files.first() {
                 bail!(
                     "the capture is given twice (-r {} and {}): give it once, as -r FILE or as FILE",
                     r.display(),
                     f.display()
                 );
             }
-            self.file = Some(r);
+            self.files.push(r);
         }
+        self.captures = crate::source::captures::expand(&self.files)?;
+        crate::source::captures::check_names(&self.captures)?;
+        self.file = match self.captures.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
         if self.is_live() {
             return Ok(());
         }

@@ -46,11 +46,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Dump {
             input,
             format,
+            output,
             time,
             select,
             lean,
             analysis,
-        }) => commands::dump::run_selected(input, *format, *time, select, lean, analysis, stop),
+        }) => commands::dump::run_cli(
+            input,
+            *format,
+            output.as_deref(),
+            *time,
+            select,
+            lean,
+            analysis,
+            stop,
+        ),
         Some(Command::Export(args)) => commands::export::run_cli(args),
         None => commands::timeline::run(&cli, stop),
     }

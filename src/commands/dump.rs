@@ -4,8 +4,9 @@
 //! offers to its terms), of the types `--types` names, keeping as much of
 //! each payload as `--payload` says.
 
+use super::many::{Dest, Part};
 use super::progress::{Progress, Watched};
-use super::{exit_status, report_end};
+use super::{report_end, status_of};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
 use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, LeanArgs, RecordType, SelectArgs, Writer};
 use crate::event::{ConnId, Event, EventSink};
@@ -19,7 +20,9 @@ use crate::select::{Row, Selection, Unit};
 use crate::source::{PacketSource, SourceEnd};
 use anyhow::Context;
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -36,6 +39,92 @@ pub fn run(
     run_selected(input, format, time, &select, &lean, analysis, stop)
 }
 
+/// `wsscope dump`: one capture (or live), or several in parallel
+/// ([`super::many`]), into standard output, `-o FILE`, or for Parquet the
+/// directory `-o DIR`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_cli(
+    input: &InputArgs,
+    format: DumpFormat,
+    output: Option<&Path>,
+    time: TimeFormat,
+    select: &SelectArgs,
+    lean: &LeanArgs,
+    analysis: &AnalysisArgs,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<ExitCode> {
+    check_output(input, format, output)?;
+    let args = Args {
+        format,
+        time,
+        select,
+        lean,
+    };
+    if input.is_many() {
+        let dataset = format == DumpFormat::Parquet;
+        let status = super::many::run_each(input, analysis, output, dataset, |one, part, analysis, dest| {
+            dump_one(one, &args, analysis, stop.clone(), dest, part)
+        })?;
+        return Ok(ExitCode::from(status));
+    }
+    let dest = match (format, output) {
+        (DumpFormat::Parquet, Some(dir)) => Dest::Dir(dir.to_path_buf()),
+        (_, Some(file)) => Dest::File(super::many::create_output(file)?),
+        (_, None) => Dest::Stdout,
+    };
+    let status = dump_one(input, &args, analysis, stop, dest, &Part::default())?;
+    Ok(ExitCode::from(status))
+}
+
+/// Flag combinations `dump` cannot honour, each with what to do.
+fn check_output(input: &InputArgs, format: DumpFormat, output: Option<&Path>) -> anyhow::Result<()> {
+    if format == DumpFormat::Parquet {
+        if !cfg!(feature = "parquet") {
+            anyhow::bail!(
+                "this wsscope was built without Parquet output; rebuild with \
+                 `cargo install --path . --features parquet` (or write --format jsonl)"
+            );
+        }
+        let Some(dir) = output else {
+            anyhow::bail!(
+                "--format parquet writes a directory of tables (DIR/frames/capture=NAME/part-0.parquet, ...): \
+                 name it with -o DIR"
+            );
+        };
+        if dir.exists() && !dir.is_dir() {
+            anyhow::bail!(
+                "-o {}: --format parquet writes a directory, and this is a file",
+                dir.display()
+            );
+        }
+        return Ok(());
+    }
+    if let Some(out) = output {
+        if out.is_dir() {
+            anyhow::bail!(
+                "-o {} is a directory: --format {} writes one file (a directory is for --format parquet)",
+                out.display(),
+                format.as_str()
+            );
+        }
+        if input.captures.iter().any(|c| super::many::same_file(out, c)) {
+            anyhow::bail!(
+                "-o {} would overwrite a capture being read: choose another output path",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The flags of a dump that are the same for every capture.
+struct Args<'a> {
+    format: DumpFormat,
+    time: TimeFormat,
+    select: &'a SelectArgs,
+    lean: &'a LeanArgs,
+}
+
 /// The events `select` takes, of the types `lean.types` names: all of them
 /// when both are empty (then exit 0 whatever the capture held), else exit
 /// 1 when none matched; exit 3 when the capture was truncated (unless
@@ -50,6 +139,31 @@ pub fn run_selected(
     analysis: &AnalysisArgs,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ExitCode> {
+    let args = Args {
+        format,
+        time,
+        select,
+        lean,
+    };
+    let status = dump_one(input, &args, analysis, stop, Dest::Stdout, &Part::default())?;
+    Ok(ExitCode::from(status))
+}
+
+/// One capture's dump into `dest`; its exit status.
+fn dump_one(
+    input: &InputArgs,
+    args: &Args<'_>,
+    analysis: &AnalysisArgs,
+    stop: Arc<AtomicBool>,
+    dest: Dest,
+    part: &Part,
+) -> anyhow::Result<u8> {
+    let Args {
+        format,
+        time,
+        select,
+        lean,
+    } = *args;
     let sel = Some(select.selection(Unit::Messages)).filter(|s| !s.is_empty());
     let filter = Filter {
         sel,
@@ -58,15 +172,14 @@ pub fn run_selected(
     let mut src = input.open(stop)?;
     input.announce_live();
     let live = input.is_live();
-    let stdout = || std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // Live output is written as it happens: no batching.
     let threads = if live { 1 } else { analysis.threads() };
     let mut cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
-    // The text timeline prints a preview; JSON Lines every payload byte
-    // unless `--payload` cuts them.
+    // The text timeline prints a preview; JSON Lines and Parquet every
+    // payload byte unless `--payload` cuts them.
     let writer = match (threads, format, lean.payload) {
         (0 | 1, ..) => Writer::None,
-        (_, DumpFormat::Jsonl, None | Some(PayloadLimit::Full)) => Writer::Heavy,
+        (_, DumpFormat::Jsonl | DumpFormat::Parquet, None | Some(PayloadLimit::Full)) => Writer::Heavy,
         _ => Writer::Light,
     };
     cfg.shards = AnalysisArgs::workers(threads, writer);
@@ -80,10 +193,16 @@ pub fn run_selected(
     };
     let mut watched = Watched::new(src.as_mut(), &mut on_packet);
     let src: &mut dyn PacketSource = &mut watched;
+    let capture = part.capture.clone();
     let (end, written, counts) = match format {
         DumpFormat::Jsonl => {
             let payload = lean.payload.unwrap_or_default();
-            let sink = move || JsonlSink::with_flush_each(stdout(), live).payload(payload);
+            let out = dest.writer();
+            let sink = move || {
+                JsonlSink::with_flush_each(out(), live)
+                    .payload(payload)
+                    .capture(capture)
+            };
             run_sink(sink, JsonlSink::failed, filter, src, cfg, (count, threads, None))?
         }
         DumpFormat::Text => {
@@ -98,8 +217,14 @@ pub fn run_selected(
             let clock = Clock::new(time, clock_origin);
             let preview = PayloadLimit::preview_chars(lean.payload, PREVIEW_CHARS);
             let all = lean.types.contains(&RecordType::Message);
+            let out = dest.writer();
             let sink = move || {
-                TextSink::new(stdout())
+                let mut w = out();
+                if let Some(name) = capture {
+                    // Written before any event; a failure shows at the first event's write.
+                    let _ = writeln!(w, "# capture: {}", crate::output::text::sanitize_str(&name));
+                }
+                TextSink::new(w)
                     .flush_each(live)
                     .clock(clock)
                     .preview(preview)
@@ -107,9 +232,13 @@ pub fn run_selected(
             };
             run_sink(sink, TextSink::failed, filter, src, cfg, (count, threads, follow))?
         }
+        DumpFormat::Parquet => parquet_sink(input, dest, lean, filter, src, cfg, (count, threads))?,
     };
     drop(progress);
-    written.context("writing output")?;
+    written.context(match format {
+        DumpFormat::Parquet => "writing the Parquet tables",
+        _ => "writing output",
+    })?;
     let truncated = report_end(input, &end);
     let (found, tls_hidden) = (counts.websocket_events, counts.tls_undecrypted);
     if tls_hidden > 0 {
@@ -122,14 +251,67 @@ pub fn run_selected(
     }
     if found == 0 && !live && tls_hidden == 0 {
         eprintln!(
-            "wsscope: no WebSocket traffic found; if it runs on a known port without a captured handshake, try --ws-port PORT"
+            "wsscope: {}no WebSocket traffic found; if it runs on a known port without a captured handshake, try --ws-port PORT",
+            part.capture
+                .as_deref()
+                .map(|c| format!("{}: ", crate::output::text::sanitize_str(c)))
+                .unwrap_or_default()
         );
     }
     if counts.selecting && counts.selected == 0 {
         eprintln!("wsscope: {}", nothing_message(input, select, lean, &counts));
-        return Ok(exit_status(1, truncated));
+        return Ok(status_of(1, truncated));
     }
-    Ok(exit_status(0, truncated))
+    Ok(status_of(0, truncated))
+}
+
+/// `--format parquet`: the capture's partition of every table under the
+/// `-o` directory.
+#[cfg(feature = "parquet")]
+fn parquet_sink(
+    input: &InputArgs,
+    dest: Dest,
+    lean: &LeanArgs,
+    filter: Filter,
+    src: &mut dyn PacketSource,
+    cfg: AnalyzerConfig,
+    (count, threads): (Option<u64>, usize),
+) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)> {
+    use crate::output::parquet::ParquetSink;
+    let Dest::Dir(dir) = dest else {
+        anyhow::bail!("--format parquet writes a directory: name it with -o DIR");
+    };
+    let name = match (&input.interface, &input.file) {
+        (Some(i), _) => format!("live-{i}"),
+        (None, Some(f)) => crate::source::captures::name(f),
+        (None, None) => "stdin".into(),
+    };
+    let payload = lean.payload.unwrap_or_default();
+    let sink = ParquetSink::create(&dir, &name, payload)
+        .with_context(|| format!("cannot write the Parquet dataset in {}", dir.display()))?;
+    run_sink(
+        move || sink,
+        ParquetSink::failed,
+        filter,
+        src,
+        cfg,
+        (count, threads, None),
+    )
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_sink(
+    _: &InputArgs,
+    _: Dest,
+    _: &LeanArgs,
+    _: Filter,
+    _: &mut dyn PacketSource,
+    _: AnalyzerConfig,
+    _: (Option<u64>, usize),
+) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)> {
+    anyhow::bail!(
+        "this wsscope was built without Parquet output; rebuild with `cargo install --path . --features parquet`"
+    )
 }
 
 /// The stderr line when a selection (or `--types`) matched no event,

@@ -12,6 +12,7 @@
 pub mod conns;
 pub mod dump;
 pub mod export;
+pub mod many;
 pub mod progress;
 pub mod timeline;
 
@@ -139,7 +140,12 @@ fn report_truncated(input: &InputArgs, name: &str, truncated: Option<&str>) -> b
 /// which says more (a selection that matched nothing may have matched in
 /// what was cut).
 fn exit_status(status: u8, truncated: bool) -> ExitCode {
-    ExitCode::from(if truncated { EXIT_TRUNCATED } else { status })
+    ExitCode::from(status_of(status, truncated))
+}
+
+/// [`exit_status`] as a number, for runs over several captures to combine.
+fn status_of(status: u8, truncated: bool) -> u8 {
+    if truncated { EXIT_TRUNCATED } else { status }
 }
 
 /// Tells the user how the input ended (truncation, drops), on stderr;

@@ -30,6 +30,9 @@ pub struct JsonlSink<W: Write> {
     latch: WriteLatch,
     /// How much of each payload a record keeps (`--payload`).
     payload: PayloadLimit,
+    /// `,"capture":"NAME"}`: the end of every record of a run over several
+    /// captures (`None`: records end as they always did).
+    capture_tail: Option<Vec<u8>>,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -46,7 +49,23 @@ impl<W: Write> JsonlSink<W> {
             buf: Vec::with_capacity(4096),
             latch: WriteLatch::default(),
             payload: PayloadLimit::Full,
+            capture_tail: None,
         }
+    }
+
+    /// Ends every record with `"capture":NAME` (several captures in one
+    /// stream: which one the record is of).
+    pub fn capture(mut self, name: Option<String>) -> Self {
+        self.capture_tail = name.map(|n| {
+            let mut tail = Vec::new();
+            let mut o = Obj::new(&mut tail);
+            o.str("capture", &n);
+            o.end();
+            // `{"capture":"NAME"}` → `,"capture":"NAME"}`
+            tail[0] = b',';
+            tail
+        });
+        self
     }
 
     /// Keep `limit` of each payload (`--payload`; default all of it).
@@ -73,6 +92,12 @@ impl<W: Write> JsonlSink<W> {
     pub fn write_event(&mut self, ev: &Event) -> io::Result<()> {
         self.buf.clear();
         event_json_with(ev, self.payload, &mut self.buf);
+        if let Some(tail) = &self.capture_tail
+            && self.buf.last() == Some(&b'}')
+        {
+            self.buf.pop();
+            self.buf.extend_from_slice(tail);
+        }
         self.buf.push(b'\n');
         self.w.write_all(&self.buf)?;
         if self.flush_each {

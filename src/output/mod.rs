@@ -1,4 +1,5 @@
 //! Sinks: text timeline, JSON Lines, hexdump/raw/pcap/HAR export, the conns table.
+pub mod community_id;
 pub mod conns;
 pub mod export;
 pub mod export_jsonl;
@@ -9,6 +10,8 @@ pub mod json_fmt;
 pub mod jsonl;
 pub mod offload;
 pub mod ordered;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod payload;
 pub mod text;
 pub mod wire;

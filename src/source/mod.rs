@@ -4,6 +4,7 @@
 //! carry — through a callback, so the hot path never copies or allocates per
 //! packet.
 
+pub mod captures;
 mod checks;
 pub mod file;
 #[cfg(feature = "live")]
