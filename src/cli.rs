@@ -60,24 +60,20 @@ impl Cli {
     pub fn resolve_inputs(&mut self) -> anyhow::Result<()> {
         match &mut self.command {
             Some(Command::Dump { input, .. }) => input.resolve(),
-            Some(Command::Conns { input, .. }) => {
-                input.resolve()?;
-                one_capture(input, "conns")
-            }
+            Some(Command::Conns { input, .. }) => input.resolve(),
             Some(Command::Export(args)) => {
                 // `-o -` is standard output, as for tcpdump's `-w -`.
                 if args.output.as_deref() == Some(std::path::Path::new("-")) {
                     args.output = None;
                 }
-                args.input.resolve()?;
-                one_capture(&args.input, "export")
+                args.input.resolve()
             }
             None => {
                 self.input.resolve()?;
                 if self.input.is_many() {
                     bail!(
                         "the timeline opens one capture ({} given): open them one at a time, or use \
-                         `wsscope dump` / `wsscope conns`, which read several",
+                         `wsscope dump`, `conns` or `export`, which read several",
                         self.input.captures.len()
                     );
                 }
@@ -85,18 +81,6 @@ impl Cli {
             }
         }
     }
-}
-
-/// Refuses several captures where `command` reads one.
-fn one_capture(input: &InputArgs, command: &str) -> anyhow::Result<()> {
-    if input.is_many() {
-        bail!(
-            "`wsscope {command}` reads one capture ({} given): run it once per capture, or use \
-             `wsscope dump`, which reads several",
-            input.captures.len()
-        );
-    }
-    Ok(())
 }
 
 #[derive(Subcommand, Debug)]
@@ -549,6 +533,10 @@ pub struct ExportArgs {
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+
+    /// Several captures: the one this run is of (its JSON Lines records say so).
+    #[arg(skip)]
+    pub capture: Option<String>,
 }
 
 fn parse_regex(s: &str) -> Result<Regex, String> {

@@ -109,7 +109,11 @@ pub fn run(args: &ExportArgs, stdout: &mut dyn Write, stdout_is_tty: bool) -> an
         (None, _) if args.format == ExportFormat::Har => {
             Output::Events(Box::new(HarWriter::new(w, cfg.budget.output)))
         }
-        (None, _) => Output::Events(jsonl_writer(w, args.payload.unwrap_or_default())),
+        (None, _) => Output::Events(jsonl_writer(
+            w,
+            args.payload.unwrap_or_default(),
+            args.capture.as_deref(),
+        )),
     };
     let mut sink = ExportSink::new(options(args), out);
     // The payloads are written here while the analysis runs beside
@@ -383,6 +387,9 @@ pub fn tls_key_notes(summary: &ExportSummary) -> Vec<String> {
 /// matched, 3 when the capture was truncated; errors are the caller's
 /// exit 2).
 pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.input.is_many() {
+        return run_many(args);
+    }
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
     // Live: each payload appears as it is captured (flushed line by line).
@@ -393,9 +400,14 @@ pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = run(args, &mut w, tty)?;
     w.flush().context("writing output")?;
+    Ok(ExitCode::from(report(args, &summary)))
+}
+
+/// Says on stderr what an export wrote (or that nothing matched); its exit status.
+fn report(args: &ExportArgs, summary: &ExportSummary) -> u8 {
     let truncated = super::report_truncated(&args.input, &args.input_name(), summary.truncated.as_deref());
     if summary.matched_nothing() {
-        eprintln!("wsscope: {}", nothing_message(&summary, args));
+        eprintln!("wsscope: {}", nothing_message(summary, args));
     } else if let Some(dir) = &args.out_dir {
         eprintln!(
             "wsscope: wrote {} file{} to {}",
@@ -404,12 +416,70 @@ pub fn run_cli(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    for line in tls_key_notes(&summary) {
+    for line in tls_key_notes(summary) {
         eprintln!("wsscope: {line}");
     }
-    Ok(if truncated {
-        ExitCode::from(super::EXIT_TRUNCATED)
+    if truncated {
+        super::EXIT_TRUNCATED
     } else {
-        exit_code(&summary)
-    })
+        match exit_code(summary) {
+            c if c == ExitCode::SUCCESS => 0,
+            _ => 1,
+        }
+    }
+}
+
+/// Several captures ([`super::many`]): each one's payloads after a
+/// `# capture: NAME` line (hexdump, xxd), its JSON Lines records ending
+/// with `capture`, raw bytes one capture after another; `--out-dir DIR`
+/// gives each capture `DIR/NAME/`. A pcap or a HAR document holds one
+/// capture.
+fn run_many(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    if matches!(args.format, ExportFormat::Pcap | ExportFormat::Har) {
+        bail!(
+            "--format {} writes one capture's traffic ({} captures given): export each capture on its own \
+             (-o NAME.{} per capture)",
+            args.format.as_str(),
+            args.input.captures.len(),
+            args.format.as_str()
+        );
+    }
+    if let Some(out) = &args.output
+        && args.input.captures.iter().any(|c| super::many::same_file(out, c))
+    {
+        bail!(
+            "-o {} would overwrite a capture being read: choose another output path",
+            out.display()
+        );
+    }
+    let tty = io::stdout().is_terminal() && args.output.is_none();
+    let status = super::many::run_each(
+        &args.input,
+        &args.analysis,
+        args.output.as_deref(),
+        false,
+        |one, part, analysis, dest| {
+            let mut a = args.clone();
+            a.input = one.clone();
+            a.analysis = analysis.clone();
+            a.output = None;
+            a.capture = part.capture.clone();
+            if let (Some(dir), Some(name)) = (&args.out_dir, &part.capture) {
+                a.out_dir = Some(dir.join(name));
+            }
+            let super::many::Dest::File(file) = dest else {
+                bail!("an export of several captures writes a stream");
+            };
+            let mut w = BufWriter::new(file);
+            if let (Some(name), Some(PayloadFormat::Hexdump | PayloadFormat::Xxd), None) =
+                (&part.capture, payload_format(a.format), &a.out_dir)
+            {
+                writeln!(w, "# capture: {}", crate::output::text::sanitize_str(name))?;
+            }
+            let summary = run(&a, &mut w, tty)?;
+            w.flush().context("writing output")?;
+            Ok(report(&a, &summary))
+        },
+    )?;
+    Ok(ExitCode::from(status))
 }

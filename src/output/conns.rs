@@ -20,6 +20,8 @@ pub struct ConnsSink<W: Write> {
     count: u64,
     /// The first write error; later rows are dropped.
     error: Option<io::Error>,
+    /// JSON Lines of several captures: `,"capture":"NAME"}` ends each row.
+    capture_tail: Option<Vec<u8>>,
 }
 
 impl<W: Write> ConnsSink<W> {
@@ -32,7 +34,14 @@ impl<W: Write> ConnsSink<W> {
             rows: OrderedRows::new(!table, limit),
             count: 0,
             error: None,
+            capture_tail: None,
         }
+    }
+
+    /// Ends every JSON Lines row with `"capture":NAME` (several captures in one stream).
+    pub fn capture(mut self, name: Option<&str>) -> Self {
+        self.capture_tail = name.map(super::jsonl::capture_tail);
+        self
     }
 
     /// Rows that waited on disk.
@@ -49,6 +58,7 @@ impl<W: Write> ConnsSink<W> {
             rows,
             count,
             error,
+            ..
         } = self;
         if let Some(e) = error {
             return Err(e);
@@ -72,6 +82,9 @@ impl<W: Write> ConnsSink<W> {
             None => {
                 let mut line = Vec::with_capacity(512);
                 super::jsonl::event_json(&Event::Close(Box::new(c.clone())), &mut line);
+                if let Some(tail) = &self.capture_tail {
+                    super::jsonl::end_with(&mut line, tail);
+                }
                 line.push(b'\n');
                 line
             }

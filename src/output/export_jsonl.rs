@@ -45,7 +45,17 @@ impl<W: Write> EventWriter for JsonlSink<W> {
 }
 
 /// The JSON Lines writer for `--format jsonl`: the same records as `dump
-/// --format jsonl`, keeping `payload` of each payload (`--payload`).
-pub fn jsonl_writer<'a>(w: &'a mut dyn Write, payload: PayloadLimit) -> Box<dyn EventWriter + 'a> {
-    Box::new(JsonlSink::new(w).payload(payload))
+/// --format jsonl`, keeping `payload` of each payload (`--payload`), each
+/// record ending with `"capture":NAME` when `capture` is given (several
+/// captures in one stream).
+pub fn jsonl_writer<'a>(
+    w: &'a mut dyn Write,
+    payload: PayloadLimit,
+    capture: Option<&str>,
+) -> Box<dyn EventWriter + 'a> {
+    Box::new(
+        JsonlSink::new(w)
+            .payload(payload)
+            .capture(capture.map(str::to_string)),
+    )
 }

@@ -56,15 +56,7 @@ impl<W: Write> JsonlSink<W> {
     /// Ends every record with `"capture":NAME` (several captures in one
     /// stream: which one the record is of).
     pub fn capture(mut self, name: Option<String>) -> Self {
-        self.capture_tail = name.map(|n| {
-            let mut tail = Vec::new();
-            let mut o = Obj::new(&mut tail);
-            o.str("capture", &n);
-            o.end();
-            // `{"capture":"NAME"}` → `,"capture":"NAME"}`
-            tail[0] = b',';
-            tail
-        });
+        self.capture_tail = name.as_deref().map(capture_tail);
         self
     }
 
@@ -92,11 +84,8 @@ impl<W: Write> JsonlSink<W> {
     pub fn write_event(&mut self, ev: &Event) -> io::Result<()> {
         self.buf.clear();
         event_json_with(ev, self.payload, &mut self.buf);
-        if let Some(tail) = &self.capture_tail
-            && self.buf.last() == Some(&b'}')
-        {
-            self.buf.pop();
-            self.buf.extend_from_slice(tail);
+        if let Some(tail) = &self.capture_tail {
+            end_with(&mut self.buf, tail);
         }
         self.buf.push(b'\n');
         self.w.write_all(&self.buf)?;
@@ -126,6 +115,28 @@ impl<W: Write> EventSink for JsonlSink<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.latch.finish(|| self.w.flush())
+    }
+}
+
+/// `,"capture":"NAME"}`: what ends a record of capture `name` in a
+/// stream of several captures ([`end_with`]).
+pub fn capture_tail(name: &str) -> Vec<u8> {
+    let mut tail = Vec::new();
+    let mut o = Obj::new(&mut tail);
+    o.str("capture", name);
+    o.end();
+    // `{"capture":"NAME"}` → `,"capture":"NAME"}`
+    if let Some(b) = tail.first_mut() {
+        *b = b',';
+    }
+    tail
+}
+
+/// Ends the JSON object in `record` (no newline yet) with `tail`'s fields.
+pub fn end_with(record: &mut Vec<u8>, tail: &[u8]) {
+    if record.last() == Some(&b'}') {
+        record.pop();
+        record.extend_from_slice(tail);
     }
 }
 
