@@ -304,6 +304,16 @@ impl InputArgs {
         self.interface.is_some()
     }
 
+    /// The one capture file: as [`InputArgs::resolve`] settled it, or the
+    /// single FILE argument of flags not yet resolved (library callers).
+    pub fn single_file(&self) -> Option<&PathBuf> {
+        match (&self.file, self.captures.is_empty(), self.files.as_slice()) {
+            (Some(f), ..) => Some(f),
+            (None, true, [one]) => Some(one),
+            _ => None,
+        }
+    }
+
     /// More than one capture: the command runs once per capture.
     pub fn is_many(&self) -> bool {
         self.captures.len() > 1
@@ -390,7 +400,7 @@ impl InputArgs {
         if let Some(iface) = &self.interface {
             return self.open_interface(iface, stop);
         }
-        match &self.file {
+        match self.single_file() {
             Some(f) => Ok(Box::new(FileSource::open(f)?)),
             None => bail!("no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture"),
         }
@@ -637,7 +647,7 @@ impl SelectArgs {
 impl ExportArgs {
     /// The input as users name it: the file, or `IFACE (live)`.
     pub fn input_name(&self) -> String {
-        match (&self.input.interface, &self.input.file) {
+        match (&self.input.interface, self.input.single_file()) {
             (Some(i), _) => format!("{i} (live)"),
             (None, Some(f)) => f.display().to_string(),
             (None, None) => "-".into(),
@@ -709,10 +719,10 @@ impl ExportArgs {
                  export from the file"
             );
         }
-        if self.input.file.is_none() && !self.input.is_live() {
+        if self.input.single_file().is_none() && !self.input.is_live() {
             bail!("no input: give a capture FILE (or `-` for stdin), or -i IFACE for live capture");
         }
-        let file = self.input.file.clone().unwrap_or_default();
+        let file = self.input.single_file().cloned().unwrap_or_default();
         if f == ExportFormat::Pcap && file == Path::new("-") {
             bail!(
                 "--format pcap reads the capture twice and standard input cannot be re-read: save it to a \

@@ -313,6 +313,9 @@ pub struct TlsEvent {
     /// The session was resumed (PSK, session id or ticket).
     pub resumed: bool,
     pub decrypted: bool,
+    /// TLS 1.2 and earlier: whether the server agreed to the extended
+    /// master secret (RFC 7627); `None` without a ServerHello.
+    pub extended_master_secret: Option<bool>,
     /// Why not decrypted: `no-key`, `bad-key`, `unsupported`, `no-handshake`.
     pub reason: Option<&'static str>,
     /// Where the key came from: `keylog`, `dsb` or `trial`.
@@ -408,6 +411,57 @@ pub struct DiagnosticEvent {
     pub packet: Option<u64>,
 }
 
+/// How much a finding matters (`wsscope audit`): SARIF's levels map
+/// `high` to `error`, `medium` to `warning`, `low` and `info` to `note`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    /// `info`, `low`, `medium`, `high` (as `--fail-on` takes them).
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// `{"type":"finding"}` — a security problem the traffic shows
+/// (`wsscope audit`, [`crate::audit`]): a stable rule id, how much it
+/// matters, and the evidence, secrets redacted unless asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingEvent {
+    pub conn: ConnId,
+    /// The session it concerns (`stream` set for a WebSocket over HTTP/2).
+    pub session: SessionId,
+    /// When the traffic showed it.
+    pub ts: Timestamp,
+    /// Stable kebab-case rule id ([`crate::audit::catalog`]).
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// The packets that show it, ascending (at most a few).
+    pub packets: Vec<u64>,
+    /// What was seen: the header, field, value kind or statistics.
+    pub evidence: String,
+    /// What it means here, in one sentence.
+    pub detail: String,
+}
+
 /// Per-direction counters of one connection.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirStats {
@@ -499,6 +553,7 @@ pub enum Event {
     Diagnostic(DiagnosticEvent),
     Close(Box<ConnectionEndEvent>),
     Http2(Box<Http2RequestEvent>),
+    Finding(Box<FindingEvent>),
 }
 
 impl Event {
@@ -514,6 +569,7 @@ impl Event {
             Event::Diagnostic(e) => e.ts,
             Event::Http2(e) => e.ts,
             Event::Close(e) => e.ts,
+            Event::Finding(e) => e.ts,
         }
     }
 
@@ -529,6 +585,7 @@ impl Event {
             Event::Diagnostic(e) => e.conn,
             Event::Http2(e) => Some(e.conn),
             Event::Close(e) => Some(e.conn),
+            Event::Finding(e) => Some(e.conn),
         }
     }
 
@@ -541,6 +598,7 @@ impl Event {
             Event::Violation(e) => e.session.stream,
             Event::Close(e) => e.stream,
             Event::Http2(e) => e.session.stream,
+            Event::Finding(e) => e.session.stream,
             _ => None,
         }
     }
@@ -558,6 +616,7 @@ impl Event {
             Event::Diagnostic(_) => "diagnostic",
             Event::Http2(_) => "http2",
             Event::Close(_) => "close",
+            Event::Finding(_) => "finding",
         }
     }
 }

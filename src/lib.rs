@@ -35,6 +35,7 @@
 
 pub mod analyzer;
 pub mod app;
+pub mod audit;
 pub mod budget;
 pub mod cli;
 pub mod commands;

@@ -63,6 +63,11 @@ fn per_conn(events: &[Event], map: &BTreeMap<ConnId, ConnId>) -> BTreeMap<ConnId
                 x.packet = 0;
                 x.response_packet = x.response_packet.map(|_| 0);
             }
+            Event::Finding(x) => {
+                x.conn = new;
+                x.session.conn = new;
+                x.packets.clear();
+            }
             Event::Frame(x) => {
                 x.conn = new;
                 x.session.conn = new;

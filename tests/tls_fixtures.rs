@@ -175,6 +175,7 @@ fn conn_of(e: &Event) -> Option<ConnId> {
         Event::Diagnostic(x) => x.conn,
         Event::Close(x) => Some(x.conn),
         Event::Http2(x) => Some(x.conn),
+        Event::Finding(x) => Some(x.conn),
     }
 }
 

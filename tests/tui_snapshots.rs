@@ -1331,6 +1331,10 @@ fn renumbered(ev: Event, id: ConnId) -> Event {
             e.conn = id;
             Event::Http2(e)
         }
+        Event::Finding(mut e) => {
+            e.conn = id;
+            Event::Finding(e)
+        }
         Event::Frame(mut e) => {
             e.conn = id;
             Event::Frame(e)

@@ -331,6 +331,12 @@ pub struct Decoded {
     pub error: Option<String>,
 }
 
+/// Whether a key or parameter name names a secret (`password`, `token`,
+/// `api_key`, ...: case, `-` and `_` ignored), as redaction judges it.
+pub fn is_secret_name(k: &[u8]) -> bool {
+    scan::is_secret_bytes(k)
+}
+
 /// A decoder: whole WebSocket messages in, application messages out.
 pub trait AppDecoder: Send + std::fmt::Debug {
     /// Decodes `data` (a `text` message when valid UTF-8) sent in `dir`,

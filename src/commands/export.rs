@@ -195,7 +195,7 @@ fn run_pcap(
     drop(analyzer);
     let keys = (!keys.is_empty()).then_some(keys.as_bytes());
     // `check` made sure the input is a file, not stdin or an interface.
-    let mut file = FileSource::open(&args.input.file.clone().unwrap_or_default())?;
+    let mut file = FileSource::open(&args.input.single_file().cloned().unwrap_or_default())?;
     if let Some(p) = progress.as_mut() {
         p.phase("copying packets");
     }

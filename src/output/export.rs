@@ -265,7 +265,11 @@ impl<'a> ExportSink<'a> {
                 }
                 self.conn_record(t.conn, ev)?
             }
-            Event::Gap(_) | Event::Violation(_) | Event::Diagnostic(_) | Event::Http2(_) => {}
+            Event::Gap(_)
+            | Event::Violation(_)
+            | Event::Diagnostic(_)
+            | Event::Http2(_)
+            | Event::Finding(_) => {}
         }
         Ok(())
     }

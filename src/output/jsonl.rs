@@ -161,6 +161,7 @@ pub fn event_json_with(ev: &Event, payload: PayloadLimit, out: &mut Vec<u8>) {
         Event::Violation(e) => violation(&mut o, e),
         Event::Diagnostic(e) => diagnostic(&mut o, e),
         Event::Http2(e) => http2(&mut o, e),
+        Event::Finding(e) => finding(&mut o, e),
         Event::Close(e) => close(&mut o, e),
     }
     o.end();
@@ -484,6 +485,32 @@ fn http2(o: &mut Obj<'_>, e: &crate::event::Http2RequestEvent) {
     o.opt_u64("status", e.status.map(u64::from));
     o.packet("packet", e.packet);
     o.packet("response_packet", e.response_packet.unwrap_or(0));
+}
+
+/// A security finding (`wsscope audit`); `title` and `reference` come
+/// from the rule's catalog entry.
+fn finding(o: &mut Obj<'_>, e: &crate::event::FindingEvent) {
+    o.u64("conn", e.conn);
+    if let Some(id) = e.session.stream {
+        o.u64("stream", u64::from(id));
+    }
+    o.str("rule", e.rule);
+    o.str("severity", e.severity.as_str());
+    o.key("packets");
+    o.out.push(b'[');
+    for (i, p) in e.packets.iter().enumerate() {
+        if i > 0 {
+            o.out.push(b',');
+        }
+        json_fmt::push_u64(o.out, *p);
+    }
+    o.out.push(b']');
+    o.str("evidence", &e.evidence);
+    o.str("detail", &e.detail);
+    if let Some(r) = crate::audit::catalog::rule(e.rule) {
+        o.str("title", r.title);
+        o.str("reference", r.reference);
+    }
 }
 
 fn diagnostic(o: &mut Obj<'_>, e: &DiagnosticEvent) {

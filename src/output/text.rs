@@ -314,6 +314,7 @@ pub fn format_event_body(ev: &Event, preview: usize, all_messages: bool, out: &m
         Event::Gap(e) => gap(e, out),
         Event::Violation(e) => violation(e, out),
         Event::Diagnostic(e) => diagnostic(e, out),
+        Event::Finding(e) => finding(e, out),
         Event::Close(e) => close(e, out),
         Event::Http2(e) => {
             let _ = write!(
@@ -366,7 +367,7 @@ fn packets(ev: &Event, out: &mut String) {
             },
             None,
         ),
-        Event::Diagnostic(_) => return,
+        Event::Diagnostic(_) | Event::Finding(_) => return,
     };
     match (span.first, span.last) {
         (0, 0) => {
@@ -622,6 +623,28 @@ fn violation(e: &ViolationEvent, out: &mut String) {
         e.rule,
         sanitize_str(&e.detail)
     );
+}
+
+/// `#3 !! high origin-not-enforced: <evidence> (packets 4, 9)`.
+fn finding(e: &crate::event::FindingEvent, out: &mut String) {
+    let _ = write!(
+        out,
+        "{} !! {} {}: {}",
+        Who(e.conn, e.session.stream),
+        e.severity.as_str(),
+        e.rule,
+        sanitize_str(&e.evidence)
+    );
+    match e.packets.as_slice() {
+        [] => {}
+        [p] => {
+            let _ = write!(out, " (packet {p})");
+        }
+        ps => {
+            let list: Vec<String> = ps.iter().map(u64::to_string).collect();
+            let _ = write!(out, " (packets {})", list.join(", "));
+        }
+    }
 }
 
 fn diagnostic(e: &DiagnosticEvent, out: &mut String) {

@@ -38,6 +38,8 @@ pub enum RowKind {
     Handshake,
     /// Something wsscope says about the capture (its `rule` is the code).
     Diagnostic,
+    /// A security finding (`wsscope audit`; its `rule` is the rule id).
+    Finding,
     /// Connection open/close, TLS, summaries: context without fields of their own.
     Other,
 }
@@ -141,6 +143,11 @@ impl<'a> Row<'a> {
                 stream: h.session.stream,
                 ..Row::bare(RowKind::Other, Some(h.conn), None)
             },
+            Event::Finding(f) => Row {
+                rule: Some(f.rule),
+                stream: f.session.stream,
+                ..Row::bare(RowKind::Finding, Some(f.conn), None)
+            },
             Event::Connection(_) | Event::Tls(_) => Row::bare(RowKind::Other, ev.conn(), None),
         }
     }
@@ -157,6 +164,7 @@ pub enum Is {
     Gap,
     Handshake,
     Diagnostic,
+    Finding,
     /// Frames/messages with a control opcode (close, ping, pong, 0xB-0xF).
     Control,
     /// Frames/messages with a data opcode (continuation, text, binary, 0x3-0x7).
@@ -172,6 +180,7 @@ impl Is {
         (Is::Gap, "gap"),
         (Is::Handshake, "handshake"),
         (Is::Diagnostic, "diagnostic"),
+        (Is::Finding, "finding"),
         (Is::Control, "control"),
         (Is::Data, "data"),
         (Is::Compressed, "compressed"),
@@ -185,6 +194,7 @@ impl Is {
             Is::Gap => row.kind == RowKind::Gap,
             Is::Handshake => row.kind == RowKind::Handshake,
             Is::Diagnostic => row.kind == RowKind::Diagnostic,
+            Is::Finding => row.kind == RowKind::Finding,
             Is::Control => row.is_payload_item() && control,
             Is::Data => row.is_payload_item() && row.opcode.is_some() && !control,
             Is::Compressed => row.is_payload_item() && row.compressed,

@@ -284,6 +284,7 @@ impl TlsLayer {
             alpn_offered: ch.map(|c| c.alpn.clone()).unwrap_or_default(),
             client_random: ch.map(|c| hex::encode(c.random)),
             resumed: self.resumed(),
+            extended_master_secret: self.server_hello.as_ref().map(|sh| sh.extended_master_secret),
             decrypted,
             reason: failure.as_ref().map(Undecryptable::reason),
             decrypted_by: if decrypted { self.key_source } else { None },

@@ -35,6 +35,8 @@ pub enum Kind {
     Text,
     /// `LIST<STRING>` (never null: empty when there is nothing).
     StrList,
+    /// `LIST<INT64>` (never null): packet numbers.
+    IntList,
     /// `LIST<STRUCT<name STRING, value STRING>>`: headers, in order.
     Pairs,
 }
@@ -60,6 +62,7 @@ pub enum Val<'a> {
     List(&'a [String]),
     OwnedList(Vec<String>),
     Pairs(&'a [(String, String)]),
+    Ints(&'a [u64]),
 }
 
 /// What a getter sees beside the event: the facts of the row that are
@@ -170,6 +173,11 @@ impl<E> Col<E> {
             ),
             Kind::Bin => prim(Physical::BYTE_ARRAY, None),
             Kind::StrList => list(string("element", Repetition::REQUIRED)?),
+            Kind::IntList => list(Arc::new(
+                Type::primitive_type_builder("element", Physical::INT64)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()?,
+            )),
             Kind::Pairs => {
                 let element = Type::group_type_builder("element")
                     .with_repetition(Repetition::REQUIRED)
@@ -188,7 +196,7 @@ impl<E> Col<E> {
     pub fn leaf_paths(&self) -> Vec<Vec<String>> {
         let p = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect();
         match self.kind {
-            Kind::StrList => vec![p(&[self.name, "list", "element"])],
+            Kind::StrList | Kind::IntList => vec![p(&[self.name, "list", "element"])],
             Kind::Pairs => vec![
                 p(&[self.name, "list", "element", "name"]),
                 p(&[self.name, "list", "element", "value"]),
@@ -240,7 +248,7 @@ impl ColBuf {
     pub fn new<E>(col: &Col<E>) -> Self {
         let data = match col.kind {
             Kind::I32 => Data::I32(Vec::new()),
-            Kind::I64 | Kind::Ts => Data::I64(Vec::new()),
+            Kind::I64 | Kind::Ts | Kind::IntList => Data::I64(Vec::new()),
             Kind::F64 => Data::F64(Vec::new()),
             Kind::Bool => Data::Bool(Vec::new()),
             Kind::Pairs => Data::Pairs(Vec::new(), Vec::new()),
@@ -260,7 +268,7 @@ impl ColBuf {
     /// (a getter's mistake, which the tests would show) is written as null
     /// or the type's zero: never a panic on data.
     pub fn push(&mut self, v: Val<'_>) {
-        if matches!(self.kind, Kind::StrList | Kind::Pairs) {
+        if matches!(self.kind, Kind::StrList | Kind::Pairs | Kind::IntList) {
             return self.push_list(v);
         }
         if matches!(v, Val::Null) {
@@ -341,6 +349,12 @@ impl ColBuf {
                     self.def.push(1);
                 }
             }
+            (Data::I64(d), Val::Ints(items)) => {
+                for n in items {
+                    d.push(i64::try_from(*n).unwrap_or(i64::MAX));
+                    self.def.push(1);
+                }
+            }
             (Data::Pairs(names, values), Val::Pairs(items)) => {
                 for (n, v) in items {
                     self.bytes += n.len() + v.len();
@@ -368,7 +382,7 @@ impl ColBuf {
         &mut self,
         rg: &mut SerializedRowGroupWriter<'_, W>,
     ) -> Result<()> {
-        let list = matches!(self.kind, Kind::StrList | Kind::Pairs);
+        let list = matches!(self.kind, Kind::StrList | Kind::Pairs | Kind::IntList);
         let def = (self.nullable || list).then_some(self.def.as_slice());
         let rep = list.then_some(self.rep.as_slice());
         match &self.data {

@@ -44,7 +44,7 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 pub const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// The names of the tables, in the order they are written.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 11] = [
     "connections",
     "handshakes",
     "frames",
@@ -55,6 +55,7 @@ pub const TABLES: [&str; 10] = [
     "diagnostics",
     "tls",
     "http2",
+    "findings",
 ];
 
 /// A column of a table, for readers of the schema (tests, `--help`).
@@ -92,6 +93,7 @@ pub fn columns(name: &str) -> Option<Vec<ColumnInfo>> {
         "diagnostics" => info(tables::DIAGNOSTICS),
         "tls" => info(tables::TLS),
         "http2" => info(tables::HTTP2),
+        "findings" => info(tables::FINDINGS),
         _ => return None,
     })
 }
@@ -254,6 +256,7 @@ pub struct ParquetSink {
     diagnostics: Table<crate::event::DiagnosticEvent>,
     tls: Table<crate::event::TlsEvent>,
     http2: Table<crate::event::Http2RequestEvent>,
+    findings: Table<crate::event::FindingEvent>,
     /// What each open connection's `connection` record said, until its
     /// `close` record (the `connections` table has one row per close).
     open: FxHashMap<ConnId, (bool, &'static str)>,
@@ -281,6 +284,7 @@ impl ParquetSink {
             diagnostics: Table::create(dir, "diagnostics", tables::DIAGNOSTICS, &ctx)?,
             tls: Table::create(dir, "tls", tables::TLS, &ctx)?,
             http2: Table::create(dir, "http2", tables::HTTP2, &ctx)?,
+            findings: Table::create(dir, "findings", tables::FINDINGS, &ctx)?,
             ctx,
             open: FxHashMap::default(),
             error: None,
@@ -326,6 +330,7 @@ impl ParquetSink {
             Event::Diagnostic(e) => self.diagnostics.push(e, ctx),
             Event::Tls(e) => self.tls.push(e, ctx),
             Event::Http2(e) => self.http2.push(e, ctx),
+            Event::Finding(e) => self.findings.push(e, ctx),
         }
     }
 
@@ -339,7 +344,8 @@ impl ParquetSink {
         self.violations.close()?;
         self.diagnostics.close()?;
         self.tls.close()?;
-        self.http2.close()
+        self.http2.close()?;
+        self.findings.close()
     }
 
     fn abandon_all(&mut self) {
@@ -353,6 +359,7 @@ impl ParquetSink {
         self.diagnostics.abandon();
         self.tls.abandon();
         self.http2.abandon();
+        self.findings.abandon();
     }
 }
 

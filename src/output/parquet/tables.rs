@@ -7,7 +7,7 @@
 
 use super::column::{Col, Ctx, Kind, Val, opt, req};
 use crate::event::{
-    ConnectionEndEvent, DiagnosticEvent, Dir, DirStats, FrameEvent, GapEvent, HandshakeEvent,
+    ConnectionEndEvent, DiagnosticEvent, FindingEvent, Dir, DirStats, FrameEvent, GapEvent, HandshakeEvent,
     Http2RequestEvent, MessageEvent, Timestamp, TlsEvent, ViolationEvent,
 };
 use crate::output::payload::PayloadLimit;
@@ -612,4 +612,17 @@ pub static HTTP2: &[Col<Http2RequestEvent>] = &[
     opt("response_packet", I64, "response_packet", |e, _| {
         packet(e.response_packet.unwrap_or(0))
     }),
+];
+
+/// `findings`: security findings (`wsscope audit`'s rules), one per instance.
+pub static FINDINGS: &[Col<FindingEvent>] = &[
+    capture(),
+    req("conn", I64, "conn", |e, _| int(e.conn)),
+    opt("stream", I64, "stream", |e, _| stream(e.session.stream)),
+    req("ts", Ts, "ts", |e, _| ts(e.ts)),
+    req("rule", Enum, "rule", |e, _| s(e.rule)),
+    req("severity", Enum, "severity", |e, _| s(e.severity.as_str())),
+    req("packets", IntList, "packets", |e, _| Val::Ints(&e.packets)),
+    req("evidence", Str, "evidence", |e, _| s(&e.evidence)),
+    req("detail", Str, "detail", |e, _| s(&e.detail)),
 ];

@@ -255,7 +255,7 @@ impl Store {
             Event::Close(e) if e.stream.is_some() => {}
             // Ordinary HTTP/2 requests beside WebSocket streams: not rows
             // of the timeline (yet); `dump` lists them.
-            Event::Http2(_) => {}
+            Event::Http2(_) | Event::Finding(_) => {}
             Event::Close(e) => {
                 let id = e.conn;
                 if e.protocol.is_websocket() {
