@@ -60,6 +60,7 @@ impl Cli {
     pub fn resolve_inputs(&mut self) -> anyhow::Result<()> {
         match &mut self.command {
             Some(Command::Dump { input, .. }) => input.resolve(),
+            Some(Command::Audit(args)) => args.input.resolve(),
             Some(Command::Conns { input, .. }) => input.resolve(),
             Some(Command::Export(args)) => {
                 // `-o -` is standard output, as for tcpdump's `-w -`.
@@ -110,6 +111,10 @@ pub enum Command {
     },
     /// Export selected payloads (hexdump, xxd, raw, jsonl) or whole connections (pcap).
     Export(ExportArgs),
+    /// Security findings: Origin not checked, credentials in cleartext or
+    /// URLs, weak JWTs, predictable masking, compression oracles,
+    /// decompression bombs, tolerated violations, weak TLS (README, "Audit").
+    Audit(AuditArgs),
     /// List the TCP connections (like `tshark -z conv,tcp`), with WebSocket facts.
     Conns {
         #[command(flatten)]
@@ -181,6 +186,11 @@ pub struct LeanArgs {
     /// a frame line does not already show).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "TYPE,...")]
     pub types: Vec<RecordType>,
+
+    /// Show the secrets `finding` records found whole (by default: their
+    /// first characters and length).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 impl LeanArgs {
@@ -211,6 +221,8 @@ pub enum RecordType {
     Violation,
     Diagnostic,
     Close,
+    Http2,
+    Finding,
 }
 
 impl RecordType {
@@ -226,6 +238,8 @@ impl RecordType {
             RecordType::Violation => "violation",
             RecordType::Diagnostic => "diagnostic",
             RecordType::Close => "close",
+            RecordType::Http2 => "http2",
+            RecordType::Finding => "finding",
         }
     }
 }
@@ -876,4 +890,45 @@ impl AnalysisArgs {
         cfg.decode = crate::app::DecodeArgs::new(&self.decode);
         cfg
     }
+}
+
+/// How `audit` writes its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// A report grouped by rule, for people.
+    Text,
+    /// One `finding` record per instance (the records `dump --format jsonl` writes among the others).
+    Jsonl,
+    /// SARIF 2.1.0, for code-scanning systems.
+    Sarif,
+}
+
+/// `wsscope audit` flags.
+#[derive(Args, Debug, Clone)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+
+    /// Exit status 4 when a finding of this severity or above was made:
+    /// info, low, medium or high.
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
+    pub fail_on: crate::event::Severity,
+
+    /// Show the secrets found whole (by default: their first characters and length).
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+fn parse_severity(s: &str) -> Result<crate::event::Severity, String> {
+    crate::event::Severity::parse(s).ok_or_else(|| format!("expected info, low, medium or high, not {s:?}"))
 }

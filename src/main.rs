@@ -3,8 +3,10 @@
 //! [`wsscope::commands`].
 //!
 //! Exit codes: 0 success; 1 nothing selected / nothing found (like grep);
-//! 2 usage or input errors; 3 the capture is truncated (output complete up
-//! to the cut; `--allow-truncated`: 0); 130 interrupted twice.
+//! 2 usage or input errors (several captures: one failed, the others were
+//! written); 3 the capture is truncated (output complete up to the cut;
+//! `--allow-truncated`: 0); 4 `audit` made a finding at `--fail-on` or
+//! above; 130 interrupted twice.
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -62,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             stop,
         ),
         Some(Command::Export(args)) => commands::export::run_cli(args),
+        Some(Command::Audit(args)) => commands::audit::run(args, stop),
         None => commands::timeline::run(&cli, stop),
     }
 }

@@ -9,6 +9,7 @@
 //! the cut was written; `--allow-truncated` makes it 0); 130 interrupted
 //! twice.
 
+pub mod audit;
 pub mod conns;
 pub mod dump;
 pub mod export;

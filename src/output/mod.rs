@@ -4,6 +4,7 @@ pub mod conns;
 pub mod export;
 pub mod export_jsonl;
 pub mod export_pcap;
+pub mod findings;
 pub mod har;
 pub mod hexdump;
 pub mod json_fmt;
@@ -13,6 +14,7 @@ pub mod ordered;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod payload;
+pub mod sarif;
 pub mod text;
 pub mod wire;
 
