@@ -1,4 +1,5 @@
 //! Sinks: text timeline, JSON Lines, hexdump/raw/pcap/HAR export, the conns table.
+pub mod community_id;
 pub mod conns;
 pub mod export;
 pub mod export_jsonl;
