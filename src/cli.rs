@@ -130,6 +130,9 @@ pub enum DumpFormat {
     Text,
     /// The JSON Lines event stream documented in README.md.
     Jsonl,
+    /// A Zeek websocket.log (TSV with Zeek's header): one row per WebSocket
+    /// session, Zeek's columns first, then ours (counters, Community ID).
+    Zeek,
 }
 
 /// `dump`'s lean output: how much payload each record keeps, and which

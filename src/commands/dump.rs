@@ -14,6 +14,7 @@ use crate::output::offload::Offload;
 use crate::output::payload::PayloadLimit;
 use crate::output::text::time::{Clock, Origin, TimeFormat};
 use crate::output::text::{PREVIEW_CHARS, TextSink};
+use crate::output::zeek::ZeekSink;
 use crate::pipeline::{self, Control};
 use crate::select::{Row, Selection, Unit};
 use crate::source::{PacketSource, SourceEnd};
@@ -85,6 +86,13 @@ pub fn run_selected(
             let payload = lean.payload.unwrap_or_default();
             let sink = move || JsonlSink::with_flush_each(stdout(), live).payload(payload);
             run_sink(sink, JsonlSink::failed, filter, src, cfg, (count, threads, None))?
+        }
+        DumpFormat::Zeek => {
+            // The uids hash the capture's file name (stdin, a live capture: none).
+            let name = input.file.as_deref().and_then(|p| p.file_name());
+            let name = name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let sink = move || ZeekSink::new(stdout()).capture_name(&name);
+            run_sink(sink, ZeekSink::failed, filter, src, cfg, (count, threads, None))?
         }
         DumpFormat::Text => {
             // On a writer thread, the clock reads an origin of its own, set

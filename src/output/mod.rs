@@ -1,4 +1,4 @@
-//! Sinks: text timeline, JSON Lines, hexdump/raw/pcap/HAR export, the conns table.
+//! Sinks: text timeline, JSON Lines, Zeek's websocket.log, hexdump/raw/pcap/HAR export, the conns table.
 pub mod community_id;
 pub mod conns;
 pub mod export;
@@ -13,6 +13,7 @@ pub mod ordered;
 pub mod payload;
 pub mod text;
 pub mod wire;
+pub mod zeek;
 
 use std::io;
 
