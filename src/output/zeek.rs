@@ -16,12 +16,15 @@
 //! analyzer's own state is.
 //!
 //! Values are escaped as Zeek's ASCII writer escapes them, so that Zeek's
-//! reader parses every field back to the same bytes: a tab, a backslash and
-//! (inside a vector) a comma as `\xNN`; a string that is exactly `-` or
-//! `(empty)` with its first byte as `\xNN` (else it would read as unset or
-//! empty). Zeek writes other UTF-8 raw; we also escape terminal controls
-//! and bidi overrides byte by byte, since header values come off the wire
-//! and the log often lands on a terminal.
+//! reader parses every field back to the same bytes: the separator (tab),
+//! inside a vector the set separator (`,`), and unprintable bytes as
+//! `\xNN`; a string that is exactly `-` or `(empty)` with its first byte as
+//! `\xNN` (else it would read as unset or empty). Two more than Zeek: a
+//! backslash is escaped too (Zeek's reader turns any `\xNN` text into a
+//! byte, so a raw `\x41` in a header would not read back as itself), and
+//! so are UTF-8 terminal controls and bidi overrides (printable UTF-8 stays
+//! raw, as Zeek's `enable_utf_8` writes it), since header values come off
+//! the wire and the log often lands on a terminal.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};

@@ -239,3 +239,27 @@ fn header_and_footer_can_be_left_out_for_concatenation() {
     assert_eq!(out.lines().count(), 1);
     assert!(!out.contains('#'));
 }
+
+#[test]
+fn a_handshake_whose_close_never_came_is_written_at_the_end_without_counters() {
+    let hs = HandshakeEvent {
+        conn: 0,
+        session: SessionId {
+            conn: 0,
+            stream: None,
+        },
+        ts: Timestamp::new(10, 0),
+        path: "/".into(),
+        ..Default::default()
+    };
+    let out = lines(vec![connection(0), Event::Handshake(Box::new(hs))]);
+    let rows: Vec<_> = out.iter().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows.len(), 1);
+    let row: Vec<&str> = rows[0].split('\t').collect();
+    assert_eq!(&row[2..8], ["10.0.0.1", "40000", "10.0.0.2", "80", "-", "/"]);
+    assert!(row[18..].iter().all(|v| *v == "-"), "{row:?}");
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some("#close\t1970-01-01-00-00-10")
+    );
+}
