@@ -153,6 +153,9 @@ pub enum DumpFormat {
     /// A Parquet dataset in the directory -o names: one table per record
     /// kind, partitioned by capture (cargo feature `parquet`).
     Parquet,
+    /// A Zeek websocket.log (TSV with Zeek's header): one row per WebSocket
+    /// session, Zeek's columns first, then ours (counters, Community ID).
+    Zeek,
 }
 
 impl DumpFormat {
@@ -162,6 +165,7 @@ impl DumpFormat {
             DumpFormat::Text => "text",
             DumpFormat::Jsonl => "jsonl",
             DumpFormat::Parquet => "parquet",
+            DumpFormat::Zeek => "zeek",
         }
     }
 }

@@ -41,6 +41,7 @@ const VARIANTS: &[&[&str]] = &[
     &["export", "--format", "har"],
     &["export", "--format", "pcap"],
     &["conns", "--format", "jsonl"],
+    &["dump", "--format", "zeek"],
 ];
 
 fn run(args: &[&str], threads: &str, cap: &Path, keys: Option<&Path>) -> Output {

@@ -15,6 +15,7 @@ use crate::output::offload::Offload;
 use crate::output::payload::PayloadLimit;
 use crate::output::text::time::{Clock, Origin, TimeFormat};
 use crate::output::text::{PREVIEW_CHARS, TextSink};
+use crate::output::zeek::ZeekSink;
 use crate::pipeline::{self, Control};
 use crate::select::{Row, Selection, Unit};
 use crate::source::{PacketSource, SourceEnd};
@@ -204,6 +205,24 @@ fn dump_one(
                     .capture(capture)
             };
             run_sink(sink, JsonlSink::failed, filter, src, cfg, (count, threads, None))?
+        }
+        DumpFormat::Zeek => {
+            // The uids hash the capture's file name (stdin, a live capture: none).
+            let name = input.file.as_deref().and_then(|p| p.file_name());
+            let name = name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            // Several captures make one log: one header, one footer.
+            let (header, footer) = match &part.capture {
+                Some(_) => (part.first, part.last),
+                None => (true, true),
+            };
+            let out = dest.writer();
+            let sink = move || {
+                ZeekSink::new(out())
+                    .capture_name(&name)
+                    .header(header)
+                    .footer(footer)
+            };
+            run_sink(sink, ZeekSink::failed, filter, src, cfg, (count, threads, None))?
         }
         DumpFormat::Text => {
             // On a writer thread, the clock reads an origin of its own, set

@@ -179,6 +179,11 @@ fn connection(o: &mut Obj<'_>, e: &ConnectionEvent) {
     o.u64("conn", e.conn);
     o.display("client", &e.client);
     o.display("server", &e.server);
+    // The flow's Community ID, to find it in Zeek, Suricata or Arkime (added field).
+    o.str(
+        "community_id",
+        &super::community_id::community_id(e.client, e.server),
+    );
     o.bool("syn_seen", e.syn_seen);
     o.str("role_basis", e.role_basis.as_str());
     o.packet("packet", e.packet);
@@ -529,6 +534,12 @@ fn close(o: &mut Obj<'_>, e: &ConnectionEndEvent) {
     }
     o.display("client", &e.client);
     o.display("server", &e.server);
+    // The TCP connection's Community ID (an HTTP/2 stream's record too: the
+    // same 4-tuple), to find it in other tools (added field).
+    o.str(
+        "community_id",
+        &super::community_id::community_id(e.client, e.server),
+    );
     o.ts("first_ts", e.first_ts);
     o.ts("last_ts", e.last_ts);
     o.opt_f64("duration", Some(e.last_ts.seconds_since(e.first_ts)));

@@ -1,4 +1,4 @@
-//! Sinks: text timeline, JSON Lines, hexdump/raw/pcap/HAR export, the conns table.
+//! Sinks: text timeline, JSON Lines, Parquet, Zeek's websocket.log, SARIF and the audit report, hexdump/raw/pcap/HAR export, the conns table.
 pub mod community_id;
 pub mod conns;
 pub mod export;
@@ -17,6 +17,7 @@ pub mod payload;
 pub mod sarif;
 pub mod text;
 pub mod wire;
+pub mod zeek;
 
 use std::io;
 
