@@ -56,13 +56,27 @@ pub fn run(args: &AuditArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> 
     let input = &args.input;
     let (captures, status) = if input.is_many() {
         let done: Mutex<Vec<(usize, AuditedCapture)>> = Mutex::new(Vec::new());
-        let status = super::many::run_each(input, &args.analysis, None, false, |one, part, analysis, _: Dest| {
-            let (audited, status) = audit_one(one, part, analysis, cfg.clone(), stop.clone())?;
-            let index = input.captures.iter().position(|c| Some(c) == one.file.as_ref()).unwrap_or(0);
-            done.lock().map_err(|_| anyhow::anyhow!("a capture's audit panicked"))?.push((index, audited));
-            Ok(status)
-        })?;
-        let mut done = done.into_inner().map_err(|_| anyhow::anyhow!("a capture's audit panicked"))?;
+        let status = super::many::run_each(
+            input,
+            &args.analysis,
+            None,
+            false,
+            |one, part, analysis, _: Dest| {
+                let (audited, status) = audit_one(one, part, analysis, cfg.clone(), stop.clone())?;
+                let index = input
+                    .captures
+                    .iter()
+                    .position(|c| Some(c) == one.file.as_ref())
+                    .unwrap_or(0);
+                done.lock()
+                    .map_err(|_| anyhow::anyhow!("a capture's audit panicked"))?
+                    .push((index, audited));
+                Ok(status)
+            },
+        )?;
+        let mut done = done
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("a capture's audit panicked"))?;
         done.sort_by_key(|(i, _)| *i);
         (done.into_iter().map(|(_, c)| c).collect::<Vec<_>>(), status)
     } else {
@@ -127,16 +141,26 @@ fn audit_one(
     acfg.shards = AnalysisArgs::workers(threads, if threads >= 2 { Writer::Light } else { Writer::None });
     let mut analyzer = Analyzer::new(acfg);
     let mut sink = AuditStage::new(Collect::default(), cfg);
-    let end = pipeline::run(src.as_mut(), &mut analyzer, &mut sink, Control::limit(input.count), |_, _| {
-        ControlFlow::Continue(())
-    })?;
+    let end = pipeline::run(
+        src.as_mut(),
+        &mut analyzer,
+        &mut sink,
+        Control::limit(input.count),
+        |_, _| ControlFlow::Continue(()),
+    )?;
     sink.finish().context("auditing")?;
     let truncated = report_end(input, &end);
     let collected = sink.into_inner();
-    let path = input.single_file().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
+    let path = input
+        .single_file()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "-".into());
     let name = part.capture.clone().unwrap_or_else(|| match &input.interface {
         Some(i) => format!("live-{i}"),
-        None => input.single_file().map(|p| crate::source::captures::name(p)).unwrap_or_default(),
+        None => input
+            .single_file()
+            .map(|p| crate::source::captures::name(p))
+            .unwrap_or_default(),
     });
     Ok((
         AuditedCapture {

@@ -8,6 +8,7 @@ use super::many::{Dest, Part};
 use super::progress::{Progress, Watched};
 use super::{report_end, status_of};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
+use crate::audit::AuditStage;
 use crate::cli::{AnalysisArgs, DumpFormat, InputArgs, LeanArgs, RecordType, SelectArgs, Writer};
 use crate::event::{ConnId, Event, EventSink};
 use crate::output::jsonl::JsonlSink;
@@ -176,6 +177,10 @@ fn dump_one(
     // Live output is written as it happens: no batching.
     let threads = if live { 1 } else { analysis.threads() };
     let mut cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
+    let audit = crate::audit::AuditConfig {
+        show_secrets: lean.show_secrets,
+        ..Default::default()
+    };
     // The text timeline prints a preview; JSON Lines and Parquet every
     // payload byte unless `--payload` cuts them.
     let writer = match (threads, format, lean.payload) {
@@ -204,7 +209,15 @@ fn dump_one(
                     .payload(payload)
                     .capture(capture)
             };
-            run_sink(sink, JsonlSink::failed, filter, src, cfg, (count, threads, None))?
+            run_sink(
+                sink,
+                JsonlSink::failed,
+                filter,
+                src,
+                cfg,
+                (count, threads, None),
+                audit,
+            )?
         }
         DumpFormat::Zeek => {
             // The uids hash the capture's file name (stdin, a live capture: none).
@@ -222,7 +235,15 @@ fn dump_one(
                     .header(header)
                     .footer(footer)
             };
-            run_sink(sink, ZeekSink::failed, filter, src, cfg, (count, threads, None))?
+            run_sink(
+                sink,
+                ZeekSink::failed,
+                filter,
+                src,
+                cfg,
+                (count, threads, None),
+                audit,
+            )?
         }
         DumpFormat::Text => {
             // On a writer thread, the clock reads an origin of its own, set
@@ -249,9 +270,17 @@ fn dump_one(
                     .preview(preview)
                     .all_messages(all)
             };
-            run_sink(sink, TextSink::failed, filter, src, cfg, (count, threads, follow))?
+            run_sink(
+                sink,
+                TextSink::failed,
+                filter,
+                src,
+                cfg,
+                (count, threads, follow),
+                audit,
+            )?
         }
-        DumpFormat::Parquet => parquet_sink(input, dest, lean, filter, src, cfg, (count, threads))?,
+        DumpFormat::Parquet => parquet_sink(input, dest, lean, filter, src, cfg, (count, threads), audit)?,
     };
     drop(progress);
     written.context(match format {
@@ -287,6 +316,7 @@ fn dump_one(
 /// `--format parquet`: the capture's partition of every table under the
 /// `-o` directory.
 #[cfg(feature = "parquet")]
+#[allow(clippy::too_many_arguments)]
 fn parquet_sink(
     input: &InputArgs,
     dest: Dest,
@@ -295,6 +325,7 @@ fn parquet_sink(
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     (count, threads): (Option<u64>, usize),
+    audit: crate::audit::AuditConfig,
 ) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)> {
     use crate::output::parquet::ParquetSink;
     let Dest::Dir(dir) = dest else {
@@ -315,10 +346,12 @@ fn parquet_sink(
         src,
         cfg,
         (count, threads, None),
+        audit,
     )
 }
 
 #[cfg(not(feature = "parquet"))]
+#[allow(clippy::too_many_arguments)]
 fn parquet_sink(
     _: &InputArgs,
     _: Dest,
@@ -327,6 +360,7 @@ fn parquet_sink(
     _: &mut dyn PacketSource,
     _: AnalyzerConfig,
     _: (Option<u64>, usize),
+    _: crate::audit::AuditConfig,
 ) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)> {
     anyhow::bail!(
         "this wsscope was built without Parquet output; rebuild with `cargo install --path . --features parquet`"
@@ -456,6 +490,7 @@ fn run_sink<S, M>(
     src: &mut dyn PacketSource,
     cfg: AnalyzerConfig,
     (count, threads, follow): (Option<u64>, usize, Option<(Origin, Origin)>),
+    audit: crate::audit::AuditConfig,
 ) -> anyhow::Result<(SourceEnd, std::io::Result<()>, Counts)>
 where
     S: EventSink + 'static,
@@ -465,14 +500,20 @@ where
         selecting: !filter.is_empty(),
         ..Counts::default()
     };
+    // The audit's findings go out among the events (and through the filter).
     if threads >= 2 {
-        let counting = move || Counting {
-            inner: make(),
-            counts,
-            filter,
+        let counting = move || {
+            AuditStage::new(
+                Counting {
+                    inner: make(),
+                    counts,
+                    filter,
+                },
+                audit,
+            )
         };
-        let done = |mut c: Counting<S>| (c.finish(), c.counts);
-        let failed = move |c: &Counting<S>| failed(&c.inner);
+        let done = |mut a: AuditStage<Counting<S>>| (a.finish(), a.into_inner().counts);
+        let failed = move |a: &AuditStage<Counting<S>>| failed(&a.inner().inner);
         let off = Offload::spawn_following(counting, failed, done, follow);
         let mut off = off.context("cannot start the output thread (try --threads 1)")?;
         let mut analyzer = Analyzer::new(cfg);
@@ -487,25 +528,22 @@ where
         let (written, counts) = off.finish();
         return Ok((end?, written, counts));
     }
-    let mut counting = Counting {
-        inner: make(),
-        counts,
-        filter,
-    };
-    let mut analyzer = Analyzer::new(cfg);
-    let end = pipeline::run(
-        src,
-        &mut analyzer,
-        &mut counting,
-        Control::limit(count),
-        |_, s| {
-            if failed(&s.inner) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+    let mut stage = AuditStage::new(
+        Counting {
+            inner: make(),
+            counts,
+            filter,
         },
-    )?;
-    let written = counting.finish();
-    Ok((end, written, counting.counts))
+        audit,
+    );
+    let mut analyzer = Analyzer::new(cfg);
+    let end = pipeline::run(src, &mut analyzer, &mut stage, Control::limit(count), |_, s| {
+        if failed(&s.inner().inner) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    let written = stage.finish();
+    Ok((end, written, stage.into_inner().counts))
 }

@@ -33,15 +33,25 @@ pub fn severity_counts<'a>(findings: impl Iterator<Item = &'a FindingEvent>) -> 
         .filter(|s| n[**s as usize] > 0)
         .map(|s| format!("{} {}", n[*s as usize], s.as_str()))
         .collect();
-    if parts.is_empty() { "none".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
 }
+
+/// Findings of one rule, keyed to sort most severe first, then in catalog order.
+type Groups<'a> =
+    BTreeMap<(std::cmp::Reverse<Severity>, usize, &'a str), Vec<(&'a AuditedCapture, &'a FindingEvent)>>;
 
 /// Writes the report of `captures` (several captures name theirs in
 /// each connection: `name#3`).
 pub fn report(w: &mut dyn Write, captures: &[AuditedCapture], fail_on: Severity) -> io::Result<()> {
     let several = captures.len() > 1;
-    let all: Vec<(&AuditedCapture, &FindingEvent)> =
-        captures.iter().flat_map(|c| c.findings.iter().map(move |f| (c, f))).collect();
+    let all: Vec<(&AuditedCapture, &FindingEvent)> = captures
+        .iter()
+        .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
+        .collect();
     let conns: u64 = captures.iter().map(|c| c.connections).sum();
     writeln!(
         w,
@@ -54,11 +64,16 @@ pub fn report(w: &mut dyn Write, captures: &[AuditedCapture], fail_on: Severity)
         severity_counts(all.iter().map(|(_, f)| *f))
     )?;
     // By rule; within a rule, by severity then order of appearance.
-    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, usize, &str), Vec<(&AuditedCapture, &FindingEvent)>> =
-        BTreeMap::new();
+    let mut groups: Groups<'_> = BTreeMap::new();
     for (c, f) in &all {
-        let order = catalog::RULES.iter().position(|r| r.id == f.rule).unwrap_or(usize::MAX);
-        groups.entry((std::cmp::Reverse(f.severity), order, f.rule)).or_default().push((c, f));
+        let order = catalog::RULES
+            .iter()
+            .position(|r| r.id == f.rule)
+            .unwrap_or(usize::MAX);
+        groups
+            .entry((std::cmp::Reverse(f.severity), order, f.rule))
+            .or_default()
+            .push((c, f));
     }
     for ((sev, _, rule), items) in &groups {
         let info = catalog::rule(rule);
@@ -66,7 +81,11 @@ pub fn report(w: &mut dyn Write, captures: &[AuditedCapture], fail_on: Severity)
             .iter()
             .map(|(c, f)| {
                 let s = f.session.stream.map(|s| format!("/{s}")).unwrap_or_default();
-                if several { format!("{}#{}{s}", sanitize_str(&c.name), f.conn) } else { format!("#{}{s}", f.conn) }
+                if several {
+                    format!("{}#{}{s}", sanitize_str(&c.name), f.conn)
+                } else {
+                    format!("#{}{s}", f.conn)
+                }
             })
             .collect();
         conns.dedup();
@@ -88,9 +107,17 @@ pub fn report(w: &mut dyn Write, captures: &[AuditedCapture], fail_on: Severity)
         writeln!(
             w,
             "       first: {}conn {}{}: {}",
-            if several { format!("{} ", sanitize_str(&c0.name)) } else { String::new() },
+            if several {
+                format!("{} ", sanitize_str(&c0.name))
+            } else {
+                String::new()
+            },
             first.conn,
-            if packets.is_empty() { String::new() } else { format!(" (packets {})", packets.join(", ")) },
+            if packets.is_empty() {
+                String::new()
+            } else {
+                format!(" (packets {})", packets.join(", "))
+            },
             sanitize_str(&first.evidence)
         )?;
         writeln!(w, "       {}", sanitize_str(&first.detail))?;
@@ -99,7 +126,11 @@ pub fn report(w: &mut dyn Write, captures: &[AuditedCapture], fail_on: Severity)
             w,
             "       connections: {}{}",
             conns.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(" "),
-            if conns.len() > SHOWN { format!(" … ({} more)", conns.len() - SHOWN) } else { String::new() }
+            if conns.len() > SHOWN {
+                format!(" … ({} more)", conns.len() - SHOWN)
+            } else {
+                String::new()
+            }
         )?;
         if let Some(i) = info {
             writeln!(w, "       why: {}", i.explanation)?;
@@ -110,7 +141,12 @@ pub fn report(w: &mut dyn Write, captures: &[AuditedCapture], fail_on: Severity)
     let failing = all.iter().filter(|(_, f)| f.severity >= fail_on).count();
     writeln!(w)?;
     if failing > 0 {
-        writeln!(w, "{failing} finding{} at {} or above (--fail-on): exit status 4", if failing == 1 { "" } else { "s" }, fail_on.as_str())?;
+        writeln!(
+            w,
+            "{failing} finding{} at {} or above (--fail-on): exit status 4",
+            if failing == 1 { "" } else { "s" },
+            fail_on.as_str()
+        )?;
     } else {
         writeln!(w, "no finding at {} or above (--fail-on)", fail_on.as_str())?;
     }

@@ -35,7 +35,8 @@ fn camel(id: &str) -> String {
     id.split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map_or(String::new(), |f| f.to_ascii_uppercase().to_string() + c.as_str())
+            c.next()
+                .map_or(String::new(), |f| f.to_ascii_uppercase().to_string() + c.as_str())
         })
         .collect()
 }

@@ -7,7 +7,7 @@
 
 use super::column::{Col, Ctx, Kind, Val, opt, req};
 use crate::event::{
-    ConnectionEndEvent, DiagnosticEvent, FindingEvent, Dir, DirStats, FrameEvent, GapEvent, HandshakeEvent,
+    ConnectionEndEvent, DiagnosticEvent, Dir, DirStats, FindingEvent, FrameEvent, GapEvent, HandshakeEvent,
     Http2RequestEvent, MessageEvent, Timestamp, TlsEvent, ViolationEvent,
 };
 use crate::output::payload::PayloadLimit;
