@@ -42,6 +42,8 @@ const VARIANTS: &[&[&str]] = &[
     &["export", "--format", "pcap"],
     &["conns", "--format", "jsonl"],
     &["dump", "--format", "zeek"],
+    &["audit", "--format", "jsonl"],
+    &["audit", "--format", "sarif"],
 ];
 
 fn run(args: &[&str], threads: &str, cap: &Path, keys: Option<&Path>) -> Output {

@@ -62,6 +62,9 @@ struct Session {
     oracle: Vec<String>,
     oracle_packets: Vec<u64>,
     jwts: FxHashSet<u64>,
+    /// The session's handshake was captured (mid-stream detection is a
+    /// guess: its "violations" may be another protocol's bytes).
+    handshake: bool,
     bomb: bool,
     oversized: [bool; 2],
     first_ts: Option<Timestamp>,
@@ -253,6 +256,7 @@ impl Auditor {
         };
         let sess = self.session(id);
         sess.first_ts.get_or_insert(h.ts);
+        sess.handshake = true;
         if let Some(d) = &h.deflate {
             // Messages a client sends use the client's context.
             sess.takeover = [!d.client_no_context_takeover, !d.server_no_context_takeover];
@@ -521,7 +525,7 @@ impl Auditor {
             return;
         };
         let sess = self.session(v.session);
-        if sess.violation.is_none() && !sess.tolerated.contains(v.rule) {
+        if sess.handshake && sess.violation.is_none() && !sess.tolerated.contains(v.rule) {
             sess.violation = Some((v.rule, dir, v.packet));
         }
     }

@@ -124,8 +124,12 @@ pub fn header_secrets(headers: &[(String, String)]) -> Vec<Secret> {
             continue;
         }
         let lower = name.to_ascii_lowercase();
+        if lower == "cookie" {
+            out.extend(session_cookies(value));
+            continue;
+        }
         let credential = match lower.as_str() {
-            "authorization" | "proxy-authorization" | "cookie" => true,
+            "authorization" | "proxy-authorization" => true,
             "sec-websocket-protocol" => {
                 value.contains("bearer.authorization") || find_jwts(value).next().is_some()
             }
@@ -136,6 +140,29 @@ pub fn header_secrets(headers: &[(String, String)]) -> Vec<Secret> {
             out.push(Secret {
                 place: format!("{name} header"),
                 value: value.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The cookies of a `Cookie` header that look like sessions or tokens
+/// (`session`, `sid`, `PHPSESSID`, `auth`, `jwt`, ...; not analytics
+/// cookies such as `_ga` or `__utma`, which identify no login).
+fn session_cookies(header: &str) -> Vec<Secret> {
+    let mut out = Vec::new();
+    for pair in header.split(';') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = (name.trim(), value.trim());
+        let lower = name.to_ascii_lowercase();
+        let session = is_credential_name(name)
+            || ["sess", "sid", "auth", "token", "jwt", "login", "remember", "xsrf", "csrf"]
+                .iter()
+                .any(|k| lower.contains(k));
+        if session && !value.is_empty() {
+            out.push(Secret {
+                place: format!("Cookie {name}"),
+                value: value.to_string(),
             });
         }
     }
@@ -259,7 +286,7 @@ mod tests {
         let s = header_secrets(&[
             h("Host", "x"),
             h("Authorization", "Bearer abc"),
-            h("Cookie", "session=1"),
+            h("Cookie", "_ga=GA1.2.3; session=1; __utma=4"),
             h("X-Auth-Token", "t"),
             h("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
             h(
@@ -273,7 +300,8 @@ mod tests {
             places,
             [
                 "Authorization header",
-                "Cookie header",
+                // Only the session cookie: _ga and __utma identify no login.
+                "Cookie session",
                 "X-Auth-Token header",
                 "Sec-WebSocket-Protocol header"
             ]
@@ -289,10 +317,11 @@ mod tests {
         let got: Vec<(&str, &str)> = s.iter().map(|s| (s.place.as_str(), s.value.as_str())).collect();
         assert_eq!(
             got,
+            // In key order (serde_json's maps are sorted).
             [
-                ("JSON field password", "hunter2"),
+                ("JSON field apiKey", "42"),
                 ("JSON field authToken", "x"),
-                ("JSON field apiKey", "42")
+                ("JSON field password", "hunter2")
             ]
         );
         assert!(json_secrets(r#"{"password":""}"#, 8).is_empty());

@@ -120,7 +120,7 @@ fn is_kinds() {
     assert_eq!(which("is:gap is:violation"), Vec::<usize>::new());
     assert!(
         err("is:frame")
-            .contains("violation, gap, handshake, diagnostic, control, data, compressed, truncated")
+            .contains("violation, gap, handshake, diagnostic, finding, control, data, compressed, truncated")
     );
 }
 
