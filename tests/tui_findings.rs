@@ -354,3 +354,26 @@ fn help_and_readme_document_f() {
         std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     assert!(readme.contains("| `F` |"), "README's key table");
 }
+
+#[test]
+fn the_view_fits_small_terminals() {
+    let mut app = app("audit/origin.pcap");
+    press(&mut app, "F");
+    let s = screen(&app, 60, 24);
+    assert!(
+        s.contains("Findings") && s.contains("high     origin-not-enforced"),
+        "{s}"
+    );
+    let s = screen(&app, 40, 10);
+    assert!(s.contains("Findings"), "{s}");
+    // Selection moves and clamps at the ends.
+    press(&mut app, "jjjjj");
+    assert_eq!(app.findings.cursor, 2);
+    press(&mut app, "k");
+    assert_eq!(app.findings.cursor, 1);
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("An upgrade from another site's Origin was accepted"),
+        "{s}"
+    );
+}
