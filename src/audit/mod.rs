@@ -63,6 +63,10 @@ impl<S: EventSink> AuditStage<S> {
         &self.inner
     }
 
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
     pub fn into_inner(self) -> S {
         self.inner
     }

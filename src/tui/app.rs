@@ -164,6 +164,8 @@ pub struct App {
     pub conn_sort: panes::conns::SortedConns,
     /// The statistics view (`S`): open or not, and what it computed.
     pub stats: panes::stats::StatsView,
+    /// The findings view (`F`): open or not, its selection.
+    pub findings: panes::findings::FindingsView,
 }
 
 impl App {
@@ -206,6 +208,7 @@ impl App {
             help_scroll: Cell::new(0),
             conn_sort: Default::default(),
             stats: Default::default(),
+            findings: Default::default(),
         }
     }
 
@@ -494,6 +497,9 @@ impl App {
             }
             return Action::None;
         }
+        if self.findings.open && panes::findings::on_key(self, &key) {
+            return Action::None;
+        }
         if key.code == KeyCode::Esc && self.cancel_job() {
             return Action::None;
         }
@@ -587,6 +593,7 @@ impl App {
             _ if p(']') => self.jump_problem(true),
             _ if p('[') => self.jump_problem(false),
             _ if p('S') => self.toggle_stats(),
+            _ if p('F') => self.toggle_findings(),
             _ => {}
         }
         Action::None

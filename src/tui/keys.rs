@@ -83,6 +83,11 @@ pub const GROUPS: &[(&str, &[Binding])] = &[
             b("n N", "next / previous search hit", None),
             b("] [", "next / previous violation or gap", None),
             b(
+                "F",
+                "audit findings, high first (Enter: go to the evidence)",
+                None,
+            ),
+            b(
                 "f",
                 "filter: conn:1 dir:s2c op:ping is:violation len>1k proto:ocpp method:M event:E latency>50ms REGEX",
                 Some("filter"),

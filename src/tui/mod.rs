@@ -511,8 +511,17 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
     out
 }
 
-/// Feeds `app` everything `reader` sends until the capture is loaded (tests).
-#[cfg(test)]
+/// Reads a whole capture file as the timeline does — the reader thread,
+/// the security audit, the replay index — into an [`App`], without a
+/// terminal (tests drive it with keys and draw it to a `TestBackend`).
+pub fn load_file(path: &Path, cfg: AnalyzerConfig, opts: Options) -> anyhow::Result<App> {
+    let (mut app, reader) = open_file(path, cfg, opts)?;
+    load_all(&mut app, &reader);
+    app.loading = false;
+    Ok(app)
+}
+
+/// Feeds `app` everything `reader` sends until the capture is loaded.
 pub(crate) fn load_all(app: &mut App, reader: &Reader) {
     while let Ok(feed) = reader.rx.recv() {
         let done = matches!(feed, Feed::Done(_));

@@ -9,6 +9,15 @@ use ratatui::layout::Position;
 
 impl App {
     pub fn on_mouse(&mut self, m: MouseEvent) {
+        if self.findings.open {
+            // Over the findings view: the wheel moves its selection.
+            match m.kind {
+                MouseEventKind::ScrollDown => panes::findings::apply_move(self, Move::Down(1)),
+                MouseEventKind::ScrollUp => panes::findings::apply_move(self, Move::Up(1)),
+                _ => {}
+            }
+            return;
+        }
         let g = self.geometry.get();
         let at = Position::new(m.column, m.row);
         let pane = if g.conns.contains(at) {

@@ -7,7 +7,8 @@ use super::app::{Feed, Progress};
 use super::search::Counted;
 use super::{BATCH, CHANNEL, FLUSH, lean, replay};
 use crate::analyzer::{Analyzer, AnalyzerConfig};
-use crate::event::Event;
+use crate::audit::{AuditConfig, AuditStage};
+use crate::event::{Event, EventSink};
 use crate::pipeline::{self, Control};
 use crate::source::PacketSource;
 use crate::source::file::FileSource;
@@ -156,16 +157,22 @@ fn reader_thread(
         recycle,
     } = opts;
     let mut analyzer = Analyzer::new(cfg);
-    let mut batch = BatchSink {
-        batch: lean::LeanBatch {
-            events: Vec::with_capacity(BATCH),
-            cut: Vec::new(),
+    // The audit sees every event whole (before `lean` cuts payloads) and
+    // puts its findings right after the events that complete them; secrets
+    // stay redacted (the default configuration).
+    let mut batch = AuditStage::new(
+        BatchSink {
+            batch: lean::LeanBatch {
+                events: Vec::with_capacity(BATCH),
+                cut: Vec::new(),
+            },
+            lean,
+            recycle,
+            tx,
+            gone: false,
         },
-        lean,
-        recycle,
-        tx,
-        gone: false,
-    };
+        AuditConfig::default(),
+    );
     let mut last_send = Instant::now();
     let mut packets = 0u64;
     let mut window = (Instant::now(), 0u64);
@@ -188,7 +195,8 @@ fn reader_thread(
         index: index.clone(),
         headers: spool.is_none(),
     };
-    let result = pipeline::run(&mut recorder, &mut analyzer, &mut batch, ctl, |fed, sink| {
+    let result = pipeline::run(&mut recorder, &mut analyzer, &mut batch, ctl, |fed, stage| {
+        let sink = stage.inner_mut();
         packets = fed.count;
         // Where the packet is: in the file, or in the spool once copied there.
         let at = match spool.as_mut() {
@@ -236,9 +244,18 @@ fn reader_thread(
     if gone {
         return;
     }
-    // The pipeline finished the analysis into `batch` (not on a source error).
+    // The pipeline finished the analysis into `batch` (not on a source
+    // error); the audit's end-of-input findings (a server's Origins) follow.
     let done = result.map_err(|e| format!("{e:#}"));
-    let _ = tx.send(Feed::Lean(batch.batch));
+    if done.is_ok() {
+        // Nothing to report: the batch sink cannot fail.
+        let _ = batch.finish();
+    }
+    let sink = batch.into_inner();
+    if sink.gone {
+        return;
+    }
+    let _ = tx.send(Feed::Lean(sink.batch));
     let mut p = progress(packets, pps);
     if let Some(total) = p.total_bytes {
         p.bytes_read = total;

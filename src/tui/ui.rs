@@ -50,6 +50,9 @@ impl Widget for &App {
             }
         }
         render_hint(app, hint, buf);
+        if app.findings.open {
+            panes::findings::render(app, body, buf);
+        }
         if app.help {
             render_help(app, area, buf);
         }

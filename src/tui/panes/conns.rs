@@ -250,6 +250,11 @@ fn all_row(app: &App) -> Line<'static> {
         } else {
             Span::raw("")
         },
+        match s.findings.len() {
+            0 => Span::raw(""),
+            1 => Span::styled("  ! 1 finding (F)", t.gap),
+            n => Span::styled(format!("  ! {n} findings (F)"), t.gap),
+        },
     ])
 }
 
@@ -336,6 +341,13 @@ fn conn_row(app: &App, id: u64) -> Line<'static> {
     }
     if c.gaps > 0 {
         spans.push(Span::styled(format!("  gaps {}", c.gaps), t.gap));
+    }
+    if let Some((_, worst)) = app.store.findings.of(id) {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            super::findings::marker(worst),
+            super::findings::severity_style(t, worst),
+        ));
     }
     spans.push(Span::raw("  "));
     spans.push(state(app, c));

@@ -4,6 +4,7 @@
 
 pub mod conns;
 pub mod detail;
+pub mod findings;
 pub mod stats;
 pub mod timeline;
 

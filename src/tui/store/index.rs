@@ -255,7 +255,8 @@ impl Store {
             Event::Close(e) if e.stream.is_some() => {}
             // Ordinary HTTP/2 requests beside WebSocket streams: not rows
             // of the timeline (yet); `dump` lists them.
-            Event::Http2(_) | Event::Finding(_) => {}
+            Event::Http2(_) => {}
+            Event::Finding(f) => self.add_finding(f),
             Event::Close(e) => {
                 let id = e.conn;
                 if e.protocol.is_websocket() {

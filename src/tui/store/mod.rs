@@ -38,12 +38,14 @@
 pub mod apps;
 pub mod arena;
 pub mod conn;
+pub mod findings;
 mod index;
 pub mod view;
 
 pub use apps::{AppRow, Tree};
 pub use arena::DataRef;
 pub use conn::{Activity, Conn, EndExtra, Handshake, StreamEntry, WsStats};
+pub use findings::Findings;
 pub use view::{View, ViewSpec, row_text, search};
 
 use crate::event::{ConnId, Dir, Event, Protocol, Timestamp};
@@ -374,6 +376,8 @@ pub struct Store {
     /// What the application layer found in message rows ([`apps`]).
     pub apps: Vec<AppRow>,
     apps_heap: usize,
+    /// The security audit's findings ([`findings`]).
+    pub findings: Findings,
 }
 
 impl Default for Store {
@@ -413,6 +417,7 @@ impl Store {
             conns_heap: 0,
             apps: Vec::new(),
             apps_heap: 0,
+            findings: Findings::default(),
         }
     }
 
@@ -430,6 +435,7 @@ impl Store {
             + self.external
             + self.apps.capacity() * size_of::<AppRow>()
             + self.apps_heap
+            + self.findings.held()
     }
 
     /// Bytes of payloads and previews held.

@@ -117,6 +117,7 @@ pub(super) fn connection_at(
     if c.violations > 0 {
         out.styled_field("Violations", c.violations.to_string(), t.violation);
     }
+    findings(app, c, out);
     if let Some(a) = c.app() {
         application(app, a, out);
     }
@@ -128,6 +129,42 @@ pub(super) fn connection_at(
             t.dim,
         ),
         None => {}
+    }
+}
+
+/// The security audit's findings on a connection: how many, the highest
+/// severity, and each (severity, rule, evidence), most severe first.
+fn findings(app: &App, c: &Conn, out: &mut Doc<'_>) {
+    use super::super::findings::{conn_label, severity_style};
+    let t = &app.theme;
+    let Some((count, worst)) = app.store.findings.of(c.id) else {
+        return;
+    };
+    out.styled_field(
+        "Findings",
+        format!("{count} (highest {}) · F lists them all", worst.as_str()),
+        severity_style(t, worst),
+    );
+    /// Findings listed here; the view (`F`) has the rest.
+    const SHOWN: usize = 12;
+    for (shown, f) in app.store.findings.of_conn(c.id).enumerate() {
+        if shown == SHOWN {
+            out.text(
+                format!("… {} more (F)", count.saturating_sub(SHOWN as u32)),
+                t.dim,
+            );
+            break;
+        }
+        let on = if f.session.stream.is_some() {
+            format!(" ({})", conn_label(f))
+        } else {
+            String::new()
+        };
+        out.styled_field(
+            &format!("  {}", f.severity.as_str()),
+            format!("{}{on}: {}", f.rule, text::safe(&f.evidence)),
+            severity_style(t, f.severity),
+        );
     }
 }
 
