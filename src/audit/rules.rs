@@ -574,7 +574,22 @@ impl Auditor {
                 ));
             }
         }
-        if !m.is_text || m.data.len() > MAX_SCAN || !secrets::may_hold_secret(&m.data) {
+        if !m.is_text || m.data.len() > MAX_SCAN {
+            return;
+        }
+        // Secret fields matter in cleartext, or compressed in one context
+        // over TLS; JWTs anywhere.
+        let takeover = m.compressed
+            && self
+                .sessions
+                .get(&key(m.session))
+                .is_some_and(|s| s.takeover.get(m.dir.index()).copied().unwrap_or(false));
+        let look = if !tls || takeover {
+            secrets::may_hold_secret(&m.data)
+        } else {
+            secrets::may_hold_jwt(&m.data)
+        };
+        if !look {
             return;
         }
         let Ok(text) = std::str::from_utf8(&m.data) else {

@@ -30,38 +30,50 @@ pub fn redact(value: &str, show: bool) -> String {
 /// Names of query parameters and headers that carry credentials, beyond
 /// the JSON keys redaction knows ([`crate::app::is_secret_name`]).
 fn is_credential_name(name: &str) -> bool {
-    if crate::app::is_secret_name(name.as_bytes()) {
-        return true;
+    is_credential_bytes(name.as_bytes())
+}
+
+/// [`is_credential_name`] on bytes: lowercased without `-` and `_`, and
+/// without an `X-` header prefix, into a small buffer (no name it accepts
+/// is longer), then one match. It runs on every key of every JSON message.
+fn is_credential_bytes(raw: &[u8]) -> bool {
+    let raw = match raw {
+        [b'x' | b'X', b'-', rest @ ..] if !rest.is_empty() => rest,
+        _ => raw,
+    };
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for &b in raw {
+        if b == b'-' || b == b'_' {
+            continue;
+        }
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
     }
-    let norm: String = name
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let norm = norm
-        .strip_prefix('x')
-        .filter(|_| name.len() > 2 && name.as_bytes()[1] == b'-')
-        .unwrap_or(&norm);
+    let norm = buf.get(..n).unwrap_or_default();
     matches!(
         norm,
-        "jwt"
-            | "auth"
-            | "pwd"
-            | "pass"
-            | "sid"
-            | "session"
-            | "sessiontoken"
-            | "bearer"
-            | "accesskey"
-            | "privatekey"
-            | "apitoken"
-            | "authtoken"
-            | "csrftoken"
-            | "xsrftoken"
-            | "signature"
-            | "sig"
-            | "credentials"
-    )
+        b"jwt"
+            | b"auth"
+            | b"pwd"
+            | b"pass"
+            | b"sid"
+            | b"session"
+            | b"sessiontoken"
+            | b"bearer"
+            | b"accesskey"
+            | b"privatekey"
+            | b"apitoken"
+            | b"authtoken"
+            | b"csrftoken"
+            | b"xsrftoken"
+            | b"signature"
+            | b"sig"
+            | b"credentials"
+    ) || crate::app::is_secret_name(norm)
 }
 
 /// Percent-decodes a query component (`+` is a space), lossy.
@@ -156,9 +168,11 @@ fn session_cookies(header: &str) -> Vec<Secret> {
         let (name, value) = (name.trim(), value.trim());
         let lower = name.to_ascii_lowercase();
         let session = is_credential_name(name)
-            || ["sess", "sid", "auth", "token", "jwt", "login", "remember", "xsrf", "csrf"]
-                .iter()
-                .any(|k| lower.contains(k));
+            || [
+                "sess", "sid", "auth", "token", "jwt", "login", "remember", "xsrf", "csrf",
+            ]
+            .iter()
+            .any(|k| lower.contains(k));
         if session && !value.is_empty() {
             out.push(Secret {
                 place: format!("Cookie {name}"),
@@ -169,14 +183,72 @@ fn session_cookies(header: &str) -> Vec<Secret> {
     out
 }
 
+/// Whether `text` may hold a JWT (what a TLS connection's messages are
+/// searched for when no compression oracle is at stake).
+pub fn may_hold_jwt(text: &[u8]) -> bool {
+    static JWT: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"eyJ"));
+    JWT.find(text).is_some()
+}
+
 /// A cheap look before parsing: whether a message could hold a secret
 /// field or a JWT at all (most messages cannot, and are not parsed).
 pub fn may_hold_secret(text: &[u8]) -> bool {
-    static HINT: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?i)pass|secret|token|api.?key|authori[sz]ation|cookie|session|eyJ")
-            .unwrap_or_else(|_| regex::bytes::Regex::new("eyJ").expect("literal regex"))
-    });
-    HINT.is_match(text)
+    // A JWT starts with `eyJ`; a secret field is a key `json_secrets`
+    // accepts, just before `":` (or `" :`). Both are found with memchr's
+    // SIMD substring search: this runs on every text message, and a
+    // case-insensitive scan of every byte cost as much as the rest of a
+    // JSON Lines dump. (A key spelled with escapes, `"pass\u0077ord"`, is
+    // not seen.)
+    use memchr::memmem::Finder;
+    static JWT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"eyJ"));
+    static KEY_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\":"));
+    static KEY_END_SPACED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\" :"));
+    if JWT.find(text).is_some() {
+        return true;
+    }
+    let key_before = |end: usize| -> bool {
+        // Every accepted name ends in one of these two letters (case
+        // aside): most keys are turned away by them alone.
+        let tail = text
+            .get(end.saturating_sub(2)..end)
+            .map(|t| [t[0] | 0x20, t[1] | 0x20]);
+        let Some(tail) = tail else {
+            return false;
+        };
+        if !matches!(
+            &tail,
+            b"rd"
+                | b"de"
+                | b"wd"
+                | b"et"
+                | b"en"
+                | b"ey"
+                | b"on"
+                | b"ie"
+                | b"id"
+                | b"wt"
+                | b"th"
+                | b"ss"
+                | b"er"
+                | b"re"
+                | b"ig"
+                | b"ls"
+                | b"ns"
+        ) {
+            return false;
+        }
+        // No name `is_credential_name` accepts is longer than 18 bytes
+        // (`x-` and 16), nor shorter than 3.
+        let Some(window) = text.get(end.saturating_sub(20)..end) else {
+            return false;
+        };
+        match memchr::memrchr(b'"', window) {
+            Some(q) if window.len() - q > 3 => window.get(q + 1..).is_some_and(is_credential_bytes),
+            _ => false,
+        }
+    };
+    KEY_END.find_iter(text).any(key_before) || KEY_END_SPACED.find_iter(text).any(key_before)
 }
 
 /// Secrets in a JSON message: string (or number) values of keys naming a
@@ -326,6 +398,51 @@ mod tests {
         );
         assert!(json_secrets(r#"{"password":""}"#, 8).is_empty());
         assert!(may_hold_secret(br#"{"Password":1}"#) && !may_hold_secret(br#"{"price":1}"#));
+        assert!(may_hold_secret(br#"{"a":{"api_key" : "x"}}"#) && may_hold_secret(b"Bearer eyJhbGc"));
+        assert!(
+            !may_hold_secret(br#"{"type":"password reset","token_count":3}"#),
+            "values and other keys are not keys"
+        );
+        // The two-letter look-ahead keeps every name the full check accepts.
+        for name in [
+            "password",
+            "passcode",
+            "passwd",
+            "secret",
+            "token",
+            "accessToken",
+            "refresh_token",
+            "authToken",
+            "id_token",
+            "apiKey",
+            "Authorization",
+            "cookie",
+            "sessionId",
+            "client_secret",
+            "jwt",
+            "auth",
+            "pwd",
+            "pass",
+            "sid",
+            "session",
+            "sessionToken",
+            "bearer",
+            "access-key",
+            "privateKey",
+            "apiToken",
+            "csrf_token",
+            "XSRF-TOKEN",
+            "signature",
+            "sig",
+            "credentials",
+            "X-Api-Key",
+        ] {
+            assert!(is_credential_name(name), "{name}");
+            assert!(
+                may_hold_secret(format!(r#"{{"{name}":"v"}}"#).as_bytes()),
+                "{name}"
+            );
+        }
 
         let none = format!(
             "{}.{}.",

@@ -178,6 +178,7 @@ fn dump_one(
     let threads = if live { 1 } else { analysis.threads() };
     let mut cfg = super::analysis_config(analysis, crate::budget::OutputShare::Streaming)?;
     let audit = crate::audit::AuditConfig {
+        enabled: !lean.no_audit,
         show_secrets: lean.show_secrets,
         ..Default::default()
     };
