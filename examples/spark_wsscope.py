@@ -83,6 +83,7 @@ def session(master="local[*]", app="wsscope"):
         # TIMESTAMP(NANOS) columns as BIGINT nanoseconds (see the module doc).
         .config("spark.sql.legacy.parquet.nanosAsLong", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
 

@@ -103,8 +103,7 @@ fn part_file(dir: &Path, table: &str, capture: &str) -> PathBuf {
 /// against the table's declared columns.
 fn read_table(dir: &Path, table: &str, capture: &str) -> Vec<Row> {
     let path = part_file(dir, table, capture);
-    let file =
-        std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reader = SerializedFileReader::new(file).unwrap();
     let cols = columns(table).unwrap();
     let schema = reader.metadata().file_metadata().schema();
@@ -130,11 +129,7 @@ fn read_table(dir: &Path, table: &str, capture: &str) -> Vec<Row> {
             c.name
         );
     }
-    reader
-        .get_row_iter(None)
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
+    reader.get_row_iter(None).unwrap().map(|r| r.unwrap()).collect()
 }
 
 /// A JSON Lines record: its raw text, navigable without parsing numbers
@@ -297,9 +292,7 @@ fn check_value(col: &ColumnInfo, f: &Field, rec: &Rec, item: usize, capture: &st
                 .iter()
                 .map(|e| match e {
                     Field::Group(g) => match g.get_column_iter().collect::<Vec<_>>().as_slice() {
-                        [(n, Field::Str(name)), (v, Field::Str(value))]
-                            if *n == "name" && *v == "value" =>
-                        {
+                        [(n, Field::Str(name)), (v, Field::Str(value))] if *n == "name" && *v == "value" => {
                             Some((name.clone(), value.clone()))
                         }
                         _ => None,
@@ -337,9 +330,7 @@ fn check_derived(
         // Compared with JSON Lines by tests/community_id.rs (the JSON Lines
         // field comes with it).
         ("connections", "community_id") => return Ok(()),
-        ("handshakes", "deflate") => {
-            Field::Bool(rec.get("deflate").is_some_and(|d| d.get() != "null"))
-        }
+        ("handshakes", "deflate") => Field::Bool(rec.get("deflate").is_some_and(|d| d.get() != "null")),
         ("handshakes", "user_agent") => {
             let h: Vec<(String, String)> =
                 serde_json::from_str(rec.get("request_headers").unwrap().get()).unwrap();
@@ -540,16 +531,15 @@ fn payload_none_leaves_payload_columns_null() {
         parquet(dir.path(), &["--payload", "none"], &keys, &[&cap]);
         for (table, column) in PAYLOADS {
             for row in read_table(dir.path(), table, &capture_name(&cap)) {
-                let (_, f) = row
-                    .get_column_iter()
-                    .find(|(n, _)| *n == column)
-                    .unwrap();
+                let (_, f) = row.get_column_iter().find(|(n, _)| *n == column).unwrap();
                 assert_eq!(*f, Field::Null, "{}: {table}.{column}", cap.display());
                 checked += 1;
             }
         }
         assert!(
-            lines.iter().all(|l| !l.contains("\"payload_hex\"") && !l.contains("\"data_hex\"")),
+            lines
+                .iter()
+                .all(|l| !l.contains("\"payload_hex\"") && !l.contains("\"data_hex\"")),
             "{}: JSON Lines kept payloads",
             cap.display()
         );
@@ -559,10 +549,7 @@ fn payload_none_leaves_payload_columns_null() {
 
 /// Every table of `capture` in `dir`, row by row.
 fn dataset_rows(dir: &Path, capture: &str) -> Vec<(&'static str, Vec<Row>)> {
-    TABLES
-        .iter()
-        .map(|t| (*t, read_table(dir, t, capture)))
-        .collect()
+    TABLES.iter().map(|t| (*t, read_table(dir, t, capture))).collect()
 }
 
 #[test]
@@ -653,7 +640,33 @@ fn several_captures_at_once_write_what_each_writes_alone() {
     } else {
         0
     };
-    assert_eq!(status_all, Some(want), "exit status of the run against each capture's {statuses:?}");
+    assert_eq!(
+        status_all,
+        Some(want),
+        "exit status of the run against each capture's {statuses:?}"
+    );
     eprintln!("{} captures, {rows} rows compared", paths.len());
-    assert!(paths.len() >= 70 && rows > 10_000, "{rows}");
+    // The fixtures hold over 4,000 rows, each compared twice.
+    assert!(paths.len() >= 70 && rows > 2 * 4_000, "{rows}");
+}
+
+#[test]
+fn a_capture_that_fails_is_skipped_and_the_run_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pcap");
+    std::fs::write(&junk, b"this is not a capture file at all").unwrap();
+    let good = common::root().join("fixtures/py_basic.pcap");
+    let out = dir.path().join("out");
+    let status = parquet(&out, &[], &[], &[&junk, &good]);
+    assert_eq!(status, Some(2), "a capture failed");
+    let (_, lines) = jsonl(&[], &[], &[&good]);
+    compare(&out, "py_basic.pcap", &lines);
+    for t in TABLES {
+        let part = part_file(&out, t, "junk.pcap");
+        assert!(!part.exists(), "{}", part.display());
+        // Nor a temporary file left behind.
+        if let Some(d) = part.parent().filter(|d| d.is_dir()) {
+            assert_eq!(std::fs::read_dir(d).unwrap().count(), 0, "{}", d.display());
+        }
+    }
 }

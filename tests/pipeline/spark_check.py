@@ -45,7 +45,8 @@ def check(what, got, want):
         failures.append(what)
         print(f"MISMATCH: {what}\n  Spark:      {got}\n  JSON Lines: {want}", file=sys.stderr)
     else:
-        print(f"spark_check: {what}: {len(want) if hasattr(want, '__len__') else want} as JSON Lines says")
+        size = f" ({len(want)} rows)" if isinstance(want, (list, dict)) else ""
+        print(f"spark_check: {what}: as JSON Lines says{size}")
 
 
 def addr(a):
@@ -90,7 +91,7 @@ def main():
         spark.sparkContext.setLogLevel("ERROR")
         results = example.run_captures(spark, paths, out, binary, keys)
         bad = [(p, s, e) for p, s, e in results if s not in (0, 1, 3)]
-        check("captures run by Spark tasks", (len(results), bad), (len(paths), []))
+        check("captures run by Spark tasks (count, failures)", (len(results), bad), (len(paths), []))
         example.load(spark, out)
 
         # Rows per table per capture.
