@@ -92,7 +92,7 @@ fn capture_name(cap: &Path) -> String {
 }
 
 /// The partition directory of `capture` in table `table` (the sink's own
-/// escaping, checked by the sink's tests).
+/// escaping: the fixtures' names need none).
 fn part_file(dir: &Path, table: &str, capture: &str) -> PathBuf {
     dir.join(table)
         .join(wsscope::output::parquet::partition_dir(capture))
@@ -316,6 +316,7 @@ fn check_derived(
     rec: &Rec,
     item: usize,
     open: Option<&Rec>,
+    seq: Option<u64>,
 ) -> Result<(), String> {
     let items = || rec.get("decoded").map(decoded_items).unwrap_or_default();
     let want: Field = match (table, col.name) {
@@ -344,9 +345,8 @@ fn check_derived(
             .and_then(|i| field(i, "protocol"))
             .map_or(Field::Null, |p| Field::Str(json_str(p))),
         ("decoded", "item") => Field::Int(item as i32),
-        // A message's number in its direction of its session: checked by
-        // the messages' order below.
-        ("messages", "seq") => return Ok(()),
+        // The messages of its session (conn, stream) and direction before it.
+        ("messages", "seq") => Field::Long(seq.expect("a message's seq") as i64),
         _ => return Err(format!("column {table}.{} without a check", col.name)),
     };
     if *f == want {
@@ -401,6 +401,20 @@ fn compare(dir: &Path, capture: &str, lines: &[String]) -> (usize, usize) {
             (r.typ() == "connection").then(|| (r.get("conn").unwrap().get().to_string(), i))
         })
         .collect();
+    // Each message record's number in its session and direction.
+    let mut seqs: HashMap<usize, u64> = HashMap::new();
+    let mut counts: HashMap<(String, String, String), u64> = HashMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        let r = Rec::new(l);
+        if r.typ() == "message" {
+            let key = |k: &str| r.get(k).map_or(String::new(), |v| v.get().to_string());
+            let n = counts
+                .entry((key("conn"), key("stream"), key("dir")))
+                .or_default();
+            seqs.insert(i, *n);
+            *n += 1;
+        }
+    }
     let (mut rows_seen, mut values) = (0, 0);
     let mut errors = Vec::new();
     for table in TABLES {
@@ -426,7 +440,7 @@ fn compare(dir: &Path, capture: &str, lines: &[String]) -> (usize, usize) {
                 assert_eq!(*name, col.name);
                 let res = if col.json.is_empty() || col.name == "community_id" {
                     // community_id: compared by tests/community_id.rs.
-                    check_derived(table, col, f, &rec, item, open.as_ref())
+                    check_derived(table, col, f, &rec, item, open.as_ref(), seqs.get(&line).copied())
                 } else {
                     check_value(col, f, &rec, item, capture)
                 };
