@@ -22,9 +22,12 @@ struct Cli {
 fn args(a: &[&str]) -> ExportArgs {
     let mut v = vec!["export", "x.pcap"];
     v.extend_from_slice(a);
-    Cli::try_parse_from(v)
+    let mut args = Cli::try_parse_from(v)
         .unwrap_or_else(|e| panic!("{a:?}: {e}"))
-        .args
+        .args;
+    // As the command line does before running: FILE becomes the capture.
+    args.input.resolve().unwrap();
+    args
 }
 
 fn parse_err(a: &[&str]) -> String {
@@ -557,9 +560,10 @@ fn flag_checks_say_what_to_do() {
             .unwrap()
             .contains("hexdump")
     );
-    let stdin_pcap = Cli::try_parse_from(["export", "-", "--format", "pcap", "-o", "o.pcap"])
+    let mut stdin_pcap = Cli::try_parse_from(["export", "-", "--format", "pcap", "-o", "o.pcap"])
         .unwrap()
         .args;
+    stdin_pcap.input.resolve().unwrap();
     assert!(
         stdin_pcap
             .check(false)
@@ -581,9 +585,10 @@ fn output_over_the_capture_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let cap = dir.path().join("c.pcap");
     std::fs::write(&cap, b"x").unwrap();
-    let a = Cli::try_parse_from(["export", cap.to_str().unwrap(), "-o", cap.to_str().unwrap()])
+    let mut a = Cli::try_parse_from(["export", cap.to_str().unwrap(), "-o", cap.to_str().unwrap()])
         .unwrap()
         .args;
+    a.input.resolve().unwrap();
     assert!(a.check(false).unwrap_err().to_string().contains("overwrite"));
     assert_eq!(std::fs::read(&cap).unwrap(), b"x");
 }

@@ -105,9 +105,13 @@ pub fn export_args(a: &[&str]) -> wsscope::cli::ExportArgs {
     }
     let mut v = vec!["export"];
     v.extend_from_slice(a);
-    Cli::try_parse_from(v)
+    let mut args = Cli::try_parse_from(v)
         .unwrap_or_else(|e| panic!("{a:?}: {e}"))
-        .args
+        .args;
+    // As the command line does before running a command: FILE arguments
+    // become the captures (`input.file` for one).
+    args.input.resolve().unwrap_or_else(|e| panic!("{a:?}: {e:#}"));
+    args
 }
 
 /// `wsscope ARGS CAP` (which must succeed), its JSON Lines parsed.

@@ -52,8 +52,13 @@ fn dir(d: Dir) -> Val<'static> {
     Val::Str(d.as_str())
 }
 
+/// `text`, `ping`, ... or `reserved-0x3`, as JSON Lines writes it (a
+/// reserved opcode has a name too: null would hide which one it was).
 fn opcode_name(op: u8) -> Val<'static> {
-    crate::event::opcode_name(op).map_or(Val::Null, Val::Str)
+    match crate::ws::frame::Opcode(op).name() {
+        std::borrow::Cow::Borrowed(n) => Val::Str(n),
+        std::borrow::Cow::Owned(n) => Val::String(n),
+    }
 }
 
 /// Payload bytes kept under `--payload` (null for `none`).
