@@ -49,6 +49,7 @@ TABLES = [
     "diagnostics",
     "tls",
     "http2",
+    "findings",
 ]
 # wsscope's own list for a directory (src/source/captures.rs), and .dump.
 SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.ng", ".ntar", ".dump")

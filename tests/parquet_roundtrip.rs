@@ -273,6 +273,18 @@ fn check_value(col: &ColumnInfo, f: &Field, rec: &Rec, item: usize, capture: &st
         (ColumnKind::Bool, Field::Bool(b)) => text == if *b { "true" } else { "false" },
         (ColumnKind::Ts, Field::Long(n)) => decimal_nanos(text) == i128::from(*n),
         (ColumnKind::Bin, Field::Bytes(b)) => hex::decode(json_str(raw)).ok().as_deref() == Some(b.data()),
+        (ColumnKind::IntList, Field::ListInternal(l)) => {
+            let want: Option<Vec<i64>> = serde_json::from_str::<Vec<i64>>(text).ok();
+            let got: Vec<Option<i64>> = l
+                .elements()
+                .iter()
+                .map(|f| match f {
+                    Field::Long(n) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            want.is_some_and(|w| w.into_iter().map(Some).collect::<Vec<_>>() == got)
+        }
         (ColumnKind::StrList, Field::ListInternal(l)) => {
             let want: Vec<String> = serde_json::from_str(text).unwrap();
             let got: Vec<Option<&String>> = l
@@ -380,6 +392,7 @@ fn expected_rows(lines: &[String]) -> BTreeMap<&'static str, Vec<(usize, usize)>
             "diagnostic" => "diagnostics",
             "tls" => "tls",
             "http2" => "http2",
+            "finding" => "findings",
             "connection" => continue,
             other => panic!("a record type no table has: {other}"),
         };

@@ -42,6 +42,7 @@ TABLE_OF = {
     "diagnostic": "diagnostics",
     "tls": "tls",
     "http2": "http2",
+    "finding": "findings",
 }
 TABLES = [
     "connections",
@@ -54,6 +55,7 @@ TABLES = [
     "diagnostics",
     "tls",
     "http2",
+    "findings",
 ]
 
 failures = []

@@ -35,6 +35,7 @@ TABLE_OF = {
     "diagnostic": "diagnostics",
     "tls": "tls",
     "http2": "http2",
+    "finding": "findings",
 }
 
 failures = []
