@@ -248,6 +248,11 @@ SAMPLE = {
     "diagnostics": [("code", "code", lambda r, i: r["code"]), ("packet", "packet", lambda r, i: r.get("packet"))],
     "tls": [("sni", "sni", lambda r, i: r.get("sni")), ("decrypted", "decrypted", lambda r, i: r["decrypted"])],
     "http2": [("path", "path", lambda r, i: r["path"]), ("status", "status", lambda r, i: r.get("status"))],
+    "findings": [
+        ("rule", "rule", lambda r, i: r["rule"]),
+        ("severity", "severity", lambda r, i: r["severity"]),
+        ("packets", "packets", lambda r, i: r["packets"]),
+    ],
 }
 
 
