@@ -57,7 +57,10 @@ pub fn run(args: &AuditArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ExitCode> 
     if let Some(out) = &args.output
         && input.captures.iter().any(|c| super::many::same_file(out, c))
     {
-        anyhow::bail!("-o {} would overwrite a capture being read: choose another output path", out.display());
+        anyhow::bail!(
+            "-o {} would overwrite a capture being read: choose another output path",
+            out.display()
+        );
     }
     let (captures, status) = if input.is_many() {
         let done: Mutex<Vec<(usize, AuditedCapture)>> = Mutex::new(Vec::new());
