@@ -56,6 +56,7 @@ codes! {
     H2_BAD_FRAME = "h2-bad-frame": "an HTTP/2 frame that cannot be read (padding, SETTINGS length, a non-DATA frame over 1 MiB)";
     H2_HPACK = "h2-hpack-error": "an HTTP/2 header block that did not decode; that direction's later blocks are not decoded";
     H2_BAD_PREFACE = "h2-bad-preface": "the client's first bytes are not the HTTP/2 connection preface";
+    AUDIT_SESSIONS_CAPPED = "audit-sessions-capped": "more WebSocket sessions were open at once than the audit keeps state for; the others were audited for their handshakes only";
 }
 
 #[cfg(test)]

@@ -9,9 +9,8 @@ use crate::event::{
     Timestamp, TlsEvent, ViolationEvent,
 };
 use crate::ws::rules as ws;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 
 /// Masking keys kept per client (enough to see repeats and patterns).
 const MAX_KEYS: usize = 256;
@@ -21,6 +20,10 @@ const MIN_KEYS: usize = 8;
 const MAX_PACKETS: usize = 8;
 /// Server resources whose Origins are remembered.
 const MAX_RESOURCES: usize = 4096;
+/// Sessions the audit keeps state for at once (a few hundred bytes each:
+/// a capture of a million open handshakes must not make the audit
+/// outgrow `--max-memory`); the others get their handshake's findings.
+const MAX_SESSIONS: usize = 32_768;
 /// Distinct Origins remembered per resource.
 const MAX_ORIGINS: usize = 16;
 /// Text messages longer than this are not searched for secrets.
@@ -89,8 +92,14 @@ pub struct Auditor {
     cfg: AuditConfig,
     sessions: BTreeMap<(ConnId, u32), Session>,
     tls: FxHashSet<ConnId>,
-    servers: FxHashMap<ConnId, SocketAddr>,
-    resources: BTreeMap<(String, String, String), Resource>,
+    /// Keyed by Host and path (the Host names the server; keeping every
+    /// connection's address instead would grow with the connections).
+    resources: BTreeMap<(String, String), Resource>,
+    /// Sessions past [`MAX_SESSIONS`], and the first one's time and packet.
+    untracked: u64,
+    untracked_first: Option<(ConnId, Timestamp)>,
+    /// Scratch for sessions not kept: their observations go nowhere.
+    spare: Session,
 }
 
 /// A finding of `rule` at its usual severity.
@@ -185,17 +194,16 @@ impl Auditor {
             cfg,
             sessions: BTreeMap::new(),
             tls: FxHashSet::default(),
-            servers: FxHashMap::default(),
             resources: BTreeMap::new(),
+            untracked: 0,
+            untracked_first: None,
+            spare: Session::default(),
         }
     }
 
     /// Takes in one event; appends the findings it completes to `out`.
     pub fn observe(&mut self, ev: &Event, out: &mut Vec<Event>) {
         match ev {
-            Event::Connection(c) => {
-                self.servers.insert(c.conn, c.server);
-            }
             Event::Tls(t) => {
                 self.tls.insert(t.conn);
                 self.tls_event(t, out);
@@ -222,7 +230,6 @@ impl Auditor {
                         }
                     }
                     self.tls.remove(&c.conn);
-                    self.servers.remove(&c.conn);
                 }
             },
             _ => {}
@@ -240,16 +247,41 @@ impl Auditor {
         for r in std::mem::take(&mut self.resources).into_values() {
             self.judge_resource(r, out);
         }
+        if let Some((conn, ts)) = self.untracked_first {
+            out.push(Event::Diagnostic(crate::event::DiagnosticEvent {
+                ts,
+                conn: Some(conn),
+                dir: None,
+                code: crate::diag::AUDIT_SESSIONS_CAPPED,
+                detail: format!(
+                    "{} WebSocket sessions began while the audit kept state for {MAX_SESSIONS} others: their masking keys, \
+                     tolerated violations and message secrets were not judged (their handshakes were)",
+                    self.untracked
+                ),
+                packet: None,
+            }));
+        }
     }
 
+    /// The session's state; past [`MAX_SESSIONS`] open at once, a scratch
+    /// state that is thrown away (and the session counted).
     fn session(&mut self, id: SessionId) -> &mut Session {
-        self.sessions.entry(key(id)).or_default()
+        let k = key(id);
+        if self.sessions.len() >= MAX_SESSIONS && !self.sessions.contains_key(&k) {
+            self.spare = Session::default();
+            return &mut self.spare;
+        }
+        self.sessions.entry(k).or_default()
     }
 
     fn handshake(&mut self, h: &HandshakeEvent, out: &mut Vec<Event>) {
         let id = h.session;
         let tls = self.tls.contains(&h.conn);
         let show = self.cfg.show_secrets;
+        if self.sessions.len() >= MAX_SESSIONS && !self.sessions.contains_key(&key(id)) {
+            self.untracked += 1;
+            self.untracked_first.get_or_insert((h.conn, h.ts));
+        }
         let accepted = match h.http_version {
             Some(_) => h.status.is_some_and(|s| (200..300).contains(&s)),
             None => h.status == Some(101),
@@ -363,13 +395,8 @@ impl Auditor {
                 "the server switched protocols for a page of another site".into(),
             ));
         }
-        let server = self
-            .servers
-            .get(&h.conn)
-            .map(|s| s.to_string())
-            .unwrap_or_default();
         let path = h.path.split('?').next().unwrap_or_default().to_string();
-        let rk = (server, host.clone(), path.clone());
+        let rk = (host.clone(), path.clone());
         if !self.resources.contains_key(&rk) && self.resources.len() >= MAX_RESOURCES {
             return;
         }
