@@ -210,12 +210,11 @@ pub fn may_hold_secret(text: &[u8]) -> bool {
     let key_before = |end: usize| -> bool {
         // Every accepted name ends in one of these two letters (case
         // aside): most keys are turned away by them alone.
-        let tail = text
-            .get(end.saturating_sub(2)..end)
-            .map(|t| [t[0] | 0x20, t[1] | 0x20]);
-        let Some(tail) = tail else {
+        // A message may start with `":`: fewer than two bytes before it.
+        let Some(&[a, b]) = end.checked_sub(2).and_then(|start| text.get(start..end)) else {
             return false;
         };
+        let tail = [a | 0x20, b | 0x20];
         if !matches!(
             &tail,
             b"rd"
@@ -399,6 +398,10 @@ mod tests {
         assert!(json_secrets(r#"{"password":""}"#, 8).is_empty());
         assert!(may_hold_secret(br#"{"Password":1}"#) && !may_hold_secret(br#"{"price":1}"#));
         assert!(may_hold_secret(br#"{"a":{"api_key" : "x"}}"#) && may_hold_secret(b"Bearer eyJhbGc"));
+        // `":` at the very start or one byte in: nothing before it to read.
+        for text in [&b"\":x"[..], b"a\":", b"\" :", b"\"", b""] {
+            assert!(!may_hold_secret(text));
+        }
         assert!(
             !may_hold_secret(br#"{"type":"password reset","token_count":3}"#),
             "values and other keys are not keys"
